@@ -1,0 +1,1 @@
+"""Coupon-allocation planning over posterior draws (never imports PyMC)."""

@@ -1,0 +1,1 @@
+"""Peer-referral recruitment: field data, Bayesian models and diagnostics."""
