@@ -1,0 +1,76 @@
+"""The ``rdsplan`` command line.
+
+Each sub-command lives in its own module and registers itself through an
+``add_parser(subparsers)`` function that sets ``func`` on its parser. Heavy
+libraries (PyMC above all) are imported inside the commands that need them,
+so ``rdsplan --help`` and the data commands start quickly.
+
+User errors (bad files, bad options, invalid data) print one line starting with
+``rdsplan: error:`` and exit with status 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from planning.cli import data_commands, demo, fit, plan, simulate
+from planning.cli.common import CommandError
+
+__all__ = ["build_parser", "main"]
+
+_USER_ERRORS = (CommandError, ValueError, OSError, KeyError, LookupError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="rdsplan",
+        description=(
+            "Bayesian models and coupon-allocation planning for respondent-driven sampling. "
+            "Run 'rdsplan demo' for the whole path on a built-in study."
+        ),
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (simulate, data_commands, fit, plan, demo):
+        module.add_parser(sub)
+    return parser
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    print(f"rdsplan: warning: {text}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.debug:
+        warnings.showwarning = _one_line_warnings
+        # Library chatter (ArviZ refactor notices, PyTensor deprecations) is not the user's problem.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        status = args.func(args)
+    except KeyboardInterrupt:
+        print("rdsplan: interrupted", file=sys.stderr)
+        return 130
+    except _USER_ERRORS as err:
+        if args.debug:
+            raise
+        message = str(err).strip() or type(err).__name__
+        if isinstance(err, KeyError) and err.args:
+            message = str(err.args[0])
+        for i, line in enumerate(message.splitlines()):
+            prefix = "rdsplan: error: " if i == 0 else "  "
+            print(prefix + line, file=sys.stderr)
+        return 1
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""``rdsplan validate`` and ``rdsplan describe``: check and summarise a field table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from planning.cli.common import add_data_options, load_study, say
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``validate`` and ``describe`` commands."""
+    validate = sub.add_parser(
+        "validate",
+        help="check a field table and print its problems",
+        description="Check a field table. Prints every problem; exit status 0 when valid, 1 on errors.",
+    )
+    add_data_options(validate)
+    validate.set_defaults(func=run_validate)
+
+    describe = sub.add_parser(
+        "describe",
+        help="summarise a field table (waves, recruits, coupon use, homophily) with figures",
+        description=(
+            "Print the descriptive summary of a study: sample size, seeds, waves, recruits per "
+            "respondent, coupon use, recruits per seed and homophily per categorical field. "
+            "With -o, also write the tables as CSV and the recruitment-tree figure."
+        ),
+    )
+    add_data_options(describe)
+    describe.add_argument("-o", "--output", type=Path, default=None, help="folder for tables and figures")
+    describe.set_defaults(func=run_describe)
+
+
+def _report_dropped(data) -> None:
+    if len(data.dropped):
+        say(f"dropped {len(data.dropped)} row(s) on request (--drop-warned):")
+        for _, row in data.dropped.iterrows():
+            say(f"  {row.to_dict()}")
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Validate and print a one-line verdict (errors raise and exit 1)."""
+    data = load_study(args)
+    _report_dropped(data)
+    n_frontier = len(data.frontier)
+    print(
+        f"{args.study}: valid, {len(data.table)} respondents, {len(data.covariates)} covariates, "
+        f"{n_frontier} awaiting coupons, {len(data.warnings)} warning(s)"
+    )
+    for problem in data.warnings:
+        print(f"warning: {problem.message}")
+    return 0
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    """Print the summary and optionally write tables and figures."""
+    from rdsmodel.data import describe
+
+    data = load_study(args)
+    _report_dropped(data)
+    summary = describe(data)
+    print(summary.text())
+    if args.output is not None:
+        written = summary.save(args.output)
+        say(f"wrote {len(written) if written else 'tables and figures'} file(s) to {args.output}")
+    return 0
