@@ -1,0 +1,426 @@
+"""Referral-capacity laws: how many peers each person would bring.
+
+A person's referral capacity ``C`` is the number of peers who would come if
+coupons were not limiting; with ``k`` coupons the study observes
+``min(C, k)`` recruits. A capacity law maps a table of people (covariates and,
+optionally, a ``group`` column) to independent count distributions, one per
+row, and offers two things:
+
+``sample(frame, rng)``
+    one draw of ``C`` per row (``int64`` array);
+``pmf(frame, max_count)``
+    the exact law as an array of shape ``(person, max_count + 1)``: column
+    ``j < max_count`` holds ``P(C = j)`` and the **last column holds the tail
+    mass** ``P(C >= max_count)``, so every row sums to one. The survival
+    curve the planners use, ``S(l) = P(C >= l)`` for ``l = 1..L``, is
+    :func:`survival_from_pmf` of ``pmf(frame, L)``.
+
+Means are log-linear in the covariates (:class:`LogLinearMean`) or given per
+type (:class:`TypeRates`); the count families are Poisson and negative
+binomial, with zero-inflated and hurdle variants for the bimodal counts real
+RDS studies show (many zeros, many at the coupon limit). Parametrisations
+follow PyMC so that model-recovery tests can reuse these laws:
+
+* ``NegativeBinomial(mu, phi)``: mean ``mu``, variance ``mu + mu^2 / phi``
+  (PyMC's ``alpha`` is ``phi``);
+* zero-inflated: ``P(C = 0) = pi0 + (1 - pi0) f(0)``,
+  ``P(C = j) = (1 - pi0) f(j)`` for ``j >= 1``;
+* hurdle: ``P(C = 0) = pi0``, ``P(C = j) = (1 - pi0) f(j) / (1 - f(0))``.
+
+PyMC's ``psi`` is the probability of the count component, ``psi = 1 - pi0``.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> law = NegativeBinomialCapacity(LogLinearMean(np.log(2.0)), dispersion=1.5)
+>>> people = pd.DataFrame(index=range(3))
+>>> law.pmf(people, 3).shape
+(3, 4)
+>>> law.sample(people, np.random.default_rng(0)).shape
+(3,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+__all__ = [
+    "CapacityLaw",
+    "HurdleCapacity",
+    "LogLinearMean",
+    "MeanFunction",
+    "NegativeBinomialCapacity",
+    "NumericEffect",
+    "PoissonCapacity",
+    "TypeRates",
+    "ZeroInflatedCapacity",
+    "expected_recruits",
+    "survival_from_pmf",
+]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+@runtime_checkable
+class CapacityLaw(Protocol):
+    """A per-person referral-capacity law.
+
+    Rows of ``frame`` are people; the law reads the covariate (and group)
+    columns it needs and ignores the others.
+    """
+
+    def sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
+        """Draw one capacity per row."""
+        ...
+
+    def pmf(self, frame: pd.DataFrame, max_count: int) -> FloatArray:
+        """``(person, max_count + 1)``: ``P(C = j)`` for ``j < max_count``, then ``P(C >= max_count)``."""
+        ...
+
+
+class MeanFunction(Protocol):
+    """Maps people to the mean ``mu > 0`` of their count component."""
+
+    def mean(self, frame: pd.DataFrame) -> FloatArray:
+        """Mean per row."""
+        ...
+
+
+def _column(frame: pd.DataFrame, name: str, who: str) -> pd.Series:
+    if name not in frame.columns:
+        raise ValueError(f"{who} needs the column {name!r}, which the table does not have "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    return frame[name]
+
+
+@dataclass(frozen=True)
+class NumericEffect:
+    """Slope of a numeric covariate in a log-linear mean.
+
+    The term added to the log-mean is ``coef * (t(x) - center)`` with ``t``
+    the identity or the natural log.
+    """
+
+    coef: float
+    transform: Literal["identity", "log"] = "identity"
+    center: float = 0.0
+
+
+@dataclass(frozen=True)
+class LogLinearMean:
+    """Log-linear mean on covariates with an optional group effect.
+
+    .. math::
+
+        \\log \\mu_i = b_0 + \\sum_f \\beta_f[x_{if}]
+                     + \\sum_g \\gamma_g (t_g(x_{ig}) - c_g) + u_{g(i)}
+
+    Parameters
+    ----------
+    intercept : float
+        ``b0``.
+    categorical : Mapping[str, Mapping[str, float]]
+        For each categorical field, the effect of each level; levels not
+        listed are reference levels (effect 0).
+    numeric : Mapping[str, NumericEffect]
+        Slopes of numeric fields.
+    group_effects : Mapping[str, float] or None
+        ``u_g`` per group (e.g. site random effects drawn once); a group not
+        listed raises an error, because the true world must know its groups.
+    group_column : str
+        Column holding the group.
+    """
+
+    intercept: float = 0.0
+    categorical: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    numeric: Mapping[str, NumericEffect] = field(default_factory=dict)
+    group_effects: Mapping[str, float] | None = None
+    group_column: str = "group"
+
+    def log_mean(self, frame: pd.DataFrame) -> FloatArray:
+        """``log mu`` per row."""
+        eta = np.full(len(frame), float(self.intercept))
+        for name, effects in self.categorical.items():
+            col = _column(frame, name, "the capacity law")
+            eta += col.map(dict(effects)).astype("float64").fillna(0.0).to_numpy()
+        for name, term in self.numeric.items():
+            x = _column(frame, name, "the capacity law").to_numpy(dtype="float64")
+            if term.transform == "log":
+                if np.any(x <= 0):
+                    raise ValueError(f"column {name!r} must be positive for a log-scale capacity effect")
+                x = np.log(x)
+            eta += term.coef * (x - term.center)
+        if self.group_effects is not None:
+            col = _column(frame, self.group_column, "the capacity law")
+            u = col.map(dict(self.group_effects)).astype("float64")
+            if u.isna().any():
+                bad = sorted(set(col[u.isna()].astype(str)))
+                raise ValueError(f"no group effect for group(s) {bad} in column {self.group_column!r}; "
+                                 f"known groups: {sorted(self.group_effects)}")
+            eta += u.to_numpy()
+        return eta
+
+    def mean(self, frame: pd.DataFrame) -> FloatArray:
+        """``mu = exp(log mu)`` per row."""
+        return np.exp(self.log_mean(frame))
+
+
+@dataclass(frozen=True)
+class TypeRates:
+    """Mean given by a person's type, read from one categorical field.
+
+    Parameters
+    ----------
+    field : str
+        Column holding the level.
+    rates : Mapping[str, float]
+        Mean of each level; every level met must be listed.
+    """
+
+    field: str
+    rates: Mapping[str, float]
+
+    def mean(self, frame: pd.DataFrame) -> FloatArray:
+        """Rate of each row's level."""
+        col = _column(frame, self.field, "the type-rate capacity law")
+        mu = col.map(dict(self.rates)).astype("float64")
+        if mu.isna().any():
+            bad = sorted(set(col[mu.isna()].astype(str)))
+            raise ValueError(f"no rate for level(s) {bad} of {self.field!r}; known: {sorted(self.rates)}")
+        return mu.to_numpy()
+
+
+class _CountLaw:
+    """Shared maths of the Poisson and negative binomial families."""
+
+    mean_function: MeanFunction
+
+    def _frozen(self, mu: FloatArray) -> stats.rv_discrete:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _draw(self, mu: FloatArray, rng: np.random.Generator) -> IntArray:  # pragma: no cover
+        raise NotImplementedError
+
+    def mean(self, frame: pd.DataFrame) -> FloatArray:
+        """Expected capacity ``E[C]`` per row."""
+        return self.mean_function.mean(frame)
+
+    def sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
+        """One capacity per row."""
+        return self._draw(self.mean_function.mean(frame), rng).astype(np.int64)
+
+    def pmf(self, frame: pd.DataFrame, max_count: int) -> FloatArray:
+        """``(person, max_count + 1)``; the last column is the tail ``P(C >= max_count)``."""
+        mu = self.mean_function.mean(frame)
+        return _grid_and_tail(self._frozen(mu[:, None]), max_count, len(mu))
+
+    def zero_prob(self, frame: pd.DataFrame) -> FloatArray:
+        """``P(C = 0)`` per row."""
+        return self._frozen(self.mean_function.mean(frame)).pmf(0)
+
+    def truncated_sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
+        """Draws from the law conditioned on ``C >= 1`` (for hurdle models), by inversion."""
+        dist = self._frozen(self.mean_function.mean(frame))
+        f0 = dist.cdf(0)
+        u = f0 + (1.0 - f0) * rng.random(len(frame))
+        # Guard against u rounding to exactly 1 (ppf would be infinite).
+        u = np.minimum(u, np.nextafter(1.0, 0.0))
+        return np.maximum(dist.ppf(u), 1).astype(np.int64)
+
+
+def _grid_and_tail(dist: stats.rv_discrete, max_count: int, n: int) -> FloatArray:
+    if max_count < 0:
+        raise ValueError(f"max_count must be >= 0, got {max_count}")
+    out = np.empty((n, max_count + 1))
+    if max_count:
+        out[:, :max_count] = dist.pmf(np.arange(max_count)[None, :])
+        out[:, max_count] = dist.sf(max_count - 1)[:, 0]
+    else:
+        out[:, 0] = 1.0
+    return out
+
+
+@dataclass(frozen=True)
+class PoissonCapacity(_CountLaw):
+    """``C ~ Poisson(mu)``.
+
+    Parameters
+    ----------
+    mean_function : MeanFunction
+        Gives ``mu`` per person (:class:`LogLinearMean`, :class:`TypeRates`).
+    """
+
+    mean_function: MeanFunction
+
+    def _frozen(self, mu: FloatArray) -> stats.rv_discrete:
+        return stats.poisson(mu)
+
+    def _draw(self, mu: FloatArray, rng: np.random.Generator) -> IntArray:
+        return rng.poisson(mu)
+
+
+@dataclass(frozen=True)
+class NegativeBinomialCapacity(_CountLaw):
+    """``C ~ NegativeBinomial(mu, phi)``: variance ``mu + mu^2 / phi``.
+
+    As a gamma-Poisson mixture, ``C | lambda ~ Poisson(lambda)`` with
+    ``lambda ~ Gamma(shape=phi, rate=phi / mu)``; ``phi -> inf`` is Poisson.
+
+    Parameters
+    ----------
+    mean_function : MeanFunction
+        Gives ``mu`` per person.
+    dispersion : float
+        ``phi > 0`` (PyMC's ``alpha``).
+    """
+
+    mean_function: MeanFunction
+    dispersion: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.dispersion > 0:
+            raise ValueError(f"dispersion must be > 0, got {self.dispersion}")
+
+    def _frozen(self, mu: FloatArray) -> stats.rv_discrete:
+        phi = self.dispersion
+        return stats.nbinom(phi, phi / (phi + mu))
+
+    def _draw(self, mu: FloatArray, rng: np.random.Generator) -> IntArray:
+        phi = self.dispersion
+        return rng.negative_binomial(phi, phi / (phi + mu))
+
+
+def _check_prob(value: float, name: str) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+
+
+@dataclass(frozen=True)
+class ZeroInflatedCapacity:
+    """Zero-inflated count law: a structural zero with probability ``pi0``.
+
+    .. math::
+
+        P(C = 0) = \\pi_0 + (1 - \\pi_0) f(0), \\qquad
+        P(C = j) = (1 - \\pi_0) f(j), \\; j \\ge 1,
+
+    with ``f`` the base law (PyMC's ``psi = 1 - pi0``).
+
+    Parameters
+    ----------
+    base : PoissonCapacity or NegativeBinomialCapacity
+        The count component.
+    zero_prob : float
+        ``pi0`` in ``[0, 1)``.
+    """
+
+    base: PoissonCapacity | NegativeBinomialCapacity
+    zero_prob: float
+
+    def __post_init__(self) -> None:
+        _check_prob(self.zero_prob, "zero_prob")
+
+    def mean(self, frame: pd.DataFrame) -> FloatArray:
+        """``E[C] = (1 - pi0) mu``."""
+        return (1.0 - self.zero_prob) * self.base.mean(frame)
+
+    def sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
+        """One capacity per row."""
+        count = self.base.sample(frame, rng)
+        structural = rng.random(len(frame)) < self.zero_prob
+        return np.where(structural, 0, count).astype(np.int64)
+
+    def pmf(self, frame: pd.DataFrame, max_count: int) -> FloatArray:
+        """``(person, max_count + 1)``; the last column is the tail ``P(C >= max_count)``."""
+        out = (1.0 - self.zero_prob) * self.base.pmf(frame, max_count)
+        out[:, 0] += self.zero_prob
+        return out
+
+
+@dataclass(frozen=True)
+class HurdleCapacity:
+    """Hurdle count law: zero with probability ``pi0``, else the base law truncated at zero.
+
+    .. math::
+
+        P(C = 0) = \\pi_0, \\qquad
+        P(C = j) = (1 - \\pi_0) \\frac{f(j)}{1 - f(0)}, \\; j \\ge 1.
+
+    Parameters
+    ----------
+    base : PoissonCapacity or NegativeBinomialCapacity
+        The count law whose positive part is used.
+    zero_prob : float
+        ``pi0`` in ``[0, 1)``.
+    """
+
+    base: PoissonCapacity | NegativeBinomialCapacity
+    zero_prob: float
+
+    def __post_init__(self) -> None:
+        _check_prob(self.zero_prob, "zero_prob")
+
+    def mean(self, frame: pd.DataFrame) -> FloatArray:
+        """``E[C] = (1 - pi0) mu / (1 - f(0))``."""
+        return (1.0 - self.zero_prob) * self.base.mean(frame) / (1.0 - self.base.zero_prob(frame))
+
+    def sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
+        """One capacity per row."""
+        positive = self.base.truncated_sample(frame, rng)
+        zero = rng.random(len(frame)) < self.zero_prob
+        return np.where(zero, 0, positive).astype(np.int64)
+
+    def pmf(self, frame: pd.DataFrame, max_count: int) -> FloatArray:
+        """``(person, max_count + 1)``; the last column is the tail ``P(C >= max_count)``."""
+        base = self.base.pmf(frame, max_count)
+        f0 = self.base.zero_prob(frame)
+        out = base * ((1.0 - self.zero_prob) / (1.0 - f0))[:, None]
+        if max_count:
+            out[:, 0] = self.zero_prob
+        else:
+            out[:, 0] = 1.0
+        return out
+
+
+def survival_from_pmf(pmf: FloatArray) -> FloatArray:
+    """Survival curves ``S(l) = P(C >= l)``, ``l = 1..L``, from a tail-closed pmf.
+
+    Parameters
+    ----------
+    pmf : array, shape (person, L + 1)
+        As returned by ``CapacityLaw.pmf(frame, L)``.
+
+    Returns
+    -------
+    array, shape (person, L)
+        Non-increasing in ``l``, in ``[0, 1]``.
+    """
+    pmf = np.asarray(pmf, dtype="float64")
+    tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]
+    return np.clip(tail[:, 1:], 0.0, 1.0)
+
+
+def expected_recruits(pmf: FloatArray, coupons: NDArray[np.integer]) -> FloatArray:
+    """``E[min(C_i, k_i)] = S_i(1) + ... + S_i(k_i)`` for each person.
+
+    Parameters
+    ----------
+    pmf : array, shape (person, L + 1)
+        Tail-closed pmf with ``L >= max(coupons)``.
+    coupons : int array, shape (person,)
+        ``k_i``.
+    """
+    coupons = np.asarray(coupons)
+    surv = survival_from_pmf(pmf)
+    if coupons.size and coupons.max() > surv.shape[1]:
+        raise ValueError(f"pmf covers counts up to {surv.shape[1]}, fewer than {coupons.max()} coupons")
+    cum = np.concatenate([np.zeros((surv.shape[0], 1)), np.cumsum(surv, axis=1)], axis=1)
+    return cum[np.arange(len(coupons)), coupons]
