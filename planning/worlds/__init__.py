@@ -1,0 +1,101 @@
+"""Simulated worlds: branching and network populations that run RDS studies.
+
+The worlds generate canonical field tables (for case studies and tests) and
+are the ground truth planners are scored in: they expose the true capacity
+law of any frontier and a round-by-round ``step`` API.
+
+=================== =========================================================
+module              holds
+=================== =========================================================
+``calibration``     the shipped ICPSR 22140 figures, :func:`load_calibration`
+``capacity``        referral-capacity laws (Poisson, NB, zero-inflated, hurdle,
+                    type rates) and survival curves from their pmfs
+``offspring``       recruit-covariate laws (inheritance mixtures, type rules,
+                    log-normal regression)
+``timing``          interview times and coupon windows
+``policies``        coupon policies for generating studies
+``episode``         :class:`Episode`: a study in progress, ``step`` by round
+``study``           the :class:`World` interface and the study runner
+``branching``       :class:`BranchingWorld`
+``graph``           degree-corrected stochastic block model graphs
+``network``         :class:`NetworkWorld`
+``scenarios``       :data:`SCENARIOS`, :func:`make_world`, :func:`simulate_study`
+=================== =========================================================
+
+Only numpy, scipy and pandas are used (never PyMC or ``rdsmodel``).
+"""
+
+from planning.worlds.branching import BranchingWorld, SeedCovariateLaw
+from planning.worlds.calibration import (
+    Calibration,
+    FieldCalibration,
+    TunnelVisionCalibration,
+    load_calibration,
+)
+from planning.worlds.capacity import (
+    CapacityLaw,
+    HurdleCapacity,
+    LogLinearMean,
+    NegativeBinomialCapacity,
+    NumericEffect,
+    PoissonCapacity,
+    TypeRates,
+    ZeroInflatedCapacity,
+    expected_recruits,
+    survival_from_pmf,
+)
+from planning.worlds.episode import Episode, RoundOutcome
+from planning.worlds.network import NetworkWorld
+from planning.worlds.offspring import (
+    CategoricalTransition,
+    IndependentCovariates,
+    LogNormalRegression,
+    OffspringLaw,
+)
+from planning.worlds.policies import ConstantCoupons, CouponPolicy, RandomCoupons
+from planning.worlds.scenarios import (
+    SCENARIOS,
+    Scenario,
+    make_world,
+    simulate_study,
+    simulate_study_detailed,
+)
+from planning.worlds.study import SimulatedStudy, World
+from planning.worlds.timing import InterviewClock
+
+__all__ = [
+    "SCENARIOS",
+    "BranchingWorld",
+    "Calibration",
+    "CapacityLaw",
+    "CategoricalTransition",
+    "ConstantCoupons",
+    "CouponPolicy",
+    "Episode",
+    "FieldCalibration",
+    "HurdleCapacity",
+    "IndependentCovariates",
+    "InterviewClock",
+    "LogLinearMean",
+    "LogNormalRegression",
+    "NegativeBinomialCapacity",
+    "NetworkWorld",
+    "NumericEffect",
+    "OffspringLaw",
+    "PoissonCapacity",
+    "RandomCoupons",
+    "RoundOutcome",
+    "Scenario",
+    "SeedCovariateLaw",
+    "SimulatedStudy",
+    "TunnelVisionCalibration",
+    "TypeRates",
+    "World",
+    "ZeroInflatedCapacity",
+    "expected_recruits",
+    "load_calibration",
+    "make_world",
+    "simulate_study",
+    "simulate_study_detailed",
+    "survival_from_pmf",
+]
