@@ -108,9 +108,9 @@ def windows_closed(times: pd.Series, window: pd.Timedelta, cutoff: pd.Timestamp)
     -------
     numpy.ndarray of bool
     """
-    t = times.to_numpy(dtype="datetime64[ns]")
-    ends = t + window.to_timedelta64()
-    return ~np.isnat(t) & (ends <= cutoff.to_datetime64())
+    t = times.to_numpy(dtype="datetime64[us]")
+    ends = t + window.as_unit("us").to_timedelta64()
+    return ~np.isnat(t) & (ends <= cutoff.as_unit("us").to_datetime64())
 
 
 def censor_bounds(coupons: pd.Series, n_recruits: np.ndarray, closed: np.ndarray) -> pd.Series:

@@ -158,6 +158,7 @@ def parse_times(series: pd.Series, time_format: str = "ISO8601") -> ParsedColumn
             values = pd.to_datetime(text.astype(object), format=time_format, errors="coerce", utc=True)
     if getattr(values.dtype, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    values = values.astype("datetime64[us]")
     bad = present & values.isna().to_numpy()
     return ParsedColumn(pd.Series(values, index=series.index), bad, text)
 

@@ -335,7 +335,7 @@ def check_time_order(ctx: Context, times: pd.Series, parent: np.ndarray) -> list
     -------
     list of Problem
     """
-    t = times.to_numpy(dtype="datetime64[ns]")
+    t = times.to_numpy(dtype="datetime64[us]")
     has = parent >= 0
     safe = np.where(has, parent, 0)
     parent_t = t[safe]
@@ -435,16 +435,16 @@ def check_implausible_dates(
     -------
     list of Problem
     """
-    t = times.to_numpy(dtype="datetime64[ns]")
+    t = times.to_numpy(dtype="datetime64[us]")
     ok = ~np.isnat(t)
     problems = []
     reasons = [
-        (ok & (t < EARLIEST.to_datetime64()), "before 1980"),
-        (ok & (t > now.to_datetime64()), "in the future"),
+        (ok & (t < _us(EARLIEST)), "before 1980"),
+        (ok & (t > _us(now)), "in the future"),
     ]
     if cutoff is not None:
-        reasons.append((ok & (t > cutoff.to_datetime64()) & (t <= now.to_datetime64()),
-                        f"after the data cut-off {_stamp(cutoff.to_datetime64())}"))
+        reasons.append((ok & (t > _us(cutoff)) & (t <= _us(now)),
+                        f"after the data cut-off {_stamp(_us(cutoff))}"))
     for mask, why in reasons:
         problems.extend(
             ctx.problem("implausible_date",
@@ -452,6 +452,10 @@ def check_implausible_dates(
             for i in np.flatnonzero(mask)
         )
     return problems
+
+
+def _us(stamp: pd.Timestamp) -> np.datetime64:
+    return stamp.as_unit("us").to_datetime64()
 
 
 def _stamp(value: np.datetime64) -> str:
