@@ -76,7 +76,9 @@ def as_text(series: pd.Series) -> pd.Series:
     elif ptypes.is_datetime64_any_dtype(series.dtype):
         text = series.astype(STRING)
     else:
-        text = series.astype(STRING).str.strip()
+        # Through plain objects: robust to any string array flavour a caller may hand us.
+        values = series.to_numpy(dtype=object, na_value=None)
+        text = pd.Series(pd.array(values, dtype=STRING), index=series.index).str.strip()
     return text.mask(text == "", pd.NA)
 
 

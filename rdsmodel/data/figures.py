@@ -67,7 +67,7 @@ def _pick_trees(seed_of: np.ndarray, wave: np.ndarray, max_nodes: int) -> tuple[
     keep_seeds, total = [], 0
     for seed, size in sizes.items():
         if total + size > max_nodes and keep_seeds:
-            break
+            continue  # try the smaller trees
         keep_seeds.append(seed)
         total += size
     mask = np.isin(seed_of, keep_seeds)
@@ -75,9 +75,10 @@ def _pick_trees(seed_of: np.ndarray, wave: np.ndarray, max_nodes: int) -> tuple[
         per_wave = np.bincount(wave[mask])
         last = max(0, int(np.searchsorted(np.cumsum(per_wave), max_nodes, side="right")) - 1)
         mask &= wave <= last
-        note = f"largest tree, waves 0-{last} ({int(mask.sum())} of {n} respondents)"
+        note = f"the largest tree, waves 0-{last} ({int(mask.sum())} of {n} respondents)"
     else:
-        note = f"{len(keep_seeds)} largest of {len(sizes)} trees ({int(mask.sum())} of {n} respondents)"
+        note = (f"{len(keep_seeds)} of {len(sizes)} trees, largest first "
+                f"({int(mask.sum())} of {n} respondents)")
     return mask, note
 
 
@@ -130,8 +131,8 @@ def recruitment_tree_figure(table: pd.DataFrame, *, max_nodes: int = 2000) -> Fi
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     title = f"Recruitment trees: {len(table)} respondents, {int((table['wave'] == 0).sum())} seeds"
-    ax.set_title(title + (f"\nshowing the {note}" if note else ""), fontsize=10)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_title(title + (f"\nshowing {note}" if note else ""), fontsize=10)
+    ax.legend(loc="lower right", fontsize=8, frameon=False, markerscale=max(1.0, float(np.sqrt(30.0 / size))))
     fig.tight_layout()
     return fig
 

@@ -76,8 +76,11 @@ class RecruitmentData:
     >>> df = pd.DataFrame({"id": ["a", "b", "c"], "recruiter_id": [None, "a", "a"],
     ...                    "coupons_issued": [3, None, None], "sex": ["f", "m", "f"]})
     >>> data = RecruitmentData.from_frame(df)
-    >>> data.table[["id", "wave", "n_recruits", "censor_at", "is_frontier"]].to_dict("list")
-    {'id': ['a', 'b', 'c'], 'wave': [0, 1, 1], 'n_recruits': [2, 0, 0], 'censor_at': [3, <NA>, <NA>], 'is_frontier': [False, True, True]}
+    >>> data.table[["id", "wave", "n_recruits", "censor_at", "is_frontier"]]
+      id  wave  n_recruits  censor_at  is_frontier
+    0  a     0           2          3        False
+    1  b     1           0       <NA>         True
+    2  c     1           0       <NA>         True
     """
 
     def __init__(
