@@ -1,0 +1,385 @@
+r"""Robust single-round allocation over posterior samples (cvxpy MIP).
+
+For posterior sample ``d`` the plan ``k`` yields
+
+.. math:: f_d(k) = \sum_i w_i \sum_{l \le k_i} S_{di}(l).
+
+The robust plan maximises a risk measure ``rho`` (mean, CVaR, worst case;
+:mod:`planning.risk`) of ``(f_1(k), ..., f_D(k))``:
+
+.. math:: \max_z\; \rho\big(A z\big) \quad \text{s.t.}\quad
+          \sum_{il} z_{il} \le s,\; z_{i,l+1} \le z_{il},\; z_{il} \in \{0, 1\},
+
+with ``k_i = sum_l z_il`` and ``A[d, (i, l)] = w_i S_di(l)``. Variables exist
+only for ``l <= min(cap_i, L, s)``.
+
+Solution strategy
+-----------------
+1. Mean risk: the objective is linear in ``S`` so the exact greedy on the
+   posterior-mean curves is optimal; no solver is called.
+2. Trimming: coupon ``(i, l)`` is dropped when no sample gives it value, or
+   when at least ``s`` other coupons are worth more than it in *every*
+   sample (``min_d A[d, jm] > max_d A[d, il]``): an optimal plan never needs
+   it (swap it for an unused dominating coupon). Dropped coupons form a
+   suffix of each person's levels, so prefixes stay feasible.
+3. The LP relaxation is solved first; it is usually integral or has only a
+   handful of fractional ``z``. Integral variables are then fixed and a tiny
+   MIP over the fractional ones is solved. Its value is certified against
+   the LP bound; if the relative gap exceeds ``mip_rel_gap`` the full MIP is
+   solved (with ``time_limit``).
+4. Budget left over (coupons of zero value in every sample) is handed out
+   by the greedy on the mean curves, which never lowers any ``f_d``.
+
+The price of robustness is the posterior-expected value of the mean-optimal
+(greedy) plan minus that of the robust plan, ``>= 0``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from planning.curves import as_survival_samples
+from planning.greedy import (
+    _check_budget,
+    _check_caps,
+    _check_weights,
+    _take_top,
+    allocation_values,
+    greedy_order,
+)
+from planning.risk import Mean, RiskMeasure, parse_risk
+
+__all__ = ["RobustResult", "SolverUnavailableError", "robust_allocation"]
+
+#: MIP-capable solvers tried in this order when none is named.
+MIP_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "CBC", "GLPK_MI")
+
+
+class SolverUnavailableError(RuntimeError):
+    """The optimisation solver is missing or failed; the message says what to do."""
+
+
+@dataclass
+class RobustResult:
+    """Outcome of :func:`robust_allocation`.
+
+    Attributes
+    ----------
+    allocation
+        ``(person,)`` int coupons of the robust plan.
+    objective
+        Risk measure of the per-sample values of ``allocation``.
+    sample_values
+        ``(sample,)`` per-sample value ``f_d(allocation)``.
+    mean_allocation, mean_value
+        The mean-optimal (greedy on posterior-mean curves) plan and its
+        posterior-expected value.
+    price_of_robustness
+        ``mean_value - mean(sample_values)``, ``>= 0``: expected recruits
+        (weighted, if weights were given) given up for robustness.
+    status
+        ``"optimal"`` (exact greedy or MIP proven within ``mip_rel_gap``),
+        ``"time_limit"`` (best plan found in time, see ``gap``).
+    gap
+        Relative gap between the LP/MIP bound and ``objective`` (0 if exact).
+    risk
+        Text of the risk measure.
+    solve_seconds
+        Wall time spent in the solver.
+    """
+
+    allocation: np.ndarray
+    objective: float
+    sample_values: np.ndarray
+    mean_allocation: np.ndarray
+    mean_value: float
+    price_of_robustness: float
+    status: str
+    risk: str
+    gap: float = 0.0
+    solve_seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _pick_solver(solver: str | None) -> str:
+    try:
+        import cvxpy as cp
+    except ImportError as exc:  # pragma: no cover - cvxpy is a dependency
+        raise SolverUnavailableError(
+            "robust planning needs cvxpy; install it with `pip install cvxpy highspy`"
+        ) from exc
+    installed = set(cp.installed_solvers())
+    if solver is not None:
+        name = solver.upper()
+        if name not in installed:
+            raise SolverUnavailableError(
+                f"solver {solver!r} is not installed (installed: {', '.join(sorted(installed))}); "
+                "install highspy (`pip install highspy`) or pass solver=None"
+            )
+        return name
+    for name in MIP_SOLVERS:
+        if name in installed:
+            return name
+    raise SolverUnavailableError(
+        "no mixed-integer solver is available to cvxpy; install one with `pip install highspy`"
+    )
+
+
+def _solve(problem: Any, solver: str, time_limit: float | None, gap: float) -> str:
+    """Solve a cvxpy problem; return its status or raise SolverUnavailableError."""
+    import cvxpy as cp
+
+    options: dict[str, Any] = {}
+    if solver == "HIGHS":
+        if time_limit is not None:
+            options["time_limit"] = float(time_limit)
+        options["mip_rel_gap"] = float(gap)
+    try:
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore")
+            problem.solve(solver=solver, **options)
+    except cp.error.SolverError as exc:
+        raise SolverUnavailableError(
+            f"the {solver} solver failed on the robust allocation program ({exc}); "
+            "try risk='mean' (exact greedy) or another solver"
+        ) from None
+    status = str(problem.status)
+    if status not in {"optimal", "optimal_inaccurate", "user_limit"}:
+        raise SolverUnavailableError(
+            f"the {solver} solver returned status {status!r} for the robust allocation "
+            "program; try risk='mean' (exact greedy), a larger time_limit or another solver"
+        )
+    return status
+
+
+def _fill(
+    curves_mean: np.ndarray, allocation: np.ndarray, budget: int, caps: np.ndarray,
+    weights: np.ndarray | None,
+) -> np.ndarray:
+    """Hand out unspent budget greedily on the mean curves, above the current plan."""
+    left = int(min(budget, int(caps.sum())) - allocation.sum())
+    if left <= 0:
+        return allocation
+    n, length = curves_mean.shape
+    values = curves_mean if weights is None else curves_mean * weights[:, None]
+    levels = np.arange(length)[None, :]
+    free = (levels >= allocation[:, None]) & (levels < caps[:, None])
+    masked = np.where(free, values, -1.0)
+    chosen = _take_top(masked, left)
+    extra = np.bincount(chosen // length, minlength=n)
+    return allocation + extra
+
+
+def robust_allocation(
+    survival_samples: Any,
+    budget: int,
+    risk: str | RiskMeasure = "cvar:0.1",
+    caps: Any = None,
+    weights: Any = None,
+    solver: str | None = None,
+    time_limit: float | None = 60.0,
+    mip_rel_gap: float = 1e-4,
+) -> RobustResult:
+    r"""Coupon allocation maximising a risk measure over posterior samples.
+
+    Solves the mixed-integer program of the module docstring with cvxpy.
+
+    Parameters
+    ----------
+    survival_samples
+        ``(sample, person, L)`` survival curves (numpy or DataArray with dims
+        ``sample``, ``person``, ``ell``); a 2-D array is one sample.
+    budget
+        Coupons to hand out. As in :func:`planning.greedy_allocation`, budget
+        beyond the total capacity is left unspent.
+    risk
+        A :mod:`planning.risk` measure or its text: ``"mean"``,
+        ``"cvar:0.1"``, ``"worst"``. ``"mean"`` uses the exact greedy.
+    caps, weights
+        Per-person caps and recruit weights, as in the greedy.
+    solver
+        cvxpy solver name; default: HiGHS if installed, else another
+        MIP-capable solver.
+    time_limit
+        Seconds allowed for the full MIP (only reached if the LP-based
+        rounding is not certified optimal). The best plan found is returned
+        with ``status="time_limit"``.
+    mip_rel_gap
+        Relative optimality gap accepted as optimal (HiGHS' default 1e-4).
+
+    Returns
+    -------
+    RobustResult
+
+    Raises
+    ------
+    SolverUnavailableError
+        No MIP solver, or the solver failed; the message says what to try.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from planning import robust_allocation
+    >>> S = np.array([[[0.9, 0.2], [0.5, 0.5]], [[0.1, 0.0], [0.5, 0.5]]])
+    >>> res = robust_allocation(S, 2, "worst")
+    >>> res.allocation.tolist(), round(res.objective, 3)
+    ([0, 2], 1.0)
+    """
+    budget = _check_budget(budget)
+    measure = parse_risk(risk)
+    samples = as_survival_samples(survival_samples, "survival_samples")
+    n_samples, n, length = samples.shape
+    caps_arr = _check_caps(caps, n, length)
+    w = _check_weights(weights, n)
+    mean_curves = samples.mean(axis=0)
+    if not 0.0 <= mip_rel_gap < 1.0:
+        raise ValueError(f"mip_rel_gap must be in [0, 1); got {mip_rel_gap}")
+
+    def values_of(allocation: np.ndarray) -> np.ndarray:
+        per_person = allocation_values(samples, allocation)  # (sample, person)
+        if w is not None:
+            per_person = per_person * w
+        return per_person.sum(axis=1)
+
+    person, _, _ = greedy_order(mean_curves, budget, caps_arr, w)
+    mean_alloc = np.bincount(person, minlength=n).astype(np.int64)
+    mean_values = values_of(mean_alloc)
+    mean_value = float(mean_values.mean())
+
+    def result(alloc: np.ndarray, status: str, gap: float, seconds: float, **info: Any):
+        vals = values_of(alloc)
+        price = max(0.0, mean_value - float(vals.mean()))
+        return RobustResult(
+            allocation=alloc.astype(np.int64),
+            objective=float(measure.evaluate(vals)),
+            sample_values=vals,
+            mean_allocation=mean_alloc,
+            mean_value=mean_value,
+            price_of_robustness=price,
+            status=status,
+            risk=str(measure),
+            gap=gap,
+            solve_seconds=seconds,
+            info=dict(info),
+        )
+
+    spend = int(min(budget, int(caps_arr.sum())))
+    if isinstance(measure, Mean) or spend == 0 or n_samples == 1:
+        return result(mean_alloc, "optimal", 0.0, 0.0, method="greedy")
+
+    solver_name = _pick_solver(solver)
+    alloc, status, gap, seconds, info = _solve_mip(
+        samples, w, caps_arr, spend, measure, solver_name, time_limit, mip_rel_gap
+    )
+    alloc = _fill(mean_curves, alloc, spend, caps_arr, w)
+    return result(alloc, status, gap, seconds, **info)
+
+
+def _solve_mip(
+    samples: np.ndarray,
+    weights: np.ndarray | None,
+    caps: np.ndarray,
+    spend: int,
+    measure: RiskMeasure,
+    solver: str,
+    time_limit: float | None,
+    mip_rel_gap: float,
+) -> tuple[np.ndarray, str, float, float, dict[str, Any]]:
+    import cvxpy as cp
+    import scipy.sparse as sp
+
+    n_samples, n, length = samples.shape
+    width = int(min(length, spend, caps.max()))
+    values = samples[:, :, :width]
+    values = np.minimum.accumulate(values, axis=2)  # exact monotonicity
+    if weights is not None:
+        values = values * weights[None, :, None]
+    high = values.max(axis=0)
+    low = values.min(axis=0)
+    allowed = np.arange(width)[None, :] < caps[:, None]
+    # Dominance trimming (module docstring, step 2).
+    low_allowed = np.where(allowed, low, -np.inf).ravel()
+    threshold = np.partition(low_allowed, low_allowed.size - spend)[low_allowed.size - spend]
+    keep = allowed & (high > 1e-15) & (high >= threshold)
+    flat = np.flatnonzero(keep.ravel())
+    n_vars = flat.size
+    info: dict[str, Any] = {"method": "lp-integral", "variables": int(n_vars), "solver": solver}
+    if n_vars == 0:
+        return np.zeros(n, dtype=np.int64), "optimal", 0.0, 0.0, info
+    owner = flat // width
+    coef = values.reshape(n_samples, -1)[:, flat]  # (sample, vars)
+    # z_{i,l+1} <= z_{i,l}: kept levels of a person are consecutive from l=1.
+    link = np.flatnonzero(owner[1:] == owner[:-1])
+    rows = np.arange(link.size)
+    mono = sp.csr_matrix(
+        (np.r_[np.ones(link.size), -np.ones(link.size)], (np.r_[rows, rows], np.r_[link + 1, link])),
+        shape=(link.size, n_vars),
+    )
+
+    def build(z: Any, extra: list[Any]) -> Any:
+        constraints = [cp.sum(z) <= spend, *extra]
+        if link.size:
+            constraints.append(mono @ z <= 0)
+        return cp.Problem(cp.Maximize(measure.expression(coef @ z)), constraints)
+
+    started = time.perf_counter()
+    # LP relaxation: a bound and usually an (almost) integral point.
+    z_lp = cp.Variable(n_vars)
+    lp = build(z_lp, [z_lp >= 0, z_lp <= 1])
+    _solve(lp, solver, time_limit, mip_rel_gap)
+    bound = float(lp.value)
+    z_val = np.clip(np.asarray(z_lp.value, dtype=np.float64), 0.0, 1.0)
+    fractional = (z_val > 1e-7) & (z_val < 1 - 1e-7)
+    info["lp_fractional"] = int(fractional.sum())
+
+    def to_alloc(z: np.ndarray) -> np.ndarray:
+        z = np.round(z).astype(np.int64)
+        return np.bincount(owner, weights=z, minlength=n).astype(np.int64)
+
+    def objective_of(z: np.ndarray) -> float:
+        return float(measure.evaluate(coef @ np.round(z)))
+
+    def rel_gap(value: float) -> float:
+        return max(0.0, bound - value) / max(abs(bound), 1e-12)
+
+    if not fractional.any():
+        value = objective_of(z_val)
+        if rel_gap(value) <= mip_rel_gap + 1e-9:
+            return to_alloc(z_val), "optimal", rel_gap(value), time.perf_counter() - started, info
+    else:
+        # Fix the integral LP variables, branch only on the fractional ones.
+        ones = np.flatnonzero(z_val >= 1 - 1e-7)
+        zeros = np.flatnonzero(z_val <= 1e-7)
+        z_fix = cp.Variable(n_vars, boolean=True)
+        extra = []
+        if ones.size:
+            extra.append(z_fix[ones] == 1)
+        if zeros.size:
+            extra.append(z_fix[zeros] == 0)
+        fixed = build(z_fix, extra)
+        _solve(fixed, solver, time_limit, 0.0)
+        z_round = np.asarray(z_fix.value, dtype=np.float64)
+        value = objective_of(z_round)
+        if rel_gap(value) <= mip_rel_gap + 1e-9:
+            info["method"] = "lp+fixed-mip"
+            return to_alloc(z_round), "optimal", rel_gap(value), time.perf_counter() - started, info
+    # Full MIP.
+    z_mip = cp.Variable(n_vars, boolean=True)
+    full = build(z_mip, [])
+    status = _solve(full, solver, time_limit, mip_rel_gap)
+    z_best = np.asarray(z_mip.value, dtype=np.float64) if z_mip.value is not None else None
+    if z_best is None or np.any(np.isnan(z_best)):
+        raise SolverUnavailableError(
+            f"the {solver} solver found no feasible plan within the time limit "
+            f"({time_limit} s); raise time_limit or use risk='mean'"
+        )
+    value = objective_of(z_best)
+    gap = rel_gap(value)
+    info["method"] = "full-mip"
+    final = "optimal" if status == "optimal" else "time_limit"
+    return to_alloc(z_best), final, gap, time.perf_counter() - started, info
