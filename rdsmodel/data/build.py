@@ -362,7 +362,8 @@ def build_table(
         sub_times = times.values[keep].reset_index(drop=True)
         errors += bad_cells(kctx, "bad_time", times.bad[keep], names["interview_time"],
                             times.text[keep].reset_index(drop=True),
-                            f"a date/time in format {time_format} (e.g. 2024-03-01 or 2024-03-01T14:30)")
+                            f"a date/time in format {time_format} (e.g. 2024-03-01 or 2024-03-01T14:30; "
+                            "for other layouts pass time_format=...)")
     sub_closed = None
     if given_closed is not None:
         sub_closed = given_closed.values[keep].reset_index(drop=True)

@@ -264,3 +264,13 @@ def test_read_table_dispatches(tmp_path):
         read_table(tmp_path / "x.csv", format="xls")
     with pytest.raises(ValueError, match="do not apply"):
         read_table(write(tmp_path, CANONICAL), bogus=1)
+
+
+def test_readers_never_mutate_a_data_frame(tmp_path):
+    for text, options in ((RDS, {"format": "rds", "max_coupons": 3}), (COUPONS, {"format": "coupons"}),
+                          (CANONICAL, {})):
+        df = pd.read_csv(write(tmp_path, text)).set_axis([7, 7, 3, 1, 0][: len(text.split()) - 1])
+        before = df.copy(deep=True)
+        data = read_table(df, **options)
+        pd.testing.assert_frame_equal(df, before)
+        assert len(data) == len(df)
