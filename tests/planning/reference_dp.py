@@ -55,3 +55,37 @@ def reference_table(pmf, budget: int, gamma: float) -> np.ndarray:
                 best = max(best, immediate + gamma * future)
             table[r, n] = best
     return table
+
+
+def reference_q_values(pmf, budget: int, gamma: float, table: np.ndarray) -> np.ndarray:
+    """Q[r, n, s] = F(n, s) + gamma sum_m P_{n,s}(m) table[r - s, m] (-inf for s > r)."""
+    pmf = np.asarray(pmf, dtype=np.float64)
+    b = int(budget)
+    law = _law(pmf, b + 2)
+    survival = 1.0 - np.cumsum(law)[: b + 1]
+    q = np.full((b + 1, b + 1, b + 1), -np.inf)
+    for r in range(0, b + 1):
+        for n in range(1, b + 1):
+            for s in range(0, r + 1):
+                a, c = divmod(s, n)
+                p = _next_frontier_law(law, n, s)
+                future = sum(p[m] * table[r - s, m] for m in range(min(len(p), b + 1)))
+                q[r, n, s] = n * survival[:a].sum() + c * survival[a] + gamma * future
+    return q
+
+
+def evaluate_policy(pmf, budget: int, gamma: float, policy: np.ndarray) -> np.ndarray:
+    """Value V[r, n] of the even-split policy ``s = policy[r, n]`` under the law ``pmf``."""
+    pmf = np.asarray(pmf, dtype=np.float64)
+    b = int(budget)
+    law = _law(pmf, b + 2)
+    survival = 1.0 - np.cumsum(law)[: b + 1]
+    values = np.zeros((b + 1, b + 1))
+    for r in range(1, b + 1):
+        for n in range(1, b + 1):
+            s = int(policy[r, n])
+            a, c = divmod(s, n)
+            p = _next_frontier_law(law, n, s)
+            future = sum(p[m] * values[r - s, m] for m in range(min(len(p), b + 1)))
+            values[r, n] = n * survival[:a].sum() + c * survival[a] + gamma * future
+    return values
