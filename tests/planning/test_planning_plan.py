@@ -1,0 +1,152 @@
+"""The Plan object and make_plan: methods, exports, summaries, refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from planning_helpers import nb_curves
+from scipy import stats
+
+from planning import Plan, greedy_allocation, make_plan, ppc_tv
+
+
+@pytest.fixture(scope="module")
+def posterior():
+    rng = np.random.default_rng(0)
+    samples = nb_curves(rng, 60, 9, 8)
+    survival = xr.DataArray(
+        samples,
+        dims=("sample", "person", "ell"),
+        coords={"person": [f"r{i:02d}" for i in range(9)], "ell": np.arange(1, 9)},
+        name="survival",
+    )
+    means = rng.uniform(1.0, 2.0, 60)
+    population = stats.nbinom.pmf(np.arange(30)[None], 2.0, (2.0 / (2.0 + means))[:, None])
+    return survival, population
+
+
+@pytest.mark.parametrize(
+    ("method", "risk"), [("greedy", "mean"), ("robust", "cvar:0.2"), ("robust", "worst"), ("dp", "mean"), ("dp", "cvar:0.3")]
+)
+def test_make_plan_methods(posterior, method, risk):
+    survival, population = posterior
+    plan = make_plan(
+        survival, 12, method=method, risk=risk, gamma=0.8, population_pmf=population,
+        diagnostics={"verdict": "converged", "max_rhat": 1.003},
+    )
+    assert plan.ids[0] == "r00" and len(plan.ids) == 9
+    assert plan.spend == plan.allocation.sum() <= 12
+    lo, hi = plan.interval
+    assert lo <= plan.expected_recruits <= hi
+    assert plan.person_recruits.sum() == pytest.approx(plan.expected_recruits)
+    assert plan.bound is not None and plan.bound.total is not None
+    if method == "greedy":
+        np.testing.assert_array_equal(plan.allocation, greedy_allocation(survival.values, 12))
+        assert plan.spend == 12 and plan.value_estimate is None
+    if method == "robust":
+        assert plan.details["price_of_robustness"] >= 0
+    if method == "dp":
+        assert plan.value_estimate is not None and plan.value_estimate >= plan.expected_recruits - 1e-6
+        assert plan.bound.kind == "multi-round" and len(plan.bound.parts) == 3
+        np.testing.assert_array_equal(
+            plan.allocation, greedy_allocation(survival.values, plan.spend)
+        )
+    text = plan.summary_text()
+    for piece in ("r00", "Expected recruits this round", "90% interval", "bound", "converged"):
+        assert piece in text
+
+
+def test_exports_round_trip(posterior, tmp_path):
+    survival, population = posterior
+    plan = make_plan(survival, 10, method="dp", population_pmf=population, seed=3)
+    frame = plan.to_frame()
+    assert list(frame.columns)[:2] == ["id", "coupons"] and "expected_recruits" in frame
+    path = plan.to_csv(tmp_path / "plan.csv")
+    back = pd.read_csv(path, dtype={"id": str})
+    assert back["id"].tolist() == plan.ids
+    assert back["coupons"].tolist() == plan.allocation.tolist()
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.csv"]  # no temporary left behind
+    text = plan.to_json()
+    data = json.loads(text)
+    assert data["spend"] == plan.spend and data["seed"] == 3
+    again = Plan.from_json(text)
+    assert again.to_dict() == plan.to_dict()
+    np.testing.assert_array_equal(again.allocation, plan.allocation)
+
+
+def test_csv_write_failure_keeps_the_old_file(posterior, tmp_path, monkeypatch):
+    survival, _ = posterior
+    plan = make_plan(survival, 5)
+    target = tmp_path / "plan.csv"
+    target.write_text("precious\n")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
+    with pytest.raises(OSError, match="disk full"):
+        plan.to_csv(target)
+    assert target.read_text() == "precious\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.csv"]
+
+
+def test_gamma_one_dp_plan_says_no_finite_bound(posterior):
+    survival, population = posterior
+    plan = make_plan(survival, 8, method="dp", gamma=1.0, population_pmf=population)
+    assert plan.bound.total is None
+    text = plan.summary_text()
+    assert "no finite bound" in text and " inf" not in text
+    json.loads(plan.to_json())
+
+
+def test_ppc_check_and_numpy_input(posterior):
+    survival, _ = posterior
+    rng = np.random.default_rng(4)
+    coupons = rng.integers(1, 4, 50)
+    curves = np.repeat(survival.values[:, :1], 50, axis=1)
+    estimate = ppc_tv(np.minimum(rng.poisson(1.0, 50), coupons), coupons, curves)
+    plan = make_plan(survival.values, 6, ppc=estimate, ids=[f"x{i}" for i in range(9)])
+    assert plan.ids[0] == "x0"
+    assert plan.bound.checks and "posterior predictive" in plan.summary_text()
+    one = make_plan(survival.values[0], 6)  # a plug-in (single sample) model
+    assert one.interval[0] == pytest.approx(one.interval[1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"budget": -1}, "non-negative"),
+        ({"method": "magic"}, "method"),
+        ({"gamma": 0.0}, "gamma"),
+        ({"gamma": 1.2}, "gamma"),
+        ({"method": "dp"}, "population_pmf"),
+        ({"risk": "median"}, "risk"),
+        ({"ids": ["a"] * 9}, "unique"),
+    ],
+)
+def test_refusals(posterior, kwargs, message):
+    survival, _ = posterior
+    args = {"budget": 5, **kwargs}
+    budget = args.pop("budget")
+    with pytest.raises(ValueError, match=message):
+        make_plan(survival, budget, **args)
+
+
+def test_empty_frontier_is_refused():
+    with pytest.raises(ValueError, match="frontier is empty"):
+        make_plan(np.zeros((3, 0, 4)), 5)
+
+
+def test_planning_never_imports_pymc():
+    code = (
+        "import sys, planning; planning.make_plan([[0.5, 0.2]], 1); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('pymc', 'pytensor', 'arviz', 'rdsmodel')]; print(bad); assert not bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
