@@ -101,6 +101,25 @@ def _column(frame: pd.DataFrame, name: str, who: str) -> pd.Series:
     return frame[name]
 
 
+def _lookup(col: pd.Series, table: Mapping[str, float]) -> FloatArray:
+    """``table[value]`` per row, ``nan`` where the value is missing or not in ``table``.
+
+    Works on the level codes (categorical columns) or on ``pandas.factorize``
+    (anything else), so the cost per row is a numpy take.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        uniques = col.cat.categories
+    else:
+        codes, uniques = pd.factorize(col)
+    values = np.array([table.get(str(u), np.nan) for u in uniques] + [np.nan], dtype="float64")
+    return values[np.where(codes < 0, len(uniques), codes)]
+
+
+def _unknown(col: pd.Series, values: FloatArray) -> list[str]:
+    return sorted({str(v) for v in col[np.isnan(values)]})[:5]
+
+
 @dataclass(frozen=True)
 class NumericEffect:
     """Slope of a numeric covariate in a log-linear mean.
@@ -149,8 +168,8 @@ class LogLinearMean:
         """``log mu`` per row."""
         eta = np.full(len(frame), float(self.intercept))
         for name, effects in self.categorical.items():
-            col = _column(frame, name, "the capacity law")
-            eta += col.map(dict(effects)).astype("float64").fillna(0.0).to_numpy()
+            values = _lookup(_column(frame, name, "the capacity law"), effects)
+            eta += np.nan_to_num(values, nan=0.0)
         for name, term in self.numeric.items():
             x = _column(frame, name, "the capacity law").to_numpy(dtype="float64")
             if term.transform == "log":
@@ -160,12 +179,11 @@ class LogLinearMean:
             eta += term.coef * (x - term.center)
         if self.group_effects is not None:
             col = _column(frame, self.group_column, "the capacity law")
-            u = col.map(dict(self.group_effects)).astype("float64")
-            if u.isna().any():
-                bad = sorted(set(col[u.isna()].astype(str)))
-                raise ValueError(f"no group effect for group(s) {bad} in column {self.group_column!r}; "
-                                 f"known groups: {sorted(self.group_effects)}")
-            eta += u.to_numpy()
+            u = _lookup(col, self.group_effects)
+            if np.isnan(u).any():
+                raise ValueError(f"no group effect for group(s) {_unknown(col, u)} in column "
+                                 f"{self.group_column!r}; known groups: {sorted(self.group_effects)}")
+            eta += u
         return eta
 
     def mean(self, frame: pd.DataFrame) -> FloatArray:
@@ -191,11 +209,11 @@ class TypeRates:
     def mean(self, frame: pd.DataFrame) -> FloatArray:
         """Rate of each row's level."""
         col = _column(frame, self.field, "the type-rate capacity law")
-        mu = col.map(dict(self.rates)).astype("float64")
-        if mu.isna().any():
-            bad = sorted(set(col[mu.isna()].astype(str)))
-            raise ValueError(f"no rate for level(s) {bad} of {self.field!r}; known: {sorted(self.rates)}")
-        return mu.to_numpy()
+        mu = _lookup(col, self.rates)
+        if np.isnan(mu).any():
+            raise ValueError(f"no rate for level(s) {_unknown(col, mu)} of {self.field!r}; "
+                             f"known: {sorted(self.rates)}")
+        return mu
 
 
 class _CountLaw:

@@ -29,6 +29,7 @@ table (``docs/architecture.md``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -107,12 +108,17 @@ def respondent_ids(n: int) -> NDArray[np.object_]:
     return np.array([f"R{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
 
 
+@lru_cache(maxsize=256)
+def _labels(dtype: pd.CategoricalDtype) -> NDArray[np.object_]:
+    """Level labels as an object array, with ``None`` last (code ``-1``)."""
+    return np.append(np.asarray(dtype.categories.astype(str), dtype=object), None)
+
+
 def _as_string_column(values: pd.Series) -> pd.Series | pd.api.extensions.ExtensionArray:
     """Categorical (or object) columns as pandas ``string``; numeric ones unchanged."""
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        labels = np.append(np.asarray(dtype.categories.astype(str), dtype=object), None)
-        return pd.arrays.StringArray(labels[values.cat.codes.to_numpy()])
+        return pd.arrays.StringArray(_labels(dtype)[values.cat.codes.to_numpy()])
     if not pd.api.types.is_numeric_dtype(dtype):
         return values.astype("string").array
     return values.to_numpy()

@@ -84,7 +84,7 @@ def category_codes(values: pd.Series | ArrayLike, levels: Sequence[str], name: s
     if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(levels):
         codes = series.cat.codes.to_numpy()
     else:
-        codes = pd.Categorical(series, categories=list(levels)).codes
+        codes = pd.Index(list(levels)).get_indexer(series.to_numpy(dtype=object))
     if codes.size and codes.min() < 0:
         bad = sorted({str(v) for v in series[codes < 0]})[:5]
         raise ValueError(f"field {name!r}: value(s) {bad} are not among its levels {list(levels)}")
