@@ -160,7 +160,7 @@ class World(ABC):
             cut = int((pd.Timestamp(cutoff) - clock.start) / pd.Timedelta(minutes=1))
         while episode.n_respondents < max_respondents:
             if episode.frontier_size == 0:
-                if not reseed or (cut is not None and episode.last_time >= cut):
+                if not reseed or (cut is not None and (episode.last_time or 0) >= cut):
                     break
                 if episode.add_seeds(int(n_seeds), rng) == 0:
                     break
