@@ -22,8 +22,8 @@ Greedy allocations are nested in ``s``: going from ``s`` to ``s + 1`` changes
 one factor of the product. The products are kept in the Fourier domain at
 ``N > r`` points of the unit circle, as sums of logarithms: the step adds
 ``log H_i(z; k+1) - log H_i(z; k)``, so all ``r + 1`` products come from one
-cumulative sum and one batched inverse FFT. (Logarithms of exact zeros are
-clamped at ``log 1e-300``; a clamped factor that is later replaced is
+cumulative sum and one batched inverse FFT. (Moduli below ``1e-150``, e.g. exact zeros,
+are clamped; a clamped factor that is later replaced is
 removed exactly.) Degrees stay below ``N``, so the coefficients are exact up
 to float rounding. ``U(r', m) = U(r', r')`` for ``m >= r'`` closes the sum.
 """
@@ -108,8 +108,12 @@ def _tables(table: Any, remaining: int) -> np.ndarray:
 
 
 def _log(values: np.ndarray) -> np.ndarray:
-    magnitude = np.maximum(np.abs(values), 1e-300)
-    return np.log(magnitude) + 1j * np.angle(values)
+    """Complex logarithm, moduli below ``1e-150`` clamped (so exact zeros stay finite)."""
+    re, im = values.real, values.imag
+    out = np.empty_like(values)
+    out.real = 0.5 * np.log(np.maximum(re * re + im * im, 1e-300))
+    out.imag = np.arctan2(im, re)
+    return out
 
 
 def online_decision(
@@ -120,7 +124,7 @@ def online_decision(
     risk: str | RiskMeasure = "mean",
     caps: Any = None,
     max_spend: int | None = None,
-    chunk_elements: int = 2_000_000,
+    chunk_elements: int = 200_000,
 ) -> Decision:
     r"""Choose this round's spend by scoring every ``s`` with the surrogate table.
 
@@ -195,8 +199,10 @@ def online_decision(
     rank = np.empty(top, dtype=np.int64)
     rank[by_person] = np.arange(top)  # position of greedy step t in the sorted list
 
-    size = sfft.next_fast_len(top + 1)
-    angle = -2j * np.pi * np.arange(size) / size
+    size = sfft.next_fast_len(top + 1, real=True)
+    # Real coefficients: the spectrum at the points q > size/2 is the conjugate
+    # of the one at size - q, so only q = 0..size//2 are kept (inverse by irfft).
+    angle = -2j * np.pi * np.arange(size // 2 + 1) / size
     # Rows of U needed: U(r - s, min(m, r - s)) for s = 0..top, m = 0..size-1.
     left = remaining - spends  # r - s
     col = np.minimum(np.arange(size)[None, :], left[:, None])
@@ -204,8 +210,9 @@ def online_decision(
     pmf = pmf_from_survival(curves)  # (curve sample, person, L + 1)
     z_below = np.exp(np.outer(l_sorted - 1, angle))  # z^(l-1) at the N points
     z_level = np.exp(np.outer(l_sorted, angle))  # z^l
+    offset = np.maximum.accumulate(np.where(starts, np.arange(top), 0))  # group starts
     continuation = np.empty((n_samples, top + 1))
-    per_sample = max(1, (top + 1) * size)
+    per_sample = max(1, (top + 1) * (size // 2 + 1))
     chunk = max(1, int(chunk_elements // per_sample))
     for lo in range(0, n_samples, chunk):
         hi = min(n_samples, lo + chunk)
@@ -217,20 +224,19 @@ def online_decision(
             coef = pmf[cidx][:, p_sorted, l_sorted - 1]  # P(C_i = l - 1)
             terms = coef[:, :, None] * z_below[None]
             cum = np.cumsum(terms, axis=1)
-            offset = np.maximum.accumulate(np.where(starts, np.arange(top), 0))
-            before = np.concatenate([np.zeros_like(cum[:, :1]), cum[:, :-1]], axis=1)
-            base = before[:, offset]  # cumulative sum before each person's group
-            partial = cum - base
+            before = cum - terms  # cumulative sum before each entry
+            partial = cum - before[:, offset]  # restart the sum at each person
             tail = curves[cidx][:, p_sorted, l_sorted - 1]  # S_i(l)
             h = partial + tail[:, :, None] * z_level[None]
             log_h = _log(h)
-            prev = np.concatenate([np.zeros_like(log_h[:, :1]), log_h[:, :-1]], axis=1)
-            prev[:, starts] = 0.0
-            delta = (log_h - prev)[:, rank]  # greedy order
+            step = log_h.copy()  # log H(i, l) - log H(i, l - 1), with H(i, 0) = 1
+            step[:, 1:] -= log_h[:, :-1]
+            step[:, starts] = log_h[:, starts]
+            delta = step[:, rank]  # greedy order
             log_g = np.concatenate(
                 [np.zeros_like(delta[:, :1]), np.cumsum(delta, axis=1)], axis=1
             )
-            coeffs = sfft.ifft(np.exp(log_g), axis=2).real  # (chunk, top+1, size)
+            coeffs = sfft.irfft(np.exp(log_g), n=size, axis=2)  # (chunk, top+1, size)
         else:
             coeffs = np.zeros((hi - lo, 1, size))
             coeffs[:, 0, 0] = 1.0
