@@ -118,7 +118,7 @@ def _as_string_column(values: pd.Series) -> pd.Series | pd.api.extensions.Extens
     """Categorical (or object) columns as pandas ``string``; numeric ones unchanged."""
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        return pd.arrays.StringArray(_labels(dtype)[values.cat.codes.to_numpy()])
+        return pd.array(_labels(dtype)[values.cat.codes.to_numpy()], dtype="string")
     if not pd.api.types.is_numeric_dtype(dtype):
         return values.astype("string").array
     return values.to_numpy()
@@ -220,7 +220,7 @@ class Episode:
         if self._frontier_cache is None:
             cov = self.frontier_covariates
             columns = {
-                "id": pd.arrays.StringArray(respondent_ids(self.n_respondents)[self._frontier_start:]),
+                "id": pd.array(respondent_ids(self.n_respondents)[self._frontier_start:], dtype="string"),
                 "interview_time": self.clock.to_timestamps(self.frontier_times).to_numpy(),
             }
             columns.update({c: _as_string_column(cov[c]) for c in cov.columns})
@@ -362,10 +362,11 @@ class Episode:
 
         Columns ``id``, ``recruiter_id`` (``<NA>`` for seeds),
         ``coupons_issued`` (``Int64``, ``<NA>`` for the frontier),
-        ``interview_time`` (``datetime64[s]``), ``group`` (string, if the
-        world has groups), then the covariates (string for categorical,
-        ``float64`` for numeric). ``attrs`` carry ``cutoff`` (ISO time) and
-        ``coupon_window_days`` for the censoring derivation.
+        ``interview_time`` (``datetime64[s]``), ``window_closed`` (the coupon
+        window had expired at the cut-off, as a field system records it),
+        ``group`` (string, if the world has groups), then the covariates
+        (string for categorical, ``float64`` for numeric). ``attrs`` carry
+        ``cutoff`` (ISO time) and ``coupon_window_days``.
         """
         n = self.n_respondents
         ids = respondent_ids(n)
@@ -374,18 +375,27 @@ class Episode:
         coupons = pd.array(self._coupons, dtype="Int64")
         coupons[self._coupons < 0] = pd.NA
         columns = {
-            "id": pd.arrays.StringArray(ids),
-            "recruiter_id": pd.arrays.StringArray(recruiter_id),
+            "id": pd.array(ids, dtype="string"),
+            "recruiter_id": pd.array(recruiter_id, dtype="string"),
             "coupons_issued": coupons,
             "interview_time": self.clock.to_timestamps(self._time).to_numpy(),
+            "window_closed": self._window_closed(),
         }
         cov = self._covariates()
         columns.update({c: _as_string_column(cov[c]) for c in cov.columns})
         out = pd.DataFrame(columns, index=pd.RangeIndex(n))
-        cutoff = self.cutoff_minutes if self.cutoff_minutes is not None else (self.last_time or 0)
+        cutoff = self._cutoff()
         out.attrs["cutoff"] = self.clock.to_timestamps(np.array([cutoff]))[0].isoformat()
         out.attrs["coupon_window_days"] = float(self.clock.coupon_window)
         return out
+
+    def _cutoff(self) -> float:
+        return self.cutoff_minutes if self.cutoff_minutes is not None else (self.last_time or 0)
+
+    def _window_closed(self) -> np.ndarray:
+        """Whether each coupon window had expired at the cut-off."""
+        window = self.clock.coupon_window * MINUTES_PER_DAY
+        return self._time + window <= self._cutoff()
 
     def truth(self) -> pd.DataFrame:
         """What the world knows and the table hides, one row per respondent.
@@ -399,14 +409,12 @@ class Episode:
         cap[self._capacity < 0] = pd.NA
         rec = self._recruiter
         n_recruits = np.bincount(rec[rec >= 0], minlength=n).astype(np.int64)
-        cutoff = self.cutoff_minutes if self.cutoff_minutes is not None else (self.last_time or 0)
-        window = self.clock.coupon_window * MINUTES_PER_DAY
         out = pd.DataFrame({
             "id": pd.array(respondent_ids(n), dtype="string"),
             "wave": self._wave.copy(),
             "capacity": cap,
             "n_recruits": n_recruits,
-            "window_closed": self._time + window <= cutoff,
+            "window_closed": self._window_closed(),
         })
         if np.any(self._node >= 0):
             out["node"] = self._node.copy()

@@ -12,7 +12,7 @@ from worlds_helpers import SCENARIO_NAMES, parent_positions
 from planning.worlds import RandomCoupons, simulate_study, simulate_study_detailed
 from planning.worlds.episode import respondent_ids
 
-CANONICAL = ["id", "recruiter_id", "coupons_issued", "interview_time"]
+CANONICAL = ["id", "recruiter_id", "coupons_issued", "interview_time", "window_closed"]
 
 
 def _csv(table: pd.DataFrame) -> str:
@@ -33,20 +33,21 @@ def test_same_seed_same_bytes_and_different_seeds_differ(scenario):
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)
 def test_canonical_columns_and_dtypes(studies, scenario):
     table = studies[scenario].table
-    assert list(table.columns[:4]) == CANONICAL
+    assert list(table.columns[:5]) == CANONICAL
     assert len(table) == 600
     assert table["id"].dtype == "string" and table["id"].is_unique
     assert table["id"].iloc[0] == "R00001"
     assert table["recruiter_id"].dtype == "string"
     assert table["coupons_issued"].dtype == "Int64"
     assert pd.api.types.is_datetime64_dtype(table["interview_time"])
+    assert table["window_closed"].dtype == bool
     covariates = [c for c in table.columns if c not in CANONICAL]
     assert covariates, "a world without covariates"
     for column in covariates:
         assert table[column].dtype in ("string", "float64"), column
         assert table[column].notna().all(), column
     if scenario in ("homogeneous", "calibrated"):
-        assert table.columns[4] == "group"
+        assert table.columns[5] == "group"
         assert 2 <= table["group"].nunique() <= 4
     assert pd.Timestamp(table.attrs["cutoff"]) == table["interview_time"].max()
     assert table.attrs["coupon_window_days"] == 14.0
