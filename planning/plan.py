@@ -336,6 +336,11 @@ def make_plan(
     value_estimate = None
 
     if method == "greedy":
+        if str(measure) != "mean":
+            raise ValueError(
+                f"risk {str(measure)!r} needs method 'robust' or 'dp'; the greedy maximises "
+                "the posterior mean"
+            )
         person, _, _ = greedy_order(mean_curves, budget, caps_arr)
         allocation = np.bincount(person, minlength=n_people).astype(np.int64)
         settings = {}
@@ -379,7 +384,8 @@ def make_plan(
         else:
             tables = surrogate_table(pooled.mean(axis=0), budget, gamma)
         decision = online_decision(pick_curves, budget, tables, gamma, measure, caps=caps_arr)
-        # The allocation of the chosen spend is the greedy on all samples' mean curves.
+        # The allocation of the chosen spend is the greedy on all samples' mean curves
+        # (the decision scored the greedy on the scored samples' mean curves).
         person, _, _ = greedy_order(mean_curves, decision.spend, caps_arr)
         allocation = np.bincount(person, minlength=n_people).astype(np.int64)
         value_estimate = decision.value

@@ -150,3 +150,9 @@ def test_planning_never_imports_pymc():
         "('pymc', 'pytensor', 'arviz', 'rdsmodel')]; print(bad); assert not bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_greedy_refuses_a_risk_measure(posterior):
+    survival, _ = posterior
+    with pytest.raises(ValueError, match="robust"):
+        make_plan(survival, 5, method="greedy", risk="cvar:0.1")
