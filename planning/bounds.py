@@ -200,6 +200,10 @@ def single_round_bound(S_true: Any, S_hat: Any, budget: int, weights: Any = None
     return float(total) if np.ndim(total) == 0 else total
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _quantile(values: np.ndarray, q: float) -> float:
     if not 0.0 < q <= 1.0:
         raise ValueError(f"quantile must be in (0, 1]; got {q}")
@@ -229,7 +233,7 @@ def single_round_report(
     value = _quantile(per_sample, quantile)
     n_samples, n_people, length = samples.shape
     method = (
-        f"{quantile:.0%} posterior quantile over {n_samples} samples of the bound with each "
+        f"{quantile:.0%} posterior quantile over {_count(n_samples, 'sample')} of the bound with each "
         "sample's curves as the truth and the plan's plug-in (posterior-mean) curves as S^"
     )
     if n_samples == 1:
@@ -275,7 +279,7 @@ def frontier_tv_from_samples(
     tv = tv_distance(pmf_from_survival(samples), pmf_from_survival(hat)[None]).sum(axis=1)
     return Estimate(
         _quantile(tv, quantile),
-        f"{quantile:.0%} posterior quantile over {samples.shape[0]} samples of "
+        f"{quantile:.0%} posterior quantile over {_count(samples.shape[0], 'sample')} of "
         "sum_i TV(law of min(C_i, L) under the sample, under the plug-in curves)",
     )
 
@@ -302,7 +306,7 @@ def transition_tv_from_samples(
     tv = tv_distance(full, hat[None])
     return Estimate(
         _quantile(tv, quantile),
-        f"{quantile:.0%} posterior quantile over {laws.shape[0]} samples of the TV between "
+        f"{quantile:.0%} posterior quantile over {_count(laws.shape[0], 'sample')} of the TV between "
         "the sample's pooled capacity law and the plug-in pooled law (law of one future "
         "recruit; ignores how laws vary between recruits)",
     )
@@ -322,7 +326,7 @@ def heterogeneity_tv(person_laws: Any, pooled: Any = None) -> Estimate:
     source = "their average" if pooled is None else "the plug-in pooled law"
     return Estimate(
         value,
-        f"mean over {laws.shape[0]} frontier members of the TV between their plug-in law "
+        f"mean over {_count(laws.shape[0], 'frontier member')} of the TV between their plug-in law "
         f"of min(C, L) and {source} (frontier taken as a sample of the population)",
     )
 

@@ -19,7 +19,8 @@ prefix ``l = 1..k_i``). We therefore select them directly with a partial sort:
 
 1. only the ``s`` people with the largest first marginal ``m_{i1}`` can get a
    coupon (any chosen entry is at least the ``s``-th largest ``m_{i1}``);
-2. within those rows only levels ``l <= s`` matter;
+2. within those rows only levels ``l <= s`` matter, and only those whose
+   marginal reaches the ``s``-th largest first marginal;
 3. ``numpy.partition`` finds the ``s``-th largest value ``t`` of that
    sub-matrix, every entry above ``t`` is taken and entries equal to ``t``
    are taken in (person, level) order.
@@ -156,13 +157,20 @@ def greedy_order(
         rows = np.sort(_take_top(first, spend))
     else:
         rows = np.arange(n)
-    # Step 2: candidate levels 1..min(L, spend, max cap).
+    # Step 2: candidate levels 1..min(L, spend, max cap), then only levels whose
+    # marginal can reach t0 = the spend-th best first marginal (every chosen
+    # entry is >= t0 when column 1 alone offers `spend` valid entries).
     width = int(min(length, spend, caps[rows].max()))
     sub = curves[rows, :width]
-    # Enforce exact monotonicity (inputs may rise by round-off) and [0, 1].
-    sub = np.minimum.accumulate(np.clip(sub, 0.0, 1.0), axis=1)
     if weights is not None:
         sub = sub * weights[rows, None]
+    if n > spend:
+        floor = float(first[rows].min())
+        if floor > 0:
+            width = max(1, int((sub >= floor).sum(axis=1).max()))
+            sub = sub[:, :width]
+    # Enforce exact monotonicity (inputs may rise by round-off) and non-negativity.
+    sub = np.minimum.accumulate(np.maximum(sub, 0.0), axis=1)
     sub = np.where(np.arange(width)[None, :] < caps[rows, None], sub, -1.0)
     # Step 3: top `spend` entries with (value desc, person asc, level asc) ties.
     chosen = _take_top(sub, spend)
