@@ -183,7 +183,7 @@ def robust_allocation(
     weights: Any = None,
     solver: str | None = None,
     time_limit: float | None = 60.0,
-    mip_rel_gap: float = 1e-4,
+    mip_rel_gap: float = 1e-3,
 ) -> RobustResult:
     r"""Coupon allocation maximising a risk measure over posterior samples.
 
@@ -210,7 +210,9 @@ def robust_allocation(
         rounding is not certified optimal). The best plan found is returned
         with ``status="time_limit"``.
     mip_rel_gap
-        Relative optimality gap accepted as optimal (HiGHS' default 1e-4).
+        Relative optimality gap accepted as optimal: 0.1% of the objective by
+        default, far inside the Monte Carlo error of a few hundred posterior
+        samples. Use 0 to insist on proven optimality (may take much longer).
 
     Returns
     -------
@@ -347,10 +349,19 @@ def _solve_mip(
     def rel_gap(value: float) -> float:
         return max(0.0, bound - value) / max(abs(bound), 1e-12)
 
+    def feasible(z: Any) -> bool:
+        if z is None:
+            return False
+        z = np.asarray(z, dtype=np.float64)
+        if z.shape != (n_vars,) or not np.all(np.isfinite(z)):
+            return False
+        zr = np.round(z)
+        ok = np.all(np.abs(z - zr) < 1e-6) and zr.sum() <= spend
+        return bool(ok and (not link.size or np.all(zr[link + 1] <= zr[link])))
+
+    incumbent: np.ndarray | None = None
     if not fractional.any():
-        value = objective_of(z_val)
-        if rel_gap(value) <= mip_rel_gap + 1e-9:
-            return to_alloc(z_val), "optimal", rel_gap(value), time.perf_counter() - started, info
+        incumbent = z_val
     else:
         # Fix the integral LP variables, branch only on the fractional ones.
         ones = np.flatnonzero(z_val >= 1 - 1e-7)
@@ -361,25 +372,24 @@ def _solve_mip(
             extra.append(z_fix[ones] == 1)
         if zeros.size:
             extra.append(z_fix[zeros] == 0)
-        fixed = build(z_fix, extra)
-        _solve(fixed, solver, time_limit, 0.0)
-        z_round = np.asarray(z_fix.value, dtype=np.float64)
-        value = objective_of(z_round)
-        if rel_gap(value) <= mip_rel_gap + 1e-9:
+        _solve(build(z_fix, extra), solver, time_limit, 0.0)
+        if feasible(z_fix.value):
+            incumbent = np.asarray(z_fix.value, dtype=np.float64)
             info["method"] = "lp+fixed-mip"
-            return to_alloc(z_round), "optimal", rel_gap(value), time.perf_counter() - started, info
+    if incumbent is not None:
+        value = objective_of(incumbent)
+        if rel_gap(value) <= mip_rel_gap + 1e-9:
+            return to_alloc(incumbent), "optimal", rel_gap(value), time.perf_counter() - started, info
     # Full MIP.
     z_mip = cp.Variable(n_vars, boolean=True)
-    full = build(z_mip, [])
-    status = _solve(full, solver, time_limit, mip_rel_gap)
-    z_best = np.asarray(z_mip.value, dtype=np.float64) if z_mip.value is not None else None
-    if z_best is None or np.any(np.isnan(z_best)):
+    status = _solve(build(z_mip, []), solver, time_limit, mip_rel_gap)
+    info["method"] = "full-mip"
+    candidates = [z for z in (z_mip.value, incumbent) if feasible(z)]
+    if not candidates:
         raise SolverUnavailableError(
             f"the {solver} solver found no feasible plan within the time limit "
             f"({time_limit} s); raise time_limit or use risk='mean'"
         )
-    value = objective_of(z_best)
-    gap = rel_gap(value)
-    info["method"] = "full-mip"
+    best = max(candidates, key=objective_of)
     final = "optimal" if status == "optimal" else "time_limit"
-    return to_alloc(z_best), final, gap, time.perf_counter() - started, info
+    return to_alloc(best), final, rel_gap(objective_of(best)), time.perf_counter() - started, info

@@ -101,3 +101,31 @@ def test_solver_failure_gives_clear_message(monkeypatch):
     monkeypatch.setattr(cp.Problem, "solve", broken)
     with pytest.raises(SolverUnavailableError, match="failed"):
         robust_allocation(samples, 2, "cvar:0.5")
+
+
+def test_time_limit_keeps_the_best_plan_found(monkeypatch):
+    import planning.robust as robust
+
+    original = robust._solve
+
+    def limited(problem, solver, time_limit, gap):
+        is_full_mip = all(v.attributes["boolean"] for v in problem.variables() if v.size > 1) and len(
+            problem.constraints
+        ) <= 2
+        if is_full_mip:
+            return "user_limit"  # no incumbent reported
+        return original(problem, solver, time_limit, gap)
+
+    monkeypatch.setattr(robust, "_solve", limited)
+    rng = np.random.default_rng(10)
+    seen = 0
+    for _ in range(40):
+        samples = random_curves(rng, (6, 3, 3))
+        budget = int(rng.integers(2, 7))
+        res = robust_allocation(samples, budget, "worst", mip_rel_gap=0.0)
+        if res.info["method"] == "full-mip":
+            seen += 1
+            assert res.status == "time_limit"
+            assert res.allocation.sum() == min(budget, 9)
+            assert res.gap >= 0
+    assert seen
