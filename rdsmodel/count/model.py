@@ -1,0 +1,647 @@
+r"""The referral-capacity model object: declare, build, fit, predict, save, reload.
+
+Respondent :math:`i` with covariates :math:`x_i`, group :math:`g(i)` and
+censoring bound :math:`k_i` (``censor_at``: the coupons issued when the coupon
+window has closed, the redeemed count while it is still open) has an
+unobserved capacity :math:`C_i`; we observe :math:`y_i = \min(C_i, k_i)`:
+
+.. math::
+    C_i &\sim \text{Family}(\mu_i, \phi, \psi), \qquad
+    \log\mu_i = b_0 + \tilde x_i^\top\beta + \sigma_u z_{g(i)}, \qquad z_g \sim N(0, 1), \\
+    \ell_i &= \begin{cases} \log P(C_i = y_i) & y_i < k_i \\
+                            \log P(C_i \ge k_i) & y_i = k_i. \end{cases}
+
+See ``docs/count-model.md`` for the families, priors, compression and speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from rdsmodel.count.compression import Cells, compress
+from rdsmodel.count.design import DesignSpec, _examples
+from rdsmodel.count.families import Family, get_family
+from rdsmodel.count.likelihood import build_pymc_model, outcome_loglik, parameter_names
+from rdsmodel.count.predict import (
+    Draws,
+    linear_predictor,
+    pmf_array,
+    redeemed_draws,
+    survival_array,
+)
+from rdsmodel.count.priors import kernel_prior_table, resolve_priors
+from rdsmodel.count.sampling import KernelModel, SamplerSettings, sample
+from rdsmodel.persistence import (
+    PosteriorMeta,
+    check_study,
+    load_inference,
+    package_version,
+    save_inference,
+)
+
+__all__ = ["DEFAULT_CONFIG", "CountModel"]
+
+#: Options of the count model; ``config=`` entries override them.
+DEFAULT_CONFIG: dict[str, Any] = {
+    # Pointwise groups (log_likelihood, posterior_predictive) are kept per person while
+    # persons x draws stays below this many values. Above it, the log-likelihood is stored
+    # per distinct outcome with weights (exact LOO, see rdsmodel.diagnostics.loo) and the
+    # posterior predictive on evenly thinned draws.
+    "max_pointwise": 20_000_000,
+    "sampler": {
+        "draws": 1000,
+        "tune": 1000,
+        "chains": 4,
+        "seed": 1,
+        "sampler": "auto",
+        "cores": None,
+        "progressbar": True,
+        "target_accept": 0.8,
+    },
+}
+
+RngLike = np.random.Generator | int | None
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any] | None) -> dict[str, Any]:
+    out = json.loads(json.dumps(base))
+    for key, value in (over or {}).items():
+        if key not in out:
+            raise ValueError(f"unknown config key {key!r}; known: {', '.join(out)}")
+        if isinstance(out[key], dict):
+            unknown = sorted(set(value) - set(out[key]))
+            if unknown:
+                raise ValueError(f"unknown config key(s) {unknown} under {key!r}")
+            out[key].update(value)
+        else:
+            out[key] = value
+    return out
+
+
+class CountModel:
+    """Bayesian hierarchical censored-count model of referral capacity.
+
+    Parameters
+    ----------
+    data : rdsmodel.data.RecruitmentData
+        The study. Only respondents whose coupon window carries information
+        are fitted (``data.fit_rows`` with ``censor_at >= 1``).
+    family : {"nb", "poisson", "zinb", "hurdle"}
+        Count family of the capacity (see :mod:`rdsmodel.count.families`).
+    covariates : sequence of str, optional
+        Covariate columns in the log mean; default every covariate of the schema.
+    group : bool, optional
+        Group random effects; default: whenever the data have a group column.
+    wave_effect : bool
+        Add the standardised wave as a term of the log mean.
+    priors : mapping, optional
+        Overrides of :data:`rdsmodel.count.priors.DEFAULT_PRIORS`.
+    config : mapping, optional
+        Overrides of :data:`DEFAULT_CONFIG` (sampler defaults, pointwise storage limit).
+
+    Raises
+    ------
+    ValueError
+        One line naming the problem: unknown family or column, no usable rows,
+        every respondent given zero coupons, a constant covariate.
+
+    Examples
+    --------
+    >>> model = CountModel(data, family="nb")                    # doctest: +SKIP
+    >>> idata = model.fit(draws=1000, chains=4, seed=1)          # doctest: +SKIP
+    >>> curves = model.survival(data.frontier, max_coupons=5)    # doctest: +SKIP
+    >>> model.save("posterior.nc")                               # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        data,
+        *,
+        family: str = "nb",
+        covariates: Sequence[str] | None = None,
+        group: bool | None = None,
+        wave_effect: bool = False,
+        priors: Mapping[str, Mapping[str, Any]] | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.family: Family = get_family(family)
+        self.options = _merge(DEFAULT_CONFIG, config)
+        SamplerSettings(**self.options["sampler"]).validate()
+        self.data = data
+        self.wave_effect = bool(wave_effect)
+        self.covariates = self._choose_covariates(data, covariates)
+        if group is None:
+            group = data.group_column is not None
+        if group and data.group_column is None:
+            raise ValueError("group=True but the data have no group column (name one when reading the table)")
+        self.group_column: str | None = data.group_column if group else None
+        rows = self._usable_rows(data)
+        kinds = {name: data.schema[name].kind for name in self.covariates}
+        levels = {
+            name: list(data.schema[name].levels)
+            if data.schema[name].levels is not None
+            else sorted(rows[name].astype(str).unique().tolist())
+            for name in self.covariates
+            if kinds[name] == "categorical"
+        }
+        self.design = DesignSpec.fit(
+            rows, covariates=self.covariates, kinds=kinds, levels=levels,
+            group_column=self.group_column, wave_effect=self.wave_effect,
+        )
+        gidx, _ = self.design.group_index(rows, self.group_column or "group")
+        y = rows["n_recruits"].to_numpy(dtype=np.int64)
+        bound = rows["censor_at"].to_numpy(dtype=np.int64)
+        self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound)
+        self._rows = rows
+        self.log_mean = float(np.log(max(np.minimum(y, bound).mean(), 0.1)))
+        names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
+        self.priors = resolve_priors(priors, log_mean=self.log_mean, names=names)
+        self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
+        self._model = None
+        self.idata = None
+        self._meta: PosteriorMeta | None = None
+
+    # ------------------------------------------------------------------ input checks
+    @staticmethod
+    def _choose_covariates(data, covariates: Sequence[str] | None) -> list[str]:
+        known = list(data.covariates)
+        if covariates is None:
+            return known
+        if isinstance(covariates, str):
+            covariates = [c.strip() for c in covariates.split(",") if c.strip()]
+        unknown = [c for c in covariates if c not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown covariate column(s) {', '.join(map(repr, unknown))}; "
+                f"covariates of this study: {', '.join(known) or 'none'}"
+            )
+        return list(dict.fromkeys(covariates))
+
+    def _usable_rows(self, data) -> pd.DataFrame:
+        rows = data.fit_rows
+        if len(rows) == 0:
+            raise ValueError("no usable rows: no respondent has been given coupons yet")
+        coupons = rows["coupons_issued"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        if np.all(coupons == 0):
+            raise ValueError(
+                f"every respondent was given zero coupons ({len(rows)} rows): their recruits carry no information"
+            )
+        bound = rows["censor_at"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        rows = rows[bound >= 1]
+        if len(rows) == 0:
+            raise ValueError(
+                "no usable rows: every respondent with coupons has an open window and no recruits yet"
+            )
+        needed = [*self.covariates, *([self.group_column] if self.group_column else [])]
+        if self.wave_effect:
+            needed.append("wave")
+        missing = rows[needed].isna().any(axis=1).to_numpy()
+        if missing.any():
+            warnings.warn(
+                f"{int(missing.sum())} respondent(s) with missing covariates or group left out of the "
+                f"count model (e.g. {_examples(rows['id'][missing].tolist())})",
+                UserWarning,
+                stacklevel=3,
+            )
+            rows = rows[~missing]
+            if len(rows) == 0:
+                raise ValueError("no usable rows: every respondent with coupons has a missing covariate")
+        return rows.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ config
+    @property
+    def config(self) -> dict[str, Any]:
+        """The JSON-able configuration stored with a fit."""
+        return {
+            "model": "count",
+            "family": self.family.name,
+            "covariates": list(self.covariates),
+            "group_column": self.group_column,
+            "wave_effect": self.wave_effect,
+            "priors": self.priors,
+            "design": self.design.to_config(),
+            "schema": self.schema,
+            "log_mean": self.log_mean,
+            "options": self.options,
+        }
+
+    # ------------------------------------------------------------------ build and fit
+    def build(self):
+        """Build (once) and return the PyMC model of the compressed data."""
+        if self._model is None:
+            self._require_cells()
+            self._model = build_pymc_model(
+                self.cells, family=self.family, priors=self.priors,
+                terms=self.design.terms, groups=self.design.groups,
+            )
+        return self._model
+
+    def _require_cells(self) -> Cells:
+        if self.cells is None:
+            raise ValueError("this model was loaded without its data; pass data= to CountModel.load to refit")
+        return self.cells
+
+    def fit(
+        self,
+        draws: int | None = None,
+        tune: int | None = None,
+        chains: int | None = None,
+        seed: int | None = None,
+        sampler: str | None = None,
+        progressbar: bool | None = None,
+        *,
+        cores: int | None = None,
+        target_accept: float | None = None,
+    ):
+        """Sample the posterior and return (and keep on :attr:`idata`) the InferenceData.
+
+        Parameters
+        ----------
+        draws, tune, chains : int
+            Kept draws and tuning steps per chain, number of chains (defaults 1000, 1000, 4).
+        seed : int
+            Random seed of the sampler and of the posterior predictive draws (default 1).
+        sampler : {"auto", "nutpie", "pymc"}
+            See :mod:`rdsmodel.count.sampling`.
+        progressbar : bool
+            Show the sampler's progress bar.
+        cores : int, optional
+            Parallel chains (default ``min(chains, cpu count)``).
+        target_accept : float
+            NUTS target acceptance rate.
+
+        Returns
+        -------
+        arviz.InferenceData
+            Groups ``posterior``, ``sample_stats``, ``log_likelihood`` (variable ``y``),
+            ``posterior_predictive`` (``y``: redeemed counts ``min(C, censor_at)``),
+            ``observed_data`` and ``constant_data``.
+        """
+        cells = self._require_cells()
+        given = dict(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                     progressbar=progressbar, cores=cores, target_accept=target_accept)
+        self.options["sampler"].update({k: v for k, v in given.items() if v is not None})
+        settings = SamplerSettings(**self.options["sampler"])
+        settings.validate()
+        table = kernel_prior_table(self.priors)
+        kernel_model = None
+        if table is not None:
+            b0 = self.priors["b0"]
+            center = float(b0.get("mu", b0.get("alpha", self.log_mean)))
+            kernel_model = KernelModel.make(
+                cells, self.family, table, self.design.terms, self.design.groups, center
+            )
+        start = time.perf_counter()
+        raw, route = sample(settings, kernel_model=kernel_model, build_model=self.build)
+        elapsed = time.perf_counter() - start
+        idata = self._assemble(raw, settings)
+        idata.posterior.attrs.update(
+            rdsplan_sampler=route, sampling_seconds=float(elapsed), family=self.family.name
+        )
+        self.idata = idata
+        self._meta = PosteriorMeta(
+            kind="count", version=package_version(), config=self.config,
+            identity=self.data.identity_digests(), state=self.data.state_digests(),
+        )
+        return idata
+
+    def _assemble(self, raw, settings: SamplerSettings):
+        import arviz as az
+
+        post = raw.posterior
+        keep = [v for v in ("b0", "beta", "z", "sigma_u", "u", "phi", "psi") if v in post]
+        post = post[keep]
+        if "beta" in post:
+            centers = xr.DataArray(np.asarray(self.design.centers), dims="term",
+                                   coords={"term": list(self.design.terms)})
+            post["intercept"] = post["b0"] - (post["beta"] * centers).sum("term")
+        else:
+            post["intercept"] = post["b0"]
+        idata = az.InferenceData(posterior=post, sample_stats=raw.sample_stats)
+        self._add_pointwise(idata, rng=np.random.default_rng([settings.seed, 1]))
+        return idata
+
+    def _add_pointwise(self, idata, *, rng: np.random.Generator) -> None:
+        """Add log_likelihood, posterior_predictive, observed_data and constant_data groups."""
+        cells = self._require_cells()
+        rows = self._rows
+        ids = rows["id"].astype(str).to_numpy()
+        n = len(ids)
+        draws = Draws.from_dataset(idata.posterior, n_terms=len(self.design.terms))
+        n_chain, n_draw = idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
+        eta_pat = linear_predictor(draws, cells.design, cells.group)
+        ll = outcome_loglik(self.family, eta_pat, draws.phi, draws.psi, cells)
+        limit = int(self.options["max_pointwise"])
+        chain_draw = {"chain": idata.posterior["chain"].values, "draw": idata.posterior["draw"].values}
+        if n * draws.n <= limit:
+            values = ll[:, cells.outcome].reshape(n_chain, n_draw, n)
+            ll_ds = xr.Dataset({"y": (("chain", "draw", "person"), values)},
+                               coords={**chain_draw, "person": ids})
+            ll_ds.attrs["rdsplan_pointwise"] = "person"
+        else:
+            values = ll.reshape(n_chain, n_draw, -1)
+            ll_ds = xr.Dataset({"y": (("chain", "draw", "outcome"), values)},
+                               coords={**chain_draw, "outcome": np.arange(values.shape[-1])})
+            ll_ds.attrs["rdsplan_pointwise"] = "outcome"
+        # posterior predictive of redeemed counts, on evenly thinned draws if large
+        bound = rows["censor_at"].to_numpy(dtype=np.int64)
+        per_chain = max(1, min(n_draw, limit // max(1, n * n_chain)))
+        sel = np.unique(np.linspace(0, n_draw - 1, per_chain).round().astype(np.int64))
+        flat = (np.arange(n_chain)[:, None] * n_draw + sel[None, :]).reshape(-1)
+        sub = Draws(
+            b0=draws.b0[flat], beta=draws.beta[flat],
+            sigma_u=None if draws.sigma_u is None else draws.sigma_u[flat],
+            u=None if draws.u is None else draws.u[flat],
+            phi=None if draws.phi is None else draws.phi[flat],
+            psi=None if draws.psi is None else draws.psi[flat],
+            chain=draws.chain[flat], draw=draws.draw[flat],
+        )
+        y_rep = redeemed_draws(self.family, sub, eta_pat[flat][:, cells.pattern], bound, rng=rng)
+        pp = xr.Dataset(
+            {"y": (("chain", "draw", "person"), y_rep.astype(np.int32).reshape(n_chain, len(sel), n))},
+            coords={"chain": chain_draw["chain"], "draw": chain_draw["draw"][sel], "person": ids},
+        )
+        y_obs = np.minimum(rows["n_recruits"].to_numpy(dtype=np.int64), bound)
+        obs = xr.Dataset({"y": ("person", y_obs)}, coords={"person": ids})
+        const = xr.Dataset(
+            {
+                "censor_at": ("person", bound),
+                "coupons_issued": ("person", rows["coupons_issued"].to_numpy(dtype=np.int64)),
+                "censored": ("person", (y_obs >= bound).astype(np.int8)),
+                "window_closed": ("person", rows["window_closed"].to_numpy(dtype=np.int8)),
+                "pattern": ("person", cells.pattern),
+                "person_outcome": ("person", cells.outcome),
+                "outcome_weight": ("outcome", cells.outcome_weight),
+                "outcome_pattern": ("outcome", cells.outcome_pattern),
+                "outcome_value": ("outcome", cells.outcome_value),
+                "outcome_censored": ("outcome", cells.outcome_censored.astype(np.int8)),
+                "pattern_design": (("pattern", "term"), cells.design),
+                "pattern_group": ("pattern", cells.group),
+                "pattern_exact": (("pattern", "count"), cells.exact),
+                "pattern_censored": (("pattern", "count"), cells.censored),
+            },
+            coords={"person": ids, "term": list(self.design.terms),
+                    "count": np.arange(cells.kmax + 1)},
+        )
+        idata.add_groups(log_likelihood=ll_ds, posterior_predictive=pp, observed_data=obs,
+                         constant_data=const)
+
+    # ------------------------------------------------------------------ prior predictive
+    def sample_prior_predictive(self, draws: int = 500, seed: int | None = None):
+        """Draw parameters from the priors and redeemed counts of the fitted respondents.
+
+        Returns
+        -------
+        arviz.InferenceData
+            Groups ``prior`` (parameters), ``prior_predictive`` (``y``, redeemed
+            counts ``min(C, censor_at)``) and ``observed_data``.
+        """
+        import arviz as az
+        import pymc as pm
+
+        cells = self._require_cells()
+        seed = self.options["sampler"]["seed"] if seed is None else seed
+        with self.build():
+            prior = pm.sample_prior_predictive(draws=draws, random_seed=seed)
+        params = Draws.from_dataset(prior.prior, n_terms=len(self.design.terms))
+        eta = linear_predictor(params, cells.design, cells.group)[:, cells.pattern]
+        bound = self._rows["censor_at"].to_numpy(dtype=np.int64)
+        y_rep = redeemed_draws(self.family, params, eta, bound, rng=np.random.default_rng([seed, 2]))
+        ids = self._rows["id"].astype(str).to_numpy()
+        pp = xr.Dataset({"y": (("chain", "draw", "person"), y_rep.reshape(1, -1, len(ids)))},
+                        coords={"chain": [0], "draw": np.arange(y_rep.shape[0]), "person": ids})
+        y_obs = np.minimum(self._rows["n_recruits"].to_numpy(dtype=np.int64), bound)
+        keep = [v for v in ("b0", "beta", "z", "sigma_u", "u", "phi", "psi") if v in prior.prior]
+        return az.InferenceData(prior=prior.prior[keep], prior_predictive=pp,
+                                observed_data=xr.Dataset({"y": ("person", y_obs)}, coords={"person": ids}))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fit to NetCDF (atomically) with its config and study fingerprints."""
+        if self.idata is None or self._meta is None:
+            raise ValueError("nothing to save: fit the model first")
+        return save_inference(self.idata, path, kind="count", config=self.config,
+                              identity=self._meta.identity, state=self._meta.state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, data=None) -> CountModel:
+        """Reload a saved fit; with ``data``, check that it is the study the fit came from.
+
+        Without data the model can still compute survival curves, pmfs and
+        predictions for new tables (the design constants travel with the fit).
+
+        Raises
+        ------
+        rdsmodel.persistence.StudyMismatchError
+            If ``data`` is not the fitted study (respondents missing or changed).
+        """
+        idata, meta = load_inference(path, kind="count")
+        cfg = meta.config
+        model = cls.__new__(cls)
+        model.family = get_family(cfg["family"])
+        model.options = cfg["options"]
+        model.covariates = list(cfg["covariates"])
+        model.group_column = cfg["group_column"]
+        model.wave_effect = bool(cfg["wave_effect"])
+        model.priors = cfg["priors"]
+        model.design = DesignSpec.from_config(cfg["design"])
+        model.schema = cfg.get("schema")
+        model.log_mean = float(cfg["log_mean"])
+        model.cells = None
+        model._rows = None
+        model._model = None
+        model.idata = idata
+        model._meta = meta
+        model.data = None
+        if data is not None:
+            model.check_study(data)
+            model.data = data
+        return model
+
+    def check_study(self, data) -> list[str]:
+        """Check ``data`` against the fitted study (refuse a different study, warn if it moved on)."""
+        if self._meta is None:
+            raise ValueError("the model has not been fitted")
+        return check_study(self._meta, data.identity_digests(), data.state_digests(),
+                           source="the count-model posterior")
+
+    # ------------------------------------------------------------------ prediction
+    def _posterior(self, samples: int | None) -> Draws:
+        if self.idata is None:
+            raise ValueError("the model has not been fitted: call fit() first")
+        return Draws.from_dataset(self.idata.posterior, n_terms=len(self.design.terms), samples=samples)
+
+    def _rng(self, rng: RngLike) -> np.random.Generator:
+        if isinstance(rng, np.random.Generator):
+            return rng
+        return np.random.default_rng(self.options["sampler"]["seed"] if rng is None else rng)
+
+    def _people(self, table) -> pd.DataFrame:
+        if hasattr(table, "table") and not isinstance(table, pd.DataFrame):
+            table = table.table
+        if not isinstance(table, pd.DataFrame):
+            raise ValueError("expected a pandas DataFrame (or RecruitmentData) of people")
+        if len(table) == 0:
+            raise ValueError("the table of people is empty")
+        return table
+
+    def _eta(self, table: pd.DataFrame, draws: Draws, rng: np.random.Generator):
+        x = self.design.matrix(table)
+        gidx, unseen = self.design.group_index(table, self.group_column or "group")
+        eta = linear_predictor(draws, x, gidx, n_unseen=len(unseen), rng=rng)
+        ids = table["id"].astype(str).to_numpy() if "id" in table.columns else np.asarray(table.index)
+        return eta, ids
+
+    @staticmethod
+    def _check_count(name: str, value: int) -> int:
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        return int(value)
+
+    def _sample_coords(self, draws: Draws) -> dict[str, Any]:
+        return {"sample": np.arange(draws.n), "chain": ("sample", draws.chain), "draw": ("sample", draws.draw)}
+
+    def survival(
+        self, table, max_coupons: int, samples: int | None = None, rng: RngLike = None
+    ) -> xr.DataArray:
+        """Posterior survival curves ``P(C >= ell)`` for any table of people.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame or RecruitmentData
+            People with the model's covariate columns (and ``group`` if the model
+            has group effects, ``wave`` with a wave effect); ``id`` names them.
+            Frontier members are fine: nothing about their own recruits is used.
+        max_coupons : int
+            Largest ``ell`` (``L``).
+        samples : int, optional
+            Number of posterior samples, evenly spaced over the chains (default all).
+        rng : Generator or int, optional
+            For effects of groups the fit never saw (default: the fit's seed).
+
+        Returns
+        -------
+        xarray.DataArray
+            Named ``survival``, dims ``("sample", "person", "ell")``, ``ell = 1..L``.
+        """
+        max_coupons = self._check_count("max_coupons", max_coupons)
+        table = self._people(table)
+        draws = self._posterior(samples)
+        eta, ids = self._eta(table, draws, self._rng(rng))
+        values = survival_array(self.family, draws, eta, max_coupons)
+        return xr.DataArray(
+            values, dims=("sample", "person", "ell"), name="survival",
+            coords={**self._sample_coords(draws), "person": ids, "ell": np.arange(1, max_coupons + 1)},
+            attrs={"family": self.family.name, "description": "P(C >= ell) per posterior sample"},
+        )
+
+    def capacity_pmf(
+        self, table, max_count: int, samples: int | None = None, rng: RngLike = None, *, tail: bool = False
+    ) -> xr.DataArray:
+        """Posterior capacity pmf ``P(C = count)``, ``count = 0..max_count``, per person.
+
+        With ``tail=True`` the last entry holds ``P(C >= max_count)`` so rows sum to one.
+
+        Returns
+        -------
+        xarray.DataArray
+            Named ``capacity_pmf``, dims ``("sample", "person", "count")``.
+        """
+        max_count = self._check_count("max_count", max_count)
+        table = self._people(table)
+        draws = self._posterior(samples)
+        eta, ids = self._eta(table, draws, self._rng(rng))
+        values = pmf_array(self.family, draws, eta, max_count, tail=tail)
+        return xr.DataArray(
+            values, dims=("sample", "person", "count"), name="capacity_pmf",
+            coords={**self._sample_coords(draws), "person": ids, "count": np.arange(max_count + 1)},
+            attrs={"family": self.family.name, "tail": int(tail)},
+        )
+
+    def population_pmf(self, max_count: int, samples: int | None = None, *, tail: bool = False) -> xr.DataArray:
+        r"""Capacity law pooled over the fitted respondents (the planner's population law ``D``).
+
+        :math:`D_s(c) = \frac{1}{n} \sum_i P(C_i = c \mid \text{sample } s)`.
+
+        Returns
+        -------
+        xarray.DataArray
+            Named ``population_pmf``, dims ``("sample", "count")``.
+        """
+        max_count = self._check_count("max_count", max_count)
+        draws = self._posterior(samples)
+        const = self.idata.constant_data
+        design = const["pattern_design"].values
+        group = const["pattern_group"].values
+        weight = np.bincount(const["pattern"].values, minlength=design.shape[0]).astype(float)
+        eta = linear_predictor(draws, design, group)
+        pmf = pmf_array(self.family, draws, eta, max_count, tail=tail)
+        values = np.einsum("spc,p->sc", pmf, weight / weight.sum())
+        return xr.DataArray(
+            values, dims=("sample", "count"), name="population_pmf",
+            coords={**self._sample_coords(draws), "count": np.arange(max_count + 1)},
+            attrs={"family": self.family.name, "tail": int(tail)},
+        )
+
+    def posterior_predictive(
+        self,
+        table=None,
+        coupons: int | Sequence[int] | np.ndarray | None = None,
+        samples: int | None = None,
+        rng: RngLike = None,
+    ) -> xr.DataArray:
+        """Draw redeemed counts ``min(C, coupons)`` for people given coupons.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame or RecruitmentData, optional
+            People (default: the fitted respondents of the attached data).
+        coupons : int or array of int, optional
+            Coupons per person (one number for everybody); default the table's
+            ``coupons_issued``.
+        samples : int, optional
+            Number of posterior samples (default all).
+        rng : Generator or int, optional
+
+        Returns
+        -------
+        xarray.DataArray
+            Named ``redeemed``, dims ``("sample", "person")``.
+        """
+        if table is None:
+            if self._rows is None:
+                raise ValueError("pass a table: this model was loaded without its data")
+            table = self._rows
+        table = self._people(table)
+        if coupons is None:
+            if "coupons_issued" not in table.columns or table["coupons_issued"].isna().any():
+                raise ValueError("coupons not given and the table has missing coupons_issued")
+            coupons = table["coupons_issued"].to_numpy(dtype=np.int64)
+        coupons = np.broadcast_to(np.asarray(coupons), (len(table),))
+        if not np.issubdtype(coupons.dtype, np.number) or np.any(coupons < 0) or np.any(coupons != np.round(coupons)):
+            raise ValueError("coupons must be whole numbers >= 0")
+        gen = self._rng(rng)
+        draws = self._posterior(samples)
+        eta, ids = self._eta(table, draws, gen)
+        values = redeemed_draws(self.family, draws, eta, coupons.astype(np.int64), rng=gen)
+        return xr.DataArray(
+            values, dims=("sample", "person"), name="redeemed",
+            coords={**self._sample_coords(draws), "person": ids},
+        )
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if self.idata is not None else "not fitted"
+        n = None if self.cells is None else len(self.cells.pattern)
+        return (f"CountModel(family={self.family.name!r}, terms={self.design.terms}, "
+                f"groups={None if self.design.groups is None else len(self.design.groups)}, "
+                f"respondents={n}, {fitted})")

@@ -1,0 +1,271 @@
+"""Samplers for the count model: nutpie on the compiled kernel, nutpie on PyMC, PyMC NUTS.
+
+``sampler="auto"`` (the default) picks the fastest route available:
+
+1. ``"nutpie"`` with the compiled kernel of :mod:`rdsmodel.count.kernel`
+   (when nutpie is importable and every prior is one the kernel implements):
+   no model compilation at all, a few microseconds per gradient;
+2. ``"nutpie"`` on the PyMC model compiled with nutpie's numba backend
+   (other priors; costs ~15-30 s of compilation);
+3. ``"pymc"``: ``pymc.sample`` (PyMC's NUTS), used when nutpie is missing.
+
+All routes sample the same posterior (the kernel's density and gradient are
+tested against PyMC's).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from rdsmodel.count import kernel
+from rdsmodel.count.compression import Cells
+from rdsmodel.count.families import Family
+
+__all__ = ["KernelModel", "SamplerSettings", "nutpie_available", "sample"]
+
+_PRIOR_ROWS = ("b0", "beta", "sigma_u", "phi", "psi")
+SAMPLERS = ("auto", "nutpie", "pymc")
+
+
+def nutpie_available() -> bool:
+    """Whether nutpie can be imported."""
+    return importlib.util.find_spec("nutpie") is not None
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Sampler settings stored with a fit."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 1
+    sampler: str = "auto"
+    cores: int | None = None
+    progressbar: bool = True
+    target_accept: float = 0.8
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for impossible settings."""
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        for name in ("draws", "chains"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if int(self.tune) < 0:
+            raise ValueError(f"tune must be >= 0, got {self.tune}")
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
+
+    def n_cores(self) -> int:
+        """Cores to use: the setting, else ``min(chains, cpu count)``."""
+        return int(self.cores or max(1, min(self.chains, os.cpu_count() or 1)))
+
+
+@dataclass(frozen=True)
+class KernelModel:
+    """The compressed data and prior table the compiled kernel needs."""
+
+    cells: Cells
+    family: Family
+    priors: np.ndarray  # (5, 4)
+    terms: tuple[str, ...]
+    groups: tuple[str, ...] | None
+    b0_center: float
+
+    @classmethod
+    def make(
+        cls,
+        cells: Cells,
+        family: Family,
+        prior_table: Mapping[str, np.ndarray],
+        terms: Sequence[str],
+        groups: Sequence[str] | None,
+        b0_center: float,
+    ) -> KernelModel:
+        rows = np.zeros((len(_PRIOR_ROWS), 4))
+        for i, name in enumerate(_PRIOR_ROWS):
+            if name in prior_table:
+                rows[i] = prior_table[name]
+        return cls(cells, family, rows, tuple(terms), None if groups is None else tuple(groups), b0_center)
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.terms)
+
+    @property
+    def n_groups(self) -> int:
+        return 0 if self.groups is None else len(self.groups)
+
+    @property
+    def ndim(self) -> int:
+        grp = self.n_groups + 1 if self.n_groups else 0
+        return 1 + self.n_terms + grp + int(self.family.has_phi) + int(self.family.has_psi)
+
+    def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Log posterior (unconstrained) and gradient at ``x``."""
+        c = self.cells
+        lfact = special.gammaln(np.arange(c.kmax + 1) + 1.0)
+        return kernel.logp_grad(
+            np.ascontiguousarray(x, dtype=float), c.design, c.group, c.exact, c.censored,
+            self.family.code, self.n_groups, self.priors, lfact,
+        )
+
+    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Constrained parameters of an unconstrained point."""
+        q, g = self.n_terms, self.n_groups
+        out = {"b0": np.asarray(x[0])}
+        pos = 1
+        if q:
+            out["beta"] = np.array(x[pos : pos + q])
+            pos += q
+        if g:
+            z = np.array(x[pos : pos + g])
+            sigma_u = float(np.exp(x[pos + g]))
+            out.update(z=z, sigma_u=np.asarray(sigma_u), u=sigma_u * z)
+            pos += g + 1
+        if self.family.has_phi:
+            out["phi"] = np.asarray(np.exp(x[pos]))
+            pos += 1
+        if self.family.has_psi:
+            out["psi"] = np.asarray(special.expit(x[pos]))
+        return out
+
+    def initial_point(self, seed: int) -> np.ndarray:
+        """Prior-centred start with a uniform(-1, 1) jitter on the unconstrained scale."""
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(-1.0, 1.0, self.ndim)
+        x[0] += self.b0_center
+        return x
+
+
+def _sample_kernel(km: KernelModel, settings: SamplerSettings):
+    import nutpie
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    c = km.cells
+    lfact = special.gammaln(np.arange(c.kmax + 1) + 1.0)
+    args = (c.design, c.group, c.exact, c.censored, km.family.code, km.n_groups, km.priors, lfact)
+    fn = kernel.logp_grad
+
+    def make_logp():
+        def logp(x, **_):
+            value, grad = fn(x, *args)
+            return value, grad
+
+        return logp
+
+    def make_expand(_seed1, _seed2, _chain):
+        def expand(x, **_):
+            return km.expand(x)
+
+        return expand
+
+    names, shapes, dims = ["b0"], [()], {}
+    coords = {}
+    if km.n_terms:
+        names.append("beta")
+        shapes.append((km.n_terms,))
+        dims["beta"] = ("term",)
+        coords["term"] = list(km.terms)
+    if km.n_groups:
+        names += ["z", "sigma_u", "u"]
+        shapes += [(km.n_groups,), (), (km.n_groups,)]
+        dims.update(z=("group",), u=("group",))
+        coords["group"] = list(km.groups)
+    for p in km.family.params:
+        names.append(p)
+        shapes.append(())
+    compiled = from_pyfunc(
+        km.ndim,
+        make_logp,
+        make_expand,
+        [np.dtype("float64")] * len(names),
+        shapes,
+        names,
+        coords=coords,
+        dims=dims,
+        make_initial_point_fn=km.initial_point,
+    )
+    return nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.n_cores(),
+        seed=settings.seed,
+        save_warmup=False,
+        progress_bar=settings.progressbar,
+        target_accept=settings.target_accept,
+    )
+
+
+def _sample_nutpie_pymc(model, settings: SamplerSettings):
+    import nutpie
+
+    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    return nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.n_cores(),
+        seed=settings.seed,
+        save_warmup=False,
+        progress_bar=settings.progressbar,
+        target_accept=settings.target_accept,
+    )
+
+
+def _sample_pymc(model, settings: SamplerSettings):
+    import pymc as pm
+
+    with model, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*chains.*", category=UserWarning)
+        return pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.n_cores(),
+            random_seed=settings.seed,
+            progressbar=settings.progressbar,
+            target_accept=settings.target_accept,
+            compute_convergence_checks=False,
+            idata_kwargs={"log_likelihood": False},
+        )
+
+
+def sample(settings: SamplerSettings, *, kernel_model: KernelModel | None, build_model) -> tuple[object, str]:
+    """Run the sampler chosen by ``settings.sampler``.
+
+    Parameters
+    ----------
+    settings : SamplerSettings
+    kernel_model : KernelModel or None
+        ``None`` when a prior is not available in the compiled kernel.
+    build_model : callable
+        Returns the PyMC model (only called when needed).
+
+    Returns
+    -------
+    idata : arviz.InferenceData
+        With ``posterior`` and ``sample_stats``.
+    route : str
+        ``"nutpie-kernel"``, ``"nutpie-pymc"`` or ``"pymc"``.
+    """
+    settings.validate()
+    want = settings.sampler
+    if want in ("auto", "nutpie") and nutpie_available():
+        if kernel_model is not None:
+            return _sample_kernel(kernel_model, settings), "nutpie-kernel"
+        return _sample_nutpie_pymc(build_model(), settings), "nutpie-pymc"
+    if want == "nutpie":
+        raise ValueError("sampler='nutpie' but nutpie is not installed; use sampler='auto' or 'pymc'")
+    return _sample_pymc(build_model(), settings), "pymc"
