@@ -18,10 +18,11 @@ from collections.abc import Sequence
 
 from planning.cli import data_commands, demo, fit, plan, simulate
 from planning.cli.common import CommandError
+from planning.robust import SolverUnavailableError
 
 __all__ = ["build_parser", "main"]
 
-_USER_ERRORS = (CommandError, ValueError, OSError, KeyError, LookupError)
+_USER_ERRORS = (CommandError, SolverUnavailableError, ValueError, OSError, KeyError, LookupError)
 
 
 def build_parser() -> argparse.ArgumentParser:

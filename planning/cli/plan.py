@@ -79,6 +79,7 @@ def plan_frontier(data, count, report, args: argparse.Namespace):
     if cap < 1:
         raise CommandError("--max-per-person must be at least 1")
     survival = count.survival(frontier, max_coupons=cap, samples=args.samples, seed=args.seed)
+    ppc = _ppc_estimate(data, count, args)
     population = None
     if args.method == "dp":
         population = count.population_pmf(max_count=max(cap, 10) + 1, samples=args.samples, seed=args.seed)
@@ -91,13 +92,32 @@ def plan_frontier(data, count, report, args: argparse.Namespace):
         population_pmf=population,
         diagnostics=report.summary(),
         seed=args.seed,
+        ppc=ppc,
     )
+
+
+def _ppc_estimate(data, count, args: argparse.Namespace):
+    """Posterior predictive distance between observed and predicted redeemed counts.
+
+    Uses the respondents whose coupon windows closed (their redeemed count is
+    ``min(C, k)``); returns None when there are none.
+    """
+    from planning.bounds import ppc_tv
+
+    table = data.table
+    closed = table[table["window_closed"] & ~table["is_frontier"] & (table["coupons_issued"] > 0)]
+    if closed.empty:
+        return None
+    coupons = closed["coupons_issued"].to_numpy(dtype=int)
+    curves = count.survival(closed, max_coupons=int(coupons.max()), samples=min(args.samples, 100),
+                            seed=args.seed)
+    return ppc_tv(closed["n_recruits"].to_numpy(dtype=int), coupons, curves, seed=args.seed)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, check, plan, print and write the plan."""
     from planning.cli.fit import diagnose_models, load_models
-    from rdsmodel.persistence import StudyChangedWarning, atomic_path
+    from rdsmodel.persistence import StudyChangedWarning
 
     check_plan_arguments(args.budget, args.gamma)
     count, covariate = load_models(args.posterior)
@@ -119,7 +139,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(plan.summary_text())
     if args.output is not None:
-        with atomic_path(args.output) as tmp:
-            plan.to_frame().to_csv(tmp, index=False)
+        plan.to_csv(args.output)
         say(f"wrote {args.output}")
     return 0
