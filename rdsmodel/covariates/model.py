@@ -1,0 +1,315 @@
+"""``CovariateModel``: declare, build, fit, save and reload the recruit-covariate model.
+
+Build, fit and use are separate steps: the constructor only reads the data
+into sufficient statistics, :meth:`CovariateModel.build` creates the PyMC
+graph, :meth:`CovariateModel.fit` samples and returns (and keeps) the
+``InferenceData``, :meth:`CovariateModel.offspring` turns it into the numpy
+offspring law the planners use. PyMC is imported only by ``build``/``fit``.
+
+Examples
+--------
+>>> model = CovariateModel(data, fields=["SEX", "RACE"])          # doctest: +SKIP
+>>> idata = model.fit(draws=500, tune=500, chains=2, seed=1)       # doctest: +SKIP
+>>> model.save("posterior.covariates.nc")                          # doctest: +SKIP
+>>> again = CovariateModel.load("posterior.covariates.nc")         # doctest: +SKIP
+>>> again.check_study(data)                                        # doctest: +SKIP
+>>> alpha = again.offspring().laplace(H, data.frontier)            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from rdsmodel import persistence
+
+from .fields import FieldSpec, fields_from_schema
+from .offspring import InheritanceOffspring
+from .params import InheritanceParams, config_json
+from .priors import as_jsonable, merge_priors
+from .transitions import CategoricalCounts, NumericMoments, encode_pairs, missing_report
+from .tree import RecruitmentForest
+
+__all__ = ["CovariateModel"]
+
+KIND = "covariates"
+
+
+class CovariateModel:
+    """Bayesian inheritance (homophily) model of recruit covariates.
+
+    For each categorical field ``f`` with levels ``0..K_f-1``, a recruit of a
+    recruiter at level ``p`` is at level ``c`` with probability
+
+    .. math:: P(c \\mid p) = \\rho_f 1[c = p] + (1 - \\rho_f) \\pi_f(c),
+
+    ``rho_f ~ Beta(1, 1)``, ``pi_f ~ Dirichlet(1)`` (defaults, see
+    :mod:`rdsmodel.covariates.priors`); numeric fields follow a normal
+    regression ``t(x') = a + b t(x) + sigma eps`` on the modelling scale ``t``
+    (log when the field is positive). Fields are independent given the
+    recruiter unless ``latent_classes > 0``.
+
+    Parameters
+    ----------
+    data : rdsmodel.data.RecruitmentData
+        The study; its recruiter-recruit pairs are the observations.
+    fields : sequence of str, optional
+        Covariates to model (default: all in the schema).
+    rho_by_level : bool
+        Let ``rho`` depend on the recruiter's level:
+        ``logit rho_{f,p} = mu_f + sigma_f z_{f,p}``, ``z ~ N(0, 1)``.
+        The reported ``rho_f`` is then the mean over recruiter levels weighted
+        by their share among the fully observed pairs.
+    latent_classes : int
+        Number of latent community classes carried along referral edges
+        (0: none). The recruit keeps the recruiter's class with probability
+        ``class_rho`` and otherwise draws it from ``class_weight``; a
+        non-inherited level is drawn from the class-specific ``class_pi``.
+    priors : mapping, optional
+        Overrides of :data:`rdsmodel.covariates.priors.DEFAULT_PRIORS`.
+    missing : {"marginalise", "level"}
+        Missing categorical values: ``"marginalise"`` drops the field's term
+        for a pair whose recruit value is missing and, when the recruiter's
+        value is missing, mixes over the recruiter's level with the population
+        law; ``"level"`` makes "missing" a level of its own. Numeric missing
+        values are always marginalised. See :attr:`missing_report`.
+    numeric_bins : int
+        Quantile bins per numeric field for the offspring model's ``laplace``.
+
+    Attributes
+    ----------
+    fields : list of FieldSpec
+    missing_report : pandas.DataFrame
+        Missing covariate values among the pairs, per field, and their treatment.
+    idata : arviz.InferenceData or None
+        The fit, once :meth:`fit` ran (or after :meth:`load`).
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        fields: Sequence[str] | None = None,
+        rho_by_level: bool = False,
+        latent_classes: int = 0,
+        priors: Mapping[str, Mapping[str, float]] | None = None,
+        missing: Literal["marginalise", "level"] = "marginalise",
+        numeric_bins: int = 5,
+    ) -> None:
+        if int(latent_classes) != latent_classes or latent_classes < 0 or latent_classes == 1:
+            raise ValueError(f"latent_classes must be 0 (none) or an integer >= 2, got {latent_classes!r}")
+        if int(numeric_bins) != numeric_bins or numeric_bins < 1:
+            raise ValueError(f"numeric_bins must be a positive integer, got {numeric_bins!r}")
+        self.data = data
+        self.rho_by_level = bool(rho_by_level)
+        self.latent_classes = int(latent_classes)
+        self.priors = merge_priors(priors)
+        self.missing = missing
+        self.numeric_bins = int(numeric_bins)
+        self.idata = None
+        self.model = None
+        self._meta: persistence.PosteriorMeta | None = None
+        self._schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
+        self.fields: list[FieldSpec] = fields_from_schema(data.schema, data.table, fields, missing=missing)
+        single = [s.name for s in self.fields if s.is_categorical and s.n_levels < 2]
+        if single:
+            raise ValueError(f"categorical field(s) {single} have a single level; there is nothing to model")
+        parents, recruits = data.pairs()
+        if len(parents) == 0:
+            raise ValueError("the study has no recruiter-recruit pairs: the covariate model needs recruits")
+        self.pairs = encode_pairs(parents, recruits, self.fields)
+        self.counts = CategoricalCounts.from_pairs(self.pairs, self.fields)
+        self.moments = NumericMoments.from_pairs(self.pairs, self.fields)
+        self.missing_report: pd.DataFrame = missing_report(self.pairs, parents, recruits, self.fields, missing)
+        self.forest = RecruitmentForest.from_table(data.table, self.fields) if self.latent_classes else None
+        if self.forest is not None and len(self.forest.edges) != len(parents):
+            raise ValueError(f"the table has {len(self.forest.edges)} recruitment edges but data.pairs() "
+                             f"returned {len(parents)}")
+        self._identity = dict(data.identity_digests())
+        self._state = dict(data.state_digests())
+
+    # -- description -----------------------------------------------------------------------------
+    @property
+    def categorical_fields(self) -> list[str]:
+        """list of str: the categorical fields (the posterior's ``field`` dimension)."""
+        return [s.name for s in self.fields if s.is_categorical]
+
+    @property
+    def numeric_fields(self) -> list[str]:
+        """list of str: the numeric fields (the posterior's ``numeric`` dimension)."""
+        return [s.name for s in self.fields if not s.is_categorical]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """JSON-able configuration stored with the fit (enough to rebuild the offspring model)."""
+        if self._meta is not None:
+            return dict(self._meta.config)
+        return {
+            "model": "inheritance",
+            "fields": [s.to_dict() for s in self.fields],
+            "schema": self._schema,
+            "rho_by_level": self.rho_by_level,
+            "latent_classes": self.latent_classes,
+            "missing": self.missing,
+            "numeric_bins": self.numeric_bins,
+            "priors": as_jsonable(self.priors),
+            "recruiter_level_weights": self.counts.recruiter_level_weights(self.fields).tolist(),
+            "n_pairs": int(self.pairs.n_pairs),
+            "missing_report": self.missing_report.to_dict("records"),
+        }
+
+    # -- build and fit -------------------------------------------------------------------------
+    def build(self):
+        """Create (once) and return the PyMC model."""
+        if self.model is None:
+            if self.data is None:
+                raise RuntimeError("a reloaded model has no data to build from; construct it from the data")
+            from .graph import build_pymc_model
+
+            self.model = build_pymc_model(
+                self.fields, self.counts, self.moments, priors=self.priors,
+                rho_by_level=self.rho_by_level, latent_classes=self.latent_classes,
+                level_weights=self.counts.recruiter_level_weights(self.fields), forest=self.forest,
+            )
+        return self.model
+
+    def fit(
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        seed: int | None = None,
+        progressbar: bool = False,
+        *,
+        sampler: Literal["nutpie", "nutpie-numba", "pymc"] | None = None,
+        log_likelihood: bool = True,
+        ppc_draws: int | None = None,
+    ):
+        """Sample the posterior (nutpie when importable, else ``pm.sample``).
+
+        Parameters
+        ----------
+        draws, tune, chains : int
+            Kept draws and tuning steps per chain, and the number of chains.
+        seed : int, optional
+            Seeds the sampler and the posterior predictive draws.
+        progressbar : bool
+        sampler : {"nutpie", "nutpie-numba", "pymc"}, optional
+            Default: ``"nutpie"`` when importable (nutpie's NUTS on the
+            C-compiled log-density: seconds to compile), else ``"pymc"``.
+            ``"nutpie-numba"`` compiles with Numba (30 s or more).
+        log_likelihood : bool
+            Add the ``log_likelihood`` group: per pair (``pair`` dimension,
+            ``draws * chains * pairs`` floats) or, with latent classes, per tree.
+        ppc_draws : int, optional
+            Posterior samples used for the predictive checks (default: all
+            without latent classes, 200 with).
+
+        Returns
+        -------
+        arviz.InferenceData
+            ``posterior`` (dims ``field``, ``level``, ``numeric``, ``class``),
+            ``sample_stats``, ``log_likelihood``, ``posterior_predictive`` and
+            ``observed_data`` (``transitions`` [field, parent_level, level] and
+            ``parent_missing`` [field, level] counts).
+        """
+        from .sampling import finish_idata, run_sampler
+
+        model = self.build()
+        idata = run_sampler(model, draws=draws, tune=tune, chains=chains, seed=seed,
+                            progressbar=progressbar, sampler=sampler)
+        self.idata = finish_idata(self, idata, seed=seed, log_likelihood=log_likelihood, ppc_draws=ppc_draws)
+        self._meta = None
+        return self.idata
+
+    # -- use ----------------------------------------------------------------------------------
+    def _require_fit(self):
+        if self.idata is None:
+            raise RuntimeError("the covariate model is not fitted yet: call fit() or load a posterior")
+        return self.idata
+
+    def offspring(self, numeric_bins: int | None = None) -> InheritanceOffspring:
+        """The fitted offspring law (numpy only) for the planners."""
+        idata = self._require_fit()
+        return InheritanceOffspring.from_inference(idata, config=self.config, numeric_bins=numeric_bins)
+
+    def parameters(self) -> InheritanceParams:
+        """The posterior draws as :class:`InheritanceParams`."""
+        return InheritanceParams.from_posterior(self._require_fit().posterior, self.fields)
+
+    def summary(self, hdi_prob: float = 0.94) -> pd.DataFrame:
+        """Posterior of ``rho`` per field beside the naive estimate (:func:`homophily_summary`)."""
+        from .report import homophily_summary
+
+        return homophily_summary(self._require_fit(), hdi_prob=hdi_prob)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fit to NetCDF (atomically) with its configuration and study fingerprints."""
+        idata = self._require_fit()
+        identity = self._meta.identity if self._meta is not None else self._identity
+        state = self._meta.state if self._meta is not None else self._state
+        return persistence.save_inference(idata, path, kind=KIND, config=self.config,
+                                          identity=identity, state=state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CovariateModel:
+        """Reload a saved fit; no data needed (use :meth:`check_study` before planning on a table)."""
+        idata, meta = persistence.load_inference(path, kind=KIND)
+        config = meta.config
+        self = cls.__new__(cls)
+        self.data = None
+        self.model = None
+        self.idata = idata
+        self._meta = meta
+        self.fields = [FieldSpec.from_dict(f) for f in config["fields"]]
+        self.rho_by_level = bool(config["rho_by_level"])
+        self.latent_classes = int(config["latent_classes"])
+        self.priors = config["priors"]
+        self.missing = config["missing"]
+        self.numeric_bins = int(config.get("numeric_bins", 5))
+        self._schema = config.get("schema")
+        self.missing_report = pd.DataFrame(config.get("missing_report", []))
+        self._identity, self._state = meta.identity, meta.state
+        self.pairs = self.counts = self.moments = self.forest = None
+        idata.posterior.attrs["rdsplan_config"] = config_json(config)
+        return self
+
+    def check_study(self, data: Any) -> list[str]:
+        """Check that ``data`` is the study this posterior was fitted on.
+
+        Returns the notes on how the study moved on (also warned as
+        :class:`rdsmodel.persistence.StudyChangedWarning`).
+
+        Raises
+        ------
+        rdsmodel.persistence.StudyMismatchError
+            If fitted respondents are missing or changed, or a modelled field is
+            missing from the study or has other levels.
+        """
+        meta = self._meta or persistence.PosteriorMeta(
+            kind=KIND, version=persistence.package_version(), config=self.config,
+            identity=self._identity, state=self._state)
+        schema = {f.name: f for f in data.schema}
+        for spec in self.fields:
+            if spec.name not in schema:
+                raise persistence.StudyMismatchError(
+                    f"the covariate posterior models {spec.name!r}, which is not a covariate of this "
+                    "study; refit on this table")
+            field = schema[spec.name]
+            if field.kind != spec.kind:
+                raise persistence.StudyMismatchError(
+                    f"covariate {spec.name!r} is {field.kind} in this study but {spec.kind} in the posterior; "
+                    "refit on this table")
+            fitted = [v for v in spec.levels if not (spec.missing_level and v == spec.levels[-1])]
+            if spec.is_categorical and field.levels is not None and list(field.levels) != fitted:
+                raise persistence.StudyMismatchError(
+                    f"covariate {spec.name!r} has levels {list(field.levels)} in this study but {fitted} in "
+                    "the posterior; refit on this table")
+        return persistence.check_study(meta, data.identity_digests(), data.state_digests(),
+                                       source="the covariate posterior")
+

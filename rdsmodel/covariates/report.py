@@ -1,0 +1,255 @@
+"""Homophily report: posterior of ``rho_f`` beside the naive estimate, and predictive checks.
+
+For each categorical field the report gives the posterior mean of the
+inheritance probability ``rho_f`` with its highest-density interval (94% by
+default) beside the **naive** estimate of the ICPSR 22140 figures,
+
+.. math::
+
+    \\hat\\rho^{\\text{naive}}_f = \\operatorname{clip}\\Big(\\frac{m_f - 1/K_f}{1 - 1/K_f}, 0, 1\\Big),
+
+with ``m_f`` the match rate among pairs with both values observed. The naive
+estimate assumes a uniform ``pi_f``; the model's ``rho_f`` does not, so the two
+differ when the levels are unbalanced.
+
+Posterior predictive checks compare, per field, the observed match rate and
+the observed level distribution of recruits with the central 99% interval of
+their replicates (the ``posterior_predictive`` tables); an observed value
+outside its interval makes the verdict ``"warn"``. Convergence of ``rho``
+(R-hat, bulk ESS, from ArviZ) and divergent transitions enter the verdict too:
+R-hat above 1.01 or bulk ESS below 400 warn, R-hat above 1.1 or bulk ESS below
+100 fail.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["homophily_section", "homophily_summary", "plot_homophily"]
+
+
+def _config(idata: Any) -> dict[str, Any]:
+    raw = idata.posterior.attrs.get("rdsplan_config")
+    if raw is None:
+        raise ValueError("not a covariate posterior: no rdsplan_config in the posterior's attributes")
+    return json.loads(raw)
+
+
+def _observed_tables(idata: Any, data: Any | None, config: dict) -> tuple[np.ndarray, np.ndarray]:
+    if "observed_data" in idata.groups() and "transitions" in idata.observed_data:
+        return (np.asarray(idata.observed_data["transitions"].values),
+                np.asarray(idata.observed_data["parent_missing"].values))
+    if data is None:
+        raise ValueError("the posterior has no observed_data group; pass the study data")
+    from .fields import FieldSpec
+    from .transitions import CategoricalCounts, encode_pairs
+
+    specs = [FieldSpec.from_dict(f) for f in config["fields"]]
+    parents, recruits = data.pairs()
+    counts = CategoricalCounts.from_pairs(encode_pairs(parents, recruits, specs), specs)
+    return counts.transitions, counts.parent_missing
+
+
+def _real_levels(spec: dict) -> int:
+    return len(spec["levels"]) - (1 if spec.get("missing_level") else 0)
+
+
+def homophily_summary(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94) -> pd.DataFrame:
+    """Posterior of ``rho`` per field beside the naive match-rate estimate.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A covariate posterior (from :meth:`CovariateModel.fit` or ``load``).
+    data : RecruitmentData, optional
+        Only needed when ``idata`` has no ``observed_data`` group.
+    hdi_prob : float
+        Probability mass of the highest-density interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per categorical field: ``field``, ``levels``, ``pairs`` (both
+        values observed), ``match_rate``, ``naive``, ``mean``, ``sd``,
+        ``hdi_low``, ``hdi_high``, ``r_hat``, ``ess_bulk``.
+    """
+    import arviz as az
+
+    config = _config(idata)
+    cat = [f for f in config["fields"] if f["kind"] == "categorical"]
+    if not cat:
+        return pd.DataFrame(columns=["field", "levels", "pairs", "match_rate", "naive", "mean", "sd",
+                                     "hdi_low", "hdi_high", "r_hat", "ess_bulk"])
+    trans, _ = _observed_tables(idata, data, config)
+    rho = idata.posterior["rho"]
+    hdi = az.hdi(rho, hdi_prob=hdi_prob)["rho"]
+    rhat = az.rhat(idata.posterior, var_names=["rho"])["rho"]
+    ess = az.ess(idata.posterior, var_names=["rho"], method="bulk")["rho"]
+    rows = []
+    for k, spec in enumerate(cat):
+        K = _real_levels(spec)
+        table = trans[k, :K, :K]
+        n = float(table.sum())
+        match = float(np.trace(table) / n) if n else math.nan
+        naive = float(np.clip((match - 1.0 / K) / (1.0 - 1.0 / K), 0.0, 1.0)) if n else math.nan
+        draws = rho.isel(field=k).values.ravel()
+        rows.append({
+            "field": spec["name"], "levels": K, "pairs": int(n), "match_rate": match, "naive": naive,
+            "mean": float(draws.mean()), "sd": float(draws.std(ddof=1)) if draws.size > 1 else math.nan,
+            "hdi_low": float(hdi.isel(field=k).sel(hdi="lower")),
+            "hdi_high": float(hdi.isel(field=k).sel(hdi="higher")),
+            "r_hat": float(rhat.isel(field=k)), "ess_bulk": float(ess.isel(field=k)),
+        })
+    return pd.DataFrame(rows)
+
+
+def _interval(rep: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    tail = (1.0 - level) / 2.0
+    return np.quantile(rep, tail, axis=0), np.quantile(rep, 1.0 - tail, axis=0)
+
+
+def _ppc(idata: Any, config: dict, interval: float) -> dict[str, Any]:
+    cat = [f for f in config["fields"] if f["kind"] == "categorical"]
+    obs_t = np.asarray(idata.observed_data["transitions"].values)
+    obs_m = np.asarray(idata.observed_data["parent_missing"].values)
+    pp = idata.posterior_predictive
+    rep_t = pp["transitions"].values.reshape(-1, *obs_t.shape)
+    rep_m = pp["parent_missing"].values.reshape(-1, *obs_m.shape)
+    match_rows, level_rows = [], []
+    for k, spec in enumerate(cat):
+        K = _real_levels(spec)
+        n_obs = obs_t[k, :K, :K].sum()
+        if n_obs > 0:
+            observed = np.trace(obs_t[k, :K, :K]) / n_obs
+            rep_n = rep_t[:, k, :K, :K].sum(axis=(1, 2))
+            rep = np.trace(rep_t[:, k, :K, :K], axis1=1, axis2=2) / np.maximum(rep_n, 1)
+            lo, hi = _interval(rep, interval)
+            match_rows.append({"field": spec["name"], "observed": float(observed), "low": float(lo),
+                               "high": float(hi), "ok": bool(lo <= observed <= hi)})
+        L = len(spec["levels"])
+        obs_levels = obs_t[k, :L, :L].sum(axis=0) + obs_m[k, :L]
+        total = obs_levels.sum()
+        if total == 0:
+            continue
+        rep_levels = rep_t[:, k, :L, :L].sum(axis=1) + rep_m[:, k, :L]
+        rep_share = rep_levels / np.maximum(rep_levels.sum(axis=1, keepdims=True), 1)
+        lo, hi = _interval(rep_share, interval)
+        for c in range(L):
+            share = obs_levels[c] / total
+            level_rows.append({"field": spec["name"], "level": spec["levels"][c], "observed": float(share),
+                               "low": float(lo[c]), "high": float(hi[c]),
+                               "ok": bool(lo[c] <= share <= hi[c])})
+    flagged = sum(not r["ok"] for r in match_rows) + sum(not r["ok"] for r in level_rows)
+    return {"interval": interval, "match_rate": match_rows, "levels": level_rows, "n_flagged": flagged}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def homophily_section(
+    idata: Any,
+    data: Any | None = None,
+    *,
+    hdi_prob: float = 0.94,
+    interval: float = 0.99,
+    rhat_warn: float = 1.01,
+    rhat_fail: float = 1.1,
+    ess_warn: float = 400.0,
+    ess_fail: float = 100.0,
+) -> dict[str, Any]:
+    """The homophily section of the diagnostics report (JSON-able).
+
+    Returns
+    -------
+    dict
+        ``{"homophily": [{"field", "mean", "hdi_low", "hdi_high", "naive",
+        "match_rate", "pairs", "r_hat", "ess_bulk"}, ...], "ppc": {"interval",
+        "match_rate": [...], "levels": [...], "n_flagged"}, "verdict":
+        "ok" | "warn" | "fail", "messages": [...]}``. Missing numbers are ``None``.
+    """
+    config = _config(idata)
+    summary = homophily_summary(idata, data, hdi_prob=hdi_prob)
+    messages: list[str] = []
+    verdict = "ok"
+
+    def raise_to(level: str) -> None:
+        nonlocal verdict
+        order = {"ok": 0, "warn": 1, "fail": 2}
+        if order[level] > order[verdict]:
+            verdict = level
+
+    for row in summary.itertuples():
+        if row.r_hat > rhat_fail or row.ess_bulk < ess_fail:
+            raise_to("fail")
+            messages.append(f"rho[{row.field}] has not converged (R-hat {row.r_hat:.3f}, bulk ESS "
+                            f"{row.ess_bulk:.0f}); sample longer or check the model")
+        elif row.r_hat > rhat_warn or row.ess_bulk < ess_warn:
+            raise_to("warn")
+            messages.append(f"rho[{row.field}]: R-hat {row.r_hat:.3f}, bulk ESS {row.ess_bulk:.0f} "
+                            f"(want R-hat <= {rhat_warn} and ESS >= {ess_warn:.0f})")
+    if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
+        n_div = int(idata.sample_stats["diverging"].values.sum())
+        if n_div:
+            raise_to("warn")
+            messages.append(f"{n_div} divergent transition(s) in the covariate model")
+    ppc: dict[str, Any] = {}
+    if "posterior_predictive" in idata.groups() and "observed_data" in idata.groups():
+        ppc = _ppc(idata, config, interval)
+        for row in ppc["match_rate"]:
+            if not row["ok"]:
+                raise_to("warn")
+                messages.append(f"{row['field']}: observed match rate {row['observed']:.3f} is outside the "
+                                f"central {interval:.0%} predictive interval [{row['low']:.3f}, {row['high']:.3f}]")
+        for row in ppc["levels"]:
+            if not row["ok"]:
+                raise_to("warn")
+                messages.append(f"{row['field']}={row['level']}: observed share of recruits {row['observed']:.3f} "
+                                f"is outside the central {interval:.0%} predictive interval "
+                                f"[{row['low']:.3f}, {row['high']:.3f}]")
+    else:
+        messages.append("no posterior predictive draws: predictive checks skipped")
+    homophily = summary[["field", "mean", "hdi_low", "hdi_high", "naive", "match_rate", "pairs",
+                         "r_hat", "ess_bulk"]].to_dict("records")
+    return _clean({"homophily": homophily, "hdi_prob": hdi_prob, "ppc": ppc, "verdict": verdict,
+                   "messages": messages})
+
+
+def plot_homophily(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94, ax: Any = None):
+    """Forest plot of ``rho_f`` (posterior mean and HDI) with the naive estimate marked.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    summary = homophily_summary(idata, data, hdi_prob=hdi_prob)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 0.35 * len(summary) + 1.2))
+    y = np.arange(len(summary))[::-1]
+    ax.hlines(y, summary["hdi_low"], summary["hdi_high"], color="C0", lw=2,
+              label=f"posterior {hdi_prob:.0%} HDI")
+    ax.plot(summary["mean"], y, "o", color="C0", label="posterior mean")
+    ax.plot(summary["naive"], y, "x", color="C3", label="naive (match rate, uniform levels)")
+    ax.set_yticks(y, summary["field"])
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("inheritance probability rho")
+    ax.legend(loc="lower left", fontsize="small", frameon=False)
+    ax.set_title("Homophily by field")
+    return ax
