@@ -56,7 +56,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Pointwise groups (log_likelihood, posterior_predictive) are kept per person while
     # persons x draws stays below this many values. Above it, the log-likelihood is stored
     # per distinct outcome with weights (exact LOO, see rdsmodel.diagnostics.loo) and the
-    # posterior predictive on evenly thinned draws.
+    # posterior predictive on evenly thinned draws (at least 100 in all).
     "max_pointwise": 20_000_000,
     "sampler": {
         "draws": 1000,
@@ -355,7 +355,7 @@ class CountModel:
             ll_ds.attrs["rdsplan_pointwise"] = "outcome"
         # posterior predictive of redeemed counts, on evenly thinned draws if large
         bound = rows["censor_at"].to_numpy(dtype=np.int64)
-        per_chain = max(1, min(n_draw, limit // max(1, n * n_chain)))
+        per_chain = min(n_draw, max(limit // max(1, n * n_chain), -(-100 // n_chain)))  # >= 100 draws
         sel = np.unique(np.linspace(0, n_draw - 1, per_chain).round().astype(np.int64))
         flat = (np.arange(n_chain)[:, None] * n_draw + sel[None, :]).reshape(-1)
         sub = Draws(
@@ -474,6 +474,14 @@ class CountModel:
             raise ValueError("the model has not been fitted")
         return check_study(self._meta, data.identity_digests(), data.state_digests(),
                            source="the count-model posterior")
+
+    def diagnose(self, **kwargs):
+        """Diagnostics of the fit (see :func:`rdsmodel.diagnostics.diagnose`)."""
+        from rdsmodel.diagnostics import diagnose
+
+        if self.idata is None:
+            raise ValueError("the model has not been fitted: call fit() first")
+        return diagnose(self.idata, **kwargs)
 
     # ------------------------------------------------------------------ prediction
     def _posterior(self, samples: int | None) -> Draws:
