@@ -207,11 +207,11 @@ class DesignSpec:
         missing = col.isna().to_numpy()
         if missing.any():
             labels[missing] = np.char.add("<NA>#", np.flatnonzero(missing).astype(str)).astype(object)
-        index = pd.Categorical(labels, categories=self.groups).codes.astype(np.int64)
+        index = pd.Index(self.groups).get_indexer(labels).astype(np.int64)
         unseen = index < 0
         new = pd.unique(labels[unseen]).tolist()
         if new:
-            index[unseen] = -1 - pd.Categorical(labels[unseen], categories=new).codes
+            index[unseen] = -1 - pd.Index(new).get_indexer(labels[unseen])
         return index, [str(g) for g in new]
 
     # ------------------------------------------------------------------ persistence

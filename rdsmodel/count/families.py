@@ -275,7 +275,7 @@ def _pt_base_logsurv(lp, kmax: int):
     log_cdf = None
     for k in range(1, kmax + 1):
         log_cdf = lp[:, 0] if log_cdf is None else pt.logaddexp(log_cdf, lp[:, k - 1])
-        cols.append(pt.log1mexp(pt.minimum(log_cdf, -1e-16)))
+        cols.append(pt.log1mexp(pt.minimum(log_cdf, np.float64(-1e-16))))
     return pt.stack(cols, axis=1)
 
 
@@ -291,7 +291,7 @@ def logpmf_grid_pt(family: str | Family, eta, kmax: int, phi=None, psi=None):
     if fam.inflation == "zero":
         first = pt.logaddexp(log_psi, log_1m + lp[:, 0])
         return pt.concatenate([first[:, None], log_1m + lp[:, 1:]], axis=1)
-    log_pos = pt.log1mexp(pt.minimum(lp[:, 0], -1e-300))
+    log_pos = pt.log1mexp(pt.minimum(lp[:, 0], np.float64(-1e-300)))
     first = pt.zeros_like(lp[:, 0]) + log_psi
     return pt.concatenate([first[:, None], log_1m + lp[:, 1:] - log_pos[:, None]], axis=1)
 

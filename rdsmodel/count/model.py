@@ -411,7 +411,9 @@ class CountModel:
 
         cells = self._require_cells()
         seed = self.options["sampler"]["seed"] if seed is None else seed
-        with self.build():
+        with self.build(), warnings.catch_warnings():
+            # the likelihood is a Potential: ignoring it is exactly what a prior predictive does
+            warnings.filterwarnings("ignore", message=".*Potentials.*", category=UserWarning)
             prior = pm.sample_prior_predictive(draws=draws, random_seed=seed)
         params = Draws.from_dataset(prior.prior, n_terms=len(self.design.terms))
         eta = linear_predictor(params, cells.design, cells.group)[:, cells.pattern]
