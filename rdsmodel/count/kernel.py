@@ -14,7 +14,8 @@ Unconstrained parameter vector ``x`` (in this order):
 =====================  =====================================================
 ``b0``                 intercept (centred design)
 ``beta[0..q-1]``       coefficients
-``z[0..G-1]``          standardised group effects (if groups), :math:`u = \sigma_u z`
+``v[0..G-1]``          group effects (if groups): :math:`z_g = u_g / \sigma_u` for
+                       non-centred groups, :math:`u_g` itself for centred ones
 ``log sigma_u``        (if groups)
 ``log phi``            (negative-binomial families)
 ``logit psi``          (zero-inflated and hurdle families)
@@ -48,14 +49,14 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _LOG2 = math.log(2.0)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _log1mexp(x: float) -> float:
     if x > -_LOG2:
         return math.log(-math.expm1(x))
     return math.log1p(-math.exp(x))
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _logaddexp(a: float, b: float) -> float:
     hi = max(a, b)
     if hi == -np.inf:
@@ -63,14 +64,14 @@ def _logaddexp(a: float, b: float) -> float:
     return hi + math.log1p(math.exp(-abs(a - b)))
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _log_sigmoid(x: float) -> float:
     if x > 0:
         return -math.log1p(math.exp(-x))
     return x - math.log1p(math.exp(x))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def prior_logp(code: int, a1: float, a2: float, a3: float, v: float) -> tuple[float, float]:
     """Log density and its derivative of a prior at ``v`` (codes of ``priors.KERNEL_PRIORS``)."""
     if code == 0:  # Normal(mu, sigma)
@@ -119,7 +120,7 @@ def prior_logp(code: int, a1: float, a2: float, a3: float, v: float) -> tuple[fl
     return np.nan, np.nan
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _prior_positive(row: np.ndarray, x: float) -> tuple[float, float]:
     """Prior of a positive parameter sampled as ``x = log v``, with the log-Jacobian ``x``."""
     v = math.exp(x)
@@ -127,7 +128,7 @@ def _prior_positive(row: np.ndarray, x: float) -> tuple[float, float]:
     return lp + x, d * v + 1.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _prior_unit(row: np.ndarray, x: float) -> tuple[float, float]:
     """Beta prior of ``v = sigmoid(x)`` with the log-Jacobian ``log v + log(1 - v)`` (log space)."""
     a, b = row[1], row[2]
@@ -137,7 +138,7 @@ def _prior_unit(row: np.ndarray, x: float) -> tuple[float, float]:
     return const + a * log_v + b * log_1m, a * (1.0 - v) - b * v
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def loglik_patterns(
     eta: np.ndarray,
     log_phi: float,
@@ -291,7 +292,7 @@ def loglik_patterns(
     return total, d_th, d_om
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def logp_grad(
     x: np.ndarray,
     design: np.ndarray,
@@ -302,6 +303,7 @@ def logp_grad(
     n_groups: int,
     priors: np.ndarray,
     lfact: np.ndarray,
+    centered: np.ndarray,
 ) -> tuple[float, np.ndarray]:
     """Log posterior density (unconstrained, with Jacobians) and its gradient.
 
@@ -323,6 +325,9 @@ def logp_grad(
         ``(5, 4)`` rows ``[code, a1, a2, a3]`` for b0, beta, sigma_u, phi, psi.
     lfact : numpy.ndarray
         ``log y!`` for ``y = 0..K``.
+    centered : numpy.ndarray
+        ``(max(G, 1),)`` flags: group ``g`` sampled as ``u_g`` itself (centred,
+        ``u_g ~ N(0, sigma_u)``) instead of ``z_g = u_g / sigma_u`` (non-centred).
 
     Returns
     -------
@@ -354,7 +359,8 @@ def logp_grad(
         for j in range(q):
             e += design[p, j] * x[1 + j]
         if n_groups > 0:
-            e += sig * x[1 + q + group[p]]
+            g = group[p]
+            e += x[1 + q + g] if centered[g] else sig * x[1 + q + g]
         eta[p] = e
     d_eta = np.empty(n_pat)
     total, d_th, d_om = loglik_patterns(eta, log_phi, logit_psi, exact, censored, family, lfact, d_eta)
@@ -377,15 +383,21 @@ def logp_grad(
         total += lp
         grad[1 + j] += d
     if n_groups > 0:
-        d_sig = 0.0
+        d_log_sig = 0.0
         for g in range(n_groups):
-            z = x[1 + q + g]
-            total += -0.5 * z * z - 0.5 * _LOG_2PI
-            grad[1 + q + g] = sig * d_grp[g] - z
-            d_sig += z * d_grp[g]
+            v = x[1 + q + g]
+            if centered[g]:  # u ~ N(0, sigma_u)
+                w = v / sig
+                total += -0.5 * w * w - x[i_sig] - 0.5 * _LOG_2PI
+                grad[1 + q + g] = d_grp[g] - w / sig
+                d_log_sig += w * w - 1.0
+            else:  # z ~ N(0, 1), u = sigma_u z
+                total += -0.5 * v * v - 0.5 * _LOG_2PI
+                grad[1 + q + g] = sig * d_grp[g] - v
+                d_log_sig += sig * v * d_grp[g]
         lp, d = _prior_positive(priors[2], x[i_sig])
         total += lp
-        grad[i_sig] = sig * d_sig + d
+        grad[i_sig] = d_log_sig + d
     if i_phi >= 0:
         lp, d = _prior_positive(priors[3], log_phi)
         total += lp

@@ -59,6 +59,7 @@ def build_pymc_model(
     priors: Mapping[str, Mapping[str, Any]],
     terms: Sequence[str],
     groups: Sequence[str] | None,
+    centered: Sequence[bool] | None = None,
 ):
     """Build the PyMC model of the compressed data.
 
@@ -73,12 +74,16 @@ def build_pymc_model(
         Names of the design columns (coordinate ``term``).
     groups : sequence of str or None
         Group labels (coordinate ``group``); ``None`` for no group effect.
+    centered : sequence of bool, optional
+        Per group: sample ``u_g`` itself (centred) rather than ``z_g = u_g / sigma_u``
+        (non-centred, the default for every group).
 
     Returns
     -------
     pymc.Model
-        Free variables, in this order: ``b0``, ``beta`` (term), ``z`` (group),
-        ``sigma_u``, ``phi``, ``psi``; deterministic ``u`` (group); potential ``loglik``.
+        Free variables ``b0``, ``beta`` (term), ``sigma_u``, ``u_raw`` (group: ``u_g``
+        for centred groups, ``z_g`` for the others), ``phi``, ``psi``; deterministics
+        ``u`` and ``z`` (group); potential ``loglik``.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -96,9 +101,11 @@ def build_pymc_model(
             beta = make_prior("beta", priors["beta"], dims="term")
             eta = eta + pt.dot(pt.as_tensor(cells.design), beta)
         if groups is not None:
-            z = pm.Normal("z", 0.0, 1.0, dims="group")
+            flags = np.zeros(len(groups), dtype=bool) if centered is None else np.asarray(centered, dtype=bool)
             sigma_u = make_prior("sigma_u", priors["sigma_u"])
-            u = pm.Deterministic("u", sigma_u * z, dims="group")
+            raw = pm.Normal("u_raw", 0.0, pt.where(flags, sigma_u, 1.0), dims="group")
+            u = pm.Deterministic("u", pt.where(flags, raw, sigma_u * raw), dims="group")
+            pm.Deterministic("z", u / sigma_u, dims="group")
             eta = eta + u[cells.group]
         phi = make_prior("phi", priors["phi"]) if fam.has_phi else None
         psi = make_prior("psi", priors["psi"]) if fam.has_psi else None

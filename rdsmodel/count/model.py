@@ -58,6 +58,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # per distinct outcome with weights (exact LOO, see rdsmodel.diagnostics.loo) and the
     # posterior predictive on evenly thinned draws (at least 100 in all).
     "max_pointwise": 20_000_000,
+    # Group effects: "noncentered" (z_g ~ N(0, 1), u_g = sigma_u z_g), "centered"
+    # (u_g ~ N(0, sigma_u)) or "auto": per group, centred when its respondents redeemed at
+    # least `centered_min_recruits` coupons in all (the data then pin u_g down and the
+    # non-centred funnel turns into a ridge), non-centred otherwise.
+    "group_parametrization": "auto",
+    "centered_min_recruits": 30,
     "sampler": {
         "draws": 1000,
         "tune": 1000,
@@ -67,6 +73,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "cores": None,
         "progressbar": True,
         "target_accept": 0.8,
+        "low_rank": True,
     },
 }
 
@@ -164,6 +171,7 @@ class CountModel:
         self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound)
         self._rows = rows
         self.log_mean = float(np.log(max(np.minimum(y, bound).mean(), 0.1)))
+        self.group_centered = self._choose_parametrization()
         names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
         self.priors = resolve_priors(priors, log_mean=self.log_mean, names=names)
         self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
@@ -218,6 +226,24 @@ class CountModel:
                 raise ValueError("no usable rows: every respondent with coupons has a missing covariate")
         return rows.reset_index(drop=True)
 
+    def _choose_parametrization(self) -> list[bool] | None:
+        """Per group: centred (True) or non-centred (False); None without groups."""
+        if self.design.groups is None:
+            return None
+        how = self.options["group_parametrization"]
+        n_groups = len(self.design.groups)
+        if how not in ("auto", "centered", "noncentered"):
+            raise ValueError(
+                f"group_parametrization must be 'auto', 'centered' or 'noncentered', got {how!r}"
+            )
+        if how != "auto":
+            return [how == "centered"] * n_groups
+        c = self.cells
+        k = np.arange(c.kmax + 1)
+        redeemed = c.exact @ k + c.censored @ k  # per pattern
+        per_group = np.bincount(c.group, weights=redeemed, minlength=n_groups)
+        return (per_group >= float(self.options["centered_min_recruits"])).tolist()
+
     # ------------------------------------------------------------------ config
     @property
     def config(self) -> dict[str, Any]:
@@ -232,6 +258,7 @@ class CountModel:
             "design": self.design.to_config(),
             "schema": self.schema,
             "log_mean": self.log_mean,
+            "group_centered": self.group_centered,
             "options": self.options,
         }
 
@@ -242,7 +269,7 @@ class CountModel:
             self._require_cells()
             self._model = build_pymc_model(
                 self.cells, family=self.family, priors=self.priors,
-                terms=self.design.terms, groups=self.design.groups,
+                terms=self.design.terms, groups=self.design.groups, centered=self.group_centered,
             )
         return self._model
 
@@ -299,7 +326,8 @@ class CountModel:
             b0 = self.priors["b0"]
             center = float(b0.get("mu", b0.get("alpha", self.log_mean)))
             kernel_model = KernelModel.make(
-                cells, self.family, table, self.design.terms, self.design.groups, center
+                cells, self.family, table, self.design.terms, self.design.groups, center,
+                self.group_centered,
             )
         start = time.perf_counter()
         raw, route = sample(settings, kernel_model=kernel_model, build_model=self.build)
@@ -459,6 +487,7 @@ class CountModel:
         model.design = DesignSpec.from_config(cfg["design"])
         model.schema = cfg.get("schema")
         model.log_mean = float(cfg["log_mean"])
+        model.group_centered = cfg.get("group_centered")
         model.cells = None
         model._rows = None
         model._model = None

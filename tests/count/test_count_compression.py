@@ -111,8 +111,8 @@ def test_potential_model_equals_pm_censored(family):
     with pm.Model(coords={"term": ["a", "b", "c"], "group": [str(g) for g in range(6)]}) as ref:
         b0 = pm.Normal("b0", 0.0, 1.5)
         beta = pm.Normal("beta", 0.0, 1.0, dims="term")
-        z = pm.Normal("z", 0.0, 1.0, dims="group")
         sigma_u = pm.HalfNormal("sigma_u", 0.5)
+        z = pm.Normal("u_raw", 0.0, 1.0, dims="group")
         mu = pm.math.exp(b0 + pm.math.dot(design, beta) + sigma_u * z[group])
         if family == "nb":
             phi = pm.LogNormal("phi", 0.5, 1.5)
@@ -120,7 +120,7 @@ def test_potential_model_equals_pm_censored(family):
         else:
             dist = pm.Poisson.dist(mu=mu)
         pm.Censored("y", dist, lower=None, upper=bound, observed=yc)
-    point = {"b0": 0.3, "beta": np.array([0.2, -0.1, 0.4]), "z": np.linspace(-1, 1, 6),
+    point = {"b0": 0.3, "beta": np.array([0.2, -0.1, 0.4]), "u_raw": np.linspace(-1, 1, 6),
              "sigma_u_log__": np.log(0.3)}
     if family == "nb":
         point["phi_log__"] = np.log(PHI)
