@@ -244,6 +244,20 @@ class CountModel:
         per_group = np.bincount(c.group, weights=redeemed, minlength=n_groups)
         return (per_group >= float(self.options["centered_min_recruits"])).tolist()
 
+    @property
+    def n_observations(self) -> int:
+        """Respondents in the likelihood (fitted rows with ``censor_at >= 1``)."""
+        if self.cells is not None:
+            return len(self.cells.pattern)
+        return int(self.idata.observed_data["y"].size) if self.idata is not None else 0
+
+    @property
+    def n_cells(self) -> int:
+        """Distinct (design row, group) patterns the likelihood is evaluated on."""
+        if self.cells is not None:
+            return self.cells.n_patterns
+        return int(self.idata.constant_data.sizes["pattern"]) if self.idata is not None else 0
+
     # ------------------------------------------------------------------ config
     @property
     def config(self) -> dict[str, Any]:
@@ -551,7 +565,7 @@ class CountModel:
         return {"sample": np.arange(draws.n), "chain": ("sample", draws.chain), "draw": ("sample", draws.draw)}
 
     def survival(
-        self, table, max_coupons: int, samples: int | None = None, rng: RngLike = None
+        self, table, max_coupons: int, samples: int | None = None, rng: RngLike = None, *, seed: int | None = None
     ) -> xr.DataArray:
         """Posterior survival curves ``P(C >= ell)`` for any table of people.
 
@@ -567,6 +581,8 @@ class CountModel:
             Number of posterior samples, evenly spaced over the chains (default all).
         rng : Generator or int, optional
             For effects of groups the fit never saw (default: the fit's seed).
+        seed : int, optional
+            Same as an integer ``rng``.
 
         Returns
         -------
@@ -576,7 +592,7 @@ class CountModel:
         max_coupons = self._check_count("max_coupons", max_coupons)
         table = self._people(table)
         draws = self._posterior(samples)
-        eta, ids = self._eta(table, draws, self._rng(rng))
+        eta, ids = self._eta(table, draws, self._rng(seed if rng is None else rng))
         values = survival_array(self.family, draws, eta, max_coupons)
         return xr.DataArray(
             values, dims=("sample", "person", "ell"), name="survival",
@@ -585,7 +601,14 @@ class CountModel:
         )
 
     def capacity_pmf(
-        self, table, max_count: int, samples: int | None = None, rng: RngLike = None, *, tail: bool = False
+        self,
+        table,
+        max_count: int,
+        samples: int | None = None,
+        rng: RngLike = None,
+        *,
+        tail: bool = False,
+        seed: int | None = None,
     ) -> xr.DataArray:
         """Posterior capacity pmf ``P(C = count)``, ``count = 0..max_count``, per person.
 
@@ -599,7 +622,7 @@ class CountModel:
         max_count = self._check_count("max_count", max_count)
         table = self._people(table)
         draws = self._posterior(samples)
-        eta, ids = self._eta(table, draws, self._rng(rng))
+        eta, ids = self._eta(table, draws, self._rng(seed if rng is None else rng))
         values = pmf_array(self.family, draws, eta, max_count, tail=tail)
         return xr.DataArray(
             values, dims=("sample", "person", "count"), name="capacity_pmf",
@@ -607,10 +630,13 @@ class CountModel:
             attrs={"family": self.family.name, "tail": int(tail)},
         )
 
-    def population_pmf(self, max_count: int, samples: int | None = None, *, tail: bool = False) -> xr.DataArray:
+    def population_pmf(
+        self, max_count: int, samples: int | None = None, *, tail: bool = False, seed: int | None = None
+    ) -> xr.DataArray:
         r"""Capacity law pooled over the fitted respondents (the planner's population law ``D``).
 
-        :math:`D_s(c) = \frac{1}{n} \sum_i P(C_i = c \mid \text{sample } s)`.
+        :math:`D_s(c) = \frac{1}{n} \sum_i P(C_i = c \mid \text{sample } s)`. ``seed`` is
+        accepted for symmetry with :meth:`survival` (nothing here is random).
 
         Returns
         -------
@@ -638,6 +664,8 @@ class CountModel:
         coupons: int | Sequence[int] | np.ndarray | None = None,
         samples: int | None = None,
         rng: RngLike = None,
+        *,
+        seed: int | None = None,
     ) -> xr.DataArray:
         """Draw redeemed counts ``min(C, coupons)`` for people given coupons.
 
@@ -669,7 +697,7 @@ class CountModel:
         coupons = np.broadcast_to(np.asarray(coupons), (len(table),))
         if not np.issubdtype(coupons.dtype, np.number) or np.any(coupons < 0) or np.any(coupons != np.round(coupons)):
             raise ValueError("coupons must be whole numbers >= 0")
-        gen = self._rng(rng)
+        gen = self._rng(seed if rng is None else rng)
         draws = self._posterior(samples)
         eta, ids = self._eta(table, draws, gen)
         values = redeemed_draws(self.family, draws, eta, coupons.astype(np.int64), rng=gen)

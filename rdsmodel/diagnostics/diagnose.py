@@ -22,6 +22,7 @@ def diagnose(
     loo: bool = True,
     ppc: bool = True,
     seed: int = 0,
+    model: Any = None,
 ) -> Diagnostics:
     """Diagnose a posterior: convergence, sampler, LOO and posterior predictive checks.
 
@@ -40,6 +41,8 @@ def diagnose(
         Include the LOO and the posterior predictive sections.
     seed : int
         Seed of the randomised PIT.
+    model : CountModel, optional
+        The fitted model: its family and design go into the sampler section's summary.
 
     Returns
     -------
@@ -57,6 +60,11 @@ def diagnose(
     if "posterior" not in idata.groups():
         raise ValueError("nothing to diagnose: the InferenceData has no posterior group")
     sections = [convergence_section(idata, thresholds, var_names), sampler_section(idata, thresholds)]
+    if model is not None:
+        sections[1].summary.update(
+            family=getattr(getattr(model, "family", None), "name", None),
+            terms=list(getattr(getattr(model, "design", None), "terms", []) or []),
+        )
     groups = set(idata.groups())
     if loo and "log_likelihood" in groups:
         sections.append(_guarded("loo", "Leave-one-out cross-validation (PSIS-LOO)",

@@ -21,6 +21,9 @@ Build a :class:`Section` and add it; it joins the verdict, ``to_dict()``,
     )
     diagnostics.add_section(section)               # or Diagnostics([...sections])
 
+A JSON-able mapping with ``"verdict"`` and ``"messages"`` works too:
+``diagnostics.add_section("homophily", {"verdict": "warn", "messages": [...], ...})``.
+
 ``to_dict()`` then has a ``"homophily"`` key holding
 ``{"verdict", "checks", **summary}``, beside ``"convergence"``, ``"loo"``, ....
 """
@@ -137,6 +140,19 @@ class Section:
         """The worst status of the section's checks."""
         return worst(c.status for c in self.checks)
 
+    @classmethod
+    def from_dict(cls, name: str, content: Mapping[str, Any], title: str | None = None) -> Section:
+        """A section from a JSON-able mapping ``{"verdict", "messages", **summary}``.
+
+        Each message becomes a check with the mapping's verdict; without
+        messages a single check carries the verdict. The other keys form the summary.
+        """
+        verdict = str(content.get("verdict", "ok"))
+        messages = list(content.get("messages", []))
+        checks = [Check(name, verdict, str(m)) for m in messages] or [Check(name, verdict, f"{name}: {verdict}")]
+        summary = {k: v for k, v in content.items() if k not in ("verdict", "messages")}
+        return cls(name, title or name.replace("_", " ").capitalize(), checks, summary)
+
     def to_dict(self) -> dict[str, Any]:
         """``{"verdict", "checks", **summary}``, JSON-able."""
         return jsonable({"verdict": self.verdict, "checks": [c.to_dict() for c in self.checks],
@@ -173,8 +189,25 @@ class Diagnostics:
             self.add_section(section)
         self.thresholds = thresholds or Thresholds()
 
-    def add_section(self, section: Section, *, replace: bool = False) -> None:
-        """Add a section (``replace=True`` to overwrite one of the same name)."""
+    def add_section(
+        self,
+        section: Section | str,
+        content: Section | Mapping[str, Any] | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Add a section (``replace=True`` to overwrite one of the same name).
+
+        Accepts a :class:`Section`, or a name and either a :class:`Section` or a
+        JSON-able mapping with ``"verdict"`` and ``"messages"`` (see
+        :meth:`Section.from_dict`).
+        """
+        if isinstance(section, str):
+            if content is None:
+                raise ValueError(f"add_section({section!r}, ...) needs the section's content")
+            section = content if isinstance(content, Section) else Section.from_dict(section, content)
+        elif content is not None:
+            raise ValueError("give either a Section or a name and its content")
         if section.name in self.sections and not replace:
             raise ValueError(f"a diagnostics section named {section.name!r} exists already")
         if section.name in ("verdict", "messages", "thresholds"):
@@ -213,6 +246,29 @@ class Diagnostics:
                                "thresholds": self.thresholds.to_dict()}
         for name, section in self.sections.items():
             out[name] = section.to_dict()
+        return jsonable(out)
+
+    def summary(self) -> dict[str, Any]:
+        """A compact JSON-able summary (verdict, messages and the headline numbers) for plans."""
+        out: dict[str, Any] = {"verdict": self.verdict, "messages": self.messages}
+        conv = self.sections.get("convergence")
+        if conv is not None:
+            for check in conv.checks:
+                key = {"rhat": "max_rhat", "ess_bulk": "min_ess_bulk", "ess_tail": "min_ess_tail"}.get(check.name)
+                if key:
+                    out[key] = check.value
+        sampler = self.sections.get("sampler")
+        if sampler is not None and "divergences" in sampler.summary:
+            out["divergences"] = sampler.summary["divergences"]
+        loo = self.sections.get("loo")
+        if loo is not None and "elpd_loo" in loo.summary:
+            out["elpd_loo"] = loo.summary["elpd_loo"]
+            out["pareto_k_max"] = loo.summary["pareto_k"]["max"]
+        ppc = self.sections.get("ppc")
+        if ppc is not None and "pit" in ppc.summary:
+            out["pit_pvalue"] = ppc.summary["pit"]["pvalue"]
+        for name, section in self.sections.items():
+            out.setdefault("sections", {})[name] = section.verdict
         return jsonable(out)
 
     def text(self, *, tables: bool = True) -> str:

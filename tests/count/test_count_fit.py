@@ -232,3 +232,15 @@ def test_compressed_pointwise_storage(nb_data):
     # the posterior predictive is thinned (>= 100 draws in all)
     assert idata.posterior_predictive.sizes["draw"] * idata.posterior_predictive.sizes["chain"] >= 100
     assert idata.posterior_predictive.sizes["draw"] < 100
+
+
+def test_sizes_and_seed_alias(nb_model, nb_data, tmp_path):
+    assert nb_model.n_observations == nb_model.idata.observed_data["y"].size
+    assert nb_model.n_cells == nb_model.cells.n_patterns
+    people = nb_data.frontier.head(3).assign(group="brand-new")
+    np.testing.assert_array_equal(nb_model.survival(people, 2, samples=20, seed=4).values,
+                                  nb_model.survival(people, 2, samples=20, rng=4).values)
+    loaded = CountModel.load(nb_model.save(tmp_path / "p.nc"))
+    assert loaded.n_observations == nb_model.n_observations and loaded.n_cells == nb_model.n_cells
+    report = loaded.diagnose()
+    assert report.summary()["verdict"] == report.verdict

@@ -142,3 +142,20 @@ def test_extra_sections_join_verdict_dict_and_figures(tmp_path):
 def test_no_posterior_is_refused():
     with pytest.raises(ValueError, match="no posterior group"):
         diagnose(az.from_dict(observed_data={"y": np.arange(3)}))
+
+
+def test_sections_from_mappings_and_the_compact_summary():
+    d = diagnose(_idata(divergences=3))
+    d.add_section("homophily", {"verdict": "warn", "messages": ["rho[sex] R-hat 1.02"],
+                                "homophily": [{"field": "sex", "mean": 0.4}]})
+    assert d["homophily"].checks[0].status == "warn"
+    assert d.to_dict()["homophily"]["homophily"] == [{"field": "sex", "mean": 0.4}]
+    quiet = Section.from_dict("other", {"verdict": "ok"})
+    assert quiet.verdict == "ok" and quiet.checks[0].message == "other: ok"
+    s = d.summary()
+    json.dumps(s, allow_nan=False)
+    assert s["verdict"] == "warn" and s["divergences"] == 3
+    assert s["sections"] == {"convergence": "ok", "sampler": "warn", "homophily": "warn"}
+    assert s["max_rhat"] < 1.01 and s["min_ess_bulk"] > 400
+    with pytest.raises(ValueError, match="needs the section's content"):
+        d.add_section("empty")
