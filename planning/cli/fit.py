@@ -81,7 +81,7 @@ def fit_models(data, args: argparse.Namespace, output: Path) -> tuple[object, ob
         from rdsmodel.covariates import CovariateModel
 
         covariate = CovariateModel(data)
-        say(f"fitting the recruit-covariate model on {covariate.n_pairs} recruitment pairs ...")
+        say(f"fitting the recruit-covariate model on {covariate.pairs.n_pairs} recruitment pairs ...")
         covariate.fit(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
                       progressbar=progress)
         covariate.save(covariates_path(output))
@@ -108,7 +108,7 @@ def diagnose_models(count, covariate=None):
     if covariate is not None:
         from rdsmodel.covariates import homophily_section
 
-        report.add_section("homophily", homophily_section(covariate))
+        report.add_section("homophily", homophily_section(covariate.idata, covariate.data))
     return report
 
 
