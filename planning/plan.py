@@ -233,14 +233,24 @@ class Plan:
 
 
 def _diagnostics_text(diagnostics: dict[str, Any] | None) -> str:
+    """Verdict first, then one line per message, per-section verdict and figure."""
     if not diagnostics:
         return "Posterior diagnostics: not supplied"
     verdict = diagnostics.get("verdict", diagnostics.get("status"))
-    head = f"Posterior diagnostics: {verdict}" if verdict is not None else "Posterior diagnostics:"
-    rest = [
-        f"  {k}: {v}" for k, v in diagnostics.items() if k not in {"verdict", "status"}
-    ]
-    return "\n".join([head, *rest])
+    lines = [f"Posterior diagnostics: {verdict}" if verdict is not None else "Posterior diagnostics:"]
+    for key, value in diagnostics.items():
+        if key in {"verdict", "status"}:
+            continue
+        if isinstance(value, (list, tuple)):
+            lines.append(f"  {key}:" if value else f"  {key}: none")
+            lines.extend(f"    - {item}" for item in value)
+        elif isinstance(value, dict):
+            lines.append(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        elif isinstance(value, float):
+            lines.append(f"  {key}: {value:.4g}")
+        else:
+            lines.append(f"  {key}: {value}")
+    return "\n".join(lines)
 
 
 def make_plan(
