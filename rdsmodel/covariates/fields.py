@@ -187,12 +187,12 @@ def category_codes(values: pd.Series, spec: FieldSpec) -> np.ndarray:
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     series = series.astype("string")
     levels = list(spec.levels)
-    codes = pd.Categorical(series, categories=levels).codes.astype(np.int64)
     missing = series.isna().to_numpy()
-    bad = (codes < 0) & ~missing
+    bad = ~series.isin(levels).to_numpy(dtype=bool, na_value=False) & ~missing
     if bad.any():
         shown = sorted({str(v) for v in series[bad]})[:5]
         raise ValueError(f"covariate {spec.name!r}: value(s) {shown} are not among its levels {levels}")
+    codes = pd.Categorical(series, categories=levels).codes.astype(np.int64)
     if spec.missing_level:
         codes[missing] = len(levels) - 1
     return codes

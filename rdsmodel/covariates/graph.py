@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pymc as pm
+import pytensor
+import pytensor.sparse as ps
 import pytensor.tensor as pt
 
 from .fields import FieldSpec
@@ -59,10 +61,11 @@ def categorical_count_loglik(rho_level, pi_one, pi_zero, counts: CategoricalCoun
     xp : module
         ``pytensor.tensor`` (default) or ``numpy``.
     """
-    D, R, C, M = counts.diagonal, counts.off_rows, counts.off_columns, counts.parent_missing
+    has_missing = bool(counts.parent_missing.any())
+    D, R, C, M = _data(xp, counts.diagonal, counts.off_rows, counts.off_columns, counts.parent_missing)
     ll = (D * xp.log(rho_level + (1.0 - rho_level) * pi_one)).sum()
     ll = ll + (R * xp.log1p(-rho_level)).sum() + (C * xp.log(pi_one)).sum()
-    if M.any():
+    if has_missing:
         stay = (pi_zero * rho_level).sum(axis=1)[:, None]
         ll = ll + (M * xp.log(pi_one * rho_level + pi_one * (1.0 - stay))).sum()
     return ll
@@ -76,13 +79,27 @@ def numeric_moment_loglik(a, b, s, moments: NumericMoments, xp: Any = pt):
         -\\tfrac{n}{2}\\log 2\\pi - n \\log s - \\frac{1}{2s^2}\\sum (z' - a - b z)^2
         + [\\text{missing recruiter: } z' \\sim N(a, \\sqrt{s^2 + b^2})] + \\text{Jacobian}
     """
-    m = moments
+    has_missing = bool(np.any(moments.nm > 0))
+    m = NumericMoments(*_data(xp, *(getattr(moments, k) for k in moments.__dataclass_fields__)))
     sse = m.syy - 2 * a * m.sy - 2 * b * m.sxy + m.n * a**2 + 2 * a * b * m.sx + b**2 * m.sxx
     ll = -0.5 * m.n * np.log(2 * np.pi) - m.n * xp.log(s) - 0.5 * sse / s**2
-    v = s**2 + b**2
-    ssm = m.symm - 2 * a * m.sym + m.nm * a**2
-    ll = ll - 0.5 * m.nm * np.log(2 * np.pi) - 0.5 * m.nm * xp.log(v) - 0.5 * ssm / v
+    if has_missing:
+        v = s**2 + b**2
+        ssm = m.symm - 2 * a * m.sym + m.nm * a**2
+        ll = ll - 0.5 * m.nm * np.log(2 * np.pi) - 0.5 * m.nm * xp.log(v) - 0.5 * ssm / v
     return (ll + m.log_jacobian).sum()
+
+
+def _data(xp: Any, *arrays: np.ndarray) -> tuple:
+    """Data arrays as shared variables in PyTensor graphs (numpy arrays otherwise).
+
+    Keeping counts out of the graph's constants stops PyTensor's rewrites from
+    specialising on them: with all-zero constant terms a rewrite
+    (``local_sumsqr2dot``, PyTensor 2.x) was seen to loop for minutes.
+    """
+    if xp is np:
+        return tuple(np.asarray(a, dtype=float) for a in arrays)
+    return tuple(pytensor.shared(np.asarray(a, dtype=float)) for a in arrays)
 
 
 def _padded_dirichlet(name: str, specs: Sequence[FieldSpec], L: int, concentration: float,
@@ -203,43 +220,44 @@ def _latent(cat: Sequence[FieldSpec], forest: RecruitmentForest, rho_level, prio
     stay = (pibar * rho_level).sum(axis=1)                                      # (F,)
     miss = pt.log((pibar * rho_level)[:, :, None] + (1.0 - stay)[:, None, None] * pz_fcz)  # (F, c, z)
     table = pt.concatenate([obs, miss[:, None, :, :]], axis=1)                  # (F, L+1, L, Z)
-    flat = pt.concatenate([table.reshape((F * (L + 1) * L, Z)), pt.zeros((1, Z))], axis=0)
     seed_tab = pt.log(pz_fcz).reshape((F * L, Z))
-    seed_flat = pt.concatenate([seed_tab, pt.zeros((1, Z))], axis=0)
 
-    idx_edge, idx_root = emission_indices(forest, L)
-    n = len(forest.parent)
-    log_e = pt.zeros((n, Z))
-    edges, roots = forest.edges, forest.roots
-    if len(edges):
-        log_e = pt.set_subtensor(log_e[edges], flat[idx_edge].sum(axis=1))
-    log_e = pt.set_subtensor(log_e[roots], seed_flat[idx_root].sum(axis=1))
+    # log e (wave order) = A @ [edge table; seed table], A sparse with one 1 per observed field.
+    A = emission_matrix(forest, L)
+    table_all = pt.concatenate([table.reshape((F * (L + 1) * L, Z)), seed_tab], axis=0)
+    log_e = ps.structured_dot(ps.as_sparse_variable(A), table_all)
     log_T = pt.log(crho * pt.eye(Z) + (1.0 - crho) * w[None, :])
     per_tree = upward_pass(forest, log_e, log_T, pt.log(w))
     pm.Deterministic("tree_loglik", per_tree, dims="tree")
     pm.Potential("loglik_trees", per_tree.sum())
 
 
-def emission_indices(forest: RecruitmentForest, L: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices into the flattened emission tables, per respondent and field.
+def emission_matrix(forest: RecruitmentForest, L: int):
+    """Sparse design of the emissions, rows in wave order.
+
+    Row ``i`` (respondent ``forest.wave_order()[i]``) has a one per observed
+    field: for a recruit at column ``f (L+1) L + p L + c`` of the edge table
+    (``p = L`` for a missing recruiter value), for a root at column
+    ``F (L+1) L + f L + c`` of the seed table. Missing values have no entry.
 
     Returns
     -------
-    idx_edge : ndarray (edges, F)
-        ``f (L+1) L + p L + c`` (``p = L`` for a missing recruiter value), or the
-        zero row for a missing recruit value.
-    idx_root : ndarray (roots, F)
-        ``f L + c``, or the zero row for a missing value.
+    scipy.sparse.csr_matrix, shape (respondents, F (L+1) L + F L)
     """
-    codes = forest.codes
-    F = codes.shape[1]
+    import scipy.sparse as sp
+
+    order = forest.wave_order()
+    codes = forest.codes[order]
+    parent = forest.parent[order]
+    n, F = codes.shape
     f = np.arange(F)[None, :]
-    edges, roots = forest.edges, forest.roots
-    c = codes[edges]
-    p = codes[forest.parent[edges]]
+    is_root = (parent < 0)[:, None]
+    p = np.where(is_root, 0, forest.codes[np.maximum(parent, 0)])
     p = np.where(p < 0, L, p)
-    idx_edge = f * (L + 1) * L + p * L + c
-    idx_edge = np.where(c < 0, F * (L + 1) * L, idx_edge)
-    r = codes[roots]
-    idx_root = np.where(r < 0, F * L, f * L + r)
-    return idx_edge.astype(np.int64), idx_root.astype(np.int64)
+    edge_col = f * (L + 1) * L + p * L + codes
+    root_col = F * (L + 1) * L + f * L + codes
+    cols = np.where(is_root, root_col, edge_col)
+    keep = codes >= 0
+    rows = np.broadcast_to(np.arange(n)[:, None], codes.shape)
+    return sp.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
+                         shape=(n, F * (L + 1) * L + F * L))

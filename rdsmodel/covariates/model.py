@@ -37,6 +37,8 @@ from .tree import RecruitmentForest
 __all__ = ["CovariateModel"]
 
 KIND = "covariates"
+_REPORT_COLUMNS = ("field", "kind", "pairs", "recruit_missing", "recruiter_missing", "both_missing",
+                   "pairs_used", "treatment")
 
 
 class CovariateModel:
@@ -273,7 +275,8 @@ class CovariateModel:
         self.missing = config["missing"]
         self.numeric_bins = int(config.get("numeric_bins", 5))
         self._schema = config.get("schema")
-        self.missing_report = pd.DataFrame(config.get("missing_report", []))
+        report = pd.DataFrame(config.get("missing_report", []))
+        self.missing_report = report[[c for c in _REPORT_COLUMNS if c in report.columns]]
         self._identity, self._state = meta.identity, meta.state
         self.pairs = self.counts = self.moments = self.forest = None
         idata.posterior.attrs["rdsplan_config"] = config_json(config)

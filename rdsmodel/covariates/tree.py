@@ -94,6 +94,10 @@ class RecruitmentForest:
         bounds = np.searchsorted(self.depth[order], np.arange(self.depth.max() + 2))
         return [order[bounds[d]:bounds[d + 1]] for d in range(self.depth.max() + 1)]
 
+    def wave_order(self) -> np.ndarray:
+        """Positions in wave order: ``numpy.concatenate(self.waves())``."""
+        return np.concatenate(self.waves())
+
     def root_of(self) -> np.ndarray:
         """Root position of each respondent."""
         root = np.arange(len(self.parent))
@@ -111,7 +115,7 @@ def upward_pass(forest: RecruitmentForest, log_e, log_T, log_w, backend: str = "
     log_e : tensor or ndarray, shape (respondents, Z)
         Log emission of each respondent's covariates given its class (roots:
         given the class alone; others: given the class and the recruiter's
-        covariates).
+        covariates), rows in **wave order** (``numpy.concatenate(forest.waves())``).
     log_T : tensor or ndarray, shape (Z, Z)
         Log class transition ``log T(z, z')``.
     log_w : tensor or ndarray, shape (Z,)
@@ -122,43 +126,55 @@ def upward_pass(forest: RecruitmentForest, log_e, log_T, log_w, backend: str = "
     -------
     tensor or ndarray, shape (roots,)
         Log-likelihood of each tree, roots in table order.
+
+    Notes
+    -----
+    Each wave's messages are summed into their recruiters' rows by a constant
+    sparse 0/1 matrix (one product per wave), and each wave's rows of
+    ``log_e`` are a contiguous slice: no scatter or gather operations, whose
+    gradients are slow in PyTensor's C backend.
     """
     waves = forest.waves()
+    bounds = np.cumsum([0, *[len(w) for w in waves]])
     local = np.empty(len(forest.parent), dtype=np.int64)
     for nodes in waves:
         local[nodes] = np.arange(len(nodes))
     if backend == "pytensor":
-        import pytensor.tensor as pt
-        from pymc.math import logsumexp
+        import pytensor.sparse as ps
+        import pytensor.tensor as xp
 
-        def lse(x, axis):
-            return logsumexp(x, axis=axis, keepdims=False)
-
-        def scatter(n, idx, vals):
-            return pt.inc_subtensor(pt.zeros((n, vals.shape[1]))[idx], vals)
+        def aggregate(matrix, vals):
+            return ps.structured_dot(ps.as_sparse_variable(matrix), vals)
     else:
-        from scipy.special import logsumexp as _lse
+        xp = np
 
-        def lse(x, axis):
-            return _lse(x, axis=axis)
+        def aggregate(matrix, vals):
+            return matrix @ vals
 
-        def scatter(n, idx, vals):
-            out = np.zeros((n, vals.shape[1]))
-            np.add.at(out, idx, vals)
-            return out
+    def log_mix(le, weights):
+        """``log(exp(le) @ weights)`` without overflow: a scaled matrix product, not a 3-D log-sum-exp."""
+        top = le.max(axis=1, keepdims=True)
+        return xp.log(xp.dot(xp.exp(le - top), weights)) + top
 
+    T_t = xp.exp(log_T).T                 # (z', z): message(z) = log sum_z' T(z, z') exp(le(z'))
     agg = None
     for d in range(len(waves) - 1, 0, -1):
         nodes = waves[d]
-        le = log_e[nodes]
+        le = log_e[bounds[d]:bounds[d + 1]]
         if agg is not None:
             le = le + agg
-        msg = lse(log_T[None, :, :] + le[:, None, :], axis=2)
-        agg = scatter(len(waves[d - 1]), local[forest.parent[nodes]], msg)
-    roots = waves[0]
-    le = log_e[roots]
+        msg = log_mix(le, T_t)
+        agg = aggregate(_membership(local[forest.parent[nodes]], len(waves[d - 1])), msg)
+    le = log_e[bounds[0]:bounds[1]]
     if agg is not None:
         le = le + agg
-    per_root = lse(log_w[None, :] + le, axis=1)
-    # waves[0] lists roots in table order (stable sort), as does forest.roots.
-    return per_root
+    # waves[0] lists the roots in table order (stable sort), as does forest.roots.
+    return log_mix(le, xp.exp(log_w)[:, None])[:, 0]
+
+
+def _membership(rows: np.ndarray, n_rows: int):
+    """Sparse (n_rows, len(rows)) matrix with a one at (rows[i], i)."""
+    import scipy.sparse as sp
+
+    n = len(rows)
+    return sp.csr_matrix((np.ones(n), (rows, np.arange(n))), shape=(n_rows, n))
