@@ -14,8 +14,8 @@ Unconstrained parameter vector ``x`` (in this order):
 =====================  =====================================================
 ``b0``                 intercept (centred design)
 ``beta[0..q-1]``       coefficients
-``v[0..G-1]``          group effects (if groups): :math:`z_g = u_g / \sigma_u` for
-                       non-centred groups, :math:`u_g` itself for centred ones
+``v[0..G-1]``          group effects (if groups), :math:`v_g = u_g / \sigma_u^{w_g}`
+                       (``w_g = 1``: non-centred :math:`z_g`; ``0``: centred :math:`u_g`)
 ``log sigma_u``        (if groups)
 ``log phi``            (negative-binomial families)
 ``logit psi``          (zero-inflated and hurdle families)
@@ -303,9 +303,9 @@ def logp_grad(
     n_groups: int,
     priors: np.ndarray,
     lfact: np.ndarray,
-    centered: np.ndarray,
+    ncp: np.ndarray,
 ) -> tuple[float, np.ndarray]:
-    """Log posterior density (unconstrained, with Jacobians) and its gradient.
+    r"""Log posterior density (unconstrained, with Jacobians) and its gradient.
 
     Parameters
     ----------
@@ -325,9 +325,10 @@ def logp_grad(
         ``(5, 4)`` rows ``[code, a1, a2, a3]`` for b0, beta, sigma_u, phi, psi.
     lfact : numpy.ndarray
         ``log y!`` for ``y = 0..K``.
-    centered : numpy.ndarray
-        ``(max(G, 1),)`` flags: group ``g`` sampled as ``u_g`` itself (centred,
-        ``u_g ~ N(0, sigma_u)``) instead of ``z_g = u_g / sigma_u`` (non-centred).
+    ncp : numpy.ndarray
+        ``(max(G, 1),)`` non-centring weights :math:`w_g \in [0, 1]`: group ``g`` is
+        sampled as :math:`v_g = u_g / \sigma_u^{w_g}` with
+        :math:`v_g \sim N(0, \sigma_u^{1 - w_g})` (1: non-centred, 0: centred).
 
     Returns
     -------
@@ -337,10 +338,9 @@ def logp_grad(
     n_pat, q = design.shape
     grad = np.zeros(x.shape[0])
     pos = 1 + q
-    sig = 0.0
+    i_sig = -1
     if n_groups > 0:
         i_sig = pos + n_groups
-        sig = math.exp(x[i_sig])
         pos = i_sig + 1
     i_phi = -1
     log_phi = 0.0
@@ -353,6 +353,10 @@ def logp_grad(
     if family >= 2:
         i_psi = pos
         logit_psi = x[pos]
+    scale = np.ones(max(n_groups, 1))  # sigma_u ** w_g
+    if n_groups > 0:
+        for g in range(n_groups):
+            scale[g] = math.exp(ncp[g] * x[i_sig])
     eta = np.empty(n_pat)
     for p in range(n_pat):
         e = x[0]
@@ -360,7 +364,7 @@ def logp_grad(
             e += design[p, j] * x[1 + j]
         if n_groups > 0:
             g = group[p]
-            e += x[1 + q + g] if centered[g] else sig * x[1 + q + g]
+            e += scale[g] * x[1 + q + g]
         eta[p] = e
     d_eta = np.empty(n_pat)
     total, d_th, d_om = loglik_patterns(eta, log_phi, logit_psi, exact, censored, family, lfact, d_eta)
@@ -384,17 +388,15 @@ def logp_grad(
         grad[1 + j] += d
     if n_groups > 0:
         d_log_sig = 0.0
+        log_sig = x[i_sig]
         for g in range(n_groups):
             v = x[1 + q + g]
-            if centered[g]:  # u ~ N(0, sigma_u)
-                w = v / sig
-                total += -0.5 * w * w - x[i_sig] - 0.5 * _LOG_2PI
-                grad[1 + q + g] = d_grp[g] - w / sig
-                d_log_sig += w * w - 1.0
-            else:  # z ~ N(0, 1), u = sigma_u z
-                total += -0.5 * v * v - 0.5 * _LOG_2PI
-                grad[1 + q + g] = sig * d_grp[g] - v
-                d_log_sig += sig * v * d_grp[g]
+            w = ncp[g]
+            tau = math.exp((1.0 - w) * log_sig)  # v ~ N(0, sigma_u ** (1 - w))
+            r = v / tau
+            total += -0.5 * r * r - (1.0 - w) * log_sig - 0.5 * _LOG_2PI
+            grad[1 + q + g] = scale[g] * d_grp[g] - r / tau
+            d_log_sig += w * scale[g] * v * d_grp[g] + (1.0 - w) * (r * r - 1.0)
         lp, d = _prior_positive(priors[2], x[i_sig])
         total += lp
         grad[i_sig] = d_log_sig + d

@@ -59,9 +59,9 @@ def build_pymc_model(
     priors: Mapping[str, Mapping[str, Any]],
     terms: Sequence[str],
     groups: Sequence[str] | None,
-    centered: Sequence[bool] | None = None,
+    ncp: Sequence[float] | None = None,
 ):
-    """Build the PyMC model of the compressed data.
+    r"""Build the PyMC model of the compressed data.
 
     Parameters
     ----------
@@ -74,16 +74,17 @@ def build_pymc_model(
         Names of the design columns (coordinate ``term``).
     groups : sequence of str or None
         Group labels (coordinate ``group``); ``None`` for no group effect.
-    centered : sequence of bool, optional
-        Per group: sample ``u_g`` itself (centred) rather than ``z_g = u_g / sigma_u``
-        (non-centred, the default for every group).
+    ncp : sequence of float, optional
+        Per group non-centring weight :math:`w_g \in [0, 1]`: the sampled variable is
+        :math:`v_g = u_g / \sigma_u^{w_g} \sim N(0, \sigma_u^{1 - w_g})` (1, the default:
+        non-centred :math:`z_g`; 0: centred :math:`u_g`; in between: partially non-centred).
 
     Returns
     -------
     pymc.Model
-        Free variables ``b0``, ``beta`` (term), ``sigma_u``, ``u_raw`` (group: ``u_g``
-        for centred groups, ``z_g`` for the others), ``phi``, ``psi``; deterministics
-        ``u`` and ``z`` (group); potential ``loglik``.
+        Free variables ``b0``, ``beta`` (term), ``sigma_u``, ``u_raw`` (group: the
+        :math:`v_g` above), ``phi``, ``psi``; deterministics ``u`` and ``z`` (group);
+        potential ``loglik``.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -101,10 +102,10 @@ def build_pymc_model(
             beta = make_prior("beta", priors["beta"], dims="term")
             eta = eta + pt.dot(pt.as_tensor(cells.design), beta)
         if groups is not None:
-            flags = np.zeros(len(groups), dtype=bool) if centered is None else np.asarray(centered, dtype=bool)
+            w = np.ones(len(groups)) if ncp is None else np.clip(np.asarray(ncp, dtype=float), 0.0, 1.0)
             sigma_u = make_prior("sigma_u", priors["sigma_u"])
-            raw = pm.Normal("u_raw", 0.0, pt.where(flags, sigma_u, 1.0), dims="group")
-            u = pm.Deterministic("u", pt.where(flags, raw, sigma_u * raw), dims="group")
+            raw = pm.Normal("u_raw", 0.0, sigma_u ** (1.0 - w), dims="group")
+            u = pm.Deterministic("u", sigma_u**w * raw, dims="group")
             pm.Deterministic("z", u / sigma_u, dims="group")
             eta = eta + u[cells.group]
         phi = make_prior("phi", priors["phi"]) if fam.has_phi else None

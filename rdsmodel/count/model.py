@@ -58,12 +58,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # per distinct outcome with weights (exact LOO, see rdsmodel.diagnostics.loo) and the
     # posterior predictive on evenly thinned draws (at least 100 in all).
     "max_pointwise": 20_000_000,
-    # Group effects: "noncentered" (z_g ~ N(0, 1), u_g = sigma_u z_g), "centered"
-    # (u_g ~ N(0, sigma_u)) or "auto": per group, centred when its respondents redeemed at
-    # least `centered_min_recruits` coupons in all (the data then pin u_g down and the
-    # non-centred funnel turns into a ridge), non-centred otherwise.
+    # Group effects u_g ~ N(0, sigma_u) are sampled as v_g = u_g / sigma_u**w_g: "noncentered"
+    # (w = 1), "centered" (w = 0) or "auto": partially non-centred (Papaspiliopoulos, Roberts
+    # & Skold, 2007) with w_g = 1 / (1 + I_g * sigma_hat^2 / ncp_scale), I_g = n_g / (1/ybar_g + 1)
+    # the information about a group's log mean (negative binomial, phi = 1) and sigma_hat^2 a
+    # moment estimate of the between-group variance of log mean counts: data-poor groups stay
+    # (nearly) non-centred, data-rich ones become (nearly) centred, and the intercept/group
+    # ridge left over is absorbed by the low-rank mass matrix.
     "group_parametrization": "auto",
-    "centered_min_recruits": 30,
+    "ncp_scale": 0.5,
     "sampler": {
         "draws": 1000,
         "tune": 1000,
@@ -171,7 +174,7 @@ class CountModel:
         self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound)
         self._rows = rows
         self.log_mean = float(np.log(max(np.minimum(y, bound).mean(), 0.1)))
-        self.group_centered = self._choose_parametrization()
+        self.group_ncp = self._choose_parametrization()
         names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
         self.priors = resolve_priors(priors, log_mean=self.log_mean, names=names)
         self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
@@ -226,8 +229,8 @@ class CountModel:
                 raise ValueError("no usable rows: every respondent with coupons has a missing covariate")
         return rows.reset_index(drop=True)
 
-    def _choose_parametrization(self) -> list[bool] | None:
-        """Per group: centred (True) or non-centred (False); None without groups."""
+    def _choose_parametrization(self) -> list[float] | None:
+        """Per group non-centring weight ``w_g`` in [0, 1] (1 non-centred, 0 centred)."""
         if self.design.groups is None:
             return None
         how = self.options["group_parametrization"]
@@ -237,12 +240,19 @@ class CountModel:
                 f"group_parametrization must be 'auto', 'centered' or 'noncentered', got {how!r}"
             )
         if how != "auto":
-            return [how == "centered"] * n_groups
+            return [0.0 if how == "centered" else 1.0] * n_groups
         c = self.cells
         k = np.arange(c.kmax + 1)
-        redeemed = c.exact @ k + c.censored @ k  # per pattern
-        per_group = np.bincount(c.group, weights=redeemed, minlength=n_groups)
-        return (per_group >= float(self.options["centered_min_recruits"])).tolist()
+        redeemed = np.bincount(c.group, weights=c.exact @ k + c.censored @ k, minlength=n_groups)
+        people = np.bincount(c.group, weights=c.exact.sum(1) + c.censored.sum(1), minlength=n_groups)
+        rate = (redeemed + 0.5) / (people + 1.0)
+        # Fisher information about a group's log mean under a negative binomial with phi = 1
+        # (deliberately over-dispersed: errs towards non-centring, the safe side for small groups)
+        info = people / (1.0 / rate + 1.0)
+        between = np.var(np.log(rate)) - np.mean(1.0 / np.maximum(info, 1e-9)) if n_groups >= 3 else 0.0
+        sigma2 = max(float(between), 0.05**2)
+        w = 1.0 / (1.0 + info * sigma2 / float(self.options["ncp_scale"]))
+        return [float(v) for v in w]
 
     @property
     def n_observations(self) -> int:
@@ -272,7 +282,7 @@ class CountModel:
             "design": self.design.to_config(),
             "schema": self.schema,
             "log_mean": self.log_mean,
-            "group_centered": self.group_centered,
+            "group_ncp": self.group_ncp,
             "options": self.options,
         }
 
@@ -283,7 +293,7 @@ class CountModel:
             self._require_cells()
             self._model = build_pymc_model(
                 self.cells, family=self.family, priors=self.priors,
-                terms=self.design.terms, groups=self.design.groups, centered=self.group_centered,
+                terms=self.design.terms, groups=self.design.groups, ncp=self.group_ncp,
             )
         return self._model
 
@@ -341,7 +351,7 @@ class CountModel:
             center = float(b0.get("mu", b0.get("alpha", self.log_mean)))
             kernel_model = KernelModel.make(
                 cells, self.family, table, self.design.terms, self.design.groups, center,
-                self.group_centered,
+                self.group_ncp,
             )
         start = time.perf_counter()
         raw, route = sample(settings, kernel_model=kernel_model, build_model=self.build)
@@ -501,7 +511,7 @@ class CountModel:
         model.design = DesignSpec.from_config(cfg["design"])
         model.schema = cfg.get("schema")
         model.log_mean = float(cfg["log_mean"])
-        model.group_centered = cfg.get("group_centered")
+        model.group_ncp = cfg.get("group_ncp")
         model.cells = None
         model._rows = None
         model._model = None

@@ -83,7 +83,7 @@ class KernelModel:
     terms: tuple[str, ...]
     groups: tuple[str, ...] | None
     b0_center: float
-    centered: np.ndarray | None = None  # (G,) bool: centred groups
+    ncp: np.ndarray | None = None  # (G,) non-centring weights in [0, 1]
 
     @classmethod
     def make(
@@ -94,16 +94,16 @@ class KernelModel:
         terms: Sequence[str],
         groups: Sequence[str] | None,
         b0_center: float,
-        centered: Sequence[bool] | np.ndarray | None = None,
+        ncp: Sequence[float] | np.ndarray | None = None,
     ) -> KernelModel:
         rows = np.zeros((len(_PRIOR_ROWS), 4))
         for i, name in enumerate(_PRIOR_ROWS):
             if name in prior_table:
                 rows[i] = prior_table[name]
         n_groups = 0 if groups is None else len(groups)
-        flags = np.zeros(max(n_groups, 1), dtype=np.bool_)
-        if centered is not None and n_groups:
-            flags[:] = np.asarray(centered, dtype=np.bool_)
+        flags = np.ones(max(n_groups, 1))
+        if ncp is not None and n_groups:
+            flags[:] = np.clip(np.asarray(ncp, dtype=float), 0.0, 1.0)
         return cls(cells, family, rows, tuple(terms), None if groups is None else tuple(groups), b0_center,
                    flags)
 
@@ -126,7 +126,7 @@ class KernelModel:
         lfact = special.gammaln(np.arange(c.kmax + 1) + 1.0)
         return kernel.logp_grad(
             np.ascontiguousarray(x, dtype=float), c.design, c.group, c.exact, c.censored,
-            self.family.code, self.n_groups, self.priors, lfact, self.centered,
+            self.family.code, self.n_groups, self.priors, lfact, self.ncp,
         )
 
     def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -140,9 +140,8 @@ class KernelModel:
         if g:
             v = np.array(x[pos : pos + g])
             sigma_u = float(np.exp(x[pos + g]))
-            flags = self.centered[:g]
-            z = np.where(flags, v / sigma_u, v)
-            u = np.where(flags, v, sigma_u * v)
+            u = sigma_u ** self.ncp[:g] * v
+            z = u / sigma_u
             out.update(z=z, sigma_u=np.asarray(sigma_u), u=u)
             pos += g + 1
         if self.family.has_phi:
@@ -167,7 +166,7 @@ def _sample_kernel(km: KernelModel, settings: SamplerSettings):
     c = km.cells
     lfact = special.gammaln(np.arange(c.kmax + 1) + 1.0)
     args = (c.design, c.group, c.exact, c.censored, km.family.code, km.n_groups, km.priors, lfact,
-            km.centered)
+            km.ncp)
     fn = kernel.logp_grad
 
     def make_logp():

@@ -5,11 +5,10 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from count_helpers import QUICK
 
 from rdsmodel.count import CountModel
 from rdsmodel.count.simulate import simulate_study
-
-QUICK = {"draws": 1000, "tune": 700, "chains": 4, "seed": 3, "progressbar": False}
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import QUICK
+from count_helpers import QUICK
 
 from rdsmodel.count import CountModel
 from rdsmodel.data import RecruitmentData
