@@ -114,7 +114,7 @@ def test_refuses_a_different_study(fitted, mixed_table, tmp_path):
     with pytest.raises(ValueError, match="covariates"):
         from rdsmodel.persistence import load_inference, save_inference
 
-        idata, meta = load_inference(path)
+        idata, _ = load_inference(path)
         save_inference(idata, tmp_path / "count.nc", kind="count", config={}, identity={}, state={})
         CovariateModel.load(tmp_path / "count.nc")
 
