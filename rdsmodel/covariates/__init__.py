@@ -16,7 +16,7 @@ from .model import CovariateModel
 from .offspring import InheritanceOffspring
 from .params import InheritanceParams
 from .priors import DEFAULT_PRIORS
-from .report import homophily_section, homophily_summary, plot_homophily
+from .report import homophily_diagnostics, homophily_section, homophily_summary, plot_homophily
 
 __all__ = [
     "DEFAULT_PRIORS",
@@ -25,6 +25,7 @@ __all__ = [
     "FieldSpec",
     "InheritanceOffspring",
     "InheritanceParams",
+    "homophily_diagnostics",
     "homophily_section",
     "homophily_summary",
     "plot_homophily",

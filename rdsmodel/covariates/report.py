@@ -16,9 +16,14 @@ Posterior predictive checks compare, per field, the observed match rate and
 the observed level distribution of recruits with the central 99% interval of
 their replicates (the ``posterior_predictive`` tables); an observed value
 outside its interval makes the verdict ``"warn"``. Convergence of ``rho``
-(R-hat, bulk ESS, from ArviZ) and divergent transitions enter the verdict too:
-R-hat above 1.01 or bulk ESS below 400 warn, R-hat above 1.1 or bulk ESS below
-100 fail.
+(R-hat, bulk ESS, from ArviZ) and divergent transitions enter the verdict too,
+with the limits of :class:`rdsmodel.diagnostics.Thresholds`: R-hat above 1.01
+or bulk ESS below 400 warn, R-hat above 1.05 or bulk ESS below 100 fail.
+
+:func:`homophily_section` returns a JSON-able dict;
+:func:`homophily_diagnostics` the same content as a
+:class:`rdsmodel.diagnostics.Section` (checks, summary, the forest plot) for
+``Diagnostics.add_section``.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["homophily_section", "homophily_summary", "plot_homophily"]
+__all__ = ["homophily_diagnostics", "homophily_section", "homophily_summary", "plot_homophily"]
 
 
 def _config(idata: Any) -> dict[str, Any]:
@@ -162,72 +167,144 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _limits(thresholds: Any, **given: float | None) -> dict[str, float]:
+    """Limits from a ``Thresholds`` object (if any), overridden by explicit values."""
+    defaults = {"rhat_warn": 1.01, "rhat_fail": 1.05, "ess_warn": 400.0, "ess_fail": 100.0,
+                "interval": 0.99}
+    if thresholds is not None:
+        defaults.update(rhat_warn=thresholds.rhat_warn, rhat_fail=thresholds.rhat_fail,
+                        ess_warn=thresholds.ess_warn, ess_fail=thresholds.ess_fail,
+                        interval=thresholds.ppc_interval)
+    defaults.update({k: float(v) for k, v in given.items() if v is not None})
+    return defaults
+
+
+def _checks(idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[str, float]) -> list[tuple]:
+    """``(name, status, message, value, rule)`` for convergence, divergences and the PPC."""
+    out = []
+    if len(summary):
+        rhat = float(summary["r_hat"].max())
+        worst_r = summary.loc[summary["r_hat"].idxmax(), "field"]
+        status = "fail" if rhat > lim["rhat_fail"] else "warn" if rhat > lim["rhat_warn"] else "ok"
+        msg = f"max R-hat of rho {rhat:.3f} ({worst_r})"
+        if status != "ok":
+            msg += "; chains disagree: sample longer"
+        out.append(("rho_rhat", status, msg, rhat, f"warn > {lim['rhat_warn']}, fail > {lim['rhat_fail']}"))
+        ess = float(summary["ess_bulk"].min())
+        worst_e = summary.loc[summary["ess_bulk"].idxmin(), "field"]
+        status = "fail" if ess < lim["ess_fail"] else "warn" if ess < lim["ess_warn"] else "ok"
+        msg = f"min bulk ESS of rho {ess:.0f} ({worst_e})"
+        if status != "ok":
+            msg += f"; draw more samples (want >= {lim['ess_warn']:.0f})"
+        out.append(("rho_ess_bulk", status, msg, ess, f"warn < {lim['ess_warn']:g}, fail < {lim['ess_fail']:g}"))
+    if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
+        n_div = int(idata.sample_stats["diverging"].values.sum())
+        out.append(("divergences", "warn" if n_div else "ok",
+                    f"{n_div} divergent transition(s) in the covariate model", n_div, "warn > 0"))
+    if not ppc:
+        out.append(("ppc", "warn", "no posterior predictive draws: predictive checks skipped", None, None))
+        return out
+    level = ppc["interval"]
+    bad = [r for r in ppc["match_rate"] if not r["ok"]]
+    msg = (f"observed match rate inside the central {level:.0%} predictive interval for all "
+           f"{len(ppc['match_rate'])} fields")
+    if bad:
+        msg = "; ".join(f"{r['field']}: observed match rate {r['observed']:.3f} outside the central "
+                        f"{level:.0%} predictive interval [{r['low']:.3f}, {r['high']:.3f}]" for r in bad)
+    out.append(("ppc_match_rate", "warn" if bad else "ok", msg, len(bad), "warn if any outside"))
+    bad = [r for r in ppc["levels"] if not r["ok"]]
+    msg = (f"observed level shares of recruits inside the central {level:.0%} predictive interval "
+           f"({len(ppc['levels'])} levels)")
+    if bad:
+        msg = "; ".join(f"{r['field']}={r['level']}: observed share of recruits {r['observed']:.3f} outside "
+                        f"the central {level:.0%} predictive interval [{r['low']:.3f}, {r['high']:.3f}]"
+                        for r in bad)
+    out.append(("ppc_levels", "warn" if bad else "ok", msg, len(bad), "warn if any outside"))
+    return out
+
+
 def homophily_section(
     idata: Any,
     data: Any | None = None,
     *,
     hdi_prob: float = 0.94,
-    interval: float = 0.99,
-    rhat_warn: float = 1.01,
-    rhat_fail: float = 1.1,
-    ess_warn: float = 400.0,
-    ess_fail: float = 100.0,
+    thresholds: Any = None,
+    interval: float | None = None,
+    rhat_warn: float | None = None,
+    rhat_fail: float | None = None,
+    ess_warn: float | None = None,
+    ess_fail: float | None = None,
 ) -> dict[str, Any]:
     """The homophily section of the diagnostics report (JSON-able).
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A covariate posterior.
+    data : RecruitmentData, optional
+        Only needed when ``idata`` has no ``observed_data`` group.
+    hdi_prob : float
+        Mass of the intervals of ``rho``.
+    thresholds : rdsmodel.diagnostics.Thresholds, optional
+        Limits shared with the count model's diagnostics (R-hat, ESS, PPC interval).
+    interval, rhat_warn, rhat_fail, ess_warn, ess_fail : float, optional
+        Override single limits.
 
     Returns
     -------
     dict
         ``{"homophily": [{"field", "mean", "hdi_low", "hdi_high", "naive",
-        "match_rate", "pairs", "r_hat", "ess_bulk"}, ...], "ppc": {"interval",
-        "match_rate": [...], "levels": [...], "n_flagged"}, "verdict":
-        "ok" | "warn" | "fail", "messages": [...]}``. Missing numbers are ``None``.
+        "match_rate", "pairs", "r_hat", "ess_bulk"}, ...], "hdi_prob", "ppc":
+        {"interval", "match_rate": [...], "levels": [...], "n_flagged"},
+        "verdict": "ok" | "warn" | "fail", "messages": [...]}``; ``messages``
+        lists what did not pass. Missing numbers are ``None``.
     """
     config = _config(idata)
+    lim = _limits(thresholds, interval=interval, rhat_warn=rhat_warn, rhat_fail=rhat_fail,
+                  ess_warn=ess_warn, ess_fail=ess_fail)
     summary = homophily_summary(idata, data, hdi_prob=hdi_prob)
-    messages: list[str] = []
-    verdict = "ok"
-
-    def raise_to(level: str) -> None:
-        nonlocal verdict
-        order = {"ok": 0, "warn": 1, "fail": 2}
-        if order[level] > order[verdict]:
-            verdict = level
-
-    for row in summary.itertuples():
-        if row.r_hat > rhat_fail or row.ess_bulk < ess_fail:
-            raise_to("fail")
-            messages.append(f"rho[{row.field}] has not converged (R-hat {row.r_hat:.3f}, bulk ESS "
-                            f"{row.ess_bulk:.0f}); sample longer or check the model")
-        elif row.r_hat > rhat_warn or row.ess_bulk < ess_warn:
-            raise_to("warn")
-            messages.append(f"rho[{row.field}]: R-hat {row.r_hat:.3f}, bulk ESS {row.ess_bulk:.0f} "
-                            f"(want R-hat <= {rhat_warn} and ESS >= {ess_warn:.0f})")
-    if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
-        n_div = int(idata.sample_stats["diverging"].values.sum())
-        if n_div:
-            raise_to("warn")
-            messages.append(f"{n_div} divergent transition(s) in the covariate model")
-    ppc: dict[str, Any] = {}
-    if "posterior_predictive" in idata.groups() and "observed_data" in idata.groups():
-        ppc = _ppc(idata, config, interval)
-        for row in ppc["match_rate"]:
-            if not row["ok"]:
-                raise_to("warn")
-                messages.append(f"{row['field']}: observed match rate {row['observed']:.3f} is outside the "
-                                f"central {interval:.0%} predictive interval [{row['low']:.3f}, {row['high']:.3f}]")
-        for row in ppc["levels"]:
-            if not row["ok"]:
-                raise_to("warn")
-                messages.append(f"{row['field']}={row['level']}: observed share of recruits {row['observed']:.3f} "
-                                f"is outside the central {interval:.0%} predictive interval "
-                                f"[{row['low']:.3f}, {row['high']:.3f}]")
-    else:
-        messages.append("no posterior predictive draws: predictive checks skipped")
+    has_ppc = "posterior_predictive" in idata.groups() and "observed_data" in idata.groups()
+    ppc = _ppc(idata, config, lim["interval"]) if has_ppc else {}
+    checks = _checks(idata, summary, ppc, lim)
+    order = {"ok": 0, "warn": 1, "fail": 2}
+    verdict = max((c[1] for c in checks), key=order.__getitem__, default="ok")
+    messages = [c[2] for c in checks if c[1] != "ok"]
     homophily = summary[["field", "mean", "hdi_low", "hdi_high", "naive", "match_rate", "pairs",
                          "r_hat", "ess_bulk"]].to_dict("records")
     return _clean({"homophily": homophily, "hdi_prob": hdi_prob, "ppc": ppc, "verdict": verdict,
                    "messages": messages})
+
+
+def homophily_diagnostics(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94,
+                          thresholds: Any = None):
+    """The homophily report as a :class:`rdsmodel.diagnostics.Section` named ``"homophily"``.
+
+    Checks ``rho_rhat``, ``rho_ess_bulk``, ``divergences``, ``ppc_match_rate`` and
+    ``ppc_levels``; summary ``{"fields": [...one entry per field...], "hdi_prob", "ppc"}``;
+    a table ``rho`` and the figure ``homophily_rho`` (:func:`plot_homophily`).
+
+    Examples
+    --------
+    >>> diagnostics.add_section(homophily_diagnostics(idata, thresholds=diagnostics.thresholds))  # doctest: +SKIP
+    """
+    from rdsmodel.diagnostics.report import Check, Section
+
+    config = _config(idata)
+    lim = _limits(thresholds)
+    summary = homophily_summary(idata, data, hdi_prob=hdi_prob)
+    has_ppc = "posterior_predictive" in idata.groups() and "observed_data" in idata.groups()
+    ppc = _ppc(idata, config, lim["interval"]) if has_ppc else {}
+    checks = [Check(*c) for c in _checks(idata, summary, ppc, lim)]
+    fields = summary[["field", "mean", "hdi_low", "hdi_high", "naive", "match_rate", "pairs",
+                      "r_hat", "ess_bulk"]].to_dict("records")
+
+    def figure():
+        return plot_homophily(idata, data, hdi_prob=hdi_prob).figure
+
+    table = summary.set_index("field")[["mean", "hdi_low", "hdi_high", "naive", "r_hat", "ess_bulk"]]
+    return Section("homophily", "Recruit covariates (homophily)", checks,
+                   _clean({"fields": fields, "hdi_prob": hdi_prob, "ppc": ppc}),
+                   tables={"rho": table}, figures={"homophily_rho": figure})
 
 
 def plot_homophily(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94, ax: Any = None):

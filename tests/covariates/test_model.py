@@ -165,3 +165,22 @@ def test_bad_arguments(mixed_data):
     model = CovariateModel(mixed_data, fields=["RACE"], priors={"rho": {"alpha": 2.0, "beta": 2.0}})
     assert model.config["priors"]["rho"] == {"alpha": 2.0, "beta": 2.0}
     assert model.config["priors"]["pi"] == {"concentration": 1.0}
+
+
+def test_diagnostics_section(fitted, tmp_path):
+    from rdsmodel.covariates import homophily_diagnostics
+    from rdsmodel.diagnostics import Diagnostics, Thresholds
+
+    thresholds = Thresholds()
+    section = homophily_diagnostics(fitted.idata, thresholds=thresholds)
+    report = Diagnostics([section], thresholds=thresholds)
+    out = report.to_dict()
+    assert [row["field"] for row in out["homophily"]["fields"]] == ["SEX", "RACE"]
+    assert {c["name"] for c in out["homophily"]["checks"]} >= {"rho_rhat", "rho_ess_bulk", "ppc_match_rate"}
+    assert out["verdict"] == homophily_section(fitted.idata, thresholds=thresholds)["verdict"]
+    json.dumps(out)
+    assert "homophily" in report.text()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    assert [p.name for p in report.save_figures(tmp_path)] == ["homophily_rho.png"]
