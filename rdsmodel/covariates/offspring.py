@@ -51,6 +51,7 @@ from .params import InheritanceParams
 __all__ = ["InheritanceOffspring"]
 
 _TINY = 1e-300
+_CHUNK_ELEMENTS = 8_000_000
 SampleArg = int | Sequence[int] | np.ndarray | str | None
 
 
@@ -355,14 +356,28 @@ class InheritanceOffspring:
         codes, values = self._parent_arrays(parents)
         E = np.exp(-H)
         J, n_par, S, Z = H.shape[0], len(parents), P.n_samples, P.n_classes
+        q = None
+        if Z > 1:
+            q = self._class_q(P, codes) if class_probs is None else self._given_classes(class_probs, S, n_par, Z)
+        # Samples in chunks: intermediates stay near _CHUNK_ELEMENTS floats whatever the number of samples.
+        step = max(1, _CHUNK_ELEMENTS // max(1, n_par * J * Z))
+        out = np.empty((S, n_par, J))
+        for start in range(0, S, step):
+            idx = np.arange(start, min(S, start + step))
+            out[idx] = self._laplace_chunk(P.take(idx), E, codes, values, None if q is None else q[idx])
+        return out[0] if single else out
+
+    def _laplace_chunk(self, P: InheritanceParams, E: np.ndarray, codes: np.ndarray, values: np.ndarray,
+                       q: np.ndarray | None) -> np.ndarray:
+        """``laplace`` for the samples of ``P``: (S, person, J)."""
+        J, n_par, S, Z = E.shape[0], len(codes), P.n_samples, P.n_classes
         log_num = np.zeros((S, n_par, J))
         for j, k in enumerate(self._num):
             probs = self._bin_probabilities(P, j, k, values[:, j])               # (S, n_par, B)
             B = probs.shape[2]
             log_num += np.log(np.maximum(np.einsum("sib,jb->sij", probs, E[:, k, :B]), _TINY))
         if not self._cat:
-            out = np.exp(log_num)
-            return out[0] if single else out
+            return np.exp(log_num)
         L = P.rho.shape[2]
         Ec = E[:, self._cat, :L]                                                   # (J, F, L)
         rho = P.rho                                                                # (S, F, L)
@@ -373,12 +388,9 @@ class InheritanceOffspring:
         logG = np.log(np.maximum(G, _TINY)).transpose(3, 4, 0, 1, 2).reshape(-1, S * Z * J)
         log_cat = (self._onehot(codes, L + 1) @ logG).reshape(n_par, S, Z, J).transpose(1, 2, 0, 3)
         if Z == 1:
-            out = np.exp(log_cat[:, 0] + log_num)
-        else:
-            q = self._class_q(P, codes) if class_probs is None else self._given_classes(class_probs, S, n_par, Z)
-            r = self._child_class(P, q)                                            # (S, n_par, Z)
-            out = np.einsum("siz,szij->sij", r, np.exp(log_cat)) * np.exp(log_num)
-        return out[0] if single else out
+            return np.exp(log_cat[:, 0] + log_num)
+        r = self._child_class(P, q)                                                # (S, n_par, Z)
+        return np.einsum("siz,szij->sij", r, np.exp(log_cat)) * np.exp(log_num)
 
     @staticmethod
     def _given_classes(class_probs: np.ndarray, S: int, n_par: int, Z: int) -> np.ndarray:

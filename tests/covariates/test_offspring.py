@@ -19,10 +19,14 @@ def _parents() -> pd.DataFrame:
     })
 
 
-def _monte_carlo(law: InheritanceOffspring, H: np.ndarray, parents: pd.DataFrame, sample, seed: int):
+def _monte_carlo(law: InheritanceOffspring, H: np.ndarray, parents: pd.DataFrame, sample, seed: int,
+                 class_probs: np.ndarray | None = None):
     """Mean and standard error of exp(-h_j(X')) over independent recruits of each parent."""
     reps = parents.loc[parents.index.repeat(REPLICATES)].reset_index(drop=True)
-    kids = law.sample(reps, np.ones(len(reps), dtype=np.int64), np.random.default_rng(seed), sample=sample)
+    if class_probs is not None:
+        class_probs = np.repeat(class_probs, REPLICATES, axis=0)
+    kids = law.sample(reps, np.ones(len(reps), dtype=np.int64), np.random.default_rng(seed), sample=sample,
+                      class_probs=class_probs)
     codes = law.encode(kids)
     assert (codes >= 0).all() or any(s.missing_level for s in law.fields)
     f = np.arange(codes.shape[1])
@@ -110,6 +114,8 @@ def test_laplace_latent_classes_matches_monte_carlo(age_spec):
     onehot = np.eye(2)[[0, 1, 0, 1, 0, 1]]
     given = law.laplace(H, _parents(), class_probs=onehot)
     assert not np.allclose(given, exact)
+    mean, se = _monte_carlo(law, H, _parents(), None, seed=9, class_probs=onehot)
+    _check(given, mean, se)
 
 
 def test_missing_as_level_offspring():
