@@ -176,7 +176,7 @@ def pair_log_likelihood(params: InheritanceParams, pairs: Any, specs: Sequence[F
         table = np.zeros((logP.shape[0], len(cat), L + 1, L + 1))
         table[:, :, :L, :L] = logP
         table[:, :, L, :L] = logM
-        flat = table.reshape(table.shape[0], len(cat), -1)
+        flat = table.reshape(table.shape[0], len(cat), (L + 1) ** 2)
         for k in range(len(cat)):
             p = np.where(pairs.parent_codes[:, k] < 0, L, pairs.parent_codes[:, k])
             c = np.where(pairs.recruit_codes[:, k] < 0, L, pairs.recruit_codes[:, k])

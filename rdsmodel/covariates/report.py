@@ -202,7 +202,8 @@ def _checks(idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[st
         out.append(("divergences", "warn" if n_div else "ok",
                     f"{n_div} divergent transition(s) in the covariate model", n_div, "warn > 0"))
     if not ppc:
-        out.append(("ppc", "warn", "no posterior predictive draws: predictive checks skipped", None, None))
+        if len(summary):          # categorical fields but no predictive draws
+            out.append(("ppc", "warn", "no posterior predictive draws: predictive checks skipped", None, None))
         return out
     level = ppc["interval"]
     bad = [r for r in ppc["match_rate"] if not r["ok"]]

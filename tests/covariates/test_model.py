@@ -184,3 +184,28 @@ def test_diagnostics_section(fitted, tmp_path):
 
     matplotlib.use("Agg")
     assert [p.name for p in report.save_figures(tmp_path)] == ["homophily_rho.png"]
+
+
+@pytest.mark.slow
+def test_pymc_sampler_fallback(mixed_data):
+    """``pm.sample`` gives the same layout (raw variables dropped, padding masked)."""
+    model = CovariateModel(mixed_data)
+    idata = model.fit(draws=200, tune=200, chains=2, seed=2, sampler="pymc")
+    assert sorted(idata.posterior.data_vars) == ["intercept", "pi", "rho", "sigma", "slope"]
+    assert np.isnan(idata.posterior["pi"].sel(field="SEX", level=3)).all()
+    assert abs(float(idata.posterior["rho"].sel(field="RACE").mean()) - 0.7) < 0.06
+
+
+def test_numeric_only_model(age_spec):
+    from rdsmodel.covariates import InheritanceOffspring
+    from rdsmodel.covariates.simulate import simulate_table
+
+    law = InheritanceOffspring.from_values([age_spec], rho={}, numeric={"age": (1.7, 0.5, 0.2)})
+    data = RecruitmentData.from_frame(simulate_table(law, 400, 1), numeric=["age"])
+    model = CovariateModel(data)
+    idata = model.fit(draws=150, tune=150, chains=2, seed=1)
+    assert sorted(idata.posterior.data_vars) == ["intercept", "sigma", "slope"]
+    assert idata.log_likelihood["pairs"].shape[2] == len(data.pairs()[0])
+    section = homophily_section(idata)
+    assert section["verdict"] == "ok" and section["homophily"] == []
+    assert model.offspring().laplace(np.zeros((2, 1, 5)), data.table.head(3)).shape == (3, 2)
