@@ -244,3 +244,15 @@ def test_sizes_and_seed_alias(nb_model, nb_data, tmp_path):
     assert loaded.n_observations == nb_model.n_observations and loaded.n_cells == nb_model.n_cells
     report = loaded.diagnose()
     assert report.summary()["verdict"] == report.verdict
+
+
+def test_wave_effect(nb_data):
+    model = CountModel(nb_data, covariates=["sex"], group=False, wave_effect=True)
+    assert model.design.terms == ["sex[L1]", "wave"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(**{**QUICK, "draws": 200, "tune": 300, "chains": 2})
+    people = nb_data.frontier.head(3)
+    assert model.survival(people, 2, samples=5).shape == (5, 3, 2)
+    with pytest.raises(ValueError, match="lacks covariate column\\(s\\) wave"):
+        model.survival(people.drop(columns="wave"), 2)
