@@ -82,8 +82,10 @@ def fit_models(data, args: argparse.Namespace, output: Path) -> tuple[object, ob
 
         covariate = CovariateModel(data)
         say(f"fitting the recruit-covariate model on {covariate.pairs.n_pairs} recruitment pairs ...")
+        # No per-pair log-likelihood: it would weigh pairs x draws in the file and the
+        # homophily report does not use LOO.
         covariate.fit(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-                      progressbar=progress)
+                      progressbar=progress, log_likelihood=False)
         covariate.save(covariates_path(output))
         say(f"wrote {covariates_path(output)}")
     return count, covariate
@@ -106,10 +108,22 @@ def diagnose_models(count, covariate=None):
 
     report = diagnose(count.idata, model=count)
     if covariate is not None:
-        from rdsmodel.covariates import homophily_section
+        from rdsmodel.covariates import homophily_diagnostics
 
-        report.add_section("homophily", homophily_section(covariate.idata, covariate.data))
+        report.add_section(homophily_diagnostics(covariate.idata, covariate.data,
+                                                 thresholds=report.thresholds))
     return report
+
+
+def diagnostics_json(report) -> dict:
+    """The report as JSON, with the per-field homophily entries under the top-level key
+    ``homophily`` and the rest of the covariate model's checks under ``covariates``."""
+    payload = report.to_dict()
+    if "homophily" in payload:
+        section = payload.pop("homophily")
+        payload["homophily"] = section.pop("fields")
+        payload["covariates"] = section
+    return payload
 
 
 def load_models(posterior: Path):
@@ -133,7 +147,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
         report.save_figures(args.output)
         say(f"wrote figures to {args.output}")
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=float))
+        print(json.dumps(diagnostics_json(report), indent=2, default=float))
     else:
         print(report.text())
     return 1 if report.verdict == "fail" else 0
