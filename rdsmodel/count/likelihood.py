@@ -30,9 +30,8 @@ from rdsmodel.count.compression import Cells
 from rdsmodel.count.families import (
     Family,
     get_family,
-    logpmf_grid,
+    log_grids,
     logpmf_grid_pt,
-    logsurv_grid,
     logsurv_grid_pt,
 )
 from rdsmodel.count.priors import make_prior
@@ -148,7 +147,6 @@ def outcome_loglik(
         sl = slice(lo, lo + step)
         ph = None if phi is None else phi[sl, None]
         ps = None if psi is None else psi[sl, None]
-        lp = logpmf_grid(fam, eta[sl], cells.kmax, ph, ps)
-        ls = logsurv_grid(fam, eta[sl], cells.kmax, ph, ps)
+        lp, ls = log_grids(fam, eta[sl], cells.kmax, ph, ps)
         out[sl] = np.where(cen[None, :], ls[:, pat, val], lp[:, pat, val])
     return out

@@ -28,12 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from rdsmodel.count.compression import Cells, compress
-from rdsmodel.count.design import DesignSpec, _examples
+from rdsmodel.count.design import DesignSpec
 from rdsmodel.count.families import Family, get_family
-from rdsmodel.count.likelihood import build_pymc_model, outcome_loglik, parameter_names
+from rdsmodel.count.inputs import choose_covariates, heuristic_ncp, usable_rows
+from rdsmodel.count.likelihood import build_pymc_model, parameter_names
+from rdsmodel.count.pointwise import pointwise_groups
 from rdsmodel.count.predict import (
     Draws,
     linear_predictor,
@@ -66,6 +67,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # per distinct outcome with weights (exact LOO, see rdsmodel.diagnostics.loo) and the
     # posterior predictive on evenly thinned draws (at least 100 in all).
     "max_pointwise": 20_000_000,
+    # Posterior predictive draws kept for the checks (evenly spaced over each chain).
+    "ppc_draws": 1000,
     # Group effects u_g ~ N(0, sigma_u) are sampled as v_g = u_g / sigma_u**w_g: "noncentered"
     # (w = 1), "centered" (w = 0) or "auto": partially non-centred (Papaspiliopoulos, Roberts
     # & Skold, 2007) with w_g = 1 / (1 + I_g * sigma_lo^2 / ncp_scale), I_g = n_g / (1/ybar_g + 1)
@@ -162,13 +165,13 @@ class CountModel:
         SamplerSettings(**self.options["sampler"]).validate()
         self.data = data
         self.wave_effect = bool(wave_effect)
-        self.covariates = self._choose_covariates(data, covariates)
+        self.covariates = choose_covariates(data, covariates)
         if group is None:
             group = data.group_column is not None
         if group and data.group_column is None:
             raise ValueError("group=True but the data have no group column (name one when reading the table)")
         self.group_column: str | None = data.group_column if group else None
-        rows = self._usable_rows(data)
+        rows = usable_rows(data, self.covariates, self.group_column, self.wave_effect)
         kinds = {name: data.schema[name].kind for name in self.covariates}
         levels = {
             name: list(data.schema[name].levels)
@@ -187,87 +190,16 @@ class CountModel:
         self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound)
         self._rows = rows
         self.log_mean = float(np.log(max(np.minimum(y, bound).mean(), 0.1)))
-        self.group_ncp = self._choose_parametrization()
+        self.group_ncp = (
+            None if self.design.groups is None
+            else heuristic_ncp(self.cells, len(self.design.groups), self.options)
+        )
         names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
         self.priors = resolve_priors(priors, log_mean=self.log_mean, names=names)
         self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
         self._model = None
         self.idata = None
         self._meta: PosteriorMeta | None = None
-
-    # ------------------------------------------------------------------ input checks
-    @staticmethod
-    def _choose_covariates(data, covariates: Sequence[str] | None) -> list[str]:
-        known = list(data.covariates)
-        if covariates is None:
-            return known
-        if isinstance(covariates, str):
-            covariates = [c.strip() for c in covariates.split(",") if c.strip()]
-        unknown = [c for c in covariates if c not in known]
-        if unknown:
-            raise ValueError(
-                f"unknown covariate column(s) {', '.join(map(repr, unknown))}; "
-                f"covariates of this study: {', '.join(known) or 'none'}"
-            )
-        return list(dict.fromkeys(covariates))
-
-    def _usable_rows(self, data) -> pd.DataFrame:
-        rows = data.fit_rows
-        if len(rows) == 0:
-            raise ValueError("no usable rows: no respondent has been given coupons yet")
-        coupons = rows["coupons_issued"].astype("Float64").fillna(0).to_numpy(dtype=float)
-        if np.all(coupons == 0):
-            raise ValueError(
-                f"every respondent was given zero coupons ({len(rows)} rows): their recruits carry no information"
-            )
-        bound = rows["censor_at"].astype("Float64").fillna(0).to_numpy(dtype=float)
-        rows = rows[bound >= 1]
-        if len(rows) == 0:
-            raise ValueError(
-                "no usable rows: every respondent with coupons has an open window and no recruits yet"
-            )
-        needed = [*self.covariates, *([self.group_column] if self.group_column else [])]
-        if self.wave_effect:
-            needed.append("wave")
-        missing = rows[needed].isna().any(axis=1).to_numpy()
-        if missing.any():
-            warnings.warn(
-                f"{int(missing.sum())} respondent(s) with missing covariates or group left out of the "
-                f"count model (e.g. {_examples(rows['id'][missing].tolist())})",
-                UserWarning,
-                stacklevel=3,
-            )
-            rows = rows[~missing]
-            if len(rows) == 0:
-                raise ValueError("no usable rows: every respondent with coupons has a missing covariate")
-        return rows.reset_index(drop=True)
-
-    def _choose_parametrization(self) -> list[float] | None:
-        """Per group non-centring weight ``w_g`` in [0, 1] (1 non-centred, 0 centred)."""
-        if self.design.groups is None:
-            return None
-        how = self.options["group_parametrization"]
-        n_groups = len(self.design.groups)
-        if how not in ("auto", "centered", "noncentered"):
-            raise ValueError(
-                f"group_parametrization must be 'auto', 'centered' or 'noncentered', got {how!r}"
-            )
-        if how != "auto":
-            return [0.0 if how == "centered" else 1.0] * n_groups
-        c = self.cells
-        k = np.arange(c.kmax + 1)
-        redeemed = np.bincount(c.group, weights=c.exact @ k + c.censored @ k, minlength=n_groups)
-        people = np.bincount(c.group, weights=c.exact.sum(1) + c.censored.sum(1), minlength=n_groups)
-        rate = (redeemed + 0.5) / (people + 1.0)
-        # Fisher information about a group's log mean under a negative binomial with phi = 1
-        # (deliberately over-dispersed: errs towards non-centring, the safe side for small groups)
-        info = people / (1.0 / rate + 1.0)
-        between = np.var(np.log(rate), ddof=1) - np.mean(1.0 / np.maximum(info, 1e-9)) if n_groups >= 3 else 0.0
-        # a lower 5% confidence bound (chi-square, G - 1 df): with few groups sigma_u may be
-        # small a posteriori, where a centred effect funnels
-        sigma2 = max(float(between) * (n_groups - 1) / stats.chi2.ppf(0.95, max(n_groups - 1, 1)), 0.05**2)
-        w = 1.0 / (1.0 + info * sigma2 / float(self.options["ncp_scale"]))
-        return [float(v) for v in w]
 
     @property
     def n_observations(self) -> int:
@@ -407,73 +339,12 @@ class CountModel:
         else:
             post["intercept"] = post["b0"]
         idata = az.InferenceData(posterior=post, sample_stats=raw.sample_stats)
-        self._add_pointwise(idata, rng=np.random.default_rng([settings.seed, 1]))
+        idata.add_groups(pointwise_groups(
+            idata.posterior, self.family, self._require_cells(), self._rows, self.design.terms,
+            limit=int(self.options["max_pointwise"]), rng=np.random.default_rng([settings.seed, 1]),
+            ppc_draws=int(self.options["ppc_draws"]),
+        ))
         return idata
-
-    def _add_pointwise(self, idata, *, rng: np.random.Generator) -> None:
-        """Add log_likelihood, posterior_predictive, observed_data and constant_data groups."""
-        cells = self._require_cells()
-        rows = self._rows
-        ids = rows["id"].astype(str).to_numpy()
-        n = len(ids)
-        draws = Draws.from_dataset(idata.posterior, n_terms=len(self.design.terms))
-        n_chain, n_draw = idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
-        eta_pat = linear_predictor(draws, cells.design, cells.group)
-        ll = outcome_loglik(self.family, eta_pat, draws.phi, draws.psi, cells)
-        limit = int(self.options["max_pointwise"])
-        chain_draw = {"chain": idata.posterior["chain"].values, "draw": idata.posterior["draw"].values}
-        if n * draws.n <= limit:
-            values = ll[:, cells.outcome].reshape(n_chain, n_draw, n)
-            ll_ds = xr.Dataset({"y": (("chain", "draw", "person"), values)},
-                               coords={**chain_draw, "person": ids})
-            ll_ds.attrs["rdsplan_pointwise"] = "person"
-        else:
-            values = ll.reshape(n_chain, n_draw, -1)
-            ll_ds = xr.Dataset({"y": (("chain", "draw", "outcome"), values)},
-                               coords={**chain_draw, "outcome": np.arange(values.shape[-1])})
-            ll_ds.attrs["rdsplan_pointwise"] = "outcome"
-        # posterior predictive of redeemed counts, on evenly thinned draws if large
-        bound = rows["censor_at"].to_numpy(dtype=np.int64)
-        per_chain = min(n_draw, max(limit // max(1, n * n_chain), -(-100 // n_chain)))  # >= 100 draws
-        sel = np.unique(np.linspace(0, n_draw - 1, per_chain).round().astype(np.int64))
-        flat = (np.arange(n_chain)[:, None] * n_draw + sel[None, :]).reshape(-1)
-        sub = Draws(
-            b0=draws.b0[flat], beta=draws.beta[flat],
-            sigma_u=None if draws.sigma_u is None else draws.sigma_u[flat],
-            u=None if draws.u is None else draws.u[flat],
-            phi=None if draws.phi is None else draws.phi[flat],
-            psi=None if draws.psi is None else draws.psi[flat],
-            chain=draws.chain[flat], draw=draws.draw[flat],
-        )
-        y_rep = redeemed_draws(self.family, sub, eta_pat[flat][:, cells.pattern], bound, rng=rng)
-        pp = xr.Dataset(
-            {"y": (("chain", "draw", "person"), y_rep.astype(np.int32).reshape(n_chain, len(sel), n))},
-            coords={"chain": chain_draw["chain"], "draw": chain_draw["draw"][sel], "person": ids},
-        )
-        y_obs = np.minimum(rows["n_recruits"].to_numpy(dtype=np.int64), bound)
-        obs = xr.Dataset({"y": ("person", y_obs)}, coords={"person": ids})
-        const = xr.Dataset(
-            {
-                "censor_at": ("person", bound),
-                "coupons_issued": ("person", rows["coupons_issued"].to_numpy(dtype=np.int64)),
-                "censored": ("person", (y_obs >= bound).astype(np.int8)),
-                "window_closed": ("person", rows["window_closed"].to_numpy(dtype=np.int8)),
-                "pattern": ("person", cells.pattern),
-                "person_outcome": ("person", cells.outcome),
-                "outcome_weight": ("outcome", cells.outcome_weight),
-                "outcome_pattern": ("outcome", cells.outcome_pattern),
-                "outcome_value": ("outcome", cells.outcome_value),
-                "outcome_censored": ("outcome", cells.outcome_censored.astype(np.int8)),
-                "pattern_design": (("pattern", "term"), cells.design),
-                "pattern_group": ("pattern", cells.group),
-                "pattern_exact": (("pattern", "count"), cells.exact),
-                "pattern_censored": (("pattern", "count"), cells.censored),
-            },
-            coords={"person": ids, "term": list(self.design.terms),
-                    "count": np.arange(cells.kmax + 1)},
-        )
-        idata.add_groups(log_likelihood=ll_ds, posterior_predictive=pp, observed_data=obs,
-                         constant_data=const)
 
     # ------------------------------------------------------------------ prior predictive
     def sample_prior_predictive(self, draws: int = 500, seed: int | None = None):
@@ -495,9 +366,10 @@ class CountModel:
             warnings.filterwarnings("ignore", message=".*Potentials.*", category=UserWarning)
             prior = pm.sample_prior_predictive(draws=draws, random_seed=seed)
         params = Draws.from_dataset(prior.prior, n_terms=len(self.design.terms))
-        eta = linear_predictor(params, cells.design, cells.group)[:, cells.pattern]
+        eta = linear_predictor(params, cells.design, cells.group)
         bound = self._rows["censor_at"].to_numpy(dtype=np.int64)
-        y_rep = redeemed_draws(self.family, params, eta, bound, rng=np.random.default_rng([seed, 2]))
+        y_rep = redeemed_draws(self.family, params, eta, bound, rng=np.random.default_rng([seed, 2]),
+                               pattern=cells.pattern)
         ids = self._rows["id"].astype(str).to_numpy()
         pp = xr.Dataset({"y": (("chain", "draw", "person"), y_rep.reshape(1, -1, len(ids)))},
                         coords={"chain": [0], "draw": np.arange(y_rep.shape[0]), "person": ids})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rdsmodel.count.families import Family, logpmf_grid, logsurv_grid, random_capacity
+from rdsmodel.count.families import Family, log_grids, logpmf_grid, logsurv_grid
 
 __all__ = ["Draws", "linear_predictor", "pmf_array", "redeemed_draws", "survival_array"]
 
@@ -53,6 +53,15 @@ class Draws:
     def n(self) -> int:
         """Number of samples."""
         return len(self.b0)
+
+    def take(self, index: np.ndarray) -> Draws:
+        """The samples at ``index`` (an integer array over the flat sample axis)."""
+
+        def pick(a):
+            return None if a is None else a[index]
+
+        return Draws(b0=self.b0[index], beta=self.beta[index], sigma_u=pick(self.sigma_u), u=pick(self.u),
+                     phi=pick(self.phi), psi=pick(self.psi), chain=self.chain[index], draw=self.draw[index])
 
     @classmethod
     def from_dataset(cls, ds, *, n_terms: int, samples: int | None = None) -> Draws:
@@ -163,23 +172,52 @@ def pmf_array(family: Family, draws: Draws, eta: np.ndarray, max_count: int, *, 
     for lo in range(0, n_s, step):
         sl = slice(lo, lo + step)
         phi, psi = _params(draws, sl)
-        out[sl] = np.exp(logpmf_grid(family, eta[sl], max_count, phi, psi))
         if tail:
-            out[sl, :, -1] = np.exp(logsurv_grid(family, eta[sl], max_count, phi, psi)[..., -1])
+            lp, ls = log_grids(family, eta[sl], max_count, phi, psi)
+            out[sl] = np.exp(lp)
+            out[sl, :, -1] = np.exp(ls[..., -1])
+        else:
+            out[sl] = np.exp(logpmf_grid(family, eta[sl], max_count, phi, psi))
     return out
 
 
 def redeemed_draws(
-    family: Family, draws: Draws, eta: np.ndarray, bound: np.ndarray, *, rng: np.random.Generator
+    family: Family,
+    draws: Draws,
+    eta: np.ndarray,
+    bound: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    pattern: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draw redeemed counts ``min(C, bound)``, shape ``(S, n)``.
+    r"""Draw redeemed counts ``min(C, bound)`` by inverse CDF on the count grid, shape ``(S, n)``.
+
+    With :math:`u \sim U(0, 1)`, :math:`\min(C, K) = \#\{j < K : F(j) < u\}`
+    for the capacity CDF :math:`F`, then capped at each person's bound.
 
     Parameters
     ----------
+    eta : (S, P) array
+        Log means per person (``P = n``) or per pattern (with ``pattern``).
     bound : (n,) int array
         Coupons (or censoring bound) per person.
+    rng : numpy.random.Generator
+    pattern : (n,) int array, optional
+        Column of ``eta`` for each person.
     """
-    phi = None if draws.phi is None else draws.phi[:, None]
-    psi = None if draws.psi is None else draws.psi[:, None]
-    cap = random_capacity(family, eta, phi, psi, rng=rng)
-    return np.minimum(cap, np.asarray(bound, dtype=np.int64)[None, :])
+    bound = np.asarray(bound, dtype=np.int64)
+    n_s, n = eta.shape[0], len(bound)
+    pattern = np.arange(n) if pattern is None else np.asarray(pattern)
+    kmax = int(bound.max(initial=0))
+    out = np.zeros((n_s, n), dtype=np.int64)
+    if kmax == 0:
+        return out
+    u = rng.random((n_s, n))
+    step = max(1, _CHUNK_ELEMENTS // max(1, max(eta.shape[1], n) * (kmax + 1)))
+    for lo in range(0, n_s, step):
+        sl = slice(lo, lo + step)
+        phi, psi = _params(draws, sl)
+        cdf = np.cumsum(np.exp(logpmf_grid(family, eta[sl], kmax, phi, psi)[..., :kmax]), axis=-1)
+        below = (cdf[:, pattern, :] < u[sl, :, None]).sum(axis=-1)
+        out[sl] = np.minimum(below, bound[None, :])
+    return out
