@@ -212,13 +212,25 @@ def test_other_families_fit_and_predict(nb_data, family):
 
 
 def test_pymc_sampler_route(nb_data):
-    model = CountModel(nb_data, covariates=["sex"], group=False)
+    model = CountModel(nb_data, covariates=["sex"], config={"group_parametrization": "auto"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         idata = model.fit(draws=100, tune=100, chains=2, seed=4, sampler="pymc", progressbar=False)
     assert idata.posterior.attrs["rdsplan_sampler"] == "pymc"
-    assert {"b0", "beta", "phi", "intercept"} <= set(idata.posterior.data_vars)
+    assert {"b0", "beta", "phi", "intercept", "u", "z", "sigma_u"} <= set(idata.posterior.data_vars)
+    np.testing.assert_allclose(idata.posterior["z"] * idata.posterior["sigma_u"], idata.posterior["u"])
     assert idata.log_likelihood["y"].sizes["person"] == idata.observed_data["y"].size
+
+
+@pytest.mark.slow
+def test_nutpie_on_the_pymc_graph_for_other_priors(nb_data):
+    """A prior the kernel does not implement runs through nutpie's compiled PyMC model."""
+    model = CountModel(nb_data, covariates=["sex"], priors={"sigma_u": {"dist": "Weibull", "alpha": 2, "beta": 0.5}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = model.fit(draws=300, tune=300, chains=2, seed=4, progressbar=False)
+    assert idata.posterior.attrs["rdsplan_sampler"] == "nutpie-pymc"
+    assert az.summary(idata, var_names=["b0", "beta", "phi"])["r_hat"].max() < 1.05
 
 
 def test_compressed_pointwise_storage(nb_data):
