@@ -32,6 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("-o", "--output", type=Path, required=True, help="posterior NetCDF file to write")
     fit.add_argument("--family", choices=FAMILIES, default="nb", help="capacity family (default: nb)")
     fit.add_argument("--wave-effect", action="store_true", help="add a linear wave effect to the mean")
+    fit.add_argument(
+        "--open-windows", choices=("exclude", "lower-bound"), default="exclude",
+        help="respondents whose coupon window is still open: leave out (default, unbiased) or use "
+             "their redeemed count as a lower bound (biased upwards while recruits still arrive)",
+    )
     fit.add_argument("--chains", type=int, default=4, help="MCMC chains (default: 4)")
     fit.add_argument("--draws", type=int, default=1000, help="draws per chain (default: 1000)")
     fit.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default: 1000)")
@@ -68,7 +73,8 @@ def fit_models(data, args: argparse.Namespace, output: Path) -> tuple[object, ob
     from rdsmodel.count import CountModel
 
     progress = not getattr(args, "no_progress", False)
-    count = CountModel(data, family=args.family, wave_effect=getattr(args, "wave_effect", False))
+    count = CountModel(data, family=args.family, wave_effect=getattr(args, "wave_effect", False),
+                       open_windows=getattr(args, "open_windows", "exclude"))
     say(f"fitting the {args.family} capacity model on {count.n_observations} respondents "
         f"({count.n_cells} distinct cells) ...")
     count.fit(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,

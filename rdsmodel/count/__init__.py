@@ -23,7 +23,7 @@ See ``docs/count-model.md``.
 from rdsmodel.count.compression import Cells, compress
 from rdsmodel.count.design import DesignSpec
 from rdsmodel.count.families import FAMILIES, Family, get_family, logpmf_grid, logsurv_grid
-from rdsmodel.count.model import DEFAULT_CONFIG, CountModel
+from rdsmodel.count.model import DEFAULT_CONFIG, OPEN_WINDOWS, CountModel
 from rdsmodel.count.priors import DEFAULT_PRIORS
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "FAMILIES",
     "Cells",
     "CountModel",
+    "OPEN_WINDOWS",
     "DesignSpec",
     "Family",
     "compress",

@@ -38,8 +38,12 @@ def choose_covariates(data, covariates: Sequence[str] | str | None) -> list[str]
     return list(dict.fromkeys(covariates))
 
 
-def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_effect: bool) -> pd.DataFrame:
+def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_effect: bool,
+                *, open_windows: str = "exclude") -> pd.DataFrame:
     """Fitted rows whose window carries information (``censor_at >= 1``), complete in the model's columns.
+
+    With ``open_windows="exclude"`` only closed coupon windows are used; with
+    ``"lower-bound"`` open windows enter censored at their redeemed count.
 
     Raises
     ------
@@ -54,6 +58,13 @@ def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_
         raise ValueError(
             f"every respondent was given zero coupons ({len(rows)} rows): their recruits carry no information"
         )
+    if open_windows == "exclude":
+        rows = rows[rows["window_closed"].to_numpy(dtype=bool)]
+        if len(rows) == 0:
+            raise ValueError(
+                "no usable rows: every respondent with coupons still has an open coupon window "
+                "(use open_windows='lower-bound' / --open-windows lower-bound to use them as lower bounds)"
+            )
     bound = rows["censor_at"].astype("Float64").fillna(0).to_numpy(dtype=float)
     rows = rows[bound >= 1]
     if len(rows) == 0:

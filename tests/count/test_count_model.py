@@ -130,8 +130,39 @@ def test_open_windows_without_recruits_are_not_usable():
     df["recruiter_id"] = [None, None, None]
     df["interview_time"] = pd.to_datetime(["2024-01-10", "2024-01-10", "2024-01-11"])
     data = RecruitmentData.from_frame(df, coupon_window=30, cutoff="2024-01-12")
-    with pytest.raises(ValueError, match="no usable rows: every respondent with coupons has an open window"):
+    with pytest.raises(ValueError, match="no usable rows: every respondent with coupons still has an open"):
         CountModel(data)
+    with pytest.raises(ValueError, match="no usable rows: every respondent with coupons has an open window"):
+        CountModel(data, open_windows="lower-bound")
+    with pytest.raises(ValueError, match="open_windows must be one of"):
+        CountModel(data, open_windows="maybe")
+
+
+def test_open_windows_are_left_out_by_default_and_used_as_lower_bounds_on_request():
+    from planning.worlds import simulate_study
+
+    data = RecruitmentData.from_frame(simulate_study("homogeneous", seed=5, respondents=400), group_col="group")
+    table = data.table
+    informative = table["coupons_issued"].notna() & (table["censor_at"].fillna(0) >= 1)
+    closed = informative & table["window_closed"]
+    assert closed.sum() < informative.sum(), "the study should have informative open windows"
+    assert CountModel(data).n_observations == closed.sum()
+    assert CountModel(data, open_windows="lower-bound").n_observations == informative.sum()
+
+
+def test_excluding_open_windows_recovers_the_mean_that_lower_bounds_overstate():
+    """C ~ NB(mean 2, phi 1.5) in the homogeneous world; many windows are open at the cut."""
+    from planning.worlds import simulate_study
+
+    data = RecruitmentData.from_frame(simulate_study("homogeneous", seed=11, respondents=1500))
+    means = {}
+    for treatment in ("exclude", "lower-bound"):
+        model = CountModel(data, covariates=[], group=False, open_windows=treatment)
+        model.fit(draws=300, tune=300, chains=2, seed=3, progressbar=False)
+        means[treatment] = np.exp(model.idata.posterior["b0"].values.ravel())
+    low, high = np.quantile(means["exclude"], [0.005, 0.995])
+    assert low < 2.0 < high
+    assert np.quantile(means["lower-bound"], 0.005) > 2.0
 
 
 def test_unfitted_model_refuses_predictions():
