@@ -14,7 +14,11 @@ from pathlib import Path
 from planning.cli.common import CommandError, say
 
 #: The built-in default study: the ICPSR-calibrated branching world.
-DEFAULT_STUDY = {"scenario": "calibrated", "seed": 2026, "respondents": 600}
+DEFAULT_STUDY = {"scenario": "calibrated", "seed": 2026, "respondents": 1500}
+#: Capacity predictors of the default study's protocol (the other 15 fields only
+#: enter the recruit-covariate model): 51 dummies on a few hundred closed coupon
+#: windows would not be identified.
+DEFAULT_CAPACITY_COVARIATES = ["SEX", "BEHAV"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", choices=("greedy", "robust", "dp"), default="dp",
                         help="planner (default: dp)")
     parser.add_argument("--chains", type=int, default=4, help="MCMC chains (default: 4)")
-    parser.add_argument("--draws", type=int, default=500, help="draws per chain (default: 500)")
+    parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default: 1000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for fitting and planning")
     parser.set_defaults(func=run)
 
@@ -83,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
     print(summary.text())
 
     _step(4, "fit the capacity and covariate models")
-    fit_args = argparse.Namespace(family="nb", wave_effect=False, draws=args.draws, tune=args.draws,
+    capacity = DEFAULT_CAPACITY_COVARIATES if args.data is None else None
+    fit_args = argparse.Namespace(family="nb", capacity_covariates=capacity, wave_effect=False,
+                                  open_windows="exclude", draws=args.draws, tune=args.draws,
                                   chains=args.chains, seed=args.seed, sampler="auto",
+                                  target_accept=0.95,
                                   no_covariate_model=False, no_progress=False)
     count, covariate = fit_models(data, fit_args, out / "posterior.nc")
 

@@ -31,6 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_data_options(fit)
     fit.add_argument("-o", "--output", type=Path, required=True, help="posterior NetCDF file to write")
     fit.add_argument("--family", choices=FAMILIES, default="nb", help="capacity family (default: nb)")
+    fit.add_argument(
+        "--capacity-covariates", type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        default=None, metavar="A,B",
+        help="covariates of the capacity model only (default: every covariate); the covariate "
+             "model still uses all of them",
+    )
     fit.add_argument("--wave-effect", action="store_true", help="add a linear wave effect to the mean")
     fit.add_argument(
         "--open-windows", choices=("exclude", "lower-bound"), default="exclude",
@@ -41,6 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--draws", type=int, default=1000, help="draws per chain (default: 1000)")
     fit.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default: 1000)")
     fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    fit.add_argument("--target-accept", type=float, default=None,
+                     help="NUTS target acceptance; raise (e.g. 0.95) when divergences are reported")
     fit.add_argument(
         "--sampler", choices=("auto", "nutpie", "pymc"), default="auto",
         help="NUTS implementation: nutpie when installed (auto), or PyMC's",
@@ -73,12 +81,14 @@ def fit_models(data, args: argparse.Namespace, output: Path) -> tuple[object, ob
     from rdsmodel.count import CountModel
 
     progress = not getattr(args, "no_progress", False)
-    count = CountModel(data, family=args.family, wave_effect=getattr(args, "wave_effect", False),
+    count = CountModel(data, family=args.family, covariates=getattr(args, "capacity_covariates", None),
+                       wave_effect=getattr(args, "wave_effect", False),
                        open_windows=getattr(args, "open_windows", "exclude"))
     say(f"fitting the {args.family} capacity model on {count.n_observations} respondents "
         f"({count.n_cells} distinct cells) ...")
     count.fit(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-              sampler=args.sampler, progressbar=progress)
+              sampler=args.sampler, progressbar=progress,
+              target_accept=getattr(args, "target_accept", None))
     count.save(output)
     say(f"wrote {output}")
 
