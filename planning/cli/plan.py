@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from pathlib import Path
 
@@ -135,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         )
     plan = plan_frontier(data, count, report, args)
     if args.json:
-        print(json.dumps(plan.to_dict(), indent=2, default=float))
+        print(plan.to_json())
     else:
         print(plan.summary_text())
     if args.output is not None:
