@@ -160,7 +160,6 @@ class KernelModel:
 
 
 def _sample_kernel(km: KernelModel, settings: SamplerSettings):
-    import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
 
     c = km.cells
@@ -208,6 +207,13 @@ def _sample_kernel(km: KernelModel, settings: SamplerSettings):
         dims=dims,
         make_initial_point_fn=km.initial_point,
     )
+    return _run_nutpie(compiled, settings)
+
+
+def _run_nutpie(compiled, settings: SamplerSettings):
+    """Sample a compiled nutpie model with the run's settings."""
+    import nutpie
+
     return nutpie.sample(
         compiled,
         draws=settings.draws,
@@ -226,18 +232,7 @@ def _sample_nutpie_pymc(model, settings: SamplerSettings):
     import nutpie
 
     compiled = nutpie.compile_pymc_model(model, backend="numba")
-    return nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=settings.n_cores(),
-        seed=settings.seed,
-        save_warmup=False,
-        progress_bar=settings.progressbar,
-        target_accept=settings.target_accept,
-        low_rank_modified_mass_matrix=settings.low_rank,
-    )
+    return _run_nutpie(compiled, settings)
 
 
 def _sample_pymc(model, settings: SamplerSettings):
