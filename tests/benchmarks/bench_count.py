@@ -115,6 +115,15 @@ def part_a(args) -> None:
     print(f"ESS/s ratio ours / baseline: {ratio:.1f}x (goal >= 10x); "
           f"min-ESS ratio {ess / ess_b:.2f}; sampler seconds (ours) "
           f"{idata.posterior.attrs['sampling_seconds']:.1f}; patterns {model.cells.n_patterns}")
+    if ess < ess_b:
+        # The goal is stated at equal or better ESS: draw more until ours matches the baseline.
+        more = int(np.ceil(draws * 1.25 * ess_b / ess))
+        _, idata_m, wall_m = our_fit(data, draws=more, tune=tune, chains=chains, seed=args.seed)
+        ess_m, rhat_m = _summary(idata_m, names)
+        print(f"at equal-or-better ESS: ours with {more} draws per chain: wall {wall_m:.1f} s, "
+              f"min bulk ESS {ess_m:.0f} (baseline {ess_b:.0f}), max R-hat {rhat_m:.3f}, "
+              f"ESS/s ratio {(ess_m / wall_m) / (ess_b / wall_b):.1f}x, "
+              f"wall-time ratio baseline / ours {wall_b / wall_m:.1f}x")
 
 
 def part_b(args) -> None:

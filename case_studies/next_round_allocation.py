@@ -1,0 +1,110 @@
+"""Case study: what does a fitted plan gain over standard RDS in the next round?
+
+The study is simulated in the ICPSR-calibrated branching world, where referral
+capacity depends on two of the 17 inherited covariates and on the site. We fit
+the censored-count model to the field table (closed coupon windows only),
+then hand out the next round's coupons to the frontier three ways:
+
+* **standard RDS**: 3 coupons each, in interview order, until the budget runs out;
+* **random**: coupons one at a time to random frontier members (at most 3 each);
+* **fitted greedy**: :func:`planning.greedy_allocation` on the posterior-mean
+  survival curves (exact for the fitted model, Pan et al. Theorem 4.2);
+* **oracle greedy**: greedy on the world's *true* curves (the best any plan can do).
+
+Every allocation is scored exactly under the true capacity laws of the
+frontier, ``sum_i sum_{l <= k_i} P(C_i >= l)``: no Monte Carlo noise. The
+misspecification bound of :func:`planning.single_round_bound` is checked
+against the realised loss of the fitted plan.
+
+Run from the repository root (about a minute)::
+
+    python case_studies/next_round_allocation.py [--seed 7] [--budget 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+
+from planning import greedy_allocation, single_round_bound
+from planning.worlds import simulate_study_detailed
+from rdsmodel.count import CountModel
+from rdsmodel.data import RecruitmentData
+
+MAX_PER_PERSON = 3
+
+
+def standard_rds(n: int, budget: int) -> np.ndarray:
+    """3 coupons each, in interview order, until the budget runs out."""
+    allocation = np.zeros(n, dtype=int)
+    full, rest = divmod(min(budget, MAX_PER_PERSON * n), MAX_PER_PERSON)
+    allocation[:full] = MAX_PER_PERSON
+    if full < n:
+        allocation[full] = rest
+    return allocation
+
+
+def random_allocation(n: int, budget: int, rng: np.random.Generator) -> np.ndarray:
+    """Coupons one at a time to uniformly random people with room left."""
+    slots = np.repeat(np.arange(n), MAX_PER_PERSON)
+    chosen = rng.choice(slots, size=min(budget, slots.size), replace=False)
+    return np.bincount(chosen, minlength=n)
+
+
+def expected_recruits(true_survival: np.ndarray, allocation: np.ndarray) -> float:
+    """Exact expected recruits of an allocation under the true curves."""
+    levels = np.arange(1, true_survival.shape[1] + 1)
+    return float((true_survival * (levels <= allocation[:, None])).sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--respondents", type=int, default=1500)
+    parser.add_argument("--budget", type=int, default=120)
+    args = parser.parse_args()
+
+    study = simulate_study_detailed("calibrated", seed=args.seed, respondents=args.respondents)
+    data = RecruitmentData.from_frame(study.table, group_col="group")
+    frontier = data.frontier
+    print(f"study: {len(data.table)} respondents, frontier of {len(frontier)}, budget {args.budget}")
+
+    model = CountModel(data, covariates=["SEX", "BEHAV"])
+    model.fit(draws=1000, tune=1000, chains=4, seed=args.seed, progressbar=False, target_accept=0.95)
+    report = model.diagnose()
+    print(f"count model: {model.n_observations} closed windows, diagnostics {report.verdict}")
+
+    fitted = model.survival(frontier, max_coupons=MAX_PER_PERSON, seed=args.seed).mean("sample").values
+    # The world's frontier is in the same order as the table's frontier rows.
+    episode = study.episode
+    assert list(episode.frontier["id"]) == list(frontier["id"])
+    truth = episode.capacity_survival(MAX_PER_PERSON)
+
+    rng = np.random.default_rng(args.seed)
+    n = len(frontier)
+    plans = {
+        "standard RDS (3 each)": standard_rds(n, args.budget),
+        "random": random_allocation(n, args.budget, rng),
+        "fitted greedy": greedy_allocation(fitted, args.budget),
+        "oracle greedy": greedy_allocation(truth, args.budget),
+    }
+    table = pd.DataFrame(
+        {
+            "coupons": {name: int(k.sum()) for name, k in plans.items()},
+            "expected recruits (truth)": {name: expected_recruits(truth, k) for name, k in plans.items()},
+        }
+    )
+    oracle = table.loc["oracle greedy", "expected recruits (truth)"]
+    table["share of oracle"] = table["expected recruits (truth)"] / oracle
+    print(table.round(3).to_string())
+
+    loss = oracle - table.loc["fitted greedy", "expected recruits (truth)"]
+    bound = float(single_round_bound(truth, fitted, args.budget))
+    print(f"\nfitted greedy loses {loss:.3f} recruits to model error; "
+          f"the single-round bound allows {bound:.3f} (holds: {loss <= bound + 1e-9})")
+
+
+if __name__ == "__main__":
+    main()
