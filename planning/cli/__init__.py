@@ -25,9 +25,16 @@ __all__ = ["build_parser", "main"]
 _USER_ERRORS = (CommandError, SolverUnavailableError, ValueError, OSError, KeyError, LookupError)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line (``rdsplan: error: ...``, exit status 2), no usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rdsplan",
         description=(
             "Bayesian models and coupon-allocation planning for respondent-driven sampling. "
@@ -35,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for module in (simulate, data_commands, fit, plan, demo):
         module.add_parser(sub)
     return parser

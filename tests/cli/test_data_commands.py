@@ -56,3 +56,11 @@ def test_describe_writes_tables_and_tree(study, tmp_path, capsys):
 def test_options_of_another_format_are_refused(study, capsys):
     assert main(["validate", str(study), "--max-coupons", "3"]) == 1
     assert "--format rds" in capsys.readouterr().err
+
+
+def test_argument_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "study.csv", "-o", "p.nc", "--family", "gamma"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid choice: 'gamma'" in err[0]
