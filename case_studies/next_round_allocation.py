@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from planning import greedy_allocation, single_round_bound
-from planning.worlds import simulate_study_detailed
+from planning.simulation import simulate_study_detailed
 from rdsmodel.count import CountModel
 from rdsmodel.data import RecruitmentData
 

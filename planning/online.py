@@ -40,7 +40,7 @@ from planning.curves import as_survival_samples, pmf_from_survival
 from planning.greedy import _check_budget, _check_caps, greedy_order
 from planning.risk import RiskMeasure, parse_risk
 
-__all__ = ["Decision", "online_decision"]
+__all__ = ["Decision", "allocation_scores", "online_decision"]
 
 
 @dataclass
@@ -125,6 +125,7 @@ def online_decision(
     caps: Any = None,
     max_spend: int | None = None,
     chunk_elements: int = 200_000,
+    order_curves: Any = None,
 ) -> Decision:
     r"""Choose this round's spend by scoring every ``s`` with the surrogate table.
 
@@ -150,6 +151,11 @@ def online_decision(
         Optional upper limit on the spend considered (default ``r``).
     chunk_elements
         Memory knob: complex entries processed per chunk of samples.
+    order_curves
+        ``(person, L)`` curves whose greedy order gives the allocation of every
+        spend (default: the mean of ``survival``). Pass the posterior-mean
+        curves of *all* samples when only some samples are scored, so that the
+        scores are those of the allocation that is returned.
 
     Returns
     -------
@@ -183,7 +189,14 @@ def online_decision(
     n_samples = max(n_curves, tables.shape[0])
     caps_arr = _check_caps(caps, n_people, length)
     limit = remaining if max_spend is None else min(remaining, _check_budget(max_spend, "max_spend"))
-    mean_curves = curves.mean(axis=0)
+    if order_curves is None:
+        mean_curves = curves.mean(axis=0)
+    else:
+        mean_curves = as_survival_samples(order_curves, "order_curves")[0]
+        if mean_curves.shape != curves.shape[1:]:
+            raise ValueError(
+                f"order_curves has shape {mean_curves.shape}, expected {curves.shape[1:]}"
+            )
     person, level, _ = greedy_order(mean_curves, limit, caps_arr)
     top = person.size  # spends 0..top are possible
     spends = np.arange(top + 1)
@@ -260,3 +273,40 @@ def online_decision(
         risk=str(measure),
         order=(person, level),
     )
+
+
+def allocation_scores(
+    survival: Any, remaining_budget: int, table: Any, gamma: float, allocation: Any
+) -> np.ndarray:
+    r"""Score ``Q_d(k)`` of one given allocation per sample, by direct polynomial products.
+
+    ``Q_d(k) = sum_i sum_{l<=k_i} S_di(l) + gamma sum_m [z^m] prod_i H_di(z; k_i) U_d(r - s, m)``
+    with ``s = sum_i k_i``. This is the reference the online decision's FFT
+    path is checked against, and how a plan's claimed value is recomputed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(sample,)`` scores.
+    """
+    from planning.pgf import poly_mul, truncated_pgf
+
+    curves = as_survival_samples(survival)
+    remaining = _check_budget(remaining_budget, "remaining_budget")
+    tables = _tables(table, remaining)
+    k = np.asarray(allocation, dtype=np.int64)
+    spend = int(k.sum())
+    if spend > remaining:
+        raise ValueError(f"the allocation spends {spend} coupons but only {remaining} remain")
+    left = remaining - spend
+    pmf = pmf_from_survival(curves)
+    out = np.empty(curves.shape[0])
+    for d in range(curves.shape[0]):
+        product = np.ones(1)
+        for i in np.flatnonzero(k):
+            product = poly_mul(product, truncated_pgf(pmf[d, i], int(k[i])))
+        u = tables[d if tables.shape[0] > 1 else 0, left]
+        weights = u[np.minimum(np.arange(product.size), left)]
+        immediate = float(np.sum(np.cumsum(curves[d], axis=1)[np.flatnonzero(k), k[k > 0] - 1]))
+        out[d] = immediate + gamma * float(product @ weights)
+    return out

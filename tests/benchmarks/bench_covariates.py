@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     pairs, draws = (5_000, 300) if args.quick else (20_000, 1_000)
 
-    from planning.worlds import load_calibration, simulate_study
+    from planning.simulation import load_calibration, simulate_study
     from rdsmodel.covariates import CovariateModel, homophily_summary
     from rdsmodel.covariates import sampling as sampling_module
     from rdsmodel.data import RecruitmentData

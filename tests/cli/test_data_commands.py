@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from planning.cli import main
+from planning.app.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """``rdsplan demo``: the README's main job runs the whole path."""
 
-from planning.cli import main
+from planning.app.cli import main
 
 
 def test_demo_runs_every_step(tmp_path, capsys):

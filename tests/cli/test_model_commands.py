@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from planning.cli import main
+from planning.app.cli import main
 
 FAST = ["--chains", "2", "--draws", "300", "--tune", "300", "--seed", "2", "--no-progress"]
 

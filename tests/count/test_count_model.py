@@ -139,7 +139,7 @@ def test_open_windows_without_recruits_are_not_usable():
 
 
 def test_open_windows_are_left_out_by_default_and_used_as_lower_bounds_on_request():
-    from planning.worlds import simulate_study
+    from planning.simulation import simulate_study
 
     data = RecruitmentData.from_frame(simulate_study("homogeneous", seed=5, respondents=400), group_col="group")
     table = data.table
@@ -152,7 +152,7 @@ def test_open_windows_are_left_out_by_default_and_used_as_lower_bounds_on_reques
 
 def test_excluding_open_windows_recovers_the_mean_that_lower_bounds_overstate():
     """C ~ NB(mean 2, phi 1.5) in the homogeneous world; many windows are open at the cut."""
-    from planning.worlds import simulate_study
+    from planning.simulation import simulate_study
 
     data = RecruitmentData.from_frame(simulate_study("homogeneous", seed=11, respondents=1500))
     means = {}

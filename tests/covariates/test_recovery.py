@@ -1,6 +1,6 @@
 """Parameter recovery on simulated studies.
 
-Calibrated scenario (``planning.worlds``): 17 ICPSR 22140 fields with known
+Calibrated scenario (``planning.simulation``): 17 ICPSR 22140 fields with known
 inheritance probabilities. If the 94% intervals are calibrated, the number of
 true values inside them out of ``n`` independent fields is Binomial(n, 0.94):
 
@@ -23,7 +23,7 @@ from rdsmodel.data import RecruitmentData
 
 
 def _calibrated_coverage(seed: int, respondents: int, **overrides) -> tuple[int, int, object]:
-    from planning.worlds import load_calibration, simulate_study
+    from planning.simulation import load_calibration, simulate_study
 
     truth = {f.name: f.inherit_prob for f in load_calibration().fields}
     table = simulate_study("calibrated", seed=seed, respondents=respondents, **overrides)

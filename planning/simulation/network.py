@@ -1,7 +1,7 @@
 """Network worlds: recruitment along the edges of a finite population graph.
 
 The population is a degree-corrected stochastic block model
-(:mod:`planning.worlds.graph`): people have categorical covariates, blocks are
+(:mod:`planning.simulation.graph`): people have categorical covariates, blocks are
 the combinations of the homophilous fields, the affinity between two blocks
 is the product of a homophily factor per shared level, and Pareto degree
 propensities give heavy-tailed degrees. Each person's reported
@@ -37,9 +37,9 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse, stats
 
-from planning.worlds.episode import Episode, Recruitment
-from planning.worlds.graph import degree_corrected_sbm, homophily_affinity, pareto_propensities
-from planning.worlds.study import World
+from planning.simulation.episode import Episode, Recruitment
+from planning.simulation.graph import degree_corrected_sbm, homophily_affinity, pareto_propensities
+from planning.simulation.study import World
 
 __all__ = ["DEFAULT_POPULATION", "NetworkWorld"]
 

@@ -5,7 +5,7 @@ far (recruiter, wave, interview time, coupons issued, realised capacity,
 covariates) and the current *frontier*, the respondents interviewed but not
 yet given coupons. Planners drive it with :meth:`Episode.step`:
 
->>> from planning.worlds import make_world
+>>> from planning.simulation import make_world
 >>> import numpy as np
 >>> rng = np.random.default_rng(1)
 >>> episode = make_world("homogeneous").start(n_seeds=5, rng=rng)
@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from planning.worlds.capacity import survival_from_pmf
-from planning.worlds.timing import MINUTES_PER_DAY, InterviewClock
+from planning.simulation.capacity import survival_from_pmf
+from planning.simulation.timing import MINUTES_PER_DAY, InterviewClock
 
 if TYPE_CHECKING:
-    from planning.worlds.study import World
+    from planning.simulation.study import World
 
 __all__ = ["Episode", "Recruitment", "RoundOutcome", "respondent_ids"]
 

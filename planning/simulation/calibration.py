@@ -15,7 +15,7 @@ It also holds the tunnel-vision scenario (boom-bust referral types on the
 
 Examples
 --------
->>> from planning.worlds.calibration import load_calibration
+>>> from planning.simulation.calibration import load_calibration
 >>> cal = load_calibration()
 >>> len(cal.fields), cal.field("LOCAL").levels
 (17, 4)
@@ -179,5 +179,5 @@ def load_calibration() -> Calibration:
         The parsed, read-only figures (cached: every call returns the same
         object).
     """
-    text = resources.files("planning.worlds").joinpath("data", _RESOURCE).read_text(encoding="utf-8")
+    text = resources.files("planning.simulation").joinpath("data", _RESOURCE).read_text(encoding="utf-8")
     return _parse(json.loads(text))

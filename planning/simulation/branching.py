@@ -10,7 +10,7 @@ assume, and the true curves ``S_i(l) = P(C_i >= l)`` are known.
 Examples
 --------
 >>> import numpy as np
->>> from planning.worlds import (BranchingWorld, CategoricalTransition, LogLinearMean,
+>>> from planning.simulation import (BranchingWorld, CategoricalTransition, LogLinearMean,
 ...                              NegativeBinomialCapacity, OffspringLaw)
 >>> world = BranchingWorld(
 ...     NegativeBinomialCapacity(LogLinearMean(np.log(2.0)), dispersion=1.5),
@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planning.worlds.capacity import CapacityLaw
-from planning.worlds.episode import Episode, Recruitment
-from planning.worlds.offspring import OffspringLaw, category_codes
-from planning.worlds.study import World, balanced_groups
+from planning.simulation.capacity import CapacityLaw
+from planning.simulation.episode import Episode, Recruitment
+from planning.simulation.offspring import OffspringLaw, category_codes
+from planning.simulation.study import World, balanced_groups
 
 __all__ = ["BranchingWorld", "SeedCovariateLaw"]
 

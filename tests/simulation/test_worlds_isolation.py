@@ -11,11 +11,11 @@ import sys
 import pandas as pd
 import pytest
 
-from planning.worlds import simulate_study_detailed
+from planning.simulation import simulate_study_detailed
 
 SCRIPT = """
 import hashlib, io, sys
-from planning.worlds import simulate_study
+from planning.simulation import simulate_study
 assert "pymc" not in sys.modules and "rdsmodel" not in sys.modules, sorted(
     m for m in sys.modules if m.startswith(("pymc", "rdsmodel")))
 for name in ("calibrated", "network"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.cli.common import CommandError, say
+from planning.app.cli.common import CommandError, say
 
 SCENARIOS = ("homogeneous", "calibrated", "tunnel", "network")
 
@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Simulate the study and write it atomically."""
-    from planning.worlds import simulate_study
+    from planning.simulation import simulate_study
     from rdsmodel.persistence import atomic_path
 
     if args.respondents < 2:

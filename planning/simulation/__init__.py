@@ -25,14 +25,14 @@ module              holds
 Only numpy, scipy and pandas are used (never PyMC or ``rdsmodel``).
 """
 
-from planning.worlds.branching import BranchingWorld, SeedCovariateLaw
-from planning.worlds.calibration import (
+from planning.simulation.branching import BranchingWorld, SeedCovariateLaw
+from planning.simulation.calibration import (
     Calibration,
     FieldCalibration,
     TunnelVisionCalibration,
     load_calibration,
 )
-from planning.worlds.capacity import (
+from planning.simulation.capacity import (
     CapacityLaw,
     HurdleCapacity,
     LogLinearMean,
@@ -44,24 +44,24 @@ from planning.worlds.capacity import (
     expected_recruits,
     survival_from_pmf,
 )
-from planning.worlds.episode import Episode, RoundOutcome
-from planning.worlds.network import NetworkWorld
-from planning.worlds.offspring import (
+from planning.simulation.episode import Episode, RoundOutcome
+from planning.simulation.network import NetworkWorld
+from planning.simulation.offspring import (
     CategoricalTransition,
     IndependentCovariates,
     LogNormalRegression,
     OffspringLaw,
 )
-from planning.worlds.policies import ConstantCoupons, CouponPolicy, RandomCoupons
-from planning.worlds.scenarios import (
+from planning.simulation.policies import ConstantCoupons, CouponPolicy, RandomCoupons
+from planning.simulation.scenarios import (
     SCENARIOS,
     Scenario,
     make_world,
     simulate_study,
     simulate_study_detailed,
 )
-from planning.worlds.study import SimulatedStudy, World
-from planning.worlds.timing import InterviewClock
+from planning.simulation.study import SimulatedStudy, World
+from planning.simulation.timing import InterviewClock
 
 __all__ = [
     "SCENARIOS",

@@ -16,8 +16,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from planning.cli import data_commands, demo, fit, plan, simulate
-from planning.cli.common import CommandError
+from planning.app.cli import data_commands, demo, fit, plan, simulate
+from planning.app.cli.common import CommandError
 from planning.robust import SolverUnavailableError
 
 __all__ = ["build_parser", "main"]

@@ -26,7 +26,7 @@ scenario        world
                 Chains die out fast (boom-bust), so fresh seeds are
                 interviewed whenever all chains have ended (batches of
                 ``max(20, 4% of respondents)``).
-``network``     :class:`~planning.worlds.network.NetworkWorld`: a DC-SBM
+``network``     :class:`~planning.simulation.network.NetworkWorld`: a DC-SBM
                 population of ``max(3000, 4 * respondents)`` people with
                 homophily on ``community`` and ``injects`` and Pareto
                 degrees; coupons only reach not-yet-recruited neighbours.
@@ -39,7 +39,7 @@ gives the same table, byte for byte.
 
 Examples
 --------
->>> from planning.worlds import simulate_study
+>>> from planning.simulation import simulate_study
 >>> table = simulate_study("calibrated", seed=1, respondents=200)
 >>> len(table), table.columns[:5].tolist()
 (200, ['id', 'recruiter_id', 'coupons_issued', 'interview_time', 'group'])
@@ -56,18 +56,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from planning.worlds.branching import BranchingWorld
-from planning.worlds.calibration import load_calibration
-from planning.worlds.capacity import (
+from planning.simulation.branching import BranchingWorld
+from planning.simulation.calibration import load_calibration
+from planning.simulation.capacity import (
     CapacityLaw,
     LogLinearMean,
     NegativeBinomialCapacity,
     PoissonCapacity,
     TypeRates,
 )
-from planning.worlds.network import DEFAULT_POPULATION, NetworkWorld
-from planning.worlds.offspring import CategoricalTransition, LogNormalRegression, OffspringLaw
-from planning.worlds.study import STUDY_OPTIONS, SimulatedStudy, World, as_generator
+from planning.simulation.network import DEFAULT_POPULATION, NetworkWorld
+from planning.simulation.offspring import CategoricalTransition, LogNormalRegression, OffspringLaw
+from planning.simulation.study import STUDY_OPTIONS, SimulatedStudy, World, as_generator
 
 __all__ = [
     "SCENARIOS",

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.worlds import (
+from planning.simulation import (
     SCENARIOS,
     BranchingWorld,
     CategoricalTransition,

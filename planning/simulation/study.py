@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planning.worlds.episode import Episode, Recruitment
-from planning.worlds.policies import CouponPolicy, as_policy
-from planning.worlds.timing import InterviewClock
+from planning.simulation.episode import Episode, Recruitment
+from planning.simulation.policies import CouponPolicy, as_policy
+from planning.simulation.timing import InterviewClock
 
 __all__ = ["SimulatedStudy", "World", "as_generator"]
 

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from worlds_helpers import binomial_tolerance
 
-from planning.worlds import (
+from planning.simulation import (
     HurdleCapacity,
     LogLinearMean,
     NegativeBinomialCapacity,

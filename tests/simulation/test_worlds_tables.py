@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from worlds_helpers import SCENARIO_NAMES, parent_positions
 
-from planning.worlds import RandomCoupons, simulate_study, simulate_study_detailed
-from planning.worlds.episode import respondent_ids
+from planning.simulation import RandomCoupons, simulate_study, simulate_study_detailed
+from planning.simulation.episode import respondent_ids
 
 CANONICAL = ["id", "recruiter_id", "coupons_issued", "interview_time", "window_closed"]
 

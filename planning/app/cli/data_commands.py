@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.cli.common import add_data_options, load_study, say
+from planning.app.cli.common import add_data_options, load_study, say
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

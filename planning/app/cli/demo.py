@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from planning.cli.common import CommandError, say
+from planning.app.cli.common import CommandError, say
 
 #: The built-in default study: the ICPSR-calibrated branching world.
 DEFAULT_STUDY = {"scenario": "calibrated", "seed": 2026, "respondents": 1500}
@@ -53,9 +53,9 @@ def _step(number: int, text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Run every step, printing progress to standard error and results to standard output."""
-    from planning.cli.fit import diagnose_models, fit_models
-    from planning.cli.plan import check_plan_arguments, plan_frontier
-    from planning.worlds import simulate_study
+    from planning.app.cli.fit import diagnose_models, fit_models
+    from planning.app.cli.plan import check_plan_arguments, plan_frontier
+    from planning.simulation import simulate_study
     from rdsmodel.data import describe, read_table
     from rdsmodel.persistence import atomic_path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from worlds_helpers import SCENARIO_NAMES
 
-from planning.worlds import simulate_study_detailed
+from planning.simulation import simulate_study_detailed
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from planning.cli.common import CommandError, add_data_options, load_study, say
+from planning.app.cli.common import CommandError, add_data_options, load_study, say
 
 FAMILIES = ("nb", "poisson", "zinb", "hurdle")
 

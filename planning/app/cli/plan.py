@@ -6,7 +6,7 @@ import argparse
 import warnings
 from pathlib import Path
 
-from planning.cli.common import CommandError, add_data_options, load_study, say
+from planning.app.cli.common import CommandError, add_data_options, load_study, say
 
 METHODS = ("greedy", "robust", "dp")
 
@@ -115,7 +115,7 @@ def _ppc_estimate(data, count, args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Load, check, plan, print and write the plan."""
-    from planning.cli.fit import diagnose_models, load_models
+    from planning.app.cli.fit import diagnose_models, load_models
     from rdsmodel.persistence import StudyChangedWarning
 
     check_plan_arguments(args.budget, args.gamma)

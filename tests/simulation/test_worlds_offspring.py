@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from worlds_helpers import binomial_tolerance, parent_positions
 
-from planning.worlds import (
+from planning.simulation import (
     CategoricalTransition,
     LogNormalRegression,
     OffspringLaw,

@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 from worlds_helpers import parent_positions
 
-from planning.worlds import NetworkWorld, make_world, simulate_study_detailed
-from planning.worlds.graph import degree_corrected_sbm
+from planning.simulation import NetworkWorld, make_world, simulate_study_detailed
+from planning.simulation.graph import degree_corrected_sbm
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,279 @@
+r"""The planner protocol, the planners behind it and their registry.
+
+Every planner is a small frozen dataclass of its settings with one method,
+``decide(inputs, budget, rng) -> Decision``: the allocation for this round,
+and the value the planner claims for *exactly that allocation* under its own
+objective. ``evaluate(inputs, budget, allocation, rng)`` recomputes that
+objective for any allocation; the contract suite
+(``tests/planning/test_planning_contract.py``) checks, over every planner,
+that budget and caps are respected, the allocation is integer, the same seed
+gives the same decision and the claimed value equals ``evaluate`` of the
+returned allocation.
+
+Planners are chosen by name through :data:`PLANNERS` (:func:`make_planner`),
+never by a chain of ``if method == ...``.
+
+=========  =====================================================================
+name       objective
+=========  =====================================================================
+greedy     posterior-expected recruits this round (exact greedy, Pan et al. Thm 4.2)
+robust     a risk measure (CVaR, worst case) of the per-sample recruits (cvxpy MIP)
+dp         this round's recruits plus ``gamma`` times the population surrogate
+           value of the next frontier, aggregated over posterior samples by a
+           risk measure (online spend decision over the surrogate DP table)
+=========  =====================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from planning.errors import PlanningError
+from planning.greedy import allocation_values, greedy_order
+from planning.inputs import PlanningInputs
+from planning.risk import parse_risk
+
+__all__ = [
+    "PLANNERS",
+    "DPPlanner",
+    "Decision",
+    "GreedyPlanner",
+    "Planner",
+    "RobustPlanner",
+    "make_planner",
+]
+
+#: Largest surrogate table (floats) a DP decision may build: about 1 GB.
+MAX_TABLE_FLOATS = 125_000_000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a planner decided for this round.
+
+    Attributes
+    ----------
+    allocation : numpy.ndarray
+        ``(person,)`` int64 coupons per frontier member.
+    value : float
+        The planner's objective at ``allocation`` (recruits this round for
+        single-round planners; discounted recruits this round and later for
+        multi-round planners).
+    horizon : {"single", "multi"}
+        Whether ``value`` covers this round only or later rounds too.
+    sample_values : numpy.ndarray
+        ``(sample,)`` the objective per posterior sample before the risk
+        measure is applied (the samples the planner scored).
+    details : dict
+        Planner-specific extras (price of robustness, spend scores, solver status).
+    """
+
+    allocation: np.ndarray
+    value: float
+    horizon: str
+    sample_values: np.ndarray
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spend(self) -> int:
+        """Coupons handed out this round."""
+        return int(self.allocation.sum())
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """Anything that turns :class:`PlanningInputs` and a budget into a :class:`Decision`."""
+
+    name: ClassVar[str]
+
+    def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
+        """Allocate at most ``budget`` coupons to ``inputs``' frontier this round."""
+        ...
+
+    def evaluate(
+        self, inputs: PlanningInputs, budget: int, allocation: np.ndarray, rng: np.random.Generator
+    ) -> float:
+        """The planner's objective at ``allocation`` (``rng`` as given to :meth:`decide`)."""
+        ...
+
+
+def _recruits(inputs: PlanningInputs, allocation: np.ndarray) -> np.ndarray:
+    """``(sample,)`` expected recruits of ``allocation`` under each posterior sample."""
+    return allocation_values(inputs.survival, allocation).sum(axis=1)
+
+
+def _budget(budget: Any) -> int:
+    if isinstance(budget, bool) or int(budget) != budget or budget < 0:
+        raise PlanningError(f"the budget must be a whole number >= 0, got {budget!r}")
+    return int(budget)
+
+
+@dataclass(frozen=True)
+class GreedyPlanner:
+    """Exact single-round greedy on the posterior-mean curves (no settings)."""
+
+    name: ClassVar[str] = "greedy"
+
+    def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
+        person, _, _ = greedy_order(inputs.mean_survival, _budget(budget), inputs.caps)
+        allocation = np.bincount(person, minlength=inputs.n_people).astype(np.int64)
+        values = _recruits(inputs, allocation)
+        return Decision(allocation, float(values.mean()), "single", values)
+
+    def evaluate(self, inputs, budget, allocation, rng) -> float:
+        return float(_recruits(inputs, allocation).mean())
+
+
+@dataclass(frozen=True)
+class RobustPlanner:
+    """Risk-averse single round: maximise ``risk`` of the per-sample recruits (cvxpy MIP).
+
+    Parameters
+    ----------
+    risk : str
+        ``"cvar:ALPHA"`` (mean of the worst ``ALPHA`` share of samples),
+        ``"worst"`` or ``"mean"``.
+    time_limit : float or None
+        Solver seconds; the best plan found by then is returned and its
+        status says so.
+    """
+
+    risk: str = "cvar:0.1"
+    time_limit: float | None = 60.0
+    name: ClassVar[str] = "robust"
+
+    def __post_init__(self) -> None:
+        parse_risk(self.risk)
+
+    def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
+        from planning.robust import robust_allocation
+
+        result = robust_allocation(
+            inputs.survival, _budget(budget), self.risk, caps=inputs.caps, time_limit=self.time_limit
+        )
+        details = {
+            "price_of_robustness": result.price_of_robustness,
+            "mean_optimal_value": result.mean_value,
+            "solver_status": result.status,
+            "solver_gap": result.gap,
+        }
+        return Decision(result.allocation, result.objective, "single", result.sample_values, details)
+
+    def evaluate(self, inputs, budget, allocation, rng) -> float:
+        return float(parse_risk(self.risk).evaluate(_recruits(inputs, allocation)))
+
+
+@dataclass(frozen=True)
+class DPPlanner:
+    """Population surrogate DP with the online spend decision (Pan et al.).
+
+    Every spend ``s <= budget`` is allocated greedily on the posterior-mean
+    curves and scored, per scored posterior sample ``d``, as
+    ``v_d(k) + gamma sum_m P_d(N = m | k) U_d(budget - s, m)``; the spend with
+    the best ``risk`` of these scores is played and its score is the claimed value.
+
+    Parameters
+    ----------
+    gamma : float
+        Discount per round in ``(0, 1]``.
+    risk : str
+        How scores are aggregated over samples (``"mean"``, ``"cvar:ALPHA"``, ``"worst"``).
+    samples : int
+        Posterior samples scored, drawn with the decision's generator.
+    tables : {"auto", "per_sample", "pooled"}
+        A surrogate table of each scored sample's own pooled law, or one table
+        of the posterior-mean law; ``"auto"``: per sample up to a budget of 200.
+    """
+
+    gamma: float = 0.9
+    risk: str = "mean"
+    samples: int = 32
+    tables: str = "auto"
+    name: ClassVar[str] = "dp"
+
+    def __post_init__(self) -> None:
+        if not 0.0 < float(self.gamma) <= 1.0:
+            raise PlanningError(f"gamma must be in (0, 1], got {self.gamma}")
+        if self.tables not in ("auto", "per_sample", "pooled"):
+            raise PlanningError(f"tables must be auto, per_sample or pooled, got {self.tables!r}")
+        if self.samples < 1:
+            raise PlanningError(f"samples must be at least 1, got {self.samples}")
+        parse_risk(self.risk)
+
+    def _scored(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator):
+        """The scored sample indices and their surrogate tables ``(sample or 1, b+1, b+1)``."""
+        from planning.dp import surrogate_table
+
+        pooled = inputs.require_pooled()
+        chosen = np.sort(rng.choice(inputs.n_samples, size=min(self.samples, inputs.n_samples),
+                                    replace=False))
+        per_sample = self.tables == "per_sample" or (self.tables == "auto" and budget <= 200)
+        size = (budget + 1) ** 3 // 8
+        if size > MAX_TABLE_FLOATS:
+            raise PlanningError(
+                f"the population DP at a budget of {budget} needs about {size * 8 / 1e9:.0f} GB "
+                f"(the limit is {MAX_TABLE_FLOATS * 8 / 1e9:.0f} GB, a budget of about 1,000); "
+                "plan with a smaller --budget or use --method greedy"
+            )
+        if per_sample:
+            tables = np.stack([surrogate_table(pooled[d], budget, self.gamma) for d in chosen])
+        else:
+            tables = surrogate_table(pooled[chosen].mean(axis=0), budget, self.gamma)[None]
+        return chosen, tables, per_sample
+
+    def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
+        from planning.online import online_decision
+
+        budget = _budget(budget)
+        chosen, tables, per_sample = self._scored(inputs, budget, rng)
+        spend = online_decision(
+            inputs.survival[chosen], budget, tables, self.gamma, self.risk,
+            caps=inputs.caps, order_curves=inputs.mean_survival,
+        )
+        details = {
+            "gamma": float(self.gamma),
+            "scored_samples": len(chosen),
+            "tables": "per_sample" if per_sample else "pooled",
+            "spend_scores": spend.scores,
+            "spend_sample_scores": spend.sample_scores,
+            "remaining_after": budget - spend.spend,
+        }
+        return Decision(spend.allocation, spend.value, "multi",
+                        spend.sample_scores[:, spend.spend], details)
+
+    def evaluate(self, inputs, budget, allocation, rng) -> float:
+        from planning.online import allocation_scores
+
+        budget = _budget(budget)
+        chosen, tables, _ = self._scored(inputs, budget, rng)
+        scores = allocation_scores(inputs.survival[chosen], budget, tables, self.gamma, allocation)
+        return float(parse_risk(self.risk).evaluate(scores))
+
+
+#: Planners by name (the ``--method`` of the command line).
+PLANNERS: dict[str, type] = {cls.name: cls for cls in (GreedyPlanner, RobustPlanner, DPPlanner)}
+
+
+def make_planner(name: str, **settings: Any) -> Planner:
+    """The planner registered as ``name``, with ``settings`` (its dataclass fields).
+
+    Raises
+    ------
+    planning.errors.PlanningError
+        For an unknown name or setting.
+    """
+    try:
+        cls = PLANNERS[name]
+    except KeyError:
+        raise PlanningError(f"unknown planner {name!r}; known: {', '.join(PLANNERS)}") from None
+    known = set(cls.__dataclass_fields__) - {"name"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise PlanningError(
+            f"planner {name!r} has no setting(s) {', '.join(unknown)}; it takes: "
+            f"{', '.join(sorted(known)) or 'none'}"
+        )
+    return cls(**settings)
