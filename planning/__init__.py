@@ -1,4 +1,11 @@
-"""Coupon-allocation planning over posterior draws (never imports PyMC)."""
+"""Coupon-allocation planning over posterior draws (never imports PyMC or ``rdsmodel``).
+
+The planners read :class:`PlanningInputs` and satisfy the :class:`Planner`
+protocol (:mod:`planning.planners`); :func:`make_plan` turns a decision into a
+:class:`Plan` with its error statement. The application layer
+(:mod:`planning.app`) and the simulator (:mod:`planning.simulation`) are
+sub-packages that build on them.
+"""
 
 from planning.bounds import (
     BoundPart,
@@ -14,8 +21,19 @@ from planning.bounds import (
 )
 from planning.dp import TransitionLaws, surrogate_table, transition_laws
 from planning.greedy import allocation_values, greedy_allocation, greedy_order
-from planning.online import Decision, online_decision
+from planning.errors import PlanningError
+from planning.inputs import PlanningInputs, choose_truncation
+from planning.online import SpendDecision, allocation_scores, online_decision
 from planning.plan import Plan, make_plan
+from planning.planners import (
+    PLANNERS,
+    Decision,
+    DPPlanner,
+    GreedyPlanner,
+    Planner,
+    RobustPlanner,
+    make_planner,
+)
 from planning.risk import CVaR, Mean, RiskMeasure, Worst, cvar, mean, parse_risk, worst
 from planning.robust import RobustResult, SolverUnavailableError, robust_allocation
 
@@ -23,22 +41,33 @@ __all__ = [
     "BoundPart",
     "BoundReport",
     "CVaR",
+    "DPPlanner",
     "Decision",
     "Estimate",
+    "GreedyPlanner",
     "Mean",
+    "PLANNERS",
     "Plan",
+    "Planner",
+    "PlanningError",
+    "PlanningInputs",
     "RiskMeasure",
+    "RobustPlanner",
     "RobustResult",
     "SolverUnavailableError",
+    "SpendDecision",
     "TransitionLaws",
     "Worst",
+    "allocation_scores",
     "allocation_values",
+    "choose_truncation",
     "cvar",
     "frontier_tv_from_samples",
     "greedy_allocation",
     "greedy_order",
     "heterogeneity_tv",
     "make_plan",
+    "make_planner",
     "mean",
     "multi_round_bound",
     "online_decision",

@@ -133,6 +133,8 @@ class PlanningInputs:
         except ValueError as err:
             raise PlanningError(str(err)) from None
         n_samples, n_people, length = curves.shape
+        if n_people == 0:
+            raise PlanningError("the frontier is empty: no one to give coupons to")
         names = tuple(person_ids(survival, ids, n_people))
         caps_arr = _caps(caps, n_people, length)
         pooled = None
@@ -156,10 +158,9 @@ class PlanningInputs:
             raise PlanningError(
                 f"frontier has {len(frontier)} rows but the curves have {n_people} people"
             )
-        for array in (curves, caps_arr) + (() if pooled is None else (pooled,)):
-            array.flags.writeable = False if array.base is None else array.flags.writeable
         pmf = pmf_from_survival(curves)
-        pmf.flags.writeable = False
+        for array in (curves, pmf, caps_arr):
+            array.flags.writeable = False  # validated once: nobody changes them afterwards
         return cls(
             survival=curves,
             pmf=pmf,

@@ -40,11 +40,11 @@ from planning.curves import as_survival_samples, pmf_from_survival
 from planning.greedy import _check_budget, _check_caps, greedy_order
 from planning.risk import RiskMeasure, parse_risk
 
-__all__ = ["Decision", "allocation_scores", "online_decision"]
+__all__ = ["SpendDecision", "allocation_scores", "online_decision"]
 
 
 @dataclass
-class Decision:
+class SpendDecision:
     """Outcome of :func:`online_decision`.
 
     Attributes
@@ -126,7 +126,7 @@ def online_decision(
     max_spend: int | None = None,
     chunk_elements: int = 200_000,
     order_curves: Any = None,
-) -> Decision:
+) -> SpendDecision:
     r"""Choose this round's spend by scoring every ``s`` with the surrogate table.
 
     Parameters
@@ -159,7 +159,7 @@ def online_decision(
 
     Returns
     -------
-    Decision
+    SpendDecision
         The spend (ties go to the smaller spend), its allocation and the
         score of every spend.
 
@@ -261,7 +261,7 @@ def online_decision(
     scores = np.asarray(measure.evaluate(sample_scores, axis=0), dtype=np.float64)
     spend = int(np.argmax(scores))
     allocation = np.bincount(person[:spend], minlength=n_people).astype(np.int64)
-    return Decision(
+    return SpendDecision(
         spend=spend,
         allocation=allocation,
         scores=scores,

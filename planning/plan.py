@@ -31,14 +31,14 @@ from planning.bounds import (
     single_round_report,
     transition_tv_from_samples,
 )
-from planning.curves import as_survival_samples, person_ids, pmf_from_survival
-from planning.greedy import _check_budget, _check_caps, allocation_values, greedy_order
-from planning.pgf import check_pmf, extend_pmf
-from planning.risk import parse_risk
+from planning.curves import pmf_from_survival
+from planning.errors import PlanningError
+from planning.greedy import allocation_values
+from planning.inputs import PlanningInputs
+from planning.pgf import extend_pmf
+from planning.planners import Planner
 
-__all__ = ["METHODS", "Plan", "make_plan"]
-
-METHODS = ("greedy", "robust", "dp")
+__all__ = ["Plan", "make_plan"]
 
 
 def _jsonable(value: Any) -> Any:
@@ -254,174 +254,73 @@ def _diagnostics_text(diagnostics: dict[str, Any] | None) -> str:
 
 
 def make_plan(
-    survival: Any,
+    inputs: PlanningInputs,
+    planner: Planner,
     budget: int,
     *,
-    method: str = "greedy",
-    risk: Any = "mean",
-    gamma: float = 0.9,
-    population_pmf: Any = None,
-    caps: Any = None,
-    diagnostics: dict[str, Any] | None = None,
     seed: int = 0,
-    ids: Any = None,
+    diagnostics: dict[str, Any] | None = None,
     quantile: float = 0.9,
-    ppc: Estimate | None = None,
-    dp_samples: int = 32,
-    dp_tables: str = "auto",
-    time_limit: float | None = 60.0,
 ) -> Plan:
-    """Plan the next round for a frontier from posterior survival curves.
+    """Plan the next round for ``inputs``' frontier with ``planner``.
 
     Parameters
     ----------
-    survival
-        ``(sample, person, L)`` curves (DataArray named ``survival`` with dims
-        ``("sample", "person", "ell")`` or numpy); ``(person, L)`` is one sample.
-        Person ids are taken from the ``person`` coordinate unless ``ids`` is given.
+    inputs
+        Validated planner inputs (:class:`planning.PlanningInputs`).
+    planner
+        Any :class:`planning.Planner` (see :func:`planning.make_planner`).
     budget
-        ``greedy``/``robust``: coupons for this round. ``dp``: total coupons
-        left; the round spend is chosen by the online policy.
-    method
-        ``"greedy"`` (exact, posterior-mean curves), ``"robust"`` (cvxpy MIP
-        over samples with ``risk``) or ``"dp"`` (population surrogate DP with
-        the online spend decision; needs ``population_pmf``).
-    risk
-        ``"mean"``, ``"cvar:<alpha>"``, ``"worst"`` or a risk measure. For
-        ``robust`` it is the objective; for ``dp`` it aggregates spend scores.
-    gamma
-        Discount in ``(0, 1]`` (``dp`` and the multi-round bound).
-    population_pmf
-        ``(sample, J)`` pooled capacity law of future recruits per posterior
-        sample (``dp`` only).
-    caps
-        Optional per-person coupon caps.
+        Single-round planners: coupons for this round. Multi-round planners:
+        coupons left; the round spend is part of the decision.
+    seed
+        Seed of the decision's generator; recorded in the plan.
     diagnostics
         Diagnostics summary of the posterior, stored and printed as given
         (a ``"verdict"`` key is shown first).
-    seed
-        Seed of the generator that picks the ``dp_samples`` posterior samples
-        given their own surrogate tables (``dp``); recorded in the plan.
-    ids
-        Person ids (default: the ``person`` coordinate, else ``0..n-1``).
     quantile
         Posterior quantile used for the bound estimates.
-    ppc
-        Optional posterior predictive TV estimate (:func:`planning.bounds.ppc_tv`),
-        reported beside the bound.
-    dp_samples
-        Posterior samples scored by the online decision (``dp``).
-    dp_tables
-        ``"per_sample"``: each scored sample gets a surrogate table of its own
-        pooled law; ``"pooled"``: one table of the posterior-mean pooled law;
-        ``"auto"``: per sample up to a budget of 200, pooled above (a table
-        at ``b = 500`` takes seconds).
-    time_limit
-        Solver time limit in seconds (``robust``).
 
     Returns
     -------
     Plan
+        The allocation, its expected recruits per posterior sample (mean and
+        90% interval), the value the planner claims for that very allocation
+        and the error statement beside it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from planning import PlanningInputs, make_planner, make_plan
+    >>> inputs = PlanningInputs.from_arrays(np.array([[0.9, 0.5, 0.1], [0.8, 0.7, 0.6]]))
+    >>> make_plan(inputs, make_planner("greedy"), 3).allocation.tolist()
+    [1, 2]
     """
-    from planning.dp import surrogate_table
-    from planning.online import online_decision
-    from planning.robust import robust_allocation
-
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    budget = _check_budget(budget)
-    gamma = float(gamma)
-    if not 0.0 < gamma <= 1.0:
-        raise ValueError(f"gamma must be in (0, 1]; got {gamma}")
-    measure = parse_risk(risk)
-    samples = as_survival_samples(survival)
-    n_samples, n_people, length = samples.shape
-    if n_people == 0:
-        raise ValueError("the frontier is empty: no one to give coupons to")
-    names = person_ids(survival, ids, n_people)
-    caps_arr = _check_caps(caps, n_people, length)
-    mean_curves = samples.mean(axis=0)
-    settings: dict[str, Any] = {"risk": str(measure)}
-    details: dict[str, Any] = {}
-    value_estimate = None
-
-    if method == "greedy":
-        if str(measure) != "mean":
-            raise ValueError(
-                f"risk {str(measure)!r} needs method 'robust' or 'dp'; the greedy maximises "
-                "the posterior mean"
-            )
-        person, _, _ = greedy_order(mean_curves, budget, caps_arr)
-        allocation = np.bincount(person, minlength=n_people).astype(np.int64)
-        settings = {}
-    elif method == "robust":
-        result = robust_allocation(
-            samples, budget, measure, caps=caps_arr, time_limit=time_limit
-        )
-        allocation = result.allocation
-        details.update(
-            price_of_robustness=result.price_of_robustness,
-            objective=result.objective,
-            mean_optimal_value=result.mean_value,
-            solver_status=result.status,
-            solver_gap=result.gap,
-        )
-    else:
-        if population_pmf is None:
-            raise ValueError("method 'dp' needs population_pmf, the (sample, J) pooled capacity law")
-        pooled = np.asarray(population_pmf, dtype=np.float64)
-        if pooled.ndim == 1:
-            pooled = pooled[None]
-        if pooled.ndim != 2:
-            raise ValueError(f"population_pmf must be (sample, J); got shape {pooled.shape}")
-        for row in range(pooled.shape[0]):
-            check_pmf(pooled[row], f"population_pmf[{row}]")
-        rng = np.random.default_rng(seed)
-        count = max(n_samples, pooled.shape[0])
-        if pooled.shape[0] not in (1, count) or n_samples not in (1, count):
-            raise ValueError(
-                f"survival has {n_samples} samples and population_pmf {pooled.shape[0]}; "
-                "they must match (or one of them be a single sample)"
-            )
-        chosen = np.sort(rng.choice(count, size=min(dp_samples, count), replace=False))
-        pick_curves = samples[chosen] if n_samples > 1 else samples
-        pick_laws = pooled[chosen] if pooled.shape[0] > 1 else pooled
-        if dp_tables not in {"auto", "per_sample", "pooled"}:
-            raise ValueError(f"dp_tables must be 'auto', 'per_sample' or 'pooled'; got {dp_tables!r}")
-        per_sample_tables = dp_tables == "per_sample" or (dp_tables == "auto" and budget <= 200)
-        if per_sample_tables:
-            tables = np.stack([surrogate_table(law, budget, gamma) for law in pick_laws])
-        else:
-            tables = surrogate_table(pooled.mean(axis=0), budget, gamma)
-        decision = online_decision(pick_curves, budget, tables, gamma, measure, caps=caps_arr)
-        # The allocation of the chosen spend is the greedy on all samples' mean curves
-        # (the decision scored the greedy on the scored samples' mean curves).
-        person, _, _ = greedy_order(mean_curves, decision.spend, caps_arr)
-        allocation = np.bincount(person, minlength=n_people).astype(np.int64)
-        value_estimate = decision.value
-        settings.update(
-            gamma=gamma,
-            dp_samples=len(chosen),
-            dp_tables="per_sample" if per_sample_tables else "pooled",
-        )
-        details.update(
-            spend_scores=decision.scores,
-            remaining_after=budget - int(allocation.sum()),
-        )
-
+    if isinstance(budget, bool) or int(budget) != budget or budget < 0:
+        raise PlanningError(f"the budget must be a whole number >= 0, got {budget!r}")
+    budget = int(budget)
+    decision = planner.decide(inputs, budget, np.random.default_rng(seed))
+    allocation = np.asarray(decision.allocation, dtype=np.int64)
+    samples, mean_curves = inputs.survival, inputs.mean_survival
     per_sample = allocation_values(samples, allocation)  # (sample, person)
     totals = per_sample.sum(axis=1)
     lo, hi = np.quantile(totals, [0.05, 0.95])
     spend = int(allocation.sum())
-
-    if method == "dp":
+    multi = decision.horizon == "multi"
+    settings: dict[str, Any] = {
+        key: value
+        for key, value in vars(planner).items()
+        if not key.startswith("_")
+    }
+    if multi:
+        gamma = float(decision.details["gamma"])
+        length = inputs.length
+        pooled = inputs.require_pooled()
         plug_laws = pmf_from_survival(mean_curves)  # laws of min(C_i, L)
         pooled_hat = extend_pmf(pooled.mean(axis=0), length)  # pooled law of min(C, L)
         checks = []
-        if ppc is not None:
-            checks.append(
-                _ppc_part(ppc, "frontier TV (PPC)", n_people, "n * TV_ppc")
-            )
+        if inputs.ppc is not None:
+            checks.append(_ppc_part(inputs.ppc, "frontier TV (PPC)", inputs.n_people, "n * TV_ppc"))
         bound = multi_round_bound(
             frontier_tv_from_samples(samples, mean_curves, quantile),
             transition_tv_from_samples(pooled, None, quantile),
@@ -432,11 +331,14 @@ def make_plan(
         )
         bound.settings["quantile"] = quantile
     else:
-        bound = single_round_report(samples, spend, mean_curves, quantile, ppc=ppc)
-
+        bound = single_round_report(samples, spend, mean_curves, quantile, ppc=inputs.ppc)
     settings["quantile"] = quantile
+    details = dict(decision.details)
+    details.pop("spend_sample_scores", None)
+    if multi:
+        details["remaining_after"] = budget - spend
     return Plan(
-        ids=names,
+        ids=list(inputs.ids),
         allocation=allocation,
         spend=spend,
         budget=budget,
@@ -444,10 +346,10 @@ def make_plan(
         interval=(float(lo), float(hi)),
         person_recruits=per_sample.mean(axis=0),
         bound=bound,
-        method=method,
+        method=planner.name,
         settings=settings,
         seed=seed,
-        value_estimate=value_estimate,
+        value_estimate=float(decision.value) if multi else None,
         diagnostics=diagnostics,
         details=details,
     )
