@@ -36,6 +36,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from planning.errors import PlanningError
+
 __all__ = ["CVaR", "Mean", "RiskMeasure", "Worst", "cvar", "mean", "parse_risk", "worst"]
 
 
@@ -81,13 +83,13 @@ class CVaR:
 
     def __post_init__(self) -> None:
         if not (0.0 < float(self.alpha) <= 1.0):
-            raise ValueError(f"CVaR level alpha must be in (0, 1]; got {self.alpha}")
+            raise PlanningError(f"CVaR level alpha must be in (0, 1]; got {self.alpha}")
 
     def evaluate(self, values: np.ndarray, axis: int = 0) -> Any:
         values = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
         count = values.shape[0]
         if count == 0:
-            raise ValueError("CVaR of an empty set of samples")
+            raise PlanningError("CVaR of an empty set of samples")
         ordered = np.sort(values, axis=0)
         # weight 1/(alpha D) on the worst floor(alpha D) samples, the remainder
         # of the mass alpha on the next one (exact discrete CVaR).
@@ -157,7 +159,7 @@ def parse_risk(spec: str | RiskMeasure | None) -> RiskMeasure:
     if not isinstance(spec, str):
         if isinstance(spec, RiskMeasure):
             return spec
-        raise ValueError(f"risk must be a string or a risk measure; got {spec!r}")
+        raise PlanningError(f"risk must be a string or a risk measure; got {spec!r}")
     text = spec.strip().lower()
     if text == "mean":
         return Mean()
@@ -168,8 +170,8 @@ def parse_risk(spec: str | RiskMeasure | None) -> RiskMeasure:
         try:
             alpha = float(level)
         except ValueError:
-            raise ValueError(
+            raise PlanningError(
                 f"cannot read the CVaR level in {spec!r}; write e.g. 'cvar:0.1'"
             ) from None
         return cvar(alpha)
-    raise ValueError(f"unknown risk measure {spec!r}; use 'mean', 'cvar:<alpha>' or 'worst'")
+    raise PlanningError(f"unknown risk measure {spec!r}; use 'mean', 'cvar:<alpha>' or 'worst'")

@@ -77,7 +77,7 @@ def test_plan_json(fitted, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--budget", "-1"], "--budget must be non-negative"),
+        (["--budget", "-1"], "--budget must be a whole number >= 0"),
         (["--budget", "5", "--gamma", "1.5"], "--gamma must be in (0, 1]"),
         (["--budget", "5", "--risk", "cvar:2"], "CVaR level alpha must be in (0, 1]"),
     ],

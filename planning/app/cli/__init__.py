@@ -18,11 +18,27 @@ from collections.abc import Sequence
 
 from planning.app.cli import data_commands, demo, fit, plan, simulate
 from planning.app.cli.common import CommandError
-from planning.robust import SolverUnavailableError
+from planning.errors import PlanningError
 
 __all__ = ["build_parser", "main"]
 
-_USER_ERRORS = (CommandError, SolverUnavailableError, ValueError, OSError, KeyError, LookupError)
+#: Operating-system errors a user can fix (a path that is missing, a folder, not allowed).
+_FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions shown as one line: the toolkit's own error hierarchies and file errors."""
+    from planning.robust import SolverUnavailableError
+
+    try:
+        from rdsmodel.errors import RdsplanError
+    except ImportError:  # TODO(lead): remove once rdsmodel.errors lands
+        from rdsmodel.data import DataValidationError as RdsplanError
+
+    from rdsmodel.persistence import StudyMismatchError
+
+    return (CommandError, PlanningError, RdsplanError, StudyMismatchError, SolverUnavailableError,
+            *_FILE_ERRORS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,21 +80,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         status = args.func(args)
-    except KeyboardInterrupt:
-        print("rdsplan: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        detail = f" ({err})" if str(err) else ""
+        print(f"rdsplan: interrupted{detail}", file=sys.stderr)
         return 130
-    except _USER_ERRORS as err:
+    except Exception as err:
         if args.debug:
             raise
-        message = str(err).strip() or type(err).__name__
-        if isinstance(err, KeyError) and err.args:
-            message = str(err.args[0])
-        for i, line in enumerate(message.splitlines()):
-            prefix = "rdsplan: error: " if i == 0 else "  "
-            print(prefix + line, file=sys.stderr)
-        return 1
+        if isinstance(err, _user_errors()):
+            message = str(err).strip() or type(err).__name__
+            for i, line in enumerate(message.splitlines()):
+                prefix = "rdsplan: error: " if i == 0 else "  "
+                print(prefix + line, file=sys.stderr)
+            return 1
+        print(
+            f"rdsplan: internal error in '{args.command}': {type(err).__name__}: {err}\n"
+            "  this is a bug in rdsplan, not in your input; rerun with --debug for the traceback "
+            "and report it",
+            file=sys.stderr,
+        )
+        return 3
     return int(status or 0)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from planning.app.cli.common import CommandError, say
+from planning.planners import PLANNERS
 
 #: The built-in default study: the ICPSR-calibrated branching world.
 DEFAULT_STUDY = {"scenario": "calibrated", "seed": 2026, "respondents": 1500}
@@ -38,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, default=None, help="use this canonical field table instead")
     parser.add_argument("--budget", type=int, default=60, help="coupons left (default: 60)")
     parser.add_argument("--gamma", type=float, default=0.9, help="discount per round (default: 0.9)")
-    parser.add_argument("--method", choices=("greedy", "robust", "dp"), default="dp",
+    parser.add_argument("--method", choices=tuple(PLANNERS), default="dp",
                         help="planner (default: dp)")
     parser.add_argument("--chains", type=int, default=4, help="MCMC chains (default: 4)")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default: 1000)")
@@ -53,13 +54,19 @@ def _step(number: int, text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Run every step, printing progress to standard error and results to standard output."""
-    from planning.app.cli.fit import diagnose_models, fit_models
-    from planning.app.cli.plan import check_plan_arguments, plan_frontier
+    from planning.app.workflows import FitSettings, PlanRequest, fit_study, plan_round, write_plan
     from planning.simulation import simulate_study
     from rdsmodel.data import describe, read_table
     from rdsmodel.persistence import atomic_path
 
-    check_plan_arguments(args.budget, args.gamma)
+    settings = {"gamma": args.gamma} if args.method == "dp" else {}
+    # The demo always shows a plan; a failed verdict is printed beside it.
+    request = PlanRequest(budget=args.budget, method=args.method, settings=settings, seed=args.seed,
+                          allow_unconverged=True)
+    fit_settings = FitSettings(
+        capacity_covariates=DEFAULT_CAPACITY_COVARIATES if args.data is None else None,
+        draws=args.draws, tune=args.draws, chains=args.chains, seed=args.seed, target_accept=0.95,
+    )
     start = time.perf_counter()
     out: Path = args.output
     out.mkdir(parents=True, exist_ok=True)
@@ -87,24 +94,18 @@ def run(args: argparse.Namespace) -> int:
     print(summary.text())
 
     _step(4, "fit the capacity and covariate models")
-    capacity = DEFAULT_CAPACITY_COVARIATES if args.data is None else None
-    fit_args = argparse.Namespace(family="nb", capacity_covariates=capacity, wave_effect=False,
-                                  open_windows="exclude", draws=args.draws, tune=args.draws,
-                                  chains=args.chains, seed=args.seed, sampler="auto",
-                                  target_accept=0.95,
-                                  no_covariate_model=False, no_progress=False)
-    count, covariate = fit_models(data, fit_args, out / "posterior.nc")
+    fit = fit_study(data, fit_settings, progress=say)
+    for path in fit.save(out / "posterior.nc"):
+        say(f"wrote {path}")
 
     _step(5, "diagnose")
-    report = diagnose_models(count, covariate)
+    report = fit.diagnostics()
     report.save_figures(out / "diagnostics")
     print(report.text())
 
     _step(6, f"plan the next round ({args.method}, budget {args.budget}, gamma {args.gamma})")
-    plan_args = argparse.Namespace(budget=args.budget, gamma=args.gamma, method=args.method,
-                                   risk="mean", max_per_person=None, samples=200, seed=args.seed)
-    plan = plan_frontier(data, count, report, plan_args)
-    plan.to_csv(out / "plan.csv")
+    plan = plan_round(fit, data, request)
+    write_plan(plan, out / "plan.csv")
     print(plan.summary_text())
     say(f"\ndone in {time.perf_counter() - start:.0f} s; everything is in {out}/")
     return 0

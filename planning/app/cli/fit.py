@@ -6,14 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
-from planning.app.cli.common import CommandError, add_data_options, load_study, say
+from planning.app.cli.common import add_data_options, load_study, say
+from planning.app.workflows import (
+    FitSettings,
+    covariates_path,
+    fit_study,
+    load_fit,
+    refuse_overwrite,
+)
 
 FAMILIES = ("nb", "poisson", "zinb", "hurdle")
-
-
-def covariates_path(posterior: Path) -> Path:
-    """Where the covariate model is stored beside a count-model posterior file."""
-    return posterior.with_name(posterior.stem + ".covariates" + posterior.suffix)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,64 +73,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     diagnose.set_defaults(func=run_diagnose)
 
 
-def fit_models(data, args: argparse.Namespace, output: Path) -> tuple[object, object | None]:
-    """Fit and save the count model and, when possible, the covariate model.
-
-    Returns
-    -------
-    (count_model, covariate_model or None)
-    """
-    from rdsmodel.count import CountModel
-
-    progress = not getattr(args, "no_progress", False)
-    count = CountModel(data, family=args.family, covariates=getattr(args, "capacity_covariates", None),
-                       wave_effect=getattr(args, "wave_effect", False),
-                       open_windows=getattr(args, "open_windows", "exclude"))
-    say(f"fitting the {args.family} capacity model on {count.n_observations} respondents "
-        f"({count.n_cells} distinct cells) ...")
-    count.fit(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-              sampler=args.sampler, progressbar=progress,
-              target_accept=getattr(args, "target_accept", None))
-    count.save(output)
-    say(f"wrote {output}")
-
-    covariate = None
-    if not getattr(args, "no_covariate_model", False) and data.schema.categorical:
-        from rdsmodel.covariates import CovariateModel
-
-        covariate = CovariateModel(data)
-        say(f"fitting the recruit-covariate model on {covariate.pairs.n_pairs} recruitment pairs ...")
-        # No per-pair log-likelihood: it would weigh pairs x draws in the file and the
-        # homophily report does not use LOO.
-        covariate.fit(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-                      progressbar=progress, log_likelihood=False)
-        covariate.save(covariates_path(output))
-        say(f"wrote {covariates_path(output)}")
-    return count, covariate
+def fit_settings(args: argparse.Namespace, **overrides) -> FitSettings:
+    """The typed settings of ``rdsplan fit`` from its parsed options."""
+    values = dict(
+        family=args.family, capacity_covariates=args.capacity_covariates,
+        wave_effect=args.wave_effect, open_windows=args.open_windows, draws=args.draws,
+        tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
+        target_accept=args.target_accept, covariate_model=not args.no_covariate_model,
+        progress_bars=not args.no_progress,
+    )
+    values.update(overrides)
+    return FitSettings(**values)
 
 
 def run_fit(args: argparse.Namespace) -> int:
-    """Fit, save and print a short diagnostics summary."""
-    if args.chains < 1 or args.draws < 1 or args.tune < 0:
-        raise CommandError("--chains and --draws must be positive and --tune non-negative")
+    """Fit, save and print a short diagnostics summary; exit 1 when the verdict is ``fail``."""
+    refuse_overwrite([args.output, covariates_path(args.output)], [args.study])
+    settings = fit_settings(args)
     data = load_study(args)
-    count, covariate = fit_models(data, args, args.output)
-    report = diagnose_models(count, covariate)
+    fit = fit_study(data, settings, progress=say)
+    for path in fit.save(args.output):
+        say(f"wrote {path}")
+    report = fit.diagnostics()
     print(report.text())
+    if report.verdict == "fail":
+        say("rdsplan: the fit failed its diagnostics; the posterior was written for inspection")
+        return 1
     return 0
-
-
-def diagnose_models(count, covariate=None):
-    """Diagnostics of the count model, with the homophily section when available."""
-    from rdsmodel.diagnostics import diagnose
-
-    report = diagnose(count.idata, model=count)
-    if covariate is not None:
-        from rdsmodel.covariates import homophily_diagnostics
-
-        report.add_section(homophily_diagnostics(covariate.idata, covariate.data,
-                                                 thresholds=report.thresholds))
-    return report
 
 
 def diagnostics_json(report) -> dict:
@@ -142,23 +113,11 @@ def diagnostics_json(report) -> dict:
     return payload
 
 
-def load_models(posterior: Path):
-    """Load the count model and, if saved beside it, the covariate model."""
-    from rdsmodel.count import CountModel
-
-    count = CountModel.load(posterior)
-    covariate = None
-    if covariates_path(posterior).exists():
-        from rdsmodel.covariates import CovariateModel
-
-        covariate = CovariateModel.load(covariates_path(posterior))
-    return count, covariate
-
-
 def run_diagnose(args: argparse.Namespace) -> int:
     """Print the diagnostics (text or JSON); exit 1 when the verdict is ``fail``."""
-    count, covariate = load_models(args.posterior)
-    report = diagnose_models(count, covariate)
+    if args.output is not None:
+        refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior)])
+    report = load_fit(args.posterior).diagnostics()
     if args.output is not None:
         report.save_figures(args.output)
         say(f"wrote figures to {args.output}")

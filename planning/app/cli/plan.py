@@ -7,8 +7,17 @@ import warnings
 from pathlib import Path
 
 from planning.app.cli.common import CommandError, add_data_options, load_study, say
+from planning.app.workflows import (
+    PlanRequest,
+    covariates_path,
+    load_fit,
+    plan_round,
+    refuse_overwrite,
+    write_plan,
+)
+from planning.planners import PLANNERS
 
-METHODS = ("greedy", "robust", "dp")
+METHODS = tuple(PLANNERS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,103 +50,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def check_plan_arguments(budget: int, gamma: float) -> None:
-    """Refuse a negative budget or a discount outside (0, 1]."""
-    if budget < 0:
-        raise CommandError(f"--budget must be non-negative, got {budget}")
-    if not 0.0 < gamma <= 1.0:
-        raise CommandError(f"--gamma must be in (0, 1], got {gamma}")
-
-
-def plan_frontier(data, count, report, args: argparse.Namespace):
-    """Compute the plan for ``data``'s frontier from a fitted count model.
-
-    Parameters
-    ----------
-    data : rdsmodel.data.RecruitmentData
-    count : rdsmodel.count.CountModel
-        Fitted (or reloaded) count model.
-    report : rdsmodel.diagnostics.Diagnostics
-        The posterior's diagnostics; its summary is attached to the plan.
-    args : argparse.Namespace
-        budget, gamma, method, risk, max_per_person, samples, seed.
-
-    Returns
-    -------
-    planning.Plan
-    """
-    from planning import make_plan
-
-    frontier = data.frontier
-    if frontier.empty:
-        raise CommandError("the study has no frontier: every respondent has been given coupons already")
-    cap = args.max_per_person
-    if cap is None:
-        issued = data.table["coupons_issued"].dropna()
-        cap = int(issued.max()) if len(issued) else 3
-    if cap < 1:
-        raise CommandError("--max-per-person must be at least 1")
-    survival = count.survival(frontier, max_coupons=cap, samples=args.samples, seed=args.seed)
-    ppc = _ppc_estimate(data, count, args)
-    population = None
+def plan_request(args: argparse.Namespace) -> PlanRequest:
+    """The typed request of ``rdsplan plan`` from its parsed options."""
+    settings: dict = {}
     if args.method == "dp":
-        population = count.population_pmf(max_count=max(cap, 10) + 1, samples=args.samples, seed=args.seed)
-    return make_plan(
-        survival,
-        args.budget,
-        method=args.method,
-        risk=args.risk,
-        gamma=args.gamma,
-        population_pmf=population,
-        diagnostics=report.summary(),
-        seed=args.seed,
-        ppc=ppc,
+        settings = {"gamma": args.gamma, "risk": args.risk}
+    elif args.method == "robust":
+        settings = {"risk": args.risk}
+    elif args.risk != "mean":
+        raise CommandError(f"--risk {args.risk} needs --method robust or dp; the greedy maximises the mean")
+    if not 0.0 < args.gamma <= 1.0:
+        raise CommandError(f"--gamma must be in (0, 1], got {args.gamma}")
+    return PlanRequest(
+        budget=args.budget, method=args.method, settings=settings,
+        max_per_person=args.max_per_person, samples=args.samples, seed=args.seed,
+        allow_unconverged=args.allow_unconverged,
     )
-
-
-def _ppc_estimate(data, count, args: argparse.Namespace):
-    """Posterior predictive distance between observed and predicted redeemed counts.
-
-    Uses the respondents whose coupon windows closed (their redeemed count is
-    ``min(C, k)``); returns None when there are none.
-    """
-    from planning.bounds import ppc_tv
-
-    table = data.table
-    closed = table[table["window_closed"] & ~table["is_frontier"] & (table["coupons_issued"] > 0)]
-    if closed.empty:
-        return None
-    coupons = closed["coupons_issued"].to_numpy(dtype=int)
-    curves = count.survival(closed, max_coupons=int(coupons.max()), samples=min(args.samples, 100),
-                            seed=args.seed)
-    return ppc_tv(closed["n_recruits"].to_numpy(dtype=int), coupons, curves, seed=args.seed)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, check, plan, print and write the plan."""
-    from planning.app.cli.fit import diagnose_models, load_models
     from rdsmodel.persistence import StudyChangedWarning
 
-    check_plan_arguments(args.budget, args.gamma)
-    count, covariate = load_models(args.posterior)
+    refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
+    request = plan_request(args)
+    fit = load_fit(args.posterior)
     data = load_study(args)
     with warnings.catch_warnings(record=True) as moved:
         warnings.simplefilter("always", StudyChangedWarning)
-        count.check_study(data)
+        fit.count.check_study(data)
     for warning in moved:
         say(f"rdsplan: warning: {warning.message}")
-    report = diagnose_models(count, covariate)
-    if report.verdict == "fail" and not args.allow_unconverged:
-        raise CommandError(
-            "the posterior's diagnostics failed (run 'rdsplan diagnose' to see why); refit with more "
-            "draws, or pass --allow-unconverged to plan anyway"
-        )
-    plan = plan_frontier(data, count, report, args)
+    plan = plan_round(fit, data, request)
     if args.json:
         print(plan.to_json())
     else:
         print(plan.summary_text())
     if args.output is not None:
-        plan.to_csv(args.output)
+        write_plan(plan, args.output)
         say(f"wrote {args.output}")
     return 0
