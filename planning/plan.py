@@ -120,20 +120,13 @@ class Plan:
             }
         )
 
-    def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_frame` to ``path`` atomically (temporary file, then rename)."""
-        target = Path(path)
-        directory = target.parent if str(target.parent) else Path(".")
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(handle, "w", newline="") as stream:
-                self.to_frame().to_csv(stream, index=False)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return target
+    def to_csv(self, path_or_buffer: Any) -> None:
+        """Write :meth:`to_frame` as CSV to a path or buffer (no index).
+
+        The write is plain; the application layer makes file writes atomic
+        (``rdsmodel.persistence.atomic_path``, the one atomic write).
+        """
+        self.to_frame().to_csv(path_or_buffer, index=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything in the plan as JSON-ready Python objects."""
