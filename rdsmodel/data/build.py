@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from rdsmodel.data import columns as colparse
 from rdsmodel.data.censoring import as_cutoff, as_window, censor_bounds, windows_closed
 from rdsmodel.data.schema import CovariateField, CovariateSchema, infer_schema, sorted_levels
 from rdsmodel.data.tree import descendants_of, forest, parent_positions
+from rdsmodel.data.collinear import collinear_covariates
 from rdsmodel.data.validation import (
     Context,
     DataValidationError,
@@ -46,6 +48,7 @@ from rdsmodel.data.validation import (
     check_time_order,
     check_unknown_recruiters,
 )
+from rdsmodel.errors import DataError
 
 __all__ = ["CANONICAL", "DERIVED", "Built", "build_table"]
 
@@ -66,6 +69,9 @@ class Built:
     cutoff: pd.Timestamp | None
     coupon_window: pd.Timedelta | None
     column_names: dict[str, str] = field(default_factory=dict)
+    notes: list[Problem] = field(default_factory=list)
+    labels: RowLabels = field(default_factory=RowLabels)
+    used: dict[str, Any] = field(default_factory=dict)
 
 
 def _missing_column(name: str, role: str, available: Sequence, hint: str) -> Problem:
@@ -89,26 +95,27 @@ def _resolve_columns(
     repeated = sorted({str(c) for c in available if available.count(c) > 1})
     problems = []
     if repeated:
-        problems.append(Problem("missing_column", f"column name(s) repeat in the table: {repeated}"))
-    required = [(id_col, "respondent id", "id_col"), (recruiter_col, "recruiter id", "recruiter_col"),
-                (coupons_col, "coupons issued", "coupons_col")]
+        problems.append(Problem("duplicate_column", f"column name(s) repeat in the table: {repeated}; give "
+                                "every column its own name"))
+    required = [(id_col, "respondent id", "--id-col"), (recruiter_col, "recruiter id", "--recruiter-col"),
+                (coupons_col, "coupons issued", "--coupons-col")]
     for name, role, option in required:
         if name not in available:
-            problems.append(_missing_column(name, role, available, f"Name it with {option}=..."))
+            problems.append(_missing_column(name, role, available, f"Name it with {option}"))
     if time_col is not None and time_col not in available:
         if time_col != "interview_time":
-            problems.append(_missing_column(time_col, "interview time", available, "Fix time_col=..."))
+            problems.append(_missing_column(time_col, "interview time", available, "Fix --time-col"))
         time_col = None
     if coupon_window is not None and time_col is None:
         problems.append(Problem(
             "missing_column",
-            "coupon_window needs interview times, but the table has no interview time column "
-            f"(columns: {', '.join(map(str, available))}); name it with time_col=...",
+            "--coupon-window needs interview times, but the table has no interview time column "
+            f"(columns: {', '.join(map(str, available))}); name it with --time-col",
         ))
     if group_col is None:
         group_col = "group" if "group" in available else None
     elif group_col not in available:
-        problems.append(_missing_column(group_col, "group", available, "Fix group_col=..."))
+        problems.append(_missing_column(group_col, "group", available, "Fix --group"))
     used = {id_col, recruiter_col, coupons_col, time_col, group_col} - {None}
     if covariates is None:
         covariates = schema.names if schema is not None else [
@@ -117,15 +124,15 @@ def _resolve_columns(
     covariates = list(covariates)
     for name in covariates:
         if name not in available:
-            problems.append(_missing_column(name, "covariate", available, "Fix covariates=... or the schema"))
+            problems.append(_missing_column(name, "covariate", available, "Fix --covariates (or the schema)"))
         elif name in used:
             problems.append(Problem("missing_column", f"column {name!r} cannot be both a covariate and the "
-                                    "id, recruiter, coupons, time or group column"))
+                                    "id, recruiter, coupons, time or group column; fix --covariates"))
         elif name in CANONICAL:
             problems.append(Problem(
                 "missing_column",
-                f"covariate column {name!r} has the name of a canonical column; rename it, or "
-                "leave it out by listing the covariates with covariates=[...]",
+                f"covariate column {name!r} has the name of a column the toolkit derives; rename it, or "
+                "leave it out with --exclude-columns or by listing the covariates with --covariates",
             ))
     if schema is not None:
         extra = [n for n in schema.names if n not in covariates]
@@ -188,7 +195,7 @@ def _covariate_values(
 ) -> tuple[CovariateSchema, dict[str, pd.Series], list[Problem]]:
     if schema is not None:
         if categorical or numeric:
-            raise ValueError("pass either schema= or categorical=/numeric=, not both")
+            raise DataError("pass either a schema or --categorical/--numeric, not both")
         fields = []
         for f in schema:
             if f.kind == "categorical" and f.levels is None:
@@ -205,7 +212,7 @@ def _covariate_values(
             parsed = colparse.parse_numeric(cells)
             values[f.name] = parsed.values
             problems += bad_cells(ctx, "bad_covariate", parsed.bad, f.name, cells,
-                                  "a number (the field is numeric)")
+                                  f"a finite number (the field is numeric; if it is not, pass --categorical {f.name})")
         else:
             outside = cells.notna().to_numpy() & ~cells.isin(f.levels).to_numpy(dtype=bool, na_value=False)
             values[f.name] = cells
@@ -238,6 +245,20 @@ def _differs(ctx: Context, frame: pd.DataFrame, keep: np.ndarray, table: pd.Data
                 severity="warning",
             ))
     return notes
+
+
+def _only_seeds(table: pd.DataFrame, names: Mapping[str, str]) -> list[Problem]:
+    """Warn when no respondent names a recruiter: every one is a seed."""
+    if len(table) == 0 or table["recruiter_id"].notna().any():
+        return []
+    return [Problem(
+        "no_recruits",
+        f"none of the {len(table)} respondent(s) names a recruiter (column {names['recruiter_id']!r}): every "
+        "one is a seed, so the table holds no recruitment links. If that is wrong, check --recruiter-col "
+        "(and --seed-markers for --format rds). The capacity model can still be fitted; the covariate model "
+        "needs recruits (fit with --no-covariate-model)",
+        severity="warning",
+    )]
 
 
 def build_table(
@@ -297,10 +318,12 @@ def build_table(
     names.update(column_names or {})
     labels = labels or RowLabels()
     n = len(frame)
+    notes = [p for p in reader_problems if p.severity == "note"]
+    reader_problems = [p for p in reader_problems if p.severity != "note"]
 
     # 2. parse
-    ids = colparse.as_text(frame[id_col]).reset_index(drop=True)
-    recruiters = colparse.as_text(frame[recruiter_col]).reset_index(drop=True)
+    ids = colparse.as_id(frame[id_col]).reset_index(drop=True)
+    recruiters = colparse.as_id(frame[recruiter_col]).reset_index(drop=True)
     coupons = colparse.parse_count(frame[coupons_col].reset_index(drop=True))
     times = colparse.parse_times(frame[time_col].reset_index(drop=True), time_format) if time_col else None
     group = colparse.as_text(frame[group_col]).reset_index(drop=True) if group_col else None
@@ -344,8 +367,8 @@ def build_table(
     keep = np.ones(n, dtype=bool)
     dropped = pd.DataFrame({"row": pd.Series(dtype="int64"), "reason": pd.Series(dtype=STRING)})
     if reasons:
-        keep, dropped, notes = _drop_rows(frame, parent, reasons, ctx)
-        warnings += notes
+        keep, dropped, drop_notes = _drop_rows(frame, parent, reasons, ctx)
+        warnings += drop_notes
 
     # 5. errors on the kept rows
     pos = np.flatnonzero(keep)
@@ -363,7 +386,7 @@ def build_table(
         errors += bad_cells(kctx, "bad_time", times.bad[keep], names["interview_time"],
                             times.text[keep].reset_index(drop=True),
                             f"a date/time in format {time_format} (e.g. 2024-03-01 or 2024-03-01T14:30; "
-                            "for other layouts pass time_format=...)")
+                            "for other layouts pass --time-format)")
     sub_closed = None
     if given_closed is not None:
         sub_closed = given_closed.values[keep].reset_index(drop=True)
@@ -392,7 +415,7 @@ def build_table(
     )
     errors += cov_problems
     if errors:
-        raise DataValidationError(errors + warnings)
+        raise DataValidationError(errors + warnings + notes)
 
     # 6. derive
     is_frontier = sub_coupons.isna().to_numpy()
@@ -420,6 +443,11 @@ def build_table(
     table["censor_at"] = censor_bounds(sub_coupons, n_recruits, closed)
     table["is_frontier"] = is_frontier
     warnings += _differs(kctx, frame.reset_index(drop=True), keep, table)
+    warnings += _only_seeds(table, names)
+    warnings += collinear_covariates(table, schema)
+    if "line" not in dropped.columns and labels.word == "line":
+        dropped.insert(1, "line", np.array([labels.number(r) for r in dropped["row"]], dtype=np.int64))
     return Built(table=table, schema=schema, group_column="group" if group is not None else None,
                  warnings=warnings, dropped=dropped, cutoff=cut, coupon_window=window,
-                 column_names=names)
+                 column_names=names, notes=notes, labels=labels,
+                 used={"time_col": time_col, "group_col": group_col})

@@ -25,6 +25,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from rdsmodel.errors import DataError
+
 __all__ = ["as_cutoff", "as_window", "censor_bounds", "windows_closed"]
 
 
@@ -41,7 +43,7 @@ def as_window(window: dt.timedelta | pd.Timedelta | float | int | str | None) ->
 
     Raises
     ------
-    ValueError
+    DataError
         If the window is negative or not understood.
     """
     if window is None:
@@ -54,11 +56,11 @@ def as_window(window: dt.timedelta | pd.Timedelta | float | int | str | None) ->
         else:
             value = pd.Timedelta(window)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"coupon_window {window!r} is not a duration: give days as a number or a timedelta"
+        raise DataError(
+            f"--coupon-window {window!r} is not a duration: give days as a number (or a timedelta)"
         ) from None
     if pd.isna(value) or value < pd.Timedelta(0):
-        raise ValueError(f"coupon_window must be a duration >= 0, got {window!r}")
+        raise DataError(f"--coupon-window must be a duration >= 0 days, got {window!r}")
     return value
 
 
@@ -75,7 +77,7 @@ def as_cutoff(cutoff: dt.datetime | pd.Timestamp | str | None) -> pd.Timestamp |
 
     Raises
     ------
-    ValueError
+    DataError
         If the value is not a date.
     """
     if cutoff is None:
@@ -83,9 +85,9 @@ def as_cutoff(cutoff: dt.datetime | pd.Timestamp | str | None) -> pd.Timestamp |
     try:
         value = pd.Timestamp(cutoff)
     except (TypeError, ValueError):
-        raise ValueError(f"cutoff {cutoff!r} is not a date (use ISO 8601, e.g. 2024-06-30)") from None
+        raise DataError(f"--cutoff {cutoff!r} is not a date (use ISO 8601, e.g. 2024-06-30)") from None
     if pd.isna(value):
-        raise ValueError(f"cutoff {cutoff!r} is not a date (use ISO 8601, e.g. 2024-06-30)")
+        raise DataError(f"--cutoff {cutoff!r} is not a date (use ISO 8601, e.g. 2024-06-30)")
     if value.tz is not None:
         value = value.tz_convert("UTC").tz_localize(None)
     return value

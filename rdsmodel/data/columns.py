@@ -15,6 +15,7 @@ from pandas.api import types as ptypes
 
 __all__ = [
     "ParsedColumn",
+    "as_id",
     "as_text",
     "parse_bool",
     "parse_count",
@@ -25,6 +26,7 @@ __all__ = [
 STRING = pd.StringDtype()
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_WHOLE_FLOAT = r"^([+-]?\d+)\.0+$"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,30 @@ def as_text(series: pd.Series) -> pd.Series:
         values = series.to_numpy(dtype=object, na_value=None)
         text = pd.Series(pd.array(values, dtype=STRING), index=series.index).str.strip()
     return text.mask(text == "", pd.NA)
+
+
+def as_id(series: pd.Series) -> pd.Series:
+    """Normalise an id, recruiter or code column: :func:`as_text`, then ``7.0`` -> ``7``.
+
+    Spreadsheets and R write whole numbers of a column with gaps as ``7.0``;
+    the respondent is still ``7``. Only a zero fraction is removed, so
+    ``7.5`` and ``007`` stay as written.
+
+    Parameters
+    ----------
+    series : pandas.Series
+
+    Returns
+    -------
+    pandas.Series of string dtype
+
+    Examples
+    --------
+    >>> as_id(pd.Series(["7.0", "007", "7.5", " a1 ", None])).tolist()
+    ['7', '007', '7.5', 'a1', <NA>]
+    """
+    text = as_text(series)
+    return text.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
 
 
 def parse_count(series: pd.Series) -> ParsedColumn:

@@ -84,10 +84,100 @@ def suspicious_reason(values: pd.Series) -> str | None:
     return None
 
 
-def _suspicious_columns(issued: Mapping[str, pd.Series], explicit: bool) -> list[Problem]:
+def _shape(codes: pd.Series) -> pd.Series:
+    """Letters as ``A``, digits as ``9``: ``"AB-1234"`` -> ``"AA-9999"``."""
+    return codes.str.replace(r"[A-Za-z]", "A", regex=True).str.replace(r"\d", "9", regex=True)
+
+
+def odd_column_reason(
+    name: str, issued: Mapping[str, pd.Series], ids: pd.Series, redeemed: pd.Series
+) -> str | None:
+    """Say why issued column ``name``'s codes do not look like the other issued columns' codes.
+
+    Compared with the codes of the other issued columns (each needs at least
+    five codes in all): the shape of the codes (letters and digits, hence
+    length), a shared prefix the others do not have, and whether the codes
+    hold the respondent's own id. Whether the codes were ever redeemed is
+    added as evidence.
+
+    Parameters
+    ----------
+    name : str
+        The column to judge.
+    issued : mapping of str to pandas.Series
+        Every issued column as text (same index as ``ids``).
+    ids, redeemed : pandas.Series
+        Respondent ids and redeemed codes as text.
+
+    Returns
+    -------
+    str or None
+    """
+    mine = issued[name]
+    others = [v for k, v in issued.items() if k != name]
+    if not others:
+        return None
+    present = mine.notna().to_numpy()
+    codes = mine[present]
+    rest = pd.concat([v.dropna() for v in others], ignore_index=True)
+    if len(codes) < 5 or len(rest) < 5:
+        return None
+    reasons = []
+    example = str(codes.iloc[0])
+    rest_example = str(rest.iloc[0])
+    shapes = _shape(rest).value_counts(normalize=True)
+    common_shapes = set(shapes.index[shapes.cumsum().shift(fill_value=0) < 0.95])
+    my_shapes = _shape(codes)
+    if my_shapes.isin(common_shapes).mean() < 0.5:
+        lengths = codes.str.len()
+        rest_lengths = rest.str.len()
+        if lengths.median() != rest_lengths.median():
+            reasons.append(f"its codes are {int(lengths.median())} characters long (e.g. {example!r}), the other "
+                           f"coupon columns' {int(rest_lengths.median())} (e.g. {rest_example!r})")
+        else:
+            reasons.append(f"its codes are written differently (e.g. {example!r}) from the other coupon "
+                           f"columns' (e.g. {rest_example!r})")
+    prefix = codes.str[:2]
+    top = prefix.value_counts(normalize=True)
+    if len(top) and top.iloc[0] >= 0.9 and (rest.str[:2] == top.index[0]).mean() < 0.2 and codes.str.len().min() > 2:
+        reasons.append(f"every code starts with {top.index[0]!r}, unlike the other coupon columns' codes")
+    own = ids[present].astype(object).to_numpy()
+    text = codes.astype(object).to_numpy()
+    holds_id = np.array([bool(i) and c != i and (c.endswith(i) or c.startswith(i)) for c, i in
+                         zip(text, own, strict=True) if i is not None]) if len(text) else np.array([])
+    if len(holds_id) and holds_id.mean() >= 0.8:
+        rest_holds = []
+        for v in others:
+            has = v.notna().to_numpy()
+            rest_holds += [bool(i) and c != i and (c.endswith(i) or c.startswith(i)) for c, i in
+                           zip(v[has].astype(object), ids[has].astype(object), strict=True) if i is not None]
+        if not rest_holds or np.mean(rest_holds) < 0.2:
+            at = int(np.argmax(holds_id))
+            reasons.append(f"its codes hold the respondent's own id (e.g. {text[at]!r} on the row of id "
+                           f"{own[at]!r})")
+    if not reasons:
+        return None
+    taken = set(redeemed.dropna().tolist())
+    used = codes.isin(taken).mean()
+    rest_used = rest.isin(taken).mean()
+    if used == 0 and rest_used > 0:
+        reasons.append(f"none of its {len(codes)} codes was redeemed ({rest_used:.0%} of the other columns' were)")
+    return "; ".join(reasons)
+
+
+def _suspicious_columns(
+    issued: Mapping[str, pd.Series], explicit: bool, ids: pd.Series | None = None,
+    redeemed: pd.Series | None = None,
+) -> list[Problem]:
     problems = []
+    plain = {name: suspicious_reason(values) for name, values in issued.items()}
     for name, values in issued.items():
-        reason = suspicious_reason(values)
+        reason = plain[name]
+        if reason is None and ids is not None and redeemed is not None:
+            fine = {k: v for k, v in issued.items() if plain[k] is None}
+            odd = odd_column_reason(name, fine, ids, redeemed)
+            if odd is not None:
+                reason = f"its codes do not look like the other coupon columns' codes: {odd}"
         if reason is None:
             continue
         if explicit:
@@ -100,8 +190,8 @@ def _suspicious_columns(issued: Mapping[str, pd.Series], explicit: bool) -> list
             problems.append(Problem(
                 "suspicious_coupon_column",
                 f"issued column {name!r} does not look like coupon codes: {reason}. If it is not a coupon "
-                f"column pass exclude_columns=[{name!r}] (--exclude-columns {name}); to use it anyway list "
-                "the coupon columns with issued_cols=[...]",
+                f"column, leave it out with --exclude-columns {name}; to use it anyway, list the coupon "
+                "columns with --issued-cols",
             ))
     return problems
 
@@ -142,7 +232,7 @@ def match_coupons(
     -------
     Matched
     """
-    problems = _suspicious_columns(issued, explicit)
+    problems = _suspicious_columns(issued, explicit, ids, redeemed)
     if any(p.is_error for p in problems):
         return Matched(None, None, problems)
     n = len(ids)
@@ -185,7 +275,7 @@ def match_coupons(
         problems.append(ctx.problem(
             "ambiguous_code",
             f"{ctx.who(row)} redeemed code {red[row]!r}, which was issued to several respondents, so its "
-            "recruiter cannot be told; fix the export or drop the rows with drop_warned=True",
+            "recruiter cannot be told; fix the export, or drop the rows concerned with --drop-warned",
             [row]))
 
     # codes redeemed by several respondents
@@ -213,8 +303,8 @@ def match_coupons(
         if unmatched == "error":
             problems.append(ctx.problem(
                 "unmatched_code",
-                f"{where}; fix the export, or pass unmatched='seed' to treat such respondents as seeds "
-                "or unmatched='drop' to drop them", [row]))
+                f"{where}; fix the export, or pass --unmatched seed to treat such respondents as seeds "
+                "or --unmatched drop to drop them", [row]))
         elif unmatched == "seed":
             problems.append(ctx.problem("unmatched_code", f"{where}; treated as a seed", [row], "warning"))
         else:

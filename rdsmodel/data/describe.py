@@ -27,6 +27,7 @@ import pandas as pd
 
 from rdsmodel.data.figures import recruitment_tree_figure, recruits_figure
 from rdsmodel.data.recruitment import RecruitmentData
+from rdsmodel.errors import DataError
 from rdsmodel.persistence import atomic_path
 
 __all__ = ["StudySummary", "describe", "homophily_table"]
@@ -143,7 +144,7 @@ class StudySummary:
         """
         out = Path(outdir)
         if out.exists() and not out.is_dir():
-            raise ValueError(f"{out} exists and is not a folder")
+            raise DataError(f"{out} exists and is not a folder")
         out.mkdir(parents=True, exist_ok=True)
         written = []
         path = out / "summary.txt"

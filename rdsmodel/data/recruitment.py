@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rdsmodel.data.build import build_table
+from rdsmodel.data.options import ReadingOptions
 from rdsmodel.data.schema import CovariateSchema
-from rdsmodel.data.validation import Problem
-from rdsmodel.persistence import atomic_path, row_digests
+from rdsmodel.data.validation import Problem, RowLabels
+from rdsmodel.errors import DataError
+from rdsmodel.persistence import atomic_path, column_digest, row_digests
 
 __all__ = ["RecruitmentData"]
 
@@ -54,6 +55,15 @@ class RecruitmentData:
         The data cut-off used for the coupon windows.
     coupon_window : pandas.Timedelta, optional
         The coupon validity used for the coupon windows.
+    reading : ReadingOptions, optional
+        How the table was read (the options used, defaults filled in).
+    notes : sequence of Problem
+        What the reader did on its own (a column of row names left out, a
+        separator guessed).
+    labels : RowLabels, optional
+        How input rows are named (file lines or data-frame rows).
+    column_names : mapping, optional
+        Canonical column -> the user's column name, for messages.
 
     Attributes
     ----------
@@ -68,7 +78,9 @@ class RecruitmentData:
     fit_rows : pandas.DataFrame
         Rows with coupons issued (their counts inform the capacity model).
     warnings : list of Problem
+    notes : list of Problem
     dropped : pandas.DataFrame
+    reading : ReadingOptions or None
 
     Examples
     --------
@@ -93,13 +105,17 @@ class RecruitmentData:
         dropped: pd.DataFrame | None = None,
         cutoff: pd.Timestamp | None = None,
         coupon_window: pd.Timedelta | None = None,
+        reading: ReadingOptions | None = None,
+        notes: Sequence[Problem] = (),
+        labels: RowLabels | None = None,
+        column_names: Mapping[str, str] | None = None,
     ) -> None:
         missing = [c for c in ("id", "recruiter_id", "coupons_issued", "n_recruits", "wave", "seed_id",
                                "window_closed", "censor_at", "is_frontier", *schema.names)
                    if c not in table.columns]
         if missing:
-            raise ValueError(f"not a canonical recruitment table: missing column(s) {missing}; "
-                             "build it with RecruitmentData.from_frame")
+            raise DataError(f"not a canonical recruitment table: missing column(s) {missing}; "
+                            "build it with RecruitmentData.from_frame or rdsmodel.data.read_table")
         self._table = table.copy()
         self._schema = schema
         self._group_column = group_column
@@ -107,6 +123,10 @@ class RecruitmentData:
         self._dropped = (dropped if dropped is not None else pd.DataFrame({"row": [], "reason": []})).copy()
         self.cutoff = cutoff
         self.coupon_window = coupon_window
+        self._reading = reading
+        self._notes = list(notes)
+        self._labels = labels or RowLabels()
+        self._column_names = dict(column_names or {})
 
     @classmethod
     def from_frame(
@@ -130,7 +150,8 @@ class RecruitmentData:
     ) -> RecruitmentData:
         """Validate a data frame in the canonical layout and derive the recruitment table.
 
-        ``df`` is never modified.
+        ``df`` is never modified. The same as :func:`rdsmodel.data.read_table`
+        on a data frame, with the canonical layout's options.
 
         Parameters
         ----------
@@ -174,21 +195,32 @@ class RecruitmentData:
         ------
         DataValidationError
             Listing every error (and warning), one line each naming the id and row.
-        ValueError
+        DataError
             For inconsistent options (a negative window, a cut-off that is not a date, ...).
         """
-        built = build_table(
-            df, id_col=id_col, recruiter_col=recruiter_col, coupons_col=coupons_col, time_col=time_col,
-            group_col=group_col, covariates=covariates, categorical=categorical, numeric=numeric,
-            schema=schema, coupon_window=coupon_window, cutoff=cutoff, drop_warned=drop_warned,
-            time_format=time_format, max_levels=max_levels,
+        from rdsmodel.data.readers import read_table
+
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        if isinstance(cutoff, (dt.datetime, pd.Timestamp)):
+            cutoff = pd.Timestamp(cutoff).isoformat()
+        options = ReadingOptions(
+            id_col=id_col, recruiter_col=recruiter_col, coupons_col=coupons_col,
+            time_col=None if time_col == "interview_time" else time_col, group_col=group_col,
+            covariates=None if covariates is None else tuple(covariates),
+            categorical=None if categorical is None else tuple(categorical),
+            numeric=None if numeric is None else tuple(numeric),
+            coupon_window=coupon_window, cutoff=cutoff, drop_warned=drop_warned,
+            time_format=None if time_format == "ISO8601" else time_format,
+            max_levels=None if max_levels == 10 else max_levels,
         )
-        return cls._from_built(built)
+        return read_table(df, options, schema=schema)
 
     @classmethod
-    def _from_built(cls, built) -> RecruitmentData:
+    def _from_built(cls, built, reading: ReadingOptions | None = None) -> RecruitmentData:
         return cls(built.table, built.schema, group_column=built.group_column, warnings=built.warnings,
-                   dropped=built.dropped, cutoff=built.cutoff, coupon_window=built.coupon_window)
+                   dropped=built.dropped, cutoff=built.cutoff, coupon_window=built.coupon_window,
+                   reading=reading, notes=built.notes, labels=built.labels, column_names=built.column_names)
 
     # -- views -----------------------------------------------------------------------------------
     @property
@@ -225,6 +257,25 @@ class RecruitmentData:
     def warnings(self) -> list[Problem]:
         """list of Problem: non-fatal problems found while loading."""
         return list(self._warnings)
+
+    @property
+    def notes(self) -> list[Problem]:
+        """list of Problem: what the reader did on its own (a column of row names left out, ...)."""
+        return list(self._notes)
+
+    @property
+    def reading(self) -> ReadingOptions | None:
+        """ReadingOptions or None: how the table was read, with the defaults that were used filled in.
+
+        ``read_table(path, data.reading)`` reads the same file the same way;
+        a posterior fitted on the data stores these options.
+        """
+        return self._reading
+
+    @property
+    def column_names(self) -> dict[str, str]:
+        """dict: canonical column -> the user's column name (``{"recruiter_id": "recruiter.id", ...}``)."""
+        return dict(self._column_names)
 
     @property
     def dropped(self) -> pd.DataFrame:
@@ -295,16 +346,59 @@ class RecruitmentData:
         digest.update(json.dumps(self._schema.to_dict(), sort_keys=True).encode())
         return digest.hexdigest()
 
-    def identity_digests(self) -> dict[str, str]:
+    @property
+    def identity_columns(self) -> list[str]:
+        """list of str: the canonical columns that must not change after a fit (recruiter, group, covariates)."""
+        return ["recruiter_id", *(["group"] if self._group_column else []), *self.covariates]
+
+    def identity_digests(self, columns: Sequence[str] | None = None, *, legacy: bool = False) -> dict[str, str]:
         """Per-respondent digest of what must not change after a fit: recruiter, group, covariates.
+
+        Parameters
+        ----------
+        columns : sequence of str, optional
+            Canonical columns to hash (default :attr:`identity_columns`); they
+            are hashed in name order, so the order of the covariates does not matter.
+        legacy : bool
+            Hash :attr:`identity_columns` in table order, as posteriors written
+            before reading options were stored did.
 
         Returns
         -------
         dict
             ``{id: digest}`` from :func:`rdsmodel.persistence.row_digests`.
         """
-        columns = ["recruiter_id", *(["group"] if self._group_column else []), *self.covariates]
-        return row_digests(self._table, columns)
+        if legacy:
+            return row_digests(self._table, self.identity_columns)
+        columns = sorted(self.identity_columns if columns is None else columns)
+        return row_digests(self._table, columns, names=True)
+
+    def user_column(self, canonical: str) -> str:
+        """The user's name of a canonical column (a covariate is its own name)."""
+        if canonical == "group" and self._reading is not None and self._reading.group_col:
+            return self._reading.group_col
+        return self._column_names.get(canonical, canonical)
+
+    def column_digests(self, ids: Sequence[str] | None = None) -> dict[str, dict[str, str]]:
+        """One digest per identity column, by name: what a posterior stores to name a changed column.
+
+        Parameters
+        ----------
+        ids : sequence of str, optional
+            Respondents to hash (default all); ids missing from the table are skipped.
+
+        Returns
+        -------
+        dict
+            ``{canonical column: {"column": the user's name, "digest": hex}}``
+            for the recruiter, the group and every covariate
+            (:func:`rdsmodel.persistence.column_digest`).
+        """
+        table = self._table
+        if ids is not None:
+            table = table[table["id"].isin(list(ids)).to_numpy()]
+        return {name: {"column": self.user_column(name), "digest": column_digest(table, name)}
+                for name in self.identity_columns}
 
     def state_digests(self) -> dict[str, str]:
         """Per-respondent digest of what may change as the study goes on.
@@ -333,6 +427,47 @@ class RecruitmentData:
         with atomic_path(path) as tmp:
             tmp.write_text(self._csv_text(), encoding="utf-8")
         return path
+
+    def dropped_report(self, limit: int = 200) -> str:
+        """The dropped rows as a table (id, line, reason) with their count; empty text if none.
+
+        Parameters
+        ----------
+        limit : int
+            Rows shown at most (the rest are counted).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> print(data.dropped_report())  # doctest: +SKIP
+        dropped 2 respondent(s):
+          id  line  reason
+          r4     5  redeemed code 'ZZZ' was issued to nobody
+          r5     6  recruited (directly or not) by dropped respondent 'r4'
+        """
+        dropped = self._dropped
+        if len(dropped) == 0:
+            return ""
+        id_col = self._column_names.get("id", "id")
+        ids = (dropped[id_col].astype("string").fillna("") if id_col in dropped.columns
+               else pd.Series([""] * len(dropped), dtype="string"))
+        rows = dropped["row"].to_numpy(dtype=np.int64)
+        places = [str(self._labels.number(r)) for r in rows]
+        shown = pd.DataFrame({"id": ids.to_numpy(dtype=object), self._labels.word: places,
+                              "reason": dropped["reason"].astype("string").fillna("").to_numpy(dtype=object)})
+        head = shown.head(limit)
+        width_id = max(2, *(len(str(v)) for v in head["id"]))
+        width_at = max(len(self._labels.word), *(len(v) for v in head[self._labels.word]))
+        lines = [f"dropped {len(dropped)} respondent(s):",
+                 f"  {'id':<{width_id}}  {self._labels.word:>{width_at}}  reason"]
+        lines += [f"  {str(r.id):<{width_id}}  {str(getattr(r, self._labels.word)):>{width_at}}  {r.reason}"
+                  for r in head.itertuples(index=False)]
+        if len(shown) > limit:
+            lines.append(f"  ... and {len(shown) - limit} more (see data.dropped)")
+        return "\n".join(lines)
 
     def seeds(self) -> pd.Series:
         """pandas.Series: ids of the seeds (wave 0)."""

@@ -20,6 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from rdsmodel.errors import DataError
+
 __all__ = ["CovariateField", "CovariateSchema", "infer_schema"]
 
 Kind = Literal["categorical", "numeric"]
@@ -53,13 +55,13 @@ class CovariateField:
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise ValueError(f"covariate {self.name!r}: kind must be 'categorical' or 'numeric', got {self.kind!r}")
+            raise DataError(f"covariate {self.name!r}: kind must be 'categorical' or 'numeric', got {self.kind!r}")
         if self.levels is not None:
             if self.kind == "numeric":
-                raise ValueError(f"covariate {self.name!r} is numeric and cannot have levels")
+                raise DataError(f"covariate {self.name!r} is numeric and cannot have levels")
             levels = tuple(str(level) for level in self.levels)
             if len(set(levels)) != len(levels):
-                raise ValueError(f"covariate {self.name!r}: levels repeat: {list(levels)}")
+                raise DataError(f"covariate {self.name!r}: levels repeat: {list(levels)}")
             object.__setattr__(self, "levels", levels)
 
     @property
@@ -108,7 +110,7 @@ class CovariateSchema:
         names = [f.name for f in fields]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ValueError(f"covariate schema names repeat: {repeated}")
+            raise DataError(f"covariate schema names repeat: {repeated}")
         object.__setattr__(self, "fields", fields)
 
     @property
@@ -200,8 +202,12 @@ def infer_field(name: str, values: pd.Series, *, max_levels: int = 10) -> Covari
     present = values.dropna()
     distinct = pd.unique(present.to_numpy(dtype=object))
     numbers = pd.to_numeric(pd.Series(distinct, dtype="string"), errors="coerce")
-    if len(distinct) and numbers.notna().all() and np.isfinite(numbers.to_numpy(dtype=float)).all():
+    if len(distinct) and numbers.notna().all():
         as_float = numbers.to_numpy(dtype=float)
+        finite = np.isfinite(as_float)
+        if not finite.all():
+            # numbers with an infinity: a numeric field with bad cells (reported as bad_covariate)
+            return CovariateField(name, "numeric")
         if len(distinct) > max_levels or not np.all(as_float == np.round(as_float)):
             return CovariateField(name, "numeric")
     return CovariateField(name, "categorical", sorted_levels([str(v) for v in distinct]))
@@ -235,19 +241,19 @@ def infer_schema(
 
     Raises
     ------
-    ValueError
+    DataError
         If a forced column is not a covariate or is forced both ways.
     """
     categorical = list(categorical or [])
     numeric = list(numeric or [])
     both = sorted(set(categorical) & set(numeric))
     if both:
-        raise ValueError(f"covariate(s) {both} forced both categorical and numeric")
+        raise DataError(f"covariate(s) {', '.join(both)} given both --categorical and --numeric")
     unknown = sorted((set(categorical) | set(numeric)) - set(columns))
     if unknown:
-        raise ValueError(
-            f"forced covariate(s) {unknown} are not covariates of the table "
-            f"(covariates: {', '.join(columns) or 'none'})"
+        raise DataError(
+            f"covariate(s) {', '.join(map(repr, unknown))} named in --categorical/--numeric are not covariates "
+            f"of the table (covariates: {', '.join(columns) or 'none'})"
         )
     fields = []
     for name in columns:

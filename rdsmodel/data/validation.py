@@ -25,13 +25,14 @@ columns the user named). ``docs/field-data.md`` explains each.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from rdsmodel.data.tree import Forest
+from rdsmodel.errors import DataError
 
 __all__ = [
     "DataValidationError",
@@ -48,7 +49,7 @@ __all__ = [
     "check_unknown_recruiters",
 ]
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
 MAX_LINES = 200
 EARLIEST = pd.Timestamp("1980-01-01")
 
@@ -68,8 +69,10 @@ class Problem:
         file, position ``i`` is on line ``i + 2``: the header is line 1).
     ids : tuple of str
         Respondent ids concerned (when known).
-    severity : {"error", "warning"}
-        Errors stop loading; warnings are kept in ``data.warnings``.
+    severity : {"error", "warning", "note"}
+        Errors stop loading; warnings are kept in ``data.warnings``; notes
+        (``data.notes``) say what the reader did on its own, e.g. leaving out
+        a column of R row names.
     """
 
     kind: str
@@ -87,11 +90,11 @@ class Problem:
         return self.severity == "error"
 
 
-class DataValidationError(ValueError):
+class DataValidationError(DataError):
     """The field data has errors; ``problems`` lists all of them (and the warnings).
 
-    ``str(err)`` is one line per problem, errors first (at most 200 lines;
-    the rest are in ``problems``).
+    ``str(err)`` is one line per problem, errors first, then warnings, then
+    notes (at most 200 lines; the rest are in ``problems``).
 
     Parameters
     ----------
@@ -101,9 +104,8 @@ class DataValidationError(ValueError):
 
     def __init__(self, problems: Iterable[Problem]):
         problems = list(problems)
-        self.problems: list[Problem] = [p for p in problems if p.is_error] + [
-            p for p in problems if not p.is_error
-        ]
+        order = {"error": 0, "warning": 1, "note": 2}
+        self.problems: list[Problem] = sorted(problems, key=lambda p: order.get(p.severity, 1))
         super().__init__(self._text())
 
     @property
@@ -114,7 +116,7 @@ class DataValidationError(ValueError):
     @property
     def warnings(self) -> list[Problem]:
         """list of Problem: the warnings only."""
-        return [p for p in self.problems if not p.is_error]
+        return [p for p in self.problems if p.severity == "warning"]
 
     def _text(self) -> str:
         lines = [str(p) for p in self.problems[:MAX_LINES]]
@@ -135,20 +137,30 @@ class RowLabels:
     word : str
         ``"row"`` or ``"line"``.
     base : int
-        Added to the 0-based position: 0 for data frames, 2 for CSV files
-        (header on line 1).
+        Added to the 0-based position when ``lines`` is not given: 0 for data
+        frames, 2 for a CSV file without blank or multi-line records.
+    lines : numpy.ndarray of int, optional
+        The physical line (1-based) each record starts on, as counted by the
+        reader: blank lines and line breaks inside quoted cells are counted.
     """
 
     word: str = "row"
     base: int = 0
+    lines: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def number(self, row: int) -> int:
+        """The number shown for 0-based position ``row`` (a physical line for files)."""
+        if self.lines is not None:
+            return int(self.lines[int(row)])
+        return int(row) + self.base
 
     def one(self, row: int) -> str:
         """Name one row, e.g. ``"line 7"``."""
-        return f"{self.word} {int(row) + self.base}"
+        return f"{self.word} {self.number(row)}"
 
     def many(self, rows: Sequence[int], limit: int = 10) -> str:
         """Name several rows, e.g. ``"lines 3, 7, 9"``."""
-        shown = ", ".join(str(int(r) + self.base) for r in rows[:limit])
+        shown = ", ".join(str(self.number(r)) for r in rows[:limit])
         more = f", ... ({len(rows)} in all)" if len(rows) > limit else ""
         return f"{self.word}{'s' if len(rows) != 1 else ''} {shown}{more}"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdsmodel.data import DataValidationError, read_canonical, read_coupons, read_rds, read_table
+from rdsmodel.data import DataError, DataValidationError, read_canonical, read_coupons, read_rds, read_table
 
 
 def write(tmp_path: Path, text: str, name: str = "study.csv") -> Path:
@@ -65,7 +65,8 @@ def test_missing_file_and_columns(tmp_path):
     with pytest.raises(DataValidationError) as info:
         read_canonical(path)
     message = str(info.value)
-    assert "no column 'recruiter_id'" in message and "'recruiter'" in message and "recruiter_col" in message
+    assert "no column 'recruiter_id'" in message and "'recruiter'" in message and "--recruiter-col" in message
+    assert "recruiter_col" not in message
 
 
 def test_unreadable_files(tmp_path):
@@ -101,14 +102,17 @@ def test_read_rds(tmp_path):
 
 def test_read_rds_needs_coupons_and_network_size(tmp_path):
     path = write(tmp_path, RDS)
-    with pytest.raises(ValueError, match="max_coupons"):
+    with pytest.raises(DataError, match="--max-coupons N"):
         read_rds(path)
-    with pytest.raises(ValueError, match="whole number"):
+    with pytest.raises(DataError, match="--max-coupons must be a whole number"):
         read_rds(path, max_coupons=-2)
     no_size = write(tmp_path, RDS.replace("network.size", "degree"), "nosize.csv")
-    with pytest.raises(DataValidationError, match="network_size_col=None"):
-        read_rds(no_size, max_coupons=3)
-    assert "degree" in read_rds(no_size, max_coupons=3, network_size_col=None).covariates
+    # without a network.size column, none is used unless named
+    assert read_rds(no_size, max_coupons=3).reading.network_size_col is None
+    with pytest.raises(DataValidationError, match="--network-size-col"):
+        read_rds(no_size, max_coupons=3, network_size_col="netsize")
+    named = read_rds(no_size, max_coupons=3, network_size_col="degree")
+    assert named.schema["degree"].kind == "numeric"
 
 
 def test_read_rds_seed_marker_that_is_an_id(tmp_path):
@@ -116,7 +120,7 @@ def test_read_rds_seed_marker_that_is_an_id(tmp_path):
     with pytest.raises(DataValidationError) as info:
         read_rds(write(tmp_path, text), max_coupons=2)
     (problem,) = info.value.errors
-    assert problem.kind == "seed_marker_is_an_id" and "seed_markers" in problem.message
+    assert problem.kind == "seed_marker_is_an_id" and "--seed-markers" in problem.message
     data = read_rds(write(tmp_path, text), max_coupons=2, seed_markers=("seed",))
     assert data.table["recruiter_id"].tolist()[1] == "0"
 
@@ -195,7 +199,7 @@ def test_unmatched_code_is_an_error_by_default(tmp_path):
         read_coupons(write(tmp_path, UNMATCHED))
     (error,) = info.value.errors
     assert error.kind == "unmatched_code" and error.ids == ("r4",) and "line 5" in error.message
-    assert "unmatched='seed'" in error.message
+    assert "--unmatched seed" in error.message
 
 
 def test_unmatched_as_seed(tmp_path):
@@ -230,7 +234,7 @@ def test_column_that_is_not_coupons_is_reported(tmp_path):
         read_coupons(path)
     (error,) = info.value.errors
     assert error.kind == "suspicious_coupon_column" and "'coupon4'" in error.message
-    assert "exclude_columns=['coupon4']" in error.message
+    assert "--exclude-columns coupon4" in error.message
     data = read_coupons(path, exclude_columns=["coupon4"])
     assert "coupon4" not in data.covariates and data.table["coupons_issued"].tolist()[0] == 3
 
@@ -247,11 +251,11 @@ def test_coupon_reader_argument_errors(tmp_path):
     path = write(tmp_path, COUPONS)
     with pytest.raises(ValueError, match="unmatched"):
         read_coupons(path, unmatched="guess")
-    with pytest.raises(ValueError, match="recruiter_col does not apply"):
+    with pytest.raises(DataError, match="--recruiter-col does not apply to --format coupons"):
         read_coupons(path, recruiter_col="x")
     with pytest.raises(DataValidationError, match="no issued-code columns"):
         read_coupons(path, issued_pattern="^nothing$")
-    with pytest.raises(DataValidationError, match="exclude_columns"):
+    with pytest.raises(DataValidationError, match="'typo' \\(listed in --exclude-columns\\)"):
         read_coupons(path, exclude_columns=["typo"])
 
 
@@ -260,9 +264,9 @@ def test_read_table_dispatches(tmp_path):
     assert len(read_table(write(tmp_path, CANONICAL))) == 4
     assert len(read_table(write(tmp_path, RDS, "r.csv"), format="rds", max_coupons=3)) == 5
     assert len(read_table(write(tmp_path, COUPONS, "c.csv"), format="coupons")) == 5
-    with pytest.raises(ValueError, match="unknown format 'xls'"):
+    with pytest.raises(DataError, match="unknown --format 'xls'"):
         read_table(tmp_path / "x.csv", format="xls")
-    with pytest.raises(ValueError, match="do not apply"):
+    with pytest.raises(DataError, match="unknown reading option.*bogus"):
         read_table(write(tmp_path, CANONICAL), bogus=1)
 
 

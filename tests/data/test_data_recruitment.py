@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from rdsmodel.data import RecruitmentData, read_canonical
+from rdsmodel.data import DataError, DataValidationError, RecruitmentData, read_canonical
 from rdsmodel.data.tree import forest
 from rdsmodel.persistence import row_digests
 
@@ -69,14 +69,14 @@ def test_censoring_boundary_and_options(small_frame):
     assert [p.kind for p in on_time.warnings] == ["implausible_date", "implausible_date"]  # d, e after cut-off
     late = RecruitmentData.from_frame(small_frame, coupon_window="15D", cutoff=pd.Timestamp("2024-01-20"))
     assert not late.table.set_index("id").loc["b", "window_closed"]
-    with pytest.raises(ValueError, match="coupon_window"):
+    with pytest.raises(DataError, match="--coupon-window"):
         RecruitmentData.from_frame(small_frame, coupon_window=-1)
-    with pytest.raises(ValueError, match="cutoff"):
+    with pytest.raises(DataError, match="--cutoff"):
         RecruitmentData.from_frame(small_frame, coupon_window=1, cutoff="not a date")
 
 
 def test_window_needs_times(small_frame):
-    with pytest.raises(ValueError, match="coupon_window needs interview times"):
+    with pytest.raises(DataValidationError, match="--coupon-window needs interview times"):
         RecruitmentData.from_frame(small_frame.drop(columns="interview_time"), coupon_window=7)
 
 
@@ -128,7 +128,8 @@ def test_fingerprint_digests_and_csv_round_trip(small_frame, tmp_path):
     again = read_canonical(path)  # window_closed is read back from the file
     assert again.fingerprint() == data.fingerprint()
     pd.testing.assert_frame_equal(again.table, data.table)
-    assert data.identity_digests() == row_digests(data.table, ["recruiter_id", "sex", "age"])
+    assert data.identity_digests(legacy=True) == row_digests(data.table, ["recruiter_id", "sex", "age"])
+    assert data.identity_digests() == row_digests(data.table, ["age", "recruiter_id", "sex"], names=True)
     assert set(data.state_digests()) == set(data.table["id"])
     changed = RecruitmentData.from_frame(small_frame.assign(age=small_frame["age"] + 1))
     assert changed.fingerprint() != data.fingerprint()

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from rdsmodel.data import CovariateField, CovariateSchema, RecruitmentData, infer_schema
+from rdsmodel.data import CovariateField, CovariateSchema, DataError, RecruitmentData, infer_schema
 
 
 def _text(**columns) -> pd.DataFrame:
@@ -34,9 +34,9 @@ def test_forcing_kinds_and_errors():
     frame = _text(code=["1", "2", "3"], score=["1", "2", "2"])
     schema = infer_schema(frame, ["code", "score"], numeric=["score"], categorical=["code"])
     assert schema["score"].kind == "numeric" and schema["code"].levels == ("1", "2", "3")
-    with pytest.raises(ValueError, match="both categorical and numeric"):
+    with pytest.raises(DataError, match="both --categorical and --numeric"):
         infer_schema(frame, ["code"], numeric=["code"], categorical=["code"])
-    with pytest.raises(ValueError, match="not covariates"):
+    with pytest.raises(DataError, match="not covariates"):
         infer_schema(frame, ["code"], numeric=["nope"])
 
 
