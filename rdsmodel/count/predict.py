@@ -9,7 +9,7 @@ group the fit never saw gets :math:`u \sim N(0, \sigma_{u,s})`, one draw per
 (sample, unseen group) from a seeded generator, so people of the same new
 group share their effect. Survival curves are
 :math:`S_{si}(\ell) = P(C \ge \ell)`, ``ell = 1..L``, from the log-survival
-grid of :mod:`rdsmodel.count.families` (non-increasing by construction).
+grid of :mod:`rdsmodel.laws.capacity` (non-increasing by construction).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rdsmodel.count.families import Family, log_grids, logpmf_grid, logsurv_grid
+from rdsmodel.laws.capacity import Family, logpmf_grid, pmf_grid, survival_grid
 
 __all__ = ["Draws", "linear_predictor", "pmf_array", "redeemed_draws", "survival_array"]
 
@@ -157,8 +157,8 @@ def survival_array(family: Family, draws: Draws, eta: np.ndarray, max_coupons: i
     for lo in range(0, n_s, step):
         sl = slice(lo, lo + step)
         phi, psi = _params(draws, sl)
-        out[sl] = np.exp(logsurv_grid(family, eta[sl], max_coupons, phi, psi)[..., 1:])
-    return np.clip(out, 0.0, 1.0)
+        out[sl] = survival_grid(family, eta[sl], max_coupons, phi, psi)
+    return out
 
 
 def pmf_array(family: Family, draws: Draws, eta: np.ndarray, max_count: int, *, tail: bool = False) -> np.ndarray:
@@ -172,12 +172,7 @@ def pmf_array(family: Family, draws: Draws, eta: np.ndarray, max_count: int, *, 
     for lo in range(0, n_s, step):
         sl = slice(lo, lo + step)
         phi, psi = _params(draws, sl)
-        if tail:
-            lp, ls = log_grids(family, eta[sl], max_count, phi, psi)
-            out[sl] = np.exp(lp)
-            out[sl, :, -1] = np.exp(ls[..., -1])
-        else:
-            out[sl] = np.exp(logpmf_grid(family, eta[sl], max_count, phi, psi))
+        out[sl] = pmf_grid(family, eta[sl], max_count, phi, psi, tail=tail)
     return out
 
 

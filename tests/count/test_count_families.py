@@ -1,4 +1,8 @@
-"""Count families against scipy: log-pmf and censored log-survival in numpy, PyTensor and the kernel."""
+"""Count families in the model: PyTensor grids and the compiled kernel against the numpy laws and scipy.
+
+The numpy laws themselves (:mod:`rdsmodel.laws.capacity`) are checked against
+scipy in ``tests/laws``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from rdsmodel.count.families import (
     logpmf_grid_pt,
     logsurv_grid,
     logsurv_grid_pt,
-    random_capacity,
 )
 
 K = 8
@@ -45,22 +48,6 @@ def scipy_logsurv(family: str, k, mu, phi=PHI, psi=PSI):
     else:
         out = np.log1p(-psi) + nb.logsf(k - 1) - nb.logsf(0)
     return np.where(k == 0, 0.0, out)
-
-
-@pytest.mark.parametrize("family", list(FAMILIES))
-def test_numpy_grids_match_scipy(family):
-    y = np.arange(K + 1)
-    mu = np.exp(ETAS)[:, None]
-    lp = logpmf_grid(family, ETAS, K, PHI, PSI)
-    ls = logsurv_grid(family, ETAS, K, PHI, PSI)
-    np.testing.assert_allclose(lp, scipy_logpmf(family, y[None, :], mu), rtol=1e-10, atol=1e-12)
-    ref = scipy_logsurv(family, y[None, :], mu)
-    # 1 - F(k-1) has absolute error ~1e-16: log S is accurate to ~1e-16 / S (documented)
-    np.testing.assert_allclose(np.exp(ls), np.exp(ref), rtol=0, atol=1e-14)
-    big = ref > np.log(1e-6)
-    np.testing.assert_allclose(ls[big], ref[big], rtol=1e-9, atol=1e-12)
-    assert np.all(ls[:, 0] == 0.0)
-    assert np.all(np.diff(ls, axis=1) <= 1e-15)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -152,17 +139,17 @@ def test_kernel_gradient_matches_finite_differences(family):
         assert d_om == pytest.approx((f(ETAS, th, om + h)[0] - f(ETAS, th, om - h)[0]) / (2 * h), rel=1e-5)
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
-def test_random_capacity_follows_the_pmf(family):
-    rng = np.random.default_rng(6)
-    eta = np.full(200_000, 0.3)
-    draws = random_capacity(family, eta, PHI, PSI, rng=rng)
-    freq = np.bincount(draws, minlength=K + 1)[: K + 1] / len(draws)
-    pmf = np.exp(logpmf_grid(family, np.array([0.3]), K, PHI, PSI))[0]
-    np.testing.assert_allclose(freq, pmf, atol=4e-3)
-
-
 def test_unknown_family_is_one_clear_error():
     with pytest.raises(ValueError, match="unknown family 'negbinomial'; choose one of nb, poisson, zinb, hurdle"):
         get_family("negbinomial")
     assert get_family("NB").name == "nb"
+
+
+def test_the_model_families_are_the_law_module_families():
+    from rdsmodel.count import families
+    from rdsmodel.laws import capacity
+
+    assert families.FAMILIES is capacity.FAMILIES
+    for name in ("Family", "get_family", "log_grids", "logpmf_grid", "logsurv_grid", "random_capacity"):
+        assert getattr(families, name) is getattr(capacity, name)
+    assert sorted(f.code for f in families.FAMILIES.values()) == [0, 1, 2, 3]
