@@ -28,8 +28,11 @@ whose stationary law (``|b| < 1``) is log-normal with mean ``a / (1 - b)`` and
 standard deviation ``sigma / sqrt(1 - b^2)`` on the log scale; seeds are
 drawn from it.
 
-Because a categorical field's law is a finite mixture, Laplace summaries are
-exact:
+The categorical law's maths (transition matrix, draws, exact Laplace
+factors) is :mod:`rdsmodel.laws.inheritance`, shared with the covariate
+model; this module holds the world-facing wrappers (levels, type rules,
+pandas columns). Because a categorical field's law is a finite mixture,
+Laplace summaries are exact:
 
 .. math::
 
@@ -57,6 +60,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+
+from rdsmodel.laws import inheritance
 
 __all__ = [
     "CategoricalTransition",
@@ -89,12 +94,6 @@ def category_codes(values: pd.Series | ArrayLike, levels: Sequence[str], name: s
         bad = sorted({str(v) for v in series[codes < 0]})[:5]
         raise ValueError(f"field {name!r}: value(s) {bad} are not among its levels {list(levels)}")
     return codes.astype(np.int64)
-
-
-def _draw_categorical(probs: FloatArray, n: int, rng: np.random.Generator) -> IntArray:
-    cum = np.cumsum(probs)
-    cum[-1] = 1.0
-    return np.searchsorted(cum, rng.random(n), side="right").astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,10 +173,7 @@ class CategoricalTransition:
 
     def transition_matrix(self) -> FloatArray:
         """``M[p, c] = P(c | p)``, shape ``(K, K)``; rows sum to one."""
-        k = len(self.levels)
-        m = np.tile((1.0 - self.rho) * self.pi, (k, 1))
-        m[np.arange(k), self.target] += self.rho
-        return m
+        return inheritance.transition_matrix(self.rho, self.pi, self.target)
 
     def expected_match_rate(self) -> float:
         """``P(c = p)`` with the recruiter drawn from ``pi``: ``sum_p pi(p) M[p, p]``.
@@ -188,10 +184,7 @@ class CategoricalTransition:
 
     def sample_codes(self, parent_codes: IntArray, rng: np.random.Generator) -> IntArray:
         """Child level codes, one per entry of ``parent_codes``."""
-        n = len(parent_codes)
-        follow = rng.random(n) < self.rho
-        fresh = _draw_categorical(self.pi, n, rng)
-        return np.where(follow, self.target[parent_codes], fresh)
+        return inheritance.sample_inheritance(parent_codes, self.rho, self.pi, rng, self.target)
 
     def sample_children(self, parent_values: pd.Series, rng: np.random.Generator) -> pd.Categorical:
         """Children's values (categorical), one per parent value given."""
@@ -200,7 +193,7 @@ class CategoricalTransition:
 
     def sample_population(self, n: int, rng: np.random.Generator) -> pd.Categorical:
         """``n`` draws from ``pi`` (the seeds' law)."""
-        return pd.Categorical.from_codes(_draw_categorical(self.pi, n, rng), dtype=self.dtype)
+        return pd.Categorical.from_codes(inheritance.draw_categorical(self.pi, rng, n), dtype=self.dtype)
 
     def laplace_factor(self, h: FloatArray, parent_codes: IntArray) -> FloatArray:
         """``sum_c P(c | p) exp(-h[j, c])`` for each parent and feature ``j``.
@@ -215,10 +208,8 @@ class CategoricalTransition:
         -------
         array, shape (person, J)
         """
-        e = np.exp(-h)  # (J, K)
-        mixed = (1.0 - self.rho) * (e @ self.pi)  # (J,)
-        own = self.rho * e[:, self.target[parent_codes]].T  # (person, J)
-        return own + mixed[None, :]
+        table = inheritance.laplace_table(self.rho, self.pi, np.exp(-np.asarray(h, dtype="float64")), self.target)
+        return table[:, parent_codes].T
 
 
 @dataclass(frozen=True)

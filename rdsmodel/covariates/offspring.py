@@ -1,6 +1,9 @@
 """The offspring model the planners use: recruit covariates given the recruiter's.
 
 Pure numpy/scipy (no PyMC): :mod:`planning` can use it on a saved posterior.
+The inheritance law itself (draws, exact Laplace factors) is
+:mod:`rdsmodel.laws.inheritance`, shared with the simulator; this class adds
+the posterior samples, latent classes, missing values and numeric fields.
 
 Law of a recruit given a recruiter with covariates ``x`` (posterior sample
 ``s``; fields independent given the recruiter and, with latent classes, given
@@ -44,6 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
+
+from rdsmodel.laws.inheritance import draw_categorical, laplace_table, sample_inheritance
 
 from .fields import MISSING_LABEL, FieldSpec, category_codes
 from .params import InheritanceParams
@@ -379,11 +384,10 @@ class InheritanceOffspring:
         if not self._cat:
             return np.exp(log_num)
         L = P.rho.shape[2]
-        Ec = E[:, self._cat, :L]                                                   # (J, F, L)
-        rho = P.rho                                                                # (S, F, L)
-        A = np.einsum("szfc,jfc->szjf", P.pi, Ec)                                  # (S, Z, J, F)
+        Ec = E[:, self._cat, :L].transpose(1, 0, 2)                                # (F, J, L)
         G = np.empty((S, Z, J, len(self._cat), L + 1))
-        G[..., :L] = rho[:, None, None] * Ec[None, None] + (1.0 - rho)[:, None, None] * A[..., None]
+        # sum_c P(c | p) exp(-H[j, f, c]) per recruiter level p (the law module's exact factor)
+        G[..., :L] = laplace_table(P.rho[:, None], P.pi, Ec).transpose(0, 1, 3, 2, 4)
         G[..., L] = np.einsum("sfp,szjfp->szjf", P.population(), G[..., :L])
         logG = np.log(np.maximum(G, _TINY)).transpose(3, 4, 0, 1, 2).reshape(-1, S * Z * J)
         log_cat = (self._onehot(codes, L + 1) @ logG).reshape(n_par, S, Z, J).transpose(1, 2, 0, 3)
@@ -458,9 +462,9 @@ class InheritanceOffspring:
         Z = P.n_classes
         if Z > 1:
             q = self._class_q(P, codes)[0] if class_probs is None else self._given_classes(class_probs, 1, n_par, Z)[0]
-            z_parent = _draw_rows(q, rng)
+            z_parent = draw_categorical(q, rng)
             keep = rng.random(N) < P.class_rho[0]
-            z_child = np.where(keep, z_parent[parent], _draw_rows(np.broadcast_to(P.class_weight[0], (N, Z)), rng))
+            z_child = np.where(keep, z_parent[parent], draw_categorical(P.class_weight[0], rng, N))
         else:
             z_child = np.zeros(N, dtype=np.int64)
         population = P.population()[0]                                                # (F, L)
@@ -471,16 +475,9 @@ class InheritanceOffspring:
             pc = codes[:, j].copy()
             miss = pc < 0
             if miss.any():
-                pc[miss] = _draw_rows(np.broadcast_to(population[j, :K], (int(miss.sum()), K)), rng)
-            pc = pc[parent]
-            copy = rng.random(N) < P.rho[0, j, pc]
-            u = rng.random(N)
-            fresh = np.empty(N, dtype=np.int64)
-            for z in range(Z):
-                at = z_child == z
-                cum = np.cumsum(P.pi[0, z, j, :K])
-                fresh[at] = np.minimum(np.searchsorted(cum / cum[-1], u[at], side="right"), K - 1)
-            child = np.where(copy, pc, fresh)
+                pc[miss] = draw_categorical(population[j, :K], rng, int(miss.sum()))
+            pi = P.pi[0, 0, j, :K] if Z == 1 else P.pi[0, z_child, j, :K]       # (K,) or (N, K)
+            child = sample_inheritance(pc[parent], P.rho[0, j, :K], pi, rng)
             labels = np.array([None if v == MISSING_LABEL else v for v in spec.levels], dtype=object)
             cols[spec.name] = pd.array(labels[child], dtype="string")
         for j, k in enumerate(self._num):
@@ -495,10 +492,3 @@ class InheritanceOffspring:
         if return_classes and Z > 1:
             out["class"] = z_child
         return out
-
-
-def _draw_rows(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One categorical draw per row of ``probs`` (rows sum to 1)."""
-    cum = np.cumsum(probs, axis=1)
-    u = rng.random(len(probs))[:, None] * cum[:, -1:]
-    return np.minimum((u >= cum).sum(axis=1), probs.shape[1] - 1).astype(np.int64)

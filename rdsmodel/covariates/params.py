@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from rdsmodel.laws.inheritance import marginal_recruit, transition_matrix
+
 from .fields import FieldSpec
 
 __all__ = ["InheritanceParams", "pair_log_likelihood", "transition_matrix"]
@@ -115,33 +117,6 @@ class InheritanceParams:
             intercept = slope = sigma = np.zeros((S, 0))
         return cls(rho=rho, pi=pi, class_weight=weight, class_rho=crho,
                    intercept=intercept, slope=slope, sigma=sigma)
-
-
-def transition_matrix(rho: np.ndarray, pi: np.ndarray) -> np.ndarray:
-    """Inheritance transition matrices ``P[..., f, p, c]``.
-
-    .. math:: P(c \\mid p) = \\rho_{f,p} 1[c = p] + (1 - \\rho_{f,p}) \\pi_f(c)
-
-    Parameters
-    ----------
-    rho : ndarray (..., F, L)
-        Inheritance probability by recruiter level.
-    pi : ndarray (..., F, L)
-        Non-inherited level law (zero padding).
-    """
-    L = rho.shape[-1]
-    eye = np.eye(L)
-    return rho[..., :, None] * eye + (1.0 - rho[..., :, None]) * pi[..., None, :]
-
-
-def marginal_recruit(rho: np.ndarray, pi: np.ndarray, population: np.ndarray | None = None) -> np.ndarray:
-    """Recruit level law when the recruiter's level is missing, ``m(c) = sum_p q(p) P(c | p)``.
-
-    ``q`` is the population law (``pi`` itself by default, which makes ``m = pi``
-    when ``rho`` does not depend on the level).
-    """
-    q = pi if population is None else population
-    return q * rho + (1.0 - (q * rho).sum(axis=-1, keepdims=True)) * pi
 
 
 def pair_log_likelihood(params: InheritanceParams, pairs: Any, specs: Sequence[FieldSpec],

@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rdsmodel.laws.inheritance import draw_categorical as _draw_rows
+
 from .fields import MISSING_LABEL
-from .offspring import InheritanceOffspring, _draw_rows
+from .offspring import InheritanceOffspring
 
 __all__ = ["simulate_table"]
 
