@@ -28,35 +28,12 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from planning import greedy_allocation, single_round_bound
-from planning.simulation import simulate_study_detailed
+from planning import allocation_values, greedy_allocation, single_round_bound
+from planning.simulation import ConstantCoupons, RandomAllocation, simulate_study_detailed
 from rdsmodel.count import CountModel
 from rdsmodel.data import RecruitmentData
 
 MAX_PER_PERSON = 3
-
-
-def standard_rds(n: int, budget: int) -> np.ndarray:
-    """3 coupons each, in interview order, until the budget runs out."""
-    allocation = np.zeros(n, dtype=int)
-    full, rest = divmod(min(budget, MAX_PER_PERSON * n), MAX_PER_PERSON)
-    allocation[:full] = MAX_PER_PERSON
-    if full < n:
-        allocation[full] = rest
-    return allocation
-
-
-def random_allocation(n: int, budget: int, rng: np.random.Generator) -> np.ndarray:
-    """Coupons one at a time to uniformly random people with room left."""
-    slots = np.repeat(np.arange(n), MAX_PER_PERSON)
-    chosen = rng.choice(slots, size=min(budget, slots.size), replace=False)
-    return np.bincount(chosen, minlength=n)
-
-
-def expected_recruits(true_survival: np.ndarray, allocation: np.ndarray) -> float:
-    """Exact expected recruits of an allocation under the true curves."""
-    levels = np.arange(1, true_survival.shape[1] + 1)
-    return float((true_survival * (levels <= allocation[:, None])).sum())
 
 
 def main() -> None:
@@ -83,17 +60,18 @@ def main() -> None:
     truth = episode.capacity_survival(MAX_PER_PERSON)
 
     rng = np.random.default_rng(args.seed)
-    n = len(frontier)
     plans = {
-        "standard RDS (3 each)": standard_rds(n, args.budget),
-        "random": random_allocation(n, args.budget, rng),
+        "standard RDS (3 each)": ConstantCoupons(MAX_PER_PERSON, budget=args.budget)(frontier, rng),
+        "random": RandomAllocation(args.budget, cap=MAX_PER_PERSON)(frontier, rng),
         "fitted greedy": greedy_allocation(fitted, args.budget),
         "oracle greedy": greedy_allocation(truth, args.budget),
     }
+    # Exact expected recruits under the true curves: sum_i E[min(C_i, k_i)].
     table = pd.DataFrame(
         {
             "coupons": {name: int(k.sum()) for name, k in plans.items()},
-            "expected recruits (truth)": {name: expected_recruits(truth, k) for name, k in plans.items()},
+            "expected recruits (truth)": {name: float(allocation_values(truth, k).sum())
+                                          for name, k in plans.items()},
         }
     )
     oracle = table.loc["oracle greedy", "expected recruits (truth)"]

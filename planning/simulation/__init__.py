@@ -8,12 +8,13 @@ law of any frontier and a round-by-round ``step`` API.
 module              holds
 =================== =========================================================
 ``calibration``     the shipped ICPSR 22140 figures, :func:`load_calibration`
-``capacity``        referral-capacity laws (Poisson, NB, zero-inflated, hurdle,
-                    type rates) and survival curves from their pmfs
-``offspring``       recruit-covariate laws (inheritance mixtures, type rules,
-                    log-normal regression)
+``capacity``        referral-capacity laws of people (log-linear means, type
+                    rates) over the count families of
+                    :mod:`rdsmodel.laws.capacity`
+``offspring``       recruit-covariate laws (inheritance mixtures and type rules
+                    over :mod:`rdsmodel.laws.inheritance`, log-normal regression)
 ``timing``          interview times and coupon windows
-``policies``        coupon policies for generating studies
+``policies``        coupon policies: constant-k (standard RDS), random
 ``episode``         :class:`Episode`: a study in progress, ``step`` by round
 ``study``           the :class:`World` interface and the study runner
 ``branching``       :class:`BranchingWorld`
@@ -22,7 +23,9 @@ module              holds
 ``scenarios``       :data:`SCENARIOS`, :func:`make_world`, :func:`simulate_study`
 =================== =========================================================
 
-Only numpy, scipy and pandas are used (never PyMC or ``rdsmodel``).
+Only numpy, scipy, pandas and the numpy laws of :mod:`rdsmodel.laws` are used
+(never PyMC, nor the model packages :mod:`rdsmodel.count` and
+:mod:`rdsmodel.covariates`).
 """
 
 from planning.simulation.branching import BranchingWorld, SeedCovariateLaw
@@ -41,8 +44,6 @@ from planning.simulation.capacity import (
     PoissonCapacity,
     TypeRates,
     ZeroInflatedCapacity,
-    expected_recruits,
-    survival_from_pmf,
 )
 from planning.simulation.episode import Episode, RoundOutcome
 from planning.simulation.network import NetworkWorld
@@ -52,7 +53,12 @@ from planning.simulation.offspring import (
     LogNormalRegression,
     OffspringLaw,
 )
-from planning.simulation.policies import ConstantCoupons, CouponPolicy, RandomCoupons
+from planning.simulation.policies import (
+    ConstantCoupons,
+    CouponPolicy,
+    RandomAllocation,
+    RandomCoupons,
+)
 from planning.simulation.scenarios import (
     SCENARIOS,
     Scenario,
@@ -83,6 +89,7 @@ __all__ = [
     "NumericEffect",
     "OffspringLaw",
     "PoissonCapacity",
+    "RandomAllocation",
     "RandomCoupons",
     "RoundOutcome",
     "Scenario",
@@ -92,10 +99,8 @@ __all__ = [
     "TypeRates",
     "World",
     "ZeroInflatedCapacity",
-    "expected_recruits",
     "load_calibration",
     "make_world",
     "simulate_study",
     "simulate_study_detailed",
-    "survival_from_pmf",
 ]

@@ -1,4 +1,4 @@
-"""Referral-capacity laws: how many peers each person would bring.
+"""Referral-capacity laws of the simulated worlds: how many peers each person would bring.
 
 A person's referral capacity ``C`` is the number of peers who would come if
 coupons were not limiting; with ``k`` coupons the study observes
@@ -13,13 +13,16 @@ row, and offers two things:
     ``j < max_count`` holds ``P(C = j)`` and the **last column holds the tail
     mass** ``P(C >= max_count)``, so every row sums to one. The survival
     curve the planners use, ``S(l) = P(C >= l)`` for ``l = 1..L``, is
-    :func:`survival_from_pmf` of ``pmf(frame, L)``.
+    :func:`rdsmodel.laws.capacity.survival_from_pmf` of ``pmf(frame, L)``.
 
-Means are log-linear in the covariates (:class:`LogLinearMean`) or given per
-type (:class:`TypeRates`); the count families are Poisson and negative
-binomial, with zero-inflated and hurdle variants for the bimodal counts real
-RDS studies show (many zeros, many at the coupon limit). Parametrisations
-follow PyMC so that model-recovery tests can reuse these laws:
+This module holds what is particular to a world: the mean of each person,
+log-linear in the covariates (:class:`LogLinearMean`) or given per type
+(:class:`TypeRates`), and the law classes that pair a mean function with a
+count family. The count families themselves (Poisson and negative binomial,
+with zero-inflated and hurdle variants for the bimodal counts real RDS
+studies show) are :mod:`rdsmodel.laws.capacity`, the same numpy laws the
+count model predicts with; their pmfs, means and draws are computed there.
+Parametrisations follow PyMC so that model-recovery tests can reuse these laws:
 
 * ``NegativeBinomial(mu, phi)``: mean ``mu``, variance ``mu + mu^2 / phi``
   (PyMC's ``alpha`` is ``phi``);
@@ -27,7 +30,8 @@ follow PyMC so that model-recovery tests can reuse these laws:
   ``P(C = j) = (1 - pi0) f(j)`` for ``j >= 1``;
 * hurdle: ``P(C = 0) = pi0``, ``P(C = j) = (1 - pi0) f(j) / (1 - f(0))``.
 
-PyMC's ``psi`` is the probability of the count component, ``psi = 1 - pi0``.
+``pi0`` is the law module's ``psi``; PyMC's zero-inflated ``psi`` is the
+probability of the count component, ``1 - pi0``.
 
 Examples
 --------
@@ -44,12 +48,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
+
+from rdsmodel.laws.capacity import Family, capacity_mean, family_of, pmf_grid, random_capacity
 
 __all__ = [
     "CapacityLaw",
@@ -61,8 +66,6 @@ __all__ = [
     "PoissonCapacity",
     "TypeRates",
     "ZeroInflatedCapacity",
-    "expected_recruits",
-    "survival_from_pmf",
 ]
 
 IntArray = NDArray[np.int64]
@@ -87,10 +90,14 @@ class CapacityLaw(Protocol):
 
 
 class MeanFunction(Protocol):
-    """Maps people to the mean ``mu > 0`` of their count component."""
+    """Maps people to the mean ``mu >= 0`` of their count component."""
+
+    def log_mean(self, frame: pd.DataFrame) -> FloatArray:
+        """``log mu`` per row (the laws are evaluated on the log scale)."""
+        ...
 
     def mean(self, frame: pd.DataFrame) -> FloatArray:
-        """Mean per row."""
+        """``mu`` per row."""
         ...
 
 
@@ -215,59 +222,45 @@ class TypeRates:
                              f"known: {sorted(self.rates)}")
         return mu
 
+    def log_mean(self, frame: pd.DataFrame) -> FloatArray:
+        """``log`` of the rate of each row's level (``-inf`` for a zero rate)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.mean(frame))
 
-class _CountLaw:
-    """Shared maths of the Poisson and negative binomial families."""
 
-    mean_function: MeanFunction
+class _FamilyLaw:
+    """A per-person law of one :mod:`rdsmodel.laws.capacity` family, its mean read from the frame.
 
-    def _frozen(self, mu: FloatArray) -> stats.rv_discrete:  # pragma: no cover - abstract
+    Subclasses name the family and its parameters (:meth:`_spec`); the maths
+    (pmf, mean, draws) is the law module's.
+    """
+
+    def _spec(self) -> tuple[Family, MeanFunction, float | None, float | None]:  # pragma: no cover
         raise NotImplementedError
 
-    def _draw(self, mu: FloatArray, rng: np.random.Generator) -> IntArray:  # pragma: no cover
-        raise NotImplementedError
+    def _eta(self, frame: pd.DataFrame) -> tuple[Family, FloatArray, float | None, float | None]:
+        family, mean_function, phi, psi = self._spec()
+        return family, mean_function.log_mean(frame), phi, psi
 
     def mean(self, frame: pd.DataFrame) -> FloatArray:
         """Expected capacity ``E[C]`` per row."""
-        return self.mean_function.mean(frame)
+        return capacity_mean(*self._eta(frame))
 
     def sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
         """One capacity per row."""
-        return self._draw(self.mean_function.mean(frame), rng).astype(np.int64)
+        family, eta, phi, psi = self._eta(frame)
+        return random_capacity(family, eta, phi, psi, rng=rng)
 
     def pmf(self, frame: pd.DataFrame, max_count: int) -> FloatArray:
         """``(person, max_count + 1)``; the last column is the tail ``P(C >= max_count)``."""
-        mu = self.mean_function.mean(frame)
-        return _grid_and_tail(self._frozen(mu[:, None]), max_count, len(mu))
-
-    def zero_prob(self, frame: pd.DataFrame) -> FloatArray:
-        """``P(C = 0)`` per row."""
-        return self._frozen(self.mean_function.mean(frame)).pmf(0)
-
-    def truncated_sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
-        """Draws from the law conditioned on ``C >= 1`` (for hurdle models), by inversion."""
-        dist = self._frozen(self.mean_function.mean(frame))
-        f0 = dist.cdf(0)
-        u = f0 + (1.0 - f0) * rng.random(len(frame))
-        # Guard against u rounding to exactly 1 (ppf would be infinite).
-        u = np.minimum(u, np.nextafter(1.0, 0.0))
-        return np.maximum(dist.ppf(u), 1).astype(np.int64)
-
-
-def _grid_and_tail(dist: stats.rv_discrete, max_count: int, n: int) -> FloatArray:
-    if max_count < 0:
-        raise ValueError(f"max_count must be >= 0, got {max_count}")
-    out = np.empty((n, max_count + 1))
-    if max_count:
-        out[:, :max_count] = dist.pmf(np.arange(max_count)[None, :])
-        out[:, max_count] = dist.sf(max_count - 1)[:, 0]
-    else:
-        out[:, 0] = 1.0
-    return out
+        if max_count < 0:
+            raise ValueError(f"max_count must be >= 0, got {max_count}")
+        family, eta, phi, psi = self._eta(frame)
+        return pmf_grid(family, eta, max_count, phi, psi, tail=True)
 
 
 @dataclass(frozen=True)
-class PoissonCapacity(_CountLaw):
+class PoissonCapacity(_FamilyLaw):
     """``C ~ Poisson(mu)``.
 
     Parameters
@@ -278,15 +271,12 @@ class PoissonCapacity(_CountLaw):
 
     mean_function: MeanFunction
 
-    def _frozen(self, mu: FloatArray) -> stats.rv_discrete:
-        return stats.poisson(mu)
-
-    def _draw(self, mu: FloatArray, rng: np.random.Generator) -> IntArray:
-        return rng.poisson(mu)
+    def _spec(self) -> tuple[Family, MeanFunction, float | None, float | None]:
+        return family_of("poisson"), self.mean_function, None, None
 
 
 @dataclass(frozen=True)
-class NegativeBinomialCapacity(_CountLaw):
+class NegativeBinomialCapacity(_FamilyLaw):
     """``C ~ NegativeBinomial(mu, phi)``: variance ``mu + mu^2 / phi``.
 
     As a gamma-Poisson mixture, ``C | lambda ~ Poisson(lambda)`` with
@@ -307,22 +297,31 @@ class NegativeBinomialCapacity(_CountLaw):
         if not self.dispersion > 0:
             raise ValueError(f"dispersion must be > 0, got {self.dispersion}")
 
-    def _frozen(self, mu: FloatArray) -> stats.rv_discrete:
-        phi = self.dispersion
-        return stats.nbinom(phi, phi / (phi + mu))
-
-    def _draw(self, mu: FloatArray, rng: np.random.Generator) -> IntArray:
-        phi = self.dispersion
-        return rng.negative_binomial(phi, phi / (phi + mu))
-
-
-def _check_prob(value: float, name: str) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    def _spec(self) -> tuple[Family, MeanFunction, float | None, float | None]:
+        return family_of("nb"), self.mean_function, float(self.dispersion), None
 
 
 @dataclass(frozen=True)
-class ZeroInflatedCapacity:
+class _InflatedCapacity(_FamilyLaw):
+    """A base count law with a zero probability ``pi0`` (the law module's ``psi``)."""
+
+    base: PoissonCapacity | NegativeBinomialCapacity
+    zero_prob: float
+
+    #: ``"zero"`` (structural zeros) or ``"hurdle"``.
+    inflation: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.zero_prob < 1.0:
+            raise ValueError(f"zero_prob must be in [0, 1), got {self.zero_prob}")
+
+    def _spec(self) -> tuple[Family, MeanFunction, float | None, float | None]:
+        family, mean_function, phi, _ = self.base._spec()
+        return family_of(family.base, self.inflation), mean_function, phi, float(self.zero_prob)
+
+
+@dataclass(frozen=True)
+class ZeroInflatedCapacity(_InflatedCapacity):
     """Zero-inflated count law: a structural zero with probability ``pi0``.
 
     .. math::
@@ -340,31 +339,11 @@ class ZeroInflatedCapacity:
         ``pi0`` in ``[0, 1)``.
     """
 
-    base: PoissonCapacity | NegativeBinomialCapacity
-    zero_prob: float
-
-    def __post_init__(self) -> None:
-        _check_prob(self.zero_prob, "zero_prob")
-
-    def mean(self, frame: pd.DataFrame) -> FloatArray:
-        """``E[C] = (1 - pi0) mu``."""
-        return (1.0 - self.zero_prob) * self.base.mean(frame)
-
-    def sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
-        """One capacity per row."""
-        count = self.base.sample(frame, rng)
-        structural = rng.random(len(frame)) < self.zero_prob
-        return np.where(structural, 0, count).astype(np.int64)
-
-    def pmf(self, frame: pd.DataFrame, max_count: int) -> FloatArray:
-        """``(person, max_count + 1)``; the last column is the tail ``P(C >= max_count)``."""
-        out = (1.0 - self.zero_prob) * self.base.pmf(frame, max_count)
-        out[:, 0] += self.zero_prob
-        return out
+    inflation: ClassVar[str] = "zero"
 
 
 @dataclass(frozen=True)
-class HurdleCapacity:
+class HurdleCapacity(_InflatedCapacity):
     """Hurdle count law: zero with probability ``pi0``, else the base law truncated at zero.
 
     .. math::
@@ -380,65 +359,4 @@ class HurdleCapacity:
         ``pi0`` in ``[0, 1)``.
     """
 
-    base: PoissonCapacity | NegativeBinomialCapacity
-    zero_prob: float
-
-    def __post_init__(self) -> None:
-        _check_prob(self.zero_prob, "zero_prob")
-
-    def mean(self, frame: pd.DataFrame) -> FloatArray:
-        """``E[C] = (1 - pi0) mu / (1 - f(0))``."""
-        return (1.0 - self.zero_prob) * self.base.mean(frame) / (1.0 - self.base.zero_prob(frame))
-
-    def sample(self, frame: pd.DataFrame, rng: np.random.Generator) -> IntArray:
-        """One capacity per row."""
-        positive = self.base.truncated_sample(frame, rng)
-        zero = rng.random(len(frame)) < self.zero_prob
-        return np.where(zero, 0, positive).astype(np.int64)
-
-    def pmf(self, frame: pd.DataFrame, max_count: int) -> FloatArray:
-        """``(person, max_count + 1)``; the last column is the tail ``P(C >= max_count)``."""
-        base = self.base.pmf(frame, max_count)
-        f0 = self.base.zero_prob(frame)
-        out = base * ((1.0 - self.zero_prob) / (1.0 - f0))[:, None]
-        if max_count:
-            out[:, 0] = self.zero_prob
-        else:
-            out[:, 0] = 1.0
-        return out
-
-
-def survival_from_pmf(pmf: FloatArray) -> FloatArray:
-    """Survival curves ``S(l) = P(C >= l)``, ``l = 1..L``, from a tail-closed pmf.
-
-    Parameters
-    ----------
-    pmf : array, shape (person, L + 1)
-        As returned by ``CapacityLaw.pmf(frame, L)``.
-
-    Returns
-    -------
-    array, shape (person, L)
-        Non-increasing in ``l``, in ``[0, 1]``.
-    """
-    pmf = np.asarray(pmf, dtype="float64")
-    tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]
-    return np.clip(tail[:, 1:], 0.0, 1.0)
-
-
-def expected_recruits(pmf: FloatArray, coupons: NDArray[np.integer]) -> FloatArray:
-    """``E[min(C_i, k_i)] = S_i(1) + ... + S_i(k_i)`` for each person.
-
-    Parameters
-    ----------
-    pmf : array, shape (person, L + 1)
-        Tail-closed pmf with ``L >= max(coupons)``.
-    coupons : int array, shape (person,)
-        ``k_i``.
-    """
-    coupons = np.asarray(coupons)
-    surv = survival_from_pmf(pmf)
-    if coupons.size and coupons.max() > surv.shape[1]:
-        raise ValueError(f"pmf covers counts up to {surv.shape[1]}, fewer than {coupons.max()} coupons")
-    cum = np.concatenate([np.zeros((surv.shape[0], 1)), np.cumsum(surv, axis=1)], axis=1)
-    return cum[np.arange(len(coupons)), coupons]
+    inflation: ClassVar[str] = "hurdle"

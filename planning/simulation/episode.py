@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from planning.simulation.capacity import survival_from_pmf
 from planning.simulation.timing import MINUTES_PER_DAY, InterviewClock
+from rdsmodel.laws.capacity import survival_from_pmf
 
 if TYPE_CHECKING:
     from planning.simulation.study import World

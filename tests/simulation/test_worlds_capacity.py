@@ -1,4 +1,4 @@
-"""Capacity laws: exact pmfs against scipy, against their own samples, and survival curves."""
+"""World capacity laws: mean functions, and the law module's pmfs and draws reached through them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 from worlds_helpers import binomial_tolerance
 
+from planning.greedy import allocation_values
 from planning.simulation import (
     HurdleCapacity,
     LogLinearMean,
@@ -16,9 +17,8 @@ from planning.simulation import (
     PoissonCapacity,
     TypeRates,
     ZeroInflatedCapacity,
-    expected_recruits,
-    survival_from_pmf,
 )
+from rdsmodel.laws.capacity import survival_from_pmf
 
 PEOPLE = pd.DataFrame({
     "sex": pd.Categorical(["F", "M", "M", "X"] * 3000),
@@ -91,13 +91,40 @@ def test_survival_and_expected_recruits():
     np.testing.assert_allclose(surv[:, 0], 1 - pmf[:, 0])
     k = np.array([0, 1, 3, 8])
     want = np.array([0.0, surv[1, 0], surv[2, :3].sum(), surv[3].sum()])
-    np.testing.assert_allclose(expected_recruits(pmf, k), want)
+    np.testing.assert_allclose(allocation_values(surv, k), want)
     reps = 4000
     draws = NB.sample(PEOPLE.iloc[np.tile(np.arange(4), reps)], np.random.default_rng(1)).reshape(reps, 4)
     mc = np.minimum(draws, k).mean(axis=0)
     np.testing.assert_allclose(mc, want, atol=0.08)
-    with pytest.raises(ValueError, match="fewer than 9 coupons"):
-        expected_recruits(pmf, np.array([9, 0, 0, 0]))
+
+
+def test_world_laws_are_the_law_module_families():
+    """A world law is a mean function over one of rdsmodel.laws.capacity's families (no maths of its own)."""
+    from rdsmodel.laws.capacity import pmf_grid, random_capacity
+
+    people = PEOPLE.iloc[:50]
+    eta = MEAN.log_mean(people)
+    cases = {
+        "poisson": ("poisson", None, None),
+        "negbin": ("nb", 1.3, None),
+        "zinb": ("zinb", 1.3, 0.3),
+        "hurdle_nb": ("hurdle", 1.3, 0.45),
+    }
+    for name, (family, phi, psi) in cases.items():
+        law = LAWS[name]
+        np.testing.assert_array_equal(law.pmf(people, 5), pmf_grid(family, eta, 5, phi, psi, tail=True))
+        np.testing.assert_array_equal(law.sample(people, np.random.default_rng(3)),
+                                      random_capacity(family, eta, phi, psi, rng=np.random.default_rng(3)))
+
+
+def test_zero_rate_type_is_never_recruited():
+    law = PoissonCapacity(TypeRates("t", {"a": 0.0, "b": 2.0}))
+    people = pd.DataFrame({"t": ["a", "b"]})
+    pmf = law.pmf(people, 3)
+    np.testing.assert_allclose(pmf[0], [1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(pmf[1], [*stats.poisson.pmf(np.arange(3), 2.0), stats.poisson.sf(2, 2.0)])
+    draws = law.sample(people.iloc[[0] * 100], np.random.default_rng(0))
+    assert (draws == 0).all()
 
 
 def test_zero_max_count_is_all_tail():
@@ -106,6 +133,8 @@ def test_zero_max_count_is_all_tail():
 
 
 def test_clear_errors():
+    with pytest.raises(ValueError, match="max_count must be >= 0"):
+        NB.pmf(PEOPLE.iloc[:1], -1)
     with pytest.raises(ValueError, match="needs the column 'sex'"):
         NB.pmf(pd.DataFrame({"size": [1.0], "group": ["S1"]}), 3)
     with pytest.raises(ValueError, match=r"no group effect for group\(s\) \['S9'\]"):

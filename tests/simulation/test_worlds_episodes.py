@@ -16,8 +16,8 @@ from planning.simulation import (
     PoissonCapacity,
     make_world,
     simulate_study_detailed,
-    survival_from_pmf,
 )
+from rdsmodel.laws.capacity import survival_from_pmf
 
 
 def test_step_gives_coupons_and_returns_the_new_frontier():
