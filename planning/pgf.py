@@ -12,6 +12,8 @@ probability that the next frontier has ``m`` people.
 Laws are given as ``pmf[j] = P(C = j)`` for ``j < J = len(pmf)``; mass missing
 from the sum is ``P(C >= J)`` and is treated as a single atom at ``C = J``
 (the law says nothing finer about it; pass a longer pmf to resolve the tail).
+The survival curve of such a law is :func:`planning.curves.survival_from_pmf`,
+the planners' one conversion between the two.
 
 Polynomials are coefficient vectors, lowest degree first. Products use direct
 convolution (:func:`numpy.convolve`, exact up to float rounding) or, for the
@@ -32,7 +34,6 @@ __all__ = [
     "poly_mul",
     "poly_pow",
     "power_table",
-    "survival_of_pmf",
     "truncated_pgf",
     "truncated_products",
 ]
@@ -70,12 +71,6 @@ def extend_pmf(pmf: np.ndarray, size: int) -> np.ndarray:
     out = full[: size + 1].copy()
     out[size] = max(0.0, 1.0 - float(out[:size].sum()))
     return out
-
-
-def survival_of_pmf(pmf: np.ndarray, length: int) -> np.ndarray:
-    """``S(l) = P(C >= l)`` for ``l = 1..length`` (missing mass at ``C = len(pmf)``)."""
-    law = extend_pmf(pmf, length)
-    return np.clip(1.0 - np.cumsum(law[:length]), 0.0, 1.0)
 
 
 def truncated_pgf(pmf: np.ndarray, k: int) -> np.ndarray:

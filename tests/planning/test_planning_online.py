@@ -9,7 +9,7 @@ from scipy import stats
 
 from planning import cvar, greedy_allocation, online_decision, surrogate_table
 from planning.curves import pmf_from_survival
-from planning.pgf import survival_of_pmf
+from planning.curves import survival_from_pmf as survival_of_pmf
 
 
 def brute_scores(curves, tables, remaining, gamma):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from planning.curves import survival_from_pmf as survival_of_pmf
 from planning.pgf import (
     check_pmf,
     extend_pmf,
     poly_mul,
     poly_pow,
     power_table,
-    survival_of_pmf,
     truncated_pgf,
     truncated_products,
 )
