@@ -58,6 +58,23 @@ def _numeric_pair(x: np.ndarray, y: np.ndarray) -> str | None:
     return None
 
 
+def _as_numbers(values: pd.Series) -> np.ndarray | None:
+    """The values as floats, or None when a present value is not a number."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    numbers = pd.to_numeric(values.astype("string"), errors="coerce")
+    if (numbers.isna() & values.notna()).any():
+        return None
+    return numbers.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _as_numbers_pair(x: pd.Series, y: pd.Series) -> str | None:
+    a, b = _as_numbers(x), _as_numbers(y)
+    if a is None or b is None:
+        return None
+    return _numeric_pair(a, b)
+
+
 def _categorical_pair(x: pd.Series, y: pd.Series) -> str | None:
     both = (x.notna() & y.notna()).to_numpy()
     if both.sum() < 3:
@@ -142,12 +159,14 @@ def collinear_covariates(table: pd.DataFrame, schema: CovariateSchema) -> list[P
     fields = list(schema)
     for i, a in enumerate(fields):
         for b in fields[i + 1:]:
-            if a.name in flagged or b.name in flagged or a.kind != b.kind:
+            if a.name in flagged or b.name in flagged:
                 continue
-            if a.kind == "numeric":
-                why = _numeric_pair(table[a.name].to_numpy(dtype=float), table[b.name].to_numpy(dtype=float))
-            else:
+            if a.kind == b.kind == "categorical":
                 why = _categorical_pair(table[a.name], table[b.name])
+                if why is None:
+                    why = _as_numbers_pair(table[a.name], table[b.name])
+            else:
+                why = _as_numbers_pair(table[a.name], table[b.name])
             if why is not None:
                 problems.append(_warning(
                     f"covariates {a.name!r} and {b.name!r} {why} for every respondent with both: a model "

@@ -94,11 +94,13 @@ def odd_column_reason(
 ) -> str | None:
     """Say why issued column ``name``'s codes do not look like the other issued columns' codes.
 
-    Compared with the codes of the other issued columns (each needs at least
-    five codes in all): the shape of the codes (letters and digits, hence
-    length), a shared prefix the others do not have, and whether the codes
-    hold the respondent's own id. Whether the codes were ever redeemed is
-    added as evidence.
+    Compared with the codes of the other issued columns (at least five codes
+    on each side): the shape of the codes (letters and digits, hence
+    length), a prefix every code shares and the others do not have (unless
+    the other columns have their own prefixes too), and whether the codes
+    hold the respondent's own id while the others' do not. Whether the codes
+    were ever redeemed is added as evidence; with a single other column it
+    is required, since otherwise either column could be the odd one.
 
     Parameters
     ----------
@@ -139,7 +141,11 @@ def odd_column_reason(
                            f"columns' (e.g. {rest_example!r})")
     prefix = codes.str[:2]
     top = prefix.value_counts(normalize=True)
-    if len(top) and top.iloc[0] >= 0.9 and (rest.str[:2] == top.index[0]).mean() < 0.2 and codes.str.len().min() > 2:
+    # when every column has its own prefix (codes numbered by column), a prefix tells nothing
+    own_prefix = any(v.dropna().str[:2].value_counts(normalize=True).iloc[0] >= 0.9
+                     for v in others if v.notna().sum() >= 5)
+    if (len(top) and top.iloc[0] >= 0.9 and not own_prefix and (rest.str[:2] == top.index[0]).mean() < 0.2
+            and codes.str.len().min() > 2):
         reasons.append(f"every code starts with {top.index[0]!r}, unlike the other coupon columns' codes")
     own = ids[present].astype(object).to_numpy()
     text = codes.astype(object).to_numpy()
@@ -160,7 +166,10 @@ def odd_column_reason(
     taken = set(redeemed.dropna().tolist())
     used = codes.isin(taken).mean()
     rest_used = rest.isin(taken).mean()
-    if used == 0 and rest_used > 0:
+    never = used == 0 and rest_used > 0
+    if len(others) < 2 and not never:
+        return None  # two columns that differ: which one is odd cannot be told
+    if never:
         reasons.append(f"none of its {len(codes)} codes was redeemed ({rest_used:.0%} of the other columns' were)")
     return "; ".join(reasons)
 

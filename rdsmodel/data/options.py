@@ -322,7 +322,7 @@ class ReadingOptions:
         """The flags that reproduce these options (defaults left out), e.g. ``--group site``."""
         parts = []
         for name, value in self.given().items():
-            if name == "format" or value is None:
+            if name == "format" or value is None or (name in ("categorical", "numeric") and value == ()):
                 continue
             parts.append(flag_text(name, value))
         head = [] if self.format == "canonical" else [f"--format {self.format}"]
