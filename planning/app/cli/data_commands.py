@@ -32,17 +32,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     describe.set_defaults(func=run_describe)
 
 
-def _report_dropped(data) -> None:
-    if len(data.dropped):
-        say(f"dropped {len(data.dropped)} row(s) on request (--drop-warned):")
-        for _, row in data.dropped.iterrows():
-            say(f"  {row.to_dict()}")
+def report_reading(data) -> None:
+    """Print on standard error what the reader did on its own (notes) and the dropped rows, as a table."""
+    for note in data.notes:
+        say(f"rdsplan: note: {note.message}")
+    dropped = data.dropped_report()
+    if dropped:
+        say(dropped)
 
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate and print a one-line verdict (errors raise and exit 1)."""
     data = load_study(args)
-    _report_dropped(data)
+    report_reading(data)
     n_frontier = len(data.frontier)
     print(
         f"{args.study}: valid, {len(data.table)} respondents, {len(data.covariates)} covariates, "
@@ -50,6 +52,7 @@ def run_validate(args: argparse.Namespace) -> int:
     )
     for problem in data.warnings:
         print(f"warning: {problem.message}")
+    print(f"read with: {data.reading.command_line() or '(defaults)'}")
     return 0
 
 
@@ -58,7 +61,7 @@ def run_describe(args: argparse.Namespace) -> int:
     from rdsmodel.data import describe
 
     data = load_study(args)
-    _report_dropped(data)
+    report_reading(data)
     summary = describe(data)
     print(summary.text())
     if args.output is not None:
