@@ -12,24 +12,37 @@ from planning.curves import pmf_from_survival
 from planning.curves import survival_from_pmf as survival_of_pmf
 
 
-def brute_scores(curves, tables, remaining, gamma):
-    """Q_d(s) by explicit polynomial products (independent of the FFT path)."""
-    n_samples, n, _ = curves.shape
-    out = np.zeros((n_samples, remaining + 1))
+def brute_parts(curves, tables, remaining, gamma, caps=None):
+    """``(immediate, continuation)`` per sample and spend, by explicit polynomial products.
+
+    Independent of the FFT path: the allocation of every spend ``s`` is the greedy
+    on the mean curves, ``v_s`` its expected recruits and the continuation
+    ``sum_m P(N = m) U(r - s, m)``. Spends beyond the total cap are not scored.
+    """
+    n_samples, n, length = curves.shape
+    caps = np.full(n, length) if caps is None else np.minimum(caps, length)
+    top = min(remaining, int(caps.sum()))
+    now_all = np.zeros((n_samples, top + 1))
+    later_all = np.zeros((n_samples, top + 1))
     mean_curves = curves.mean(axis=0)
-    for s in range(remaining + 1):
-        k = greedy_allocation(mean_curves, s)
+    for s in range(top + 1):
+        k = greedy_allocation(mean_curves, s, caps=caps)
         for d in range(n_samples):
             pmf = pmf_from_survival(curves[d])
             poly = np.ones(1)
             for i in range(n):
                 if k[i]:
                     poly = np.convolve(poly, np.r_[pmf[i, : k[i]], curves[d, i, k[i] - 1]])
-            now = sum(curves[d, i, : k[i]].sum() for i in range(n))
+            now_all[d, s] = sum(curves[d, i, : k[i]].sum() for i in range(n))
             table = tables[d % len(tables)]
-            later = sum(poly[m] * table[remaining - s, m] for m in range(poly.size))
-            out[d, s] = now + gamma * later
-    return out
+            later_all[d, s] = sum(poly[m] * table[remaining - s, m] for m in range(poly.size))
+    return now_all, later_all
+
+
+def brute_scores(curves, tables, remaining, gamma, caps=None):
+    """Q_d(s) = v_s + gamma * continuation, from :func:`brute_parts`."""
+    now, later = brute_parts(curves, tables, remaining, gamma, caps)
+    return now + gamma * later
 
 
 def test_scores_match_brute_force():
@@ -87,18 +100,25 @@ def test_future_value_holds_coupons_back():
 
 
 def test_risk_aggregation_over_sample_tables():
+    """Each sample's scores, the CVaR over them and the spend, all against the brute force."""
     rng = np.random.default_rng(2)
     curves = nb_curves(rng, 12, 10, 6)
     tables = np.stack(
         [surrogate_table(stats.poisson.pmf(np.arange(25), rng.uniform(0.5, 2.5)), 15, 0.9) for _ in range(12)]
     )
     decision = online_decision(curves, 15, tables, 0.9, risk="cvar:0.25")
-    np.testing.assert_allclose(decision.scores, cvar(0.25).evaluate(decision.sample_scores))
-    assert decision.spend == int(np.argmax(decision.scores))
+    now, later = brute_parts(curves, tables, 15, 0.9)
+    expected = now + 0.9 * later
+    np.testing.assert_allclose(decision.immediate, now, atol=1e-10)
+    np.testing.assert_allclose(decision.continuation, later, atol=1e-10)
+    np.testing.assert_allclose(decision.sample_scores, expected, atol=1e-10)
+    risk = cvar(0.25).evaluate(expected)
+    np.testing.assert_allclose(decision.scores, risk, atol=1e-10)
+    assert decision.spend == int(np.argmax(risk))
+    assert decision.value == pytest.approx(float(risk.max()), abs=1e-10)
     assert decision.risk == "cvar:0.25"
-    np.testing.assert_allclose(
-        decision.sample_scores, decision.immediate + 0.9 * decision.continuation
-    )
+    # the CVaR spend differs from the mean spend on these samples, so the risk measure matters
+    assert int(np.argmax(expected.mean(axis=0))) != decision.spend
     for s in (0, 3, decision.spend):
         np.testing.assert_array_equal(
             decision.allocation_for(s), greedy_allocation(curves.mean(axis=0), s)
@@ -107,9 +127,14 @@ def test_risk_aggregation_over_sample_tables():
 
 def test_caps_and_empty_spend():
     curves = np.array([[0.9, 0.5], [0.8, 0.1]])
-    decision = online_decision(curves, 5, np.zeros((6, 6)), 0.5, caps=[0, 1])
+    table = surrogate_table([0.3, 0.4, 0.3], 5, 0.5)
+    decision = online_decision(curves, 5, table, 0.5, caps=[0, 1])
     assert decision.allocation.tolist() == [0, 1]
     assert decision.scores.size == 2  # spends 0 and 1 only
+    np.testing.assert_allclose(
+        decision.sample_scores, brute_scores(curves[None], table[None], 5, 0.5, caps=np.array([0, 1])),
+        atol=1e-12,
+    )
     nothing = online_decision(curves, 0, np.zeros((1, 1)), 0.5)
     assert nothing.spend == 0 and nothing.scores.tolist() == [0.0]
 

@@ -103,18 +103,46 @@ def test_solver_failure_gives_clear_message(monkeypatch):
         robust_allocation(samples, 2, "cvar:0.5")
 
 
-def test_time_limit_keeps_the_best_plan_found(monkeypatch):
+def _is_full_mip(problem) -> bool:
+    """The last-resort MIP: boolean z, only the budget and monotonicity constraints."""
+    boolean = [v for v in problem.variables() if v.size > 1]
+    return all(v.attributes["boolean"] for v in boolean) and len(problem.constraints) <= 2
+
+
+@pytest.mark.parametrize("reported", ["nothing", "worse point", "worse point only"])
+def test_time_limit_keeps_the_best_plan_found(monkeypatch, reported):
+    """The full MIP stops at its time limit, reporting no point or a feasible worse one.
+
+    ``"worse point only"``: the small MIP over the LP's fractional variables
+    finds nothing either, so the worse point is the only plan found. The plan
+    returned must still be worth what it claims, no more than the brute-force
+    optimum, at least the point the solver reported (the best plan found is
+    kept and topping up never lowers a sample's value), and a plan short of
+    the optimum must say so through a positive gap.
+    """
     import planning.robust as robust
 
     original = robust._solve
+    seen_points: list[float] = []
+    short = 0
 
     def limited(problem, solver, time_limit, gap):
-        is_full_mip = all(v.attributes["boolean"] for v in problem.variables() if v.size > 1) and len(
-            problem.constraints
-        ) <= 2
-        if is_full_mip:
+        boolean = any(v.attributes["boolean"] for v in problem.variables() if v.size > 1)
+        if not _is_full_mip(problem):
+            if boolean and reported == "worse point only":
+                return "user_limit"  # the fixed MIP finds nothing in time
+            return original(problem, solver, time_limit, gap)
+        if reported == "nothing":
             return "user_limit"  # no incumbent reported
-        return original(problem, solver, time_limit, gap)
+        original(problem, solver, time_limit, gap)
+        z = next(v for v in problem.variables() if v.size > 1)
+        point = np.round(np.asarray(z.value, dtype=float))
+        ones = np.flatnonzero(point > 0.5)
+        if ones.size:
+            point[ones[-1]] = 0.0  # drop the last person's top coupon: feasible, worse or equal
+        z.value = point
+        seen_points.append(float(problem.objective.value))
+        return "user_limit"
 
     monkeypatch.setattr(robust, "_solve", limited)
     rng = np.random.default_rng(10)
@@ -122,10 +150,24 @@ def test_time_limit_keeps_the_best_plan_found(monkeypatch):
     for _ in range(40):
         samples = random_curves(rng, (6, 3, 3))
         budget = int(rng.integers(2, 7))
+        seen_points.clear()
         res = robust_allocation(samples, budget, "worst", mip_rel_gap=0.0)
-        if res.info["method"] == "full-mip":
-            seen += 1
-            assert res.status == "time_limit"
-            assert res.allocation.sum() == min(budget, 9)
-            assert res.gap >= 0
+        if res.info["method"] != "full-mip":
+            continue
+        seen += 1
+        assert res.status == "time_limit"
+        assert res.allocation.sum() == min(budget, 9)
+        claimed = float(parse_risk("worst").evaluate(value(samples, res.allocation)))
+        assert res.objective == pytest.approx(claimed, abs=1e-12)
+        np.testing.assert_allclose(res.sample_values, value(samples, res.allocation), atol=1e-12)
+        best = brute_force(samples, budget, "worst")
+        assert res.objective <= best + 1e-9
+        for point in seen_points:
+            assert res.objective >= point - 1e-9
+        assert res.gap >= 0
+        if res.objective < best - 1e-9:
+            short += 1
+            assert res.gap > 0
     assert seen
+    if reported == "worse point only":
+        assert short  # the checks above did meet plans short of the optimum
