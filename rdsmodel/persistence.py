@@ -67,6 +67,7 @@ __all__ = [
     "StudyMismatchError",
     "StudyRecord",
     "atomic_path",
+    "check_reading",
     "check_study",
     "check_table",
     "column_digest",
@@ -499,6 +500,35 @@ def _column_label(canonical: str, column: str) -> str:
     return f"covariate {column!r}"
 
 
+def check_reading(meta: PosteriorMeta, data: Any) -> None:
+    """Refuse a table read with other options than the study of ``meta`` (naming the flags).
+
+    Options that may change between reads (:data:`rdsmodel.data.OVERRIDABLE`:
+    cut-off, separator, time format) are not compared. Nothing is checked when
+    either side has no reading options (files of older versions, tables
+    built by hand).
+
+    Raises
+    ------
+    StudyMismatchError
+        E.g. "the posterior was fitted with --group site; this table was read
+        without --group: pass --group site or omit the reading flags".
+    """
+    actual = getattr(data, "reading", None)
+    if meta.reading is None or actual is None:
+        return
+    from rdsmodel.data.options import ReadingOptions, read_differs
+
+    try:
+        stored = ReadingOptions.from_dict(meta.reading)
+    except ValueError as err:
+        raise ModelError(f"the posterior's reading options cannot be read by this version ({err}); refit") from None
+    differ = stored.differences(actual)
+    if differ:
+        raise StudyMismatchError("; ".join(
+            read_differs(name, getattr(stored, name), getattr(actual, name)) for name in differ))
+
+
 def check_table(meta: PosteriorMeta, data: Any, *, source: str = "the posterior") -> list[str]:
     """Check that ``data`` is the study ``meta`` was fitted on, read the same way.
 
@@ -532,14 +562,7 @@ def check_table(meta: PosteriorMeta, data: Any, *, source: str = "the posterior"
             advice=(f"{source} was written by rdsplan {meta.version}, which did not store how the study was read: "
                     "read the table with the options used for the fit, or refit"),
         )
-    if meta.reading is not None and getattr(data, "reading", None) is not None:
-        from rdsmodel.data.options import ReadingOptions, read_differs
-
-        stored = ReadingOptions.from_dict(meta.reading)
-        differ = stored.differences(data.reading)
-        if differ:
-            raise StudyMismatchError("; ".join(
-                read_differs(name, getattr(stored, name), getattr(data.reading, name)) for name in differ))
+    check_reading(meta, data)
     ids = set(data.ids.astype(str))
     missing = [rid for rid in meta.identity if rid not in ids]
     if missing:

@@ -50,12 +50,16 @@ from rdsmodel.count.sampling import (
     pilot_ncp,
     sample,
 )
+from rdsmodel.errors import ModelError
 from rdsmodel.persistence import (
     PosteriorMeta,
-    check_study,
+    StudyRecord,
+    check_table,
     load_inference,
     package_version,
+    require_init,
     save_inference,
+    study_record,
 )
 
 __all__ = ["DEFAULT_CONFIG", "CountModel"]
@@ -114,6 +118,39 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any] | None) -> dict[str,
     return out
 
 
+def _known_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of a stored configuration this version knows (older files may hold retired ones)."""
+    known = {}
+    for key, value in config.items():
+        if key not in DEFAULT_CONFIG:
+            continue
+        if isinstance(DEFAULT_CONFIG[key], dict) and isinstance(value, Mapping):
+            value = {k: v for k, v in value.items() if k in DEFAULT_CONFIG[key]}
+        known[key] = value
+    return known
+
+
+def _legacy_init(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of a file written before they were stored, from its configuration."""
+    return {
+        "family": config["family"],
+        "covariates": list(config["covariates"]),
+        "group": config["group_column"] is not None,
+        "wave_effect": bool(config["wave_effect"]),
+        "priors": config["priors"],
+        "config": config.get("options") or {},
+        "open_windows": config.get("open_windows", "lower-bound"),
+        "spec": {
+            "group_column": config["group_column"],
+            "design": config["design"],
+            "log_mean": config["log_mean"],
+            "group_ncp": config.get("group_ncp"),
+            "priors": config["priors"],
+            "schema": config.get("schema"),
+        },
+    }
+
+
 #: Treatments of respondents whose coupon window is still open (see :class:`CountModel`).
 OPEN_WINDOWS = ("exclude", "lower-bound")
 
@@ -138,6 +175,11 @@ class CountModel:
         Overrides of :data:`rdsmodel.count.priors.DEFAULT_PRIORS`.
     config : mapping, optional
         Overrides of :data:`DEFAULT_CONFIG` (sampler defaults, pointwise storage limit).
+    spec : mapping, optional
+        The data-derived constants of a saved fit (:attr:`spec`: design,
+        intercept centre, group parametrisation, resolved priors, schema),
+        given instead of ``data`` to rebuild a fit without its study;
+        :meth:`load` does this. Such a model predicts but cannot refit.
     open_windows : {"exclude", "lower-bound"}
         What to do with respondents whose coupon window is still open.
         ``"exclude"`` (default) leaves them out. ``"lower-bound"`` uses their
@@ -165,7 +207,7 @@ class CountModel:
 
     def __init__(
         self,
-        data,
+        data=None,
         *,
         family: str = "nb",
         covariates: Sequence[str] | None = None,
@@ -174,20 +216,31 @@ class CountModel:
         priors: Mapping[str, Mapping[str, Any]] | None = None,
         config: Mapping[str, Any] | None = None,
         open_windows: str = "exclude",
+        spec: Mapping[str, Any] | None = None,
     ) -> None:
         if open_windows not in OPEN_WINDOWS:
-            raise ValueError(f"open_windows must be one of {', '.join(OPEN_WINDOWS)}; got {open_windows!r}")
+            raise ModelError(f"--open-windows must be one of {', '.join(OPEN_WINDOWS)}; got {open_windows!r}")
+        if (data is None) == (spec is None):
+            raise ModelError("CountModel needs the study (data=...) or, to rebuild a saved fit, its spec "
+                             "(use CountModel.load)")
         self.open_windows = open_windows
         self.family: Family = get_family(family)
         self.options = _merge(DEFAULT_CONFIG, config)
         SamplerSettings(**self.options["sampler"]).validate()
         self.data = data
         self.wave_effect = bool(wave_effect)
+        self._meta: PosteriorMeta | None = None
+        self._model = None
+        self.idata = None
+        if data is None:
+            self._restore(covariates, group, spec)
+            return
+        self._reading = getattr(data, "reading", None)
         self.covariates = choose_covariates(data, covariates)
         if group is None:
             group = data.group_column is not None
         if group and data.group_column is None:
-            raise ValueError("group=True but the data have no group column (name one when reading the table)")
+            raise ModelError("group=True but the study has no group column: read it with --group COLUMN")
         self.group_column: str | None = data.group_column if group else None
         rows = usable_rows(data, self.covariates, self.group_column, self.wave_effect,
                            open_windows=self.open_windows)
@@ -216,9 +269,54 @@ class CountModel:
         names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
         self.priors = resolve_priors(priors, log_mean=self.log_mean, names=names)
         self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
-        self._model = None
-        self.idata = None
-        self._meta: PosteriorMeta | None = None
+
+    def _restore(self, covariates: Sequence[str] | None, group: bool | None, spec: Mapping[str, Any]) -> None:
+        """Set the data-derived constants from the spec of a saved fit (no cells: it cannot refit)."""
+        self._reading = None
+        self.covariates = list(covariates or [])
+        self.group_column = spec.get("group_column", "group") if group else None
+        self.design = DesignSpec.from_config(spec["design"])
+        self.log_mean = float(spec["log_mean"])
+        self.group_ncp = spec.get("group_ncp")
+        self.priors = json.loads(json.dumps(spec["priors"]))
+        self.schema = spec.get("schema")
+        self.cells = None
+        self._rows = None
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The data-derived constants a saved fit needs to be rebuilt without its study (see ``spec=``)."""
+        return {
+            "group_column": self.group_column,
+            "design": self.design.to_config(),
+            "log_mean": self.log_mean,
+            "group_ncp": self.group_ncp,
+            "priors": self.priors,
+            "schema": self.schema,
+        }
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """The constructor arguments (all but the data) that rebuild this model: ``cls(**init_kwargs)``."""
+        return {
+            "family": self.family.name,
+            "covariates": list(self.covariates),
+            "group": self.group_column is not None,
+            "wave_effect": self.wave_effect,
+            "priors": self.priors,
+            "config": self.options,
+            "open_windows": self.open_windows,
+            "spec": self.spec,
+        }
+
+    @property
+    def reading(self):
+        """rdsmodel.data.ReadingOptions or None: how the study was read (None for files of older versions).
+
+        Reread the study with it (``rdsmodel.data.read_table(path, model.reading)``, or
+        :func:`rdsmodel.data.resolve_reading` to check options a user typed).
+        """
+        return self._reading
 
     @property
     def n_observations(self) -> int:
@@ -399,56 +497,96 @@ class CountModel:
                                 observed_data=xr.Dataset({"y": ("person", y_obs)}, coords={"person": ids}))
 
     # ------------------------------------------------------------------ persistence
+    def _study(self) -> StudyRecord:
+        """What the posterior remembers of its study: from the data it was built on, or from its file."""
+        if self.cells is not None and self.data is not None:
+            return study_record(self.data)
+        if self._meta is None:
+            raise ModelError("the model has not been fitted: call fit() first")
+        return self._meta.record
+
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the fit to NetCDF (atomically) with its config and study fingerprints."""
-        if self.idata is None or self._meta is None:
-            raise ValueError("nothing to save: fit the model first")
-        return save_inference(self.idata, path, kind="count", config=self.config,
-                              identity=self._meta.identity, state=self._meta.state)
+        """Write the fit to NetCDF (atomically) with its config, constructor arguments and study.
 
-    @classmethod
-    def load(cls, path: str | os.PathLike, data=None) -> CountModel:
-        """Reload a saved fit; with ``data``, check that it is the study the fit came from.
-
-        Without data the model can still compute survival curves, pmfs and
-        predictions for new tables (the design constants travel with the fit).
+        The study is remembered by its reading options and one digest per
+        named column (see :mod:`rdsmodel.persistence`).
 
         Raises
         ------
-        rdsmodel.persistence.StudyMismatchError
-            If ``data`` is not the fitted study (respondents missing or changed).
+        rdsmodel.errors.ModelError
+            If the model is not fitted, or a constructor argument would not be stored.
+        """
+        if self.idata is None:
+            raise ModelError("nothing to save: fit the model first")
+        init = self.init_kwargs
+        require_init(type(self), init)
+        study = self._study()
+        return save_inference(self.idata, path, kind="count", config=self.config, identity=study.identity,
+                              state=study.state, init=init, reading=study.reading, columns=study.columns)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, data=None) -> CountModel:
+        """Reload a saved fit through the constructor, ``cls(**init)``; with ``data``, check the study.
+
+        Without data the model can still compute survival curves, pmfs and
+        predictions for new tables (the design constants travel with the fit).
+        Files written before constructor arguments were stored are rebuilt
+        from their configuration; :attr:`reading` is then ``None``.
+
+        Raises
+        ------
+        rdsmodel.errors.MissingFileError
+            If there is no such file.
+        rdsmodel.errors.ModelError
+            If the file is not a count posterior or cannot be rebuilt (refit).
+        rdsmodel.errors.StudyMismatchError
+            If ``data`` is not the fitted study, or was read differently.
         """
         idata, meta = load_inference(path, kind="count")
-        cfg = meta.config
-        model = cls.__new__(cls)
-        model.family = get_family(cfg["family"])
-        model.options = cfg["options"]
-        model.covariates = list(cfg["covariates"])
-        model.group_column = cfg["group_column"]
-        model.wave_effect = bool(cfg["wave_effect"])
-        model.open_windows = cfg.get("open_windows", "lower-bound")
-        model.priors = cfg["priors"]
-        model.design = DesignSpec.from_config(cfg["design"])
-        model.schema = cfg.get("schema")
-        model.log_mean = float(cfg["log_mean"])
-        model.group_ncp = cfg.get("group_ncp")
-        model.cells = None
-        model._rows = None
-        model._model = None
-        model.idata = idata
-        model._meta = meta
-        model.data = None
+        init = dict(meta.init) if meta.init is not None else _legacy_init(meta.config)
+        try:
+            init["config"] = _known_config(init.get("config") or {})
+            model = cls(None, **init)
+            reading = None
+            if meta.reading is not None:
+                from rdsmodel.data import ReadingOptions
+
+                reading = ReadingOptions.from_dict(meta.reading)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelError(f"{path} was written by rdsplan {meta.version} and cannot be rebuilt by this "
+                             f"version ({type(err).__name__}: {err}); refit") from None
+        model._attach(idata, meta, reading)
         if data is not None:
             model.check_study(data)
             model.data = data
         return model
 
+    def _attach(self, idata, meta: PosteriorMeta, reading) -> None:
+        """Give a model rebuilt by :meth:`load` its posterior and what the file says of its study."""
+        self.idata = idata
+        self._meta = meta
+        self._reading = reading
+
     def check_study(self, data) -> list[str]:
-        """Check ``data`` against the fitted study (refuse a different study, warn if it moved on)."""
-        if self._meta is None:
-            raise ValueError("the model has not been fitted")
-        return check_study(self._meta, data.identity_digests(), data.state_digests(),
-                           source="the count-model posterior")
+        """Check ``data`` against the fitted study: refuse a different study or one read differently.
+
+        Returns how the study moved on since the fit (new respondents, changed
+        coupons or windows), each also warned as
+        :class:`rdsmodel.persistence.StudyChangedWarning`.
+
+        Raises
+        ------
+        rdsmodel.errors.StudyMismatchError
+            Naming the reading option (``--group``, ``--covariates``, ...) or the
+            column that differs, and what to do.
+        """
+        study = self._study()
+        meta = self._meta
+        if meta is None or (self.cells is not None and self.data is not None):
+            meta = PosteriorMeta(kind="count", version=package_version(), config=self.config,
+                                 identity=study.identity, state=study.state, reading=study.reading,
+                                 columns=study.columns)
+        return check_table(meta, data, source="the count-model posterior")
 
     def diagnose(self, **kwargs):
         """Diagnostics of the fit (see :func:`rdsmodel.diagnostics.diagnose`)."""

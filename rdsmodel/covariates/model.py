@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from rdsmodel import persistence
+from rdsmodel.errors import ModelError, StudyMismatchError
 
 from .fields import FieldSpec, fields_from_schema
 from .offspring import InheritanceOffspring
@@ -93,7 +94,7 @@ class CovariateModel:
 
     def __init__(
         self,
-        data: Any,
+        data: Any = None,
         *,
         fields: Sequence[str] | None = None,
         rho_by_level: bool = False,
@@ -101,11 +102,15 @@ class CovariateModel:
         priors: Mapping[str, Mapping[str, float]] | None = None,
         missing: Literal["marginalise", "level"] = "marginalise",
         numeric_bins: int = 5,
+        spec: Mapping[str, Any] | None = None,
     ) -> None:
         if int(latent_classes) != latent_classes or latent_classes < 0 or latent_classes == 1:
-            raise ValueError(f"latent_classes must be 0 (none) or an integer >= 2, got {latent_classes!r}")
+            raise ModelError(f"latent_classes must be 0 (none) or an integer >= 2, got {latent_classes!r}")
         if int(numeric_bins) != numeric_bins or numeric_bins < 1:
-            raise ValueError(f"numeric_bins must be a positive integer, got {numeric_bins!r}")
+            raise ModelError(f"numeric_bins must be a positive integer, got {numeric_bins!r}")
+        if (data is None) == (spec is None):
+            raise ModelError("CovariateModel needs the study (data=...) or, to rebuild a saved fit, its spec "
+                             "(use CovariateModel.load)")
         self.data = data
         self.rho_by_level = bool(rho_by_level)
         self.latent_classes = int(latent_classes)
@@ -115,24 +120,72 @@ class CovariateModel:
         self.idata = None
         self.model = None
         self._meta: persistence.PosteriorMeta | None = None
+        if data is None:
+            self._restore(spec)
+            return
+        self._reading = getattr(data, "reading", None)
         self._schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
         self.fields: list[FieldSpec] = fields_from_schema(data.schema, data.table, fields, missing=missing)
         single = [s.name for s in self.fields if s.is_categorical and s.n_levels < 2]
         if single:
-            raise ValueError(f"categorical field(s) {single} have a single level; there is nothing to model")
+            raise ModelError(f"categorical field(s) {', '.join(map(repr, single))} have a single level; there is "
+                             "nothing to model (leave them out with --covariates)")
         parents, recruits = data.pairs()
         if len(parents) == 0:
-            raise ValueError("the study has no recruiter-recruit pairs: the covariate model needs recruits")
+            raise ModelError(
+                f"the study has no recruiter-recruit pairs (all {len(data)} respondents are seeds): the covariate "
+                "model needs recruits. Skip it (rdsplan fit --no-covariate-model), or check how recruiters are "
+                "read (--recruiter-col, --seed-markers)")
         self.pairs = encode_pairs(parents, recruits, self.fields)
         self.counts = CategoricalCounts.from_pairs(self.pairs, self.fields)
         self.moments = NumericMoments.from_pairs(self.pairs, self.fields)
         self.missing_report: pd.DataFrame = missing_report(self.pairs, parents, recruits, self.fields, missing)
         self.forest = RecruitmentForest.from_table(data.table, self.fields) if self.latent_classes else None
         if self.forest is not None and len(self.forest.edges) != len(parents):
-            raise ValueError(f"the table has {len(self.forest.edges)} recruitment edges but data.pairs() "
+            raise ModelError(f"the table has {len(self.forest.edges)} recruitment edges but data.pairs() "
                              f"returned {len(parents)}")
-        self._identity = dict(data.identity_digests())
-        self._state = dict(data.state_digests())
+        self._level_weights = self.counts.recruiter_level_weights(self.fields).tolist()
+        self._n_pairs = int(self.pairs.n_pairs)
+
+    def _restore(self, spec: Mapping[str, Any]) -> None:
+        """Set what the data would have given from the spec of a saved fit (no pairs: it cannot refit)."""
+        self._reading = None
+        self._schema = spec.get("schema")
+        self.fields = [FieldSpec.from_dict(f) for f in spec["fields"]]
+        report = pd.DataFrame(spec.get("missing_report", []))
+        self.missing_report = report[[c for c in _REPORT_COLUMNS if c in report.columns]]
+        self._level_weights = spec.get("recruiter_level_weights")
+        self._n_pairs = spec.get("n_pairs")
+        self.pairs = self.counts = self.moments = self.forest = None
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The data-derived part of the model a saved fit needs to be rebuilt without the data."""
+        return {
+            "fields": [s.to_dict() for s in self.fields],
+            "schema": self._schema,
+            "recruiter_level_weights": self._level_weights,
+            "n_pairs": self._n_pairs,
+            "missing_report": self.missing_report.to_dict("records"),
+        }
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """The constructor arguments (all but the data) that rebuild this model: ``cls(**init_kwargs)``."""
+        return {
+            "fields": [s.name for s in self.fields],
+            "rho_by_level": self.rho_by_level,
+            "latent_classes": self.latent_classes,
+            "priors": as_jsonable(self.priors),
+            "missing": self.missing,
+            "numeric_bins": self.numeric_bins,
+            "spec": self.spec,
+        }
+
+    @property
+    def reading(self) -> Any:
+        """rdsmodel.data.ReadingOptions or None: how the study was read (None for files of older versions)."""
+        return self._reading
 
     # -- description -----------------------------------------------------------------------------
     @property
@@ -148,8 +201,6 @@ class CovariateModel:
     @property
     def config(self) -> dict[str, Any]:
         """JSON-able configuration stored with the fit (enough to rebuild the offspring model)."""
-        if self._meta is not None:
-            return dict(self._meta.config)
         return {
             "model": "inheritance",
             "fields": [s.to_dict() for s in self.fields],
@@ -159,8 +210,8 @@ class CovariateModel:
             "missing": self.missing,
             "numeric_bins": self.numeric_bins,
             "priors": as_jsonable(self.priors),
-            "recruiter_level_weights": self.counts.recruiter_level_weights(self.fields).tolist(),
-            "n_pairs": int(self.pairs.n_pairs),
+            "recruiter_level_weights": self._level_weights,
+            "n_pairs": self._n_pairs,
             "missing_report": self.missing_report.to_dict("records"),
         }
 
@@ -250,69 +301,123 @@ class CovariateModel:
         return homophily_summary(self._require_fit(), hdi_prob=hdi_prob)
 
     # -- persistence ----------------------------------------------------------------------------
+    def _study(self) -> persistence.StudyRecord:
+        if self.data is not None:
+            return persistence.study_record(self.data)
+        if self._meta is None:
+            raise ModelError("this covariate model has no study to record: fit it on data or load a saved fit")
+        return self._meta.record
+
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the fit to NetCDF (atomically) with its configuration and study fingerprints."""
+        """Write the fit to NetCDF (atomically) with its configuration, constructor arguments and study.
+
+        Raises
+        ------
+        rdsmodel.errors.ModelError
+            If the model is not fitted, or a constructor argument would not be stored.
+        """
         idata = self._require_fit()
-        identity = self._meta.identity if self._meta is not None else self._identity
-        state = self._meta.state if self._meta is not None else self._state
-        return persistence.save_inference(idata, path, kind=KIND, config=self.config,
-                                          identity=identity, state=state)
+        init = self.init_kwargs
+        persistence.require_init(type(self), init)
+        study = self._study()
+        return persistence.save_inference(idata, path, kind=KIND, config=self.config, identity=study.identity,
+                                          state=study.state, init=init, reading=study.reading,
+                                          columns=study.columns)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CovariateModel:
-        """Reload a saved fit; no data needed (use :meth:`check_study` before planning on a table)."""
+        """Reload a saved fit through the constructor, ``cls(**init)``; no data needed.
+
+        Files written before constructor arguments were stored are rebuilt from
+        their configuration. Use :meth:`check_study` before planning on a table.
+
+        Raises
+        ------
+        rdsmodel.errors.MissingFileError
+            If there is no such file.
+        rdsmodel.errors.ModelError
+            If the file is not a covariate posterior or cannot be rebuilt (refit).
+        """
         idata, meta = persistence.load_inference(path, kind=KIND)
-        config = meta.config
-        self = cls.__new__(cls)
-        self.data = None
-        self.model = None
+        init = meta.init if meta.init is not None else _legacy_init(meta.config)
+        try:
+            model = cls(None, **init)
+            reading = None
+            if meta.reading is not None:
+                from rdsmodel.data import ReadingOptions
+
+                reading = ReadingOptions.from_dict(meta.reading)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelError(f"{path} was written by rdsplan {meta.version} and cannot be rebuilt by this "
+                             f"version ({type(err).__name__}: {err}); refit") from None
+        model._attach(idata, meta, reading)
+        return model
+
+    def _attach(self, idata: Any, meta: persistence.PosteriorMeta, reading: Any) -> None:
+        """Give a model rebuilt by :meth:`load` its posterior and what the file says of its study."""
         self.idata = idata
         self._meta = meta
-        self.fields = [FieldSpec.from_dict(f) for f in config["fields"]]
-        self.rho_by_level = bool(config["rho_by_level"])
-        self.latent_classes = int(config["latent_classes"])
-        self.priors = config["priors"]
-        self.missing = config["missing"]
-        self.numeric_bins = int(config.get("numeric_bins", 5))
-        self._schema = config.get("schema")
-        report = pd.DataFrame(config.get("missing_report", []))
-        self.missing_report = report[[c for c in _REPORT_COLUMNS if c in report.columns]]
-        self._identity, self._state = meta.identity, meta.state
-        self.pairs = self.counts = self.moments = self.forest = None
-        idata.posterior.attrs["rdsplan_config"] = config_json(config)
-        return self
+        self._reading = reading
+        idata.posterior.attrs["rdsplan_config"] = config_json(self.config)
 
     def check_study(self, data: Any) -> list[str]:
-        """Check that ``data`` is the study this posterior was fitted on.
+        """Check that ``data`` is the study this posterior was fitted on, read the same way.
 
         Returns the notes on how the study moved on (also warned as
         :class:`rdsmodel.persistence.StudyChangedWarning`).
 
         Raises
         ------
-        rdsmodel.persistence.StudyMismatchError
-            If fitted respondents are missing or changed, or a modelled field is
-            missing from the study or has other levels.
+        rdsmodel.errors.StudyMismatchError
+            If the table was read with other options, a modelled field is
+            missing or has other levels, or fitted respondents are missing or
+            changed; the message names the option or column and what to do.
         """
-        meta = self._meta or persistence.PosteriorMeta(
-            kind=KIND, version=persistence.package_version(), config=self.config,
-            identity=self._identity, state=self._state)
+        meta = self._meta
+        if meta is None:
+            study = self._study()
+            meta = persistence.PosteriorMeta(
+                kind=KIND, version=persistence.package_version(), config=self.config, identity=study.identity,
+                state=study.state, reading=study.reading, columns=study.columns)
+        persistence.check_reading(meta, data)  # names the flag that differs, before the fields
+        self._check_fields(data)
+        return persistence.check_table(meta, data, source="the covariate posterior")
+
+    def _check_fields(self, data: Any) -> None:
         schema = {f.name: f for f in data.schema}
+        read_with = ",".join(schema) or "''"
         for spec in self.fields:
             if spec.name not in schema:
-                raise persistence.StudyMismatchError(
-                    f"the covariate posterior models {spec.name!r}, which is not a covariate of this "
-                    "study; refit on this table")
+                raise StudyMismatchError(
+                    f"the covariate posterior models {spec.name!r}, which is not a covariate of this study "
+                    f"(read with --covariates {read_with}): read the table with the posterior's options "
+                    "(omit --covariates), or refit")
             field = schema[spec.name]
             if field.kind != spec.kind:
-                raise persistence.StudyMismatchError(
-                    f"covariate {spec.name!r} is {field.kind} in this study but {spec.kind} in the posterior; "
-                    "refit on this table")
+                raise StudyMismatchError(
+                    f"covariate {spec.name!r} is {field.kind} in this study but {spec.kind} in the posterior: "
+                    f"read it with --{spec.kind} {spec.name}, or refit")
             fitted = [v for v in spec.levels if not (spec.missing_level and v == spec.levels[-1])]
             if spec.is_categorical and field.levels is not None and list(field.levels) != fitted:
-                raise persistence.StudyMismatchError(
+                raise StudyMismatchError(
                     f"covariate {spec.name!r} has levels {list(field.levels)} in this study but {fitted} in "
                     "the posterior; refit on this table")
-        return persistence.check_study(meta, data.identity_digests(), data.state_digests(),
-                                       source="the covariate posterior")
 
+
+def _legacy_init(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of a file written before they were stored, from its configuration."""
+    return {
+        "fields": [f["name"] for f in config["fields"]],
+        "rho_by_level": bool(config["rho_by_level"]),
+        "latent_classes": int(config["latent_classes"]),
+        "priors": config["priors"],
+        "missing": config["missing"],
+        "numeric_bins": int(config.get("numeric_bins", 5)),
+        "spec": {
+            "fields": config["fields"],
+            "schema": config.get("schema"),
+            "recruiter_level_weights": config.get("recruiter_level_weights"),
+            "n_pairs": config.get("n_pairs"),
+            "missing_report": config.get("missing_report", []),
+        },
+    }
