@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from planning.curves import survival_from_pmf
 from planning.pgf import check_pmf, extend_pmf, power_table, truncated_products
 
 __all__ = ["TransitionLaws", "surrogate_table", "transition_laws"]
@@ -95,7 +96,7 @@ def transition_laws(pmf: Any, budget: int) -> TransitionLaws:
     law = check_pmf(pmf)
     b = int(budget)
     full = extend_pmf(law, b + 2)  # P(C = j), j <= b+1, last = P(C >= b+2)
-    survival = np.clip(1.0 - np.cumsum(full[: b + 1]), 0.0, 1.0)  # S(1..b+1)
+    survival = survival_from_pmf(full, b + 1)  # S(1..b+1)
     cum_survival = np.concatenate([[0.0], np.cumsum(survival)])  # sum_{l<=a} S(l)
     width = max(b // 2, 1)  # coefficients m < M_s <= b // 2 ever needed
     # Truncated powers of H_a for a = 1..b+1, k = 0..b // a, stacked in one array.

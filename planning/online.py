@@ -37,7 +37,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from planning.curves import as_survival_samples, pmf_from_survival
-from planning.greedy import _check_budget, _check_caps, greedy_order
+from planning.greedy import _check_budget, _check_caps, allocation_values, greedy_order
 from planning.risk import RiskMeasure, parse_risk
 
 __all__ = ["SpendDecision", "allocation_scores", "online_decision"]
@@ -307,6 +307,6 @@ def allocation_scores(
             product = poly_mul(product, truncated_pgf(pmf[d, i], int(k[i])))
         u = tables[d if tables.shape[0] > 1 else 0, left]
         weights = u[np.minimum(np.arange(product.size), left)]
-        immediate = float(np.sum(np.cumsum(curves[d], axis=1)[np.flatnonzero(k), k[k > 0] - 1]))
-        out[d] = immediate + gamma * float(product @ weights)
+        out[d] = gamma * float(product @ weights)
+    out += allocation_values(curves, k).sum(axis=1)
     return out
