@@ -28,9 +28,9 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from planning import allocation_values, greedy_allocation, single_round_bound
+from planning import PlanningInputs, allocation_values, make_plan, make_planner, single_round_bound
+from planning.app.workflows import FitSettings, PlanRequest, fit_study, plan_round
 from planning.simulation import ConstantCoupons, RandomAllocation, simulate_study_detailed
-from rdsmodel.count import CountModel
 from rdsmodel.data import RecruitmentData
 
 MAX_PER_PERSON = 3
@@ -48,23 +48,27 @@ def main() -> None:
     frontier = data.frontier
     print(f"study: {len(data.table)} respondents, frontier of {len(frontier)}, budget {args.budget}")
 
-    model = CountModel(data, covariates=["SEX", "BEHAV"])
-    model.fit(draws=1000, tune=1000, chains=4, seed=args.seed, progressbar=False, target_accept=0.95)
-    report = model.diagnose()
-    print(f"count model: {model.n_observations} closed windows, diagnostics {report.verdict}")
+    settings = FitSettings(capacity_covariates=["SEX", "BEHAV"], seed=args.seed, target_accept=0.95,
+                           covariate_model=False, progress_bars=False)
+    fit = fit_study(data, settings)
+    print(f"count model: {fit.count.n_observations} closed windows, "
+          f"diagnostics {fit.diagnostics().verdict}")
+    request = PlanRequest(budget=args.budget, method="greedy", max_per_person=MAX_PER_PERSON,
+                          seed=args.seed, allow_unconverged=True)
+    plan = plan_round(fit, data, request)
 
-    fitted = model.survival(frontier, max_coupons=MAX_PER_PERSON, seed=args.seed).mean("sample").values
     # The world's frontier is in the same order as the table's frontier rows.
     episode = study.episode
-    assert list(episode.frontier["id"]) == list(frontier["id"])
+    assert list(episode.frontier["id"]) == list(frontier["id"]) == plan.ids
     truth = episode.capacity_survival(MAX_PER_PERSON)
+    oracle = make_plan(PlanningInputs.from_arrays(truth), make_planner("greedy"), args.budget)
 
     rng = np.random.default_rng(args.seed)
     plans = {
         "standard RDS (3 each)": ConstantCoupons(MAX_PER_PERSON, budget=args.budget)(frontier, rng),
         "random": RandomAllocation(args.budget, cap=MAX_PER_PERSON)(frontier, rng),
-        "fitted greedy": greedy_allocation(fitted, args.budget),
-        "oracle greedy": greedy_allocation(truth, args.budget),
+        "fitted greedy": plan.allocation,
+        "oracle greedy": oracle.allocation,
     }
     # Exact expected recruits under the true curves: sum_i E[min(C_i, k_i)].
     table = pd.DataFrame(
@@ -74,14 +78,18 @@ def main() -> None:
                                           for name, k in plans.items()},
         }
     )
-    oracle = table.loc["oracle greedy", "expected recruits (truth)"]
-    table["share of oracle"] = table["expected recruits (truth)"] / oracle
+    best = table.loc["oracle greedy", "expected recruits (truth)"]
+    table["share of oracle"] = table["expected recruits (truth)"] / best
     print(table.round(3).to_string())
 
-    loss = oracle - table.loc["fitted greedy", "expected recruits (truth)"]
+    loss = best - table.loc["fitted greedy", "expected recruits (truth)"]
+    fitted = PlanningInputs.from_arrays(fit.count.survival(
+        frontier, max_coupons=MAX_PER_PERSON, seed=args.seed)).mean_survival
     bound = float(single_round_bound(truth, fitted, args.budget))
     print(f"\nfitted greedy loses {loss:.3f} recruits to model error; "
           f"the single-round bound allows {bound:.3f} (holds: {loss <= bound + 1e-9})")
+    print("\nThe plan as the command line prints it:\n")
+    print(plan.summary_text(max_rows=10))
 
 
 if __name__ == "__main__":
