@@ -343,10 +343,15 @@ class ReadingOptions:
             Option names in field order; sets of names compare regardless of order.
         """
         out = []
+        shared = set(self.covariates or ()) & set(other.covariates or ())
         for f in fields(self):
             if not all_options and f.name in OVERRIDABLE:
                 continue
-            if not _same(f.name, getattr(self, f.name), getattr(other, f.name)):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if f.name in ("categorical", "numeric") and self.covariates is not None and other.covariates is not None:
+                # kinds are compared on the covariates both have; other covariates are a --covariates matter
+                mine, theirs = set(mine or ()) & shared, set(theirs or ()) & shared
+            if not _same(f.name, mine, theirs):
                 out.append(f.name)
         return out
 

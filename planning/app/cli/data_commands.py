@@ -52,7 +52,6 @@ def run_validate(args: argparse.Namespace) -> int:
     )
     for problem in data.warnings:
         print(f"warning: {problem.message}")
-    print(f"read with: {data.reading.command_line() or '(defaults)'}")
     return 0
 
 
