@@ -277,3 +277,4 @@ def make_planner(name: str, **settings: Any) -> Planner:
             f"{', '.join(sorted(known)) or 'none'}"
         )
     return cls(**settings)
+from planning import baselines, gfp  # noqa: E402, F401  (they register GFP and the evaluation baselines)
