@@ -14,7 +14,13 @@ from rdsmodel.data import (
     read_table,
     resolve_reading,
 )
-from rdsmodel.errors import DataError, MissingFileError, ModelError, RdsplanError, StudyMismatchError
+from rdsmodel.errors import (
+    DataError,
+    MissingFileError,
+    ModelError,
+    RdsplanError,
+    StudyMismatchError,
+)
 from rdsmodel.persistence import package_version
 
 __version__ = package_version()

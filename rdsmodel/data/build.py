@@ -30,9 +30,9 @@ import pandas as pd
 
 from rdsmodel.data import columns as colparse
 from rdsmodel.data.censoring import as_cutoff, as_window, censor_bounds, windows_closed
+from rdsmodel.data.collinear import collinear_covariates
 from rdsmodel.data.schema import CovariateField, CovariateSchema, infer_schema, sorted_levels
 from rdsmodel.data.tree import descendants_of, forest, parent_positions
-from rdsmodel.data.collinear import collinear_covariates
 from rdsmodel.data.validation import (
     Context,
     DataValidationError,

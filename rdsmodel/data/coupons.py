@@ -180,7 +180,7 @@ def _suspicious_columns(
 ) -> list[Problem]:
     problems = []
     plain = {name: suspicious_reason(values) for name, values in issued.items()}
-    for name, values in issued.items():
+    for name in issued:
         reason = plain[name]
         if reason is None and ids is not None and redeemed is not None:
             fine = {k: v for k, v in issued.items() if plain[k] is None}

@@ -463,7 +463,7 @@ class RecruitmentData:
         width_at = max(len(self._labels.word), *(len(v) for v in head[self._labels.word]))
         lines = [f"dropped {len(dropped)} respondent(s):",
                  f"  {'id':<{width_id}}  {self._labels.word:>{width_at}}  reason"]
-        lines += [f"  {str(r.id):<{width_id}}  {str(getattr(r, self._labels.word)):>{width_at}}  {r.reason}"
+        lines += [f"  {r.id!s:<{width_id}}  {getattr(r, self._labels.word)!s:>{width_at}}  {r.reason}"
                   for r in head.itertuples(index=False)]
         if len(shown) > limit:
             lines.append(f"  ... and {len(shown) - limit} more (see data.dropped)")

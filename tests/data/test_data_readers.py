@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rdsmodel.data import DataError, DataValidationError, read_canonical, read_coupons, read_rds, read_table
+from rdsmodel.data import (
+    DataError,
+    DataValidationError,
+    read_canonical,
+    read_coupons,
+    read_rds,
+    read_table,
+)
 
 
 def write(tmp_path: Path, text: str, name: str = "study.csv") -> Path:
@@ -266,7 +273,7 @@ def test_read_table_dispatches(tmp_path):
     assert len(read_table(write(tmp_path, COUPONS, "c.csv"), format="coupons")) == 5
     with pytest.raises(DataError, match="unknown --format 'xls'"):
         read_table(tmp_path / "x.csv", format="xls")
-    with pytest.raises(DataError, match="unknown reading option.*bogus"):
+    with pytest.raises(DataError, match=r"unknown reading option.*bogus"):
         read_table(write(tmp_path, CANONICAL), bogus=1)
 
 

@@ -7,7 +7,12 @@ import argparse
 import pandas as pd
 import pytest
 
-from planning.app.cli.common import READING_FLAGS, add_data_options, given_reading_options, load_study
+from planning.app.cli.common import (
+    READING_FLAGS,
+    add_data_options,
+    given_reading_options,
+    load_study,
+)
 from rdsmodel.data import FLAGS, ReadingOptions, read_table
 from rdsmodel.errors import DataError, StudyMismatchError
 

@@ -78,7 +78,7 @@ def saved(study, tmp_path):
 
 # -- what the file holds ----------------------------------------------------------------------------------
 def test_the_file_holds_reading_options_column_digests_and_constructor_arguments(saved):
-    data, model, path = saved
+    _, _, path = saved
     attrs = az.from_netcdf(str(path)).posterior.attrs
     assert attrs["rdsplan_layout"] == 2 and attrs["rdsplan_version"]
     reading = json.loads(attrs["rdsplan_reading"])
@@ -118,13 +118,13 @@ def test_saving_refuses_a_model_whose_constructor_arguments_are_not_all_stored(s
 
     extended = Extended(data)
     extended.idata = model.idata
-    with pytest.raises(ModelError, match="constructor argument\\(s\\) shrink are not stored"):
+    with pytest.raises(ModelError, match=r"constructor argument\(s\) shrink are not stored"):
         extended.save(tmp_path / "x.nc")
     assert not (tmp_path / "x.nc").exists()
 
 
 def test_a_model_needs_data_or_a_spec():
-    with pytest.raises(ModelError, match="CountModel.load"):
+    with pytest.raises(ModelError, match=r"CountModel\.load"):
         CountModel()
 
 
@@ -238,11 +238,11 @@ def test_a_file_of_the_previous_version_loads_and_checks(saved, study, tmp_path)
 
 
 def test_a_file_that_cannot_be_rebuilt_asks_for_a_refit(saved, tmp_path):
-    data, model, _ = saved
+    _, model, _ = saved
     broken = dict(model.init_kwargs, family="gamma")
     path = save_inference(model.idata, tmp_path / "broken.nc", kind="count", config=model.config,
                           identity={}, state={}, init=broken)
-    with pytest.raises(ModelError, match="cannot be rebuilt.*refit"):
+    with pytest.raises(ModelError, match=r"cannot be rebuilt.*refit"):
         CountModel.load(path)
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "given_reading_options",
     "load_study",
     "reading_options",
+    "report_reading",
     "say",
 ]
 
@@ -219,3 +220,17 @@ def load_study(args: argparse.Namespace, stored=None):
     from rdsmodel.data import read_table
 
     return read_table(args.study, reading_options(args, stored))
+
+
+def report_reading(data) -> None:
+    """Print on standard error what the reader did on its own (notes) and the dropped rows, as a table.
+
+    Parameters
+    ----------
+    data : rdsmodel.data.RecruitmentData
+    """
+    for note in data.notes:
+        say(f"rdsplan: note: {note.message}")
+    dropped = data.dropped_report()
+    if dropped:
+        say(dropped)

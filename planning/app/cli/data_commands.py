@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.app.cli.common import add_data_options, load_study, say
+from planning.app.cli.common import add_data_options, load_study, report_reading, say
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,15 +30,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_data_options(describe)
     describe.add_argument("-o", "--output", type=Path, default=None, help="folder for tables and figures")
     describe.set_defaults(func=run_describe)
-
-
-def report_reading(data) -> None:
-    """Print on standard error what the reader did on its own (notes) and the dropped rows, as a table."""
-    for note in data.notes:
-        say(f"rdsplan: note: {note.message}")
-    dropped = data.dropped_report()
-    if dropped:
-        say(dropped)
 
 
 def run_validate(args: argparse.Namespace) -> int:
