@@ -1251,7 +1251,21 @@ def multi_round_report(
                                       pe[idx], pt[idx], gamma, r, caps=caps_arr, table=table)
         checks.append(BoundPart("frontier (PPC)", float(ppc_terms.frontier[0]),
                                 "frontier part with every |S - S^| and TV <= TV_ppc", ppc.method))
+    same_form = float(terms.frontier[idx] + terms.transition[idx])
+    if heterogeneity:
+        checks.insert(0, BoundPart(
+            "same-form bound", same_form,
+            "frontier + transition: loss against the best plan of the planner's own form "
+            "(even splits after this round), leaving out the heterogeneity part",
+            how))
     informative, verdict = _verdict(total, plan_value, parts, "discounted recruits")
+    if (informative is False and heterogeneity and plan_value is not None
+            and same_form <= plan_value):
+        verdict += (
+            f" Against plans of the planner's own form (even splits after this round) the bound "
+            f"is {same_form:.2f} and does inform; only a planner that knew each future "
+            "recruit's own capacity law could gain more than the plan is worth."
+        )
     paper_words = ("the paper's form has no finite value at gamma = 1"
                    if paper_total is None else f"paper's form {paper_total:.3f}")
     message = (

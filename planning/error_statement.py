@@ -102,6 +102,12 @@ class ErrorStatement:
         lines = ["Error statement", "1. " + self.regret.text(), "2. " + self.bound.text()]
         if self.informative is True:
             lines.append("3. The bound informs: it is below the plan's value.")
+        elif self.informative is False and self._same_form_informs():
+            lines.append(
+                "3. The full bound does not inform at this budget, but against plans of the "
+                "planner's own form it does (see the same-form check); the rest is what a planner "
+                "knowing each future recruit's own capacity law could gain."
+            )
         elif self.informative is False:
             lines.append(
                 "3. The bound does not inform at this budget; read the posterior regret (1.) as "
@@ -114,6 +120,12 @@ class ErrorStatement:
 
     def __str__(self) -> str:
         return self.text()
+
+    def _same_form_informs(self) -> bool:
+        return any(
+            c.name == "same-form bound" and c.value is not None and c.value <= self.plan_value
+            for c in self.bound.checks
+        )
 
 
 def error_statement(
@@ -132,6 +144,7 @@ def error_statement(
     quantile: float = 0.9,
     weights: Any = None,
     table: Any = "auto",
+    check: bool = True,
 ) -> ErrorStatement:
     """Build the error statement of a plan from plain arrays.
 
@@ -170,18 +183,24 @@ def error_statement(
     table
         Multi-round: plug-in surrogate table, ``"auto"`` or ``None``
         (:func:`planning.bounds.multi_round_report`).
+    check
+        Validate the curves (``False`` when they come from ``PlanningInputs``).
 
     Returns
     -------
     ErrorStatement
     """
-    samples = as_survival_samples(survival)
+    if check:
+        samples = as_survival_samples(survival)
+    else:
+        samples = np.asarray(survival, dtype=np.float64)
+        samples = samples[None] if samples.ndim == 2 else samples
     n = samples.shape[1]
     caps_arr = _check_caps(caps, n, samples.shape[2])
     k = np.asarray(allocation, dtype=np.int64)
     budget = _check_budget(budget)
     if horizon == "single":
-        regret = single_round_regret(samples, k, caps_arr, weights, plan_value)
+        regret = single_round_regret(samples, k, caps_arr, weights, plan_value, check=False)
         value = regret.plan_value
         bound = single_round_report(
             samples, int(k.sum()), quantile=quantile, weights=weights, ppc=ppc,
@@ -230,9 +249,9 @@ def error_statement_for(
             spend_sample_scores=scores, spend=decision.spend,
             plan_value=float(scores[:, decision.spend].mean()),
             pooled_pmf=inputs.require_pooled(), gamma=float(details["gamma"]),
-            ppc=inputs.ppc, quantile=quantile, table=table,
+            ppc=inputs.ppc, quantile=quantile, table=table, check=False,
         )
     return error_statement(
         inputs.survival, allocation, budget=budget, caps=inputs.caps, horizon="single",
-        ppc=inputs.ppc, quantile=quantile,
+        ppc=inputs.ppc, quantile=quantile, check=False,
     )

@@ -355,7 +355,12 @@ def test_multi_round_report_words_json_and_gamma_one():
     assert [p.name for p in report.parts] == ["frontier", "transition", "heterogeneity"]
     assert report.informative is False and "Does not inform" in report.verdict
     assert report.paper_total is not None and report.total < report.paper_total
-    assert report.checks and report.checks[0].name == "frontier (PPC)"
+    assert [c.name for c in report.checks] == ["same-form bound", "frontier (PPC)"]
+    same_form = report.parts[0].value + report.parts[1].value
+    assert report.checks[0].value == pytest.approx(same_form)
+    between = multi_round_report(samples, plan, pooled, 0.8, 20,
+                                 plan_value=(same_form + report.total) / 2)
+    assert between.informative is False and "planner's own form" in between.verdict
     data = report.to_dict()
     json.dumps(data, allow_nan=False)
     assert BoundReport.from_dict(data).to_dict() == data
