@@ -55,6 +55,8 @@ __all__ = ["CANONICAL", "DERIVED", "Built", "build_table"]
 DERIVED = ("n_recruits", "wave", "seed_id", "window_closed", "censor_at", "is_frontier")
 CANONICAL = ("id", "recruiter_id", "coupons_issued", "interview_time", "group", *DERIVED)
 STRING = pd.StringDtype()
+#: More coupons than this for one respondent is reported (``implausible_coupons``).
+MAX_PLAUSIBLE_COUPONS = 100
 
 
 @dataclass
@@ -352,6 +354,14 @@ def build_table(
                     f"{ctx.who(i)} has {int(n_rec[i])} recruit(s) in the table but no coupons issued "
                     f"(column {names['coupons_issued']!r} is empty); it is treated as frontier", [i], "warning")
         for i in np.flatnonzero(frontier_rec)
+    ]
+    issued = coupons.values.to_numpy(dtype=float, na_value=np.nan)
+    warnings += [
+        ctx.problem("implausible_coupons",
+                    f"{ctx.who(i)} was issued {int(issued[i])} coupons (column {names['coupons_issued']!r}); "
+                    f"studies hand out a few each, so check the column (more than {MAX_PLAUSIBLE_COUPONS} "
+                    "is reported)", [i], "warning")
+        for i in np.flatnonzero(np.nan_to_num(issued, nan=0.0) > MAX_PLAUSIBLE_COUPONS)
     ]
     warnings += [p for p in reader_problems if not p.is_error]
     reader_errors = [p for p in reader_problems if p.is_error]

@@ -14,7 +14,7 @@ Error kinds: ``missing_column``, ``missing_id``, ``duplicate_id``,
 ``recruited_before_recruiter``, ``too_many_recruits``, ``bad_coupons``,
 ``bad_covariate``, ``bad_time``, ``bad_window_closed``, plus the reader errors
 ``unmatched_code``, ``ambiguous_code``, ``suspicious_coupon_column`` and
-``seed_marker_is_an_id``. Warning kinds: ``implausible_date``,
+``seed_marker_is_an_id``. Warning kinds: ``implausible_date``, ``implausible_coupons``,
 ``frontier_with_recruits``, ``missing_time``, ``missing_group``,
 ``derived_column_differs``, ``dropped_descendant``, and the reader warnings
 ``duplicate_code``, ``code_redeemed_twice``, ``unmatched_code`` (with

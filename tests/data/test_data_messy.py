@@ -228,6 +228,13 @@ def test_a_study_of_only_seeds_gets_a_hint(tmp_path):
     assert "--recruiter-col" in warning.message and "--no-covariate-model" in warning.message
 
 
+def test_an_implausible_number_of_coupons_is_a_warning(tmp_path):
+    data = read_table(write(tmp_path, "id,recruiter_id,coupons_issued\ns1,,1e12\na,s1,3\n"))
+    (warning,) = [p for p in data.warnings if p.kind == "implausible_coupons"]
+    assert "id 's1' (line 2) was issued 1000000000000 coupons" in warning.message
+    assert "'coupons_issued'" in warning.message
+
+
 # -- dropped rows -----------------------------------------------------------------------------------------------
 def test_dropped_rows_are_printed_as_a_table(tmp_path):
     text = """
