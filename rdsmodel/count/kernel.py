@@ -9,17 +9,35 @@ and gradient against PyMC) but in one compiled function over the
 that a gradient costs microseconds and the function is cached on disk
 (``cache=True``): no per-model compilation.
 
-Unconstrained parameter vector ``x`` (in this order):
+Unconstrained parameter vector ``x`` (in this order), for ``G`` groups:
 
 =====================  =====================================================
-``b0``                 intercept (centred design)
+``a``                  mean of the groups' log means at the covariate centre
+                       (:math:`a = b_0 + \bar u`; ``b0`` itself without groups)
 ``beta[0..q-1]``       coefficients
-``v[0..G-1]``          group effects (if groups), :math:`v_g = u_g / \sigma_u^{w_g}`
-                       (``w_g = 1``: non-centred :math:`z_g`; ``0``: centred :math:`u_g`)
+``v[0..G-2]``          contrast coordinates (if groups): the deviations
+                       :math:`d = u - \bar u = B c` with ``B`` an orthonormal
+                       sum-to-zero basis and :math:`c_j = \sigma_u^{w_j} v_j`
+                       (``w_j = 1``: non-centred, ``0``: centred)
+``e``                  (if groups) the mean group effect, non-centred:
+                       :math:`\bar u = \sigma_u e / \sqrt{G}`, :math:`e \sim N(0, 1)`
 ``log sigma_u``        (if groups)
 ``log phi``            (negative-binomial families)
 ``logit psi``          (zero-inflated and hurdle families)
 =====================  =====================================================
+
+This is the model :math:`u_g \sim N(0, \sigma_u)` i.i.d., :math:`b_0 \sim` its
+prior, written in other coordinates (the map
+:math:`(b_0, u) \mapsto (a, c, e)` has Jacobian :math:`\sigma_u / \sqrt{G}`,
+absorbed by sampling :math:`e` rather than :math:`\bar u`): since
+:math:`u = d + \bar u \mathbf 1` with :math:`d \perp \bar u`,
+:math:`d` is a sum-to-zero normal with scale :math:`\sigma_u` and
+:math:`\bar u \sim N(0, \sigma_u^2 / G)`. The likelihood sees only
+:math:`a + d_g` (well identified by the data), the prior of :math:`b_0` is
+evaluated at :math:`b_0 = a - \sigma_u e / \sqrt{G}`. With few groups the
+intercept and the group effects are thus no longer a ridge, and the mean
+effect, which only the prior pins down, is sampled on a scale that does not
+change with :math:`\sigma_u` (no funnel).
 
 Per pattern with :math:`\eta`, :math:`\theta = \log\phi`,
 :math:`L = \log(\phi + \mu)`, :math:`r = \mu / (\phi + \mu)`, the negative
@@ -43,7 +61,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["loglik_patterns", "logp_grad", "prior_logp"]
+__all__ = ["loglik_patterns", "logp_grad", "prior_logp", "zero_sum_basis"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG2 = math.log(2.0)
@@ -303,7 +321,9 @@ def logp_grad(
     n_groups: int,
     priors: np.ndarray,
     lfact: np.ndarray,
-    ncp: np.ndarray,
+    basis: np.ndarray,
+    kappa: np.ndarray,
+    center: np.ndarray,
 ) -> tuple[float, np.ndarray]:
     r"""Log posterior density (unconstrained, with Jacobians) and its gradient.
 
@@ -320,15 +340,18 @@ def logp_grad(
     family : int
         ``Family.code``.
     n_groups : int
-        Number of groups (0 for no group effect).
+        Number of groups ``G`` (0 for no group effect).
     priors : numpy.ndarray
         ``(5, 4)`` rows ``[code, a1, a2, a3]`` for b0, beta, sigma_u, phi, psi.
     lfact : numpy.ndarray
         ``log y!`` for ``y = 0..K``.
-    ncp : numpy.ndarray
-        ``(max(G, 1),)`` non-centring weights :math:`w_g \in [0, 1]`: group ``g`` is
-        sampled as :math:`v_g = u_g / \sigma_u^{w_g}` with
-        :math:`v_g \sim N(0, \sigma_u^{1 - w_g})` (1: non-centred, 0: centred).
+    basis : numpy.ndarray
+        ``(G, G - 1)`` orthonormal basis of the sum-to-zero vectors (any shape when ``G = 0``).
+    kappa, center : numpy.ndarray
+        ``(max(G - 1, 1),)`` the whitening constants of the contrasts:
+        :math:`c_j = m_j + s_j v_j` with :math:`s_j = \sigma_u / \sqrt{1 + \kappa_j \sigma_u^2}`
+        and :math:`m_j = h_j \sigma_u^2 / (1 + \kappa_j \sigma_u^2)` (``h = center``);
+        ``kappa = center = 0`` is the non-centred form :math:`c_j = \sigma_u v_j`.
 
     Returns
     -------
@@ -337,10 +360,13 @@ def logp_grad(
     """
     n_pat, q = design.shape
     grad = np.zeros(x.shape[0])
+    n_con = n_groups - 1 if n_groups > 0 else 0
     pos = 1 + q
+    i_e = -1
     i_sig = -1
     if n_groups > 0:
-        i_sig = pos + n_groups
+        i_e = pos + n_con
+        i_sig = i_e + 1
         pos = i_sig + 1
     i_phi = -1
     log_phi = 0.0
@@ -353,18 +379,31 @@ def logp_grad(
     if family >= 2:
         i_psi = pos
         logit_psi = x[pos]
-    scale = np.ones(max(n_groups, 1))  # sigma_u ** w_g
+    # deviations d = B c of the groups from their mean, c_j = m_j(sigma) + s_j(sigma) v_j
+    dev = np.zeros(max(n_groups, 1))
+    c_s = np.ones(max(n_con, 1))  # s_j
+    c_m = np.zeros(max(n_con, 1))  # m_j
+    c_r = np.zeros(max(n_con, 1))  # kappa_j sigma^2
+    sigma = 1.0
+    log_sig = 0.0
     if n_groups > 0:
-        for g in range(n_groups):
-            scale[g] = math.exp(ncp[g] * x[i_sig])
+        log_sig = x[i_sig]
+        sigma = math.exp(log_sig)
+        for j in range(n_con):
+            r = kappa[j] * sigma * sigma
+            c_r[j] = r
+            c_s[j] = sigma / math.sqrt(1.0 + r)
+            c_m[j] = center[j] * sigma * sigma / (1.0 + r)
+            c = c_m[j] + c_s[j] * x[1 + q + j]
+            for g in range(n_groups):
+                dev[g] += basis[g, j] * c
     eta = np.empty(n_pat)
     for p in range(n_pat):
         e = x[0]
         for j in range(q):
             e += design[p, j] * x[1 + j]
         if n_groups > 0:
-            g = group[p]
-            e += scale[g] * x[1 + q + g]
+            e += dev[group[p]]
         eta[p] = e
     d_eta = np.empty(n_pat)
     total, d_th, d_om = loglik_patterns(eta, log_phi, logit_psi, exact, censored, family, lfact, d_eta)
@@ -376,28 +415,43 @@ def logp_grad(
             grad[1 + j] += de * design[p, j]
         if n_groups > 0:
             d_grp[group[p]] += de
-    # priors
+    # b0 = (mean group log mean) - sigma_u * e / sqrt(G): the prior of b0 is taken there
     row = priors[0]
-    lp, d = prior_logp(int(row[0]), row[1], row[2], row[3], x[0])
-    total += lp
-    grad[0] += d
+    if n_groups > 0:
+        shift = sigma * x[i_e] / math.sqrt(n_groups)
+        lp, d = prior_logp(int(row[0]), row[1], row[2], row[3], x[0] - shift)
+        total += lp
+        grad[0] += d
+        grad[i_e] = -d * sigma / math.sqrt(n_groups)
+        d_log_sig = -d * shift
+        # e ~ N(0, 1)
+        total += -0.5 * x[i_e] * x[i_e] - 0.5 * _LOG_2PI
+        grad[i_e] -= x[i_e]
+    else:
+        lp, d = prior_logp(int(row[0]), row[1], row[2], row[3], x[0])
+        total += lp
+        grad[0] += d
+        d_log_sig = 0.0
     row = priors[1]
     for j in range(q):
         lp, d = prior_logp(int(row[0]), row[1], row[2], row[3], x[1 + j])
         total += lp
         grad[1 + j] += d
     if n_groups > 0:
-        d_log_sig = 0.0
-        log_sig = x[i_sig]
-        for g in range(n_groups):
-            v = x[1 + q + g]
-            w = ncp[g]
-            tau = math.exp((1.0 - w) * log_sig)  # v ~ N(0, sigma_u ** (1 - w))
-            r = v / tau
-            total += -0.5 * r * r - (1.0 - w) * log_sig - 0.5 * _LOG_2PI
-            grad[1 + q + g] = scale[g] * d_grp[g] - r / tau
-            d_log_sig += w * scale[g] * v * d_grp[g] + (1.0 - w) * (r * r - 1.0)
-        lp, d = _prior_positive(priors[2], x[i_sig])
+        for j in range(n_con):
+            v = x[1 + q + j]
+            r1 = 1.0 + c_r[j]
+            c = c_m[j] + c_s[j] * v
+            t = c / sigma
+            # c_j ~ N(0, sigma_u), plus log |dc/dv| = log s_j
+            total += -0.5 * t * t - log_sig - 0.5 * _LOG_2PI + math.log(c_s[j])
+            dc = -c / (sigma * sigma)  # d logp / d c_j, prior part
+            for g in range(n_groups):
+                dc += basis[g, j] * d_grp[g]
+            grad[1 + q + j] = c_s[j] * dc
+            dc_dls = 2.0 * c_m[j] / r1 + v * c_s[j] / r1  # d c_j / d log sigma
+            d_log_sig += dc * dc_dls + t * t - 1.0 + 1.0 / r1
+        lp, d = _prior_positive(priors[2], log_sig)
         total += lp
         grad[i_sig] = d_log_sig + d
     if i_phi >= 0:
@@ -409,3 +463,16 @@ def logp_grad(
         total += lp
         grad[i_psi] = d_om + d
     return total, grad
+
+
+def zero_sum_basis(n_groups: int) -> np.ndarray:
+    r"""Orthonormal basis ``(G, G - 1)`` of the vectors summing to zero (Helmert contrasts).
+
+    Column ``j`` compares group ``j + 1`` with the mean of groups ``0..j``.
+    """
+    basis = np.zeros((max(n_groups, 1), max(n_groups - 1, 1)))
+    for j in range(n_groups - 1):
+        m = j + 1
+        basis[:m, j] = -1.0 / math.sqrt(m * (m + 1))
+        basis[m, j] = m / math.sqrt(m * (m + 1))
+    return basis

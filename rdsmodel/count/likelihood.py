@@ -34,7 +34,7 @@ from rdsmodel.count.families import (
     logpmf_grid_pt,
     logsurv_grid_pt,
 )
-from rdsmodel.count.priors import make_prior
+from rdsmodel.count.priors import make_prior, make_prior_dist
 
 __all__ = ["build_pymc_model", "outcome_loglik", "parameter_names"]
 
@@ -58,7 +58,7 @@ def build_pymc_model(
     priors: Mapping[str, Mapping[str, Any]],
     terms: Sequence[str],
     groups: Sequence[str] | None,
-    ncp: Sequence[float] | None = None,
+    centring=None,
 ):
     r"""Build the PyMC model of the compressed data.
 
@@ -73,40 +73,77 @@ def build_pymc_model(
         Names of the design columns (coordinate ``term``).
     groups : sequence of str or None
         Group labels (coordinate ``group``); ``None`` for no group effect.
-    ncp : sequence of float, optional
-        Per group non-centring weight :math:`w_g \in [0, 1]`: the sampled variable is
-        :math:`v_g = u_g / \sigma_u^{w_g} \sim N(0, \sigma_u^{1 - w_g})` (1, the default:
-        non-centred :math:`z_g`; 0: centred :math:`u_g`; in between: partially non-centred).
+    centring : GroupCentring, optional
+        How the group effects are sampled (:func:`rdsmodel.count.inputs.group_centring`);
+        default: Helmert contrasts, non-centred.
 
     Returns
     -------
     pymc.Model
-        Free variables ``b0``, ``beta`` (term), ``sigma_u``, ``u_raw`` (group: the
-        :math:`v_g` above), ``phi``, ``psi``; deterministics ``u`` and ``z`` (group);
-        potential ``loglik``.
+        The model :math:`b_0 \sim` prior, :math:`u_g \sim N(0, \sigma_u)` i.i.d.,
+        written as in :mod:`rdsmodel.count.kernel` (same coordinates, same density).
+        Free variables ``b0`` (no groups) or ``b0_groups`` (the mean group log
+        mean :math:`b_0 + \bar u`), ``beta`` (term), ``sigma_u``, ``u_raw``
+        (contrast: the whitened contrast coordinates :math:`v_j`), ``u_mean_z``
+        (:math:`e`, with :math:`\bar u = \sigma_u e / \sqrt G`), ``phi``, ``psi``;
+        deterministics ``b0``, ``u`` and ``z`` (group); potential ``loglik``.
     """
     import pymc as pm
     import pytensor.tensor as pt
+
+    from rdsmodel.count.kernel import zero_sum_basis
 
     fam = get_family(family)
     coords: dict[str, Any] = {"pattern": np.arange(cells.n_patterns)}
     if len(terms):
         coords["term"] = list(terms)
+    n_groups = 0 if groups is None else len(groups)
     if groups is not None:
         coords["group"] = list(groups)
+        if n_groups > 1:
+            coords["contrast"] = [f"c{j}" for j in range(n_groups - 1)]
     with pm.Model(coords=coords) as model:
-        b0 = make_prior("b0", priors["b0"])
-        eta = b0 + pt.zeros(cells.n_patterns)
+        if groups is None:
+            b0 = make_prior("b0", priors["b0"])
+            mean = b0
+        else:
+            sigma_u = make_prior("sigma_u", priors["sigma_u"])
+            e = pm.Normal("u_mean_z", 0.0, 1.0)
+            shift = sigma_u * e / np.sqrt(n_groups)
+            spec = dict(priors["b0"])
+
+            def shifted(shift, size):
+                return make_prior_dist(spec, size=size) + shift
+
+            mean = pm.CustomDist("b0_groups", shift, dist=shifted)
+            pm.Deterministic("b0", mean - shift)
+        eta = mean + pt.zeros(cells.n_patterns)
         if len(terms):
             beta = make_prior("beta", priors["beta"], dims="term")
             eta = eta + pt.dot(pt.as_tensor(cells.design), beta)
         if groups is not None:
-            w = np.ones(len(groups)) if ncp is None else np.clip(np.asarray(ncp, dtype=float), 0.0, 1.0)
-            sigma_u = make_prior("sigma_u", priors["sigma_u"])
-            raw = pm.Normal("u_raw", 0.0, sigma_u ** (1.0 - w), dims="group")
-            u = pm.Deterministic("u", sigma_u**w * raw, dims="group")
+            if n_groups > 1:
+                if centring is None:
+                    basis = zero_sum_basis(n_groups)
+                    kappa = center = np.zeros(n_groups - 1)
+                else:
+                    basis = np.asarray(centring.basis, dtype=float)
+                    kappa = np.asarray(centring.kappa, dtype=float)
+                    center = np.asarray(centring.center, dtype=float)
+                r = kappa * sigma_u**2
+                scale = sigma_u / pt.sqrt(1.0 + r)
+                loc = center * sigma_u**2 / (1.0 + r)
+
+                def whitened(sigma, loc, scale, size):
+                    return (pm.Normal.dist(0.0, sigma, size=size) - loc) / scale
+
+                v = pm.CustomDist("u_raw", sigma_u, loc, scale, dist=whitened, dims="contrast")
+                dev = pt.dot(pt.as_tensor(basis), loc + scale * v)
+            else:
+                dev = pt.zeros(1)
+            u = pm.Deterministic("u", dev + shift, dims="group")
             pm.Deterministic("z", u / sigma_u, dims="group")
-            eta = eta + u[cells.group]
+            eta = eta + dev[cells.group]
         phi = make_prior("phi", priors["phi"]) if fam.has_phi else None
         psi = make_prior("psi", priors["psi"]) if fam.has_psi else None
         lp = logpmf_grid_pt(fam, eta, cells.kmax, phi, psi)

@@ -16,7 +16,6 @@ See ``docs/count-model.md`` for the families, priors, compression and speed.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -32,7 +31,7 @@ import xarray as xr
 from rdsmodel.count.compression import Cells, compress
 from rdsmodel.count.design import DesignSpec
 from rdsmodel.count.families import Family, get_family
-from rdsmodel.count.inputs import choose_covariates, heuristic_ncp, usable_rows
+from rdsmodel.count.inputs import GroupCentring, choose_covariates, group_centring, usable_rows
 from rdsmodel.count.likelihood import build_pymc_model, parameter_names
 from rdsmodel.count.pointwise import pointwise_groups
 from rdsmodel.count.predict import (
@@ -46,8 +45,8 @@ from rdsmodel.count.priors import kernel_prior_table, resolve_priors
 from rdsmodel.count.sampling import (
     KernelModel,
     SamplerSettings,
-    nutpie_available,
-    pilot_ncp,
+    check_fit,
+    remedy_settings,
     sample,
 )
 from rdsmodel.errors import ModelError
@@ -73,20 +72,17 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "max_pointwise": 20_000_000,
     # Posterior predictive draws kept for the checks (evenly spaced over each chain).
     "ppc_draws": 1000,
-    # Group effects u_g ~ N(0, sigma_u) are sampled as v_g = u_g / sigma_u**w_g: "noncentered"
-    # (w = 1), "centered" (w = 0) or "auto": partially non-centred (Papaspiliopoulos, Roberts
-    # & Skold, 2007) with w_g = 1 / (1 + I_g * sigma_lo^2 / ncp_scale), I_g = n_g / (1/ybar_g + 1)
-    # the information about a group's log mean (negative binomial, phi = 1) and sigma_lo^2 a
-    # lower 5% bound of the between-group variance of log mean counts (moment estimate with a
-    # chi-square interval, so few groups lean non-centred): data-poor groups stay
-    # (nearly) non-centred, data-rich ones become (nearly) centred, and the intercept/group
-    # ridge left over is absorbed by the low-rank mass matrix.
-    # With the compiled kernel, "auto" then refines the weights by a short non-centred pilot
-    # run (2 chains x 400 iterations): w_g = Var(u_g) / E[sigma_u^2] (see sampling.pilot_ncp),
-    # which also sees group effects confounded with covariates.
+    # How the group effects u_g ~ N(0, sigma_u) are sampled (the model is the same either way):
+    # "auto": the mean group log mean b0 + mean(u) is sampled instead of b0, the mean effect
+    # non-centred, and the sum-to-zero deviations in the eigenvectors of their data precision,
+    # each whitened by its approximate conditional posterior given sigma_u (centred where
+    # the data are rich, non-centred where they are poor, at every sigma_u); see
+    # rdsmodel.count.inputs.group_centring. "noncentered": the same contrasts, non-centred.
     "group_parametrization": "auto",
-    "ncp_scale": 0.5,
-    "ncp_pilot": True,
+    # When a run shows divergences, R-hat > 1.01 or ESS < min(400, draws x chains / 4), refit
+    # once with twice the tuning and a higher target_accept (sampling.remedy_settings) and keep
+    # the better run; what was done is in fit_notes and idata.posterior.attrs["rdsplan_remedy"].
+    "remedy": True,
     "sampler": {
         "draws": 1000,
         "tune": 1000,
@@ -95,7 +91,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "sampler": "auto",
         "cores": None,
         "progressbar": True,
-        "target_accept": 0.8,
+        "target_accept": 0.9,
         "low_rank": True,
     },
 }
@@ -262,12 +258,15 @@ class CountModel:
         self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound)
         self._rows = rows
         self.log_mean = float(np.log(max(np.minimum(y, bound).mean(), 0.1)))
-        self.group_ncp = (
-            None if self.design.groups is None
-            else heuristic_ncp(self.cells, len(self.design.groups), self.options)
-        )
         names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
         self.priors = resolve_priors(priors, log_mean=self.log_mean, names=names)
+        self.centring: GroupCentring | None = (
+            None if self.design.groups is None
+            else group_centring(self.cells, self.family, len(self.design.groups),
+                                kernel_prior_table(self.priors),
+                                how=self.options["group_parametrization"])
+        )
+        self.group_ncp = None if self.centring is None else self.centring.to_config()
         self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
 
     def _restore(self, covariates: Sequence[str] | None, group: bool | None, spec: Mapping[str, Any]) -> None:
@@ -358,7 +357,7 @@ class CountModel:
             self._require_cells()
             self._model = build_pymc_model(
                 self.cells, family=self.family, priors=self.priors,
-                terms=self.design.terms, groups=self.design.groups, ncp=self.group_ncp,
+                terms=self.design.terms, groups=self.design.groups, centring=self.centring,
             )
         return self._model
 
@@ -415,27 +414,51 @@ class CountModel:
             b0 = self.priors["b0"]
             center = float(b0.get("mu", b0.get("alpha", self.log_mean)))
             kernel_model = KernelModel.make(
-                cells, self.family, table, self.design.terms, self.design.groups, center,
-                self.group_ncp,
+                cells, self.family, table, self.design.terms, self.design.groups, center, self.centring,
             )
         start = time.perf_counter()
-        if (
-            kernel_model is not None
-            and kernel_model.n_groups >= 2
-            and self.options["group_parametrization"] == "auto"
-            and self.options["ncp_pilot"]
-            and settings.sampler in ("auto", "nutpie")
-            and nutpie_available()
-        ):
-            weights = pilot_ncp(kernel_model, settings)
-            self.group_ncp = [float(w) for w in weights]
-            kernel_model = dataclasses.replace(kernel_model, ncp=np.asarray(weights, dtype=float))
-            self._model = None  # the PyMC graph follows the new weights
         raw, route = sample(settings, kernel_model=kernel_model, build_model=self.build)
+        post = self._posterior_dataset(raw)
+        check = check_fit(post, raw.sample_stats)
+        remedy = None
+        notes: list[str] = []
+        if not check.clean and self.options["remedy"]:
+            retry, actions = remedy_settings(settings, check)
+            raw2, route2 = sample(retry, kernel_model=kernel_model, build_model=self.build)
+            post2 = self._posterior_dataset(raw2)
+            check2 = check_fit(post2, raw2.sample_stats)
+            kept = "refit" if check2.badness() <= check.badness() else "first"
+            remedy = {
+                "reason": list(check.problems),
+                "actions": actions,
+                "first": check.to_dict(),
+                "refit": check2.to_dict(),
+                "kept": kept,
+            }
+            note = (f"the first run was not clean ({'; '.join(check.problems)}); refitted once with "
+                    f"{', '.join(actions)}: {check2.summary()}")
+            note += ("; the refit is kept" if kept == "refit"
+                     else "; the first run is kept (the refit was no better)")
+            if kept == "refit":
+                raw, route, post, check, settings = raw2, route2, post2, check2, retry
+            if not check.clean:
+                note += f". Still: {'; '.join(check.problems)}"
+            notes.append(note)
+        if check.chains < 2:
+            notes.append("one chain: R-hat (which compares chains) is not available; "
+                                  "run at least 2 chains to check convergence")
         elapsed = time.perf_counter() - start
-        idata = self._assemble(raw, settings)
+        idata = self._assemble(raw, settings, post)
         idata.posterior.attrs.update(
-            rdsplan_sampler=route, sampling_seconds=float(elapsed), family=self.family.name
+            rdsplan_sampler=route, sampling_seconds=float(elapsed), family=self.family.name,
+            rdsplan_group_parametrization=(
+                "none" if self.centring is None else self.centring.how
+            ),
+            rdsplan_fit_check=json.dumps(check.to_dict()),
+            rdsplan_remedy=json.dumps(remedy) if remedy is not None else "",
+            rdsplan_fit_notes=json.dumps(notes),
+            rdsplan_target_accept=float(settings.target_accept),
+            rdsplan_tune=int(settings.tune),
         )
         self.idata = idata
         self._meta = PosteriorMeta(
@@ -444,9 +467,36 @@ class CountModel:
         )
         return idata
 
-    def _assemble(self, raw, settings: SamplerSettings):
-        import arviz as az
+    def _fit_attr(self, key: str):
+        if self.idata is None:
+            return None
+        text = self.idata.posterior.attrs.get(key, "")
+        return json.loads(text) if text else None
 
+    @property
+    def fit_notes(self) -> list[str]:
+        """What the fit did beyond the plain run, in sentences for the user (the remedy, one chain).
+
+        Empty for a clean first run. Kept in ``idata.posterior.attrs["rdsplan_fit_notes"]``.
+        """
+        return list(self._fit_attr("rdsplan_fit_notes") or [])
+
+    @property
+    def remedy(self) -> dict | None:
+        """The automatic refit, if there was one: ``reason``, ``actions``, ``first``, ``refit``, ``kept``.
+
+        ``first`` and ``refit`` hold each run's divergences, max R-hat, min bulk and tail
+        ESS and problems. ``None`` when the first run was clean (or the remedy is off).
+        Kept in ``idata.posterior.attrs["rdsplan_remedy"]``.
+        """
+        return self._fit_attr("rdsplan_remedy")
+
+    @property
+    def fit_check(self) -> dict | None:
+        """Divergences, max R-hat, min bulk/tail ESS and problems of the kept run."""
+        return self._fit_attr("rdsplan_fit_check")
+
+    def _posterior_dataset(self, raw):
         post = raw.posterior
         keep = [v for v in ("b0", "beta", "z", "sigma_u", "u", "phi", "psi") if v in post]
         post = post[keep]
@@ -456,6 +506,13 @@ class CountModel:
             post["intercept"] = post["b0"] - (post["beta"] * centers).sum("term")
         else:
             post["intercept"] = post["b0"]
+        return post
+
+    def _assemble(self, raw, settings: SamplerSettings, post=None):
+        import arviz as az
+
+        if post is None:
+            post = self._posterior_dataset(raw)
         idata = az.InferenceData(posterior=post, sample_stats=raw.sample_stats)
         idata.add_groups(pointwise_groups(
             idata.posterior, self.family, self._require_cells(), self._rows, self.design.terms,

@@ -40,6 +40,7 @@ __all__ = [
     "KERNEL_PRIORS",
     "kernel_prior_table",
     "make_prior",
+    "make_prior_dist",
     "resolve_priors",
 ]
 
@@ -131,6 +132,14 @@ def make_prior(name: str, spec: Mapping[str, Any], **kwargs):
 
     args = {k: v for k, v in spec.items() if k != "dist"}
     return getattr(pm, spec["dist"])(name, **args, **kwargs)
+
+
+def make_prior_dist(spec: Mapping[str, Any], **kwargs):
+    """The unnamed PyMC distribution (``.dist``) of ``spec``."""
+    import pymc as pm
+
+    args = {k: v for k, v in spec.items() if k != "dist"}
+    return getattr(pm, spec["dist"]).dist(**args, **kwargs)
 
 
 def kernel_prior_table(priors: Mapping[str, Mapping[str, Any]]) -> dict[str, np.ndarray] | None:

@@ -9,6 +9,7 @@ from scipy import special, stats
 from rdsmodel.count import kernel
 from rdsmodel.count.compression import compress
 from rdsmodel.count.families import FAMILIES, get_family
+from rdsmodel.count.inputs import group_centring
 from rdsmodel.count.likelihood import build_pymc_model, outcome_loglik
 from rdsmodel.count.priors import resolve_priors
 
@@ -96,8 +97,15 @@ def test_compressed_loglik_equals_rowwise(family):
 
 
 @pytest.mark.parametrize("family", ["nb", "poisson"])
-def test_potential_model_equals_pm_censored(family):
-    """Our compressed Potential has the log density of PyMC's pm.Censored formulation."""
+@pytest.mark.parametrize("how", ["auto", "noncentered"])
+def test_potential_model_equals_pm_censored(family, how):
+    """Our model has the log density of PyMC's textbook pm.Censored formulation.
+
+    The reference samples (b0, z) with u = sigma_u z i.i.d.; ours samples the mean group
+    log mean a = b0 + mean(u), whitened sum-to-zero contrasts v and e = sqrt(G) mean(z).
+    The two densities differ by the log-Jacobian of that change of coordinates,
+    sum_j log(s_j / sigma_u).
+    """
     import pymc as pm
 
     fam = get_family(family)
@@ -106,13 +114,14 @@ def test_potential_model_equals_pm_censored(family):
     cells = compress(design, group, yc, bound)
     names = ("b0", "beta", "sigma_u", *fam.params)
     priors = resolve_priors(None, log_mean=0.0, names=names)
+    centring = group_centring(cells, fam, 6, None, how=how)
     ours = build_pymc_model(cells, family=fam, priors=priors, terms=["a", "b", "c"],
-                            groups=[str(g) for g in range(6)])
+                            groups=[str(g) for g in range(6)], centring=centring)
     with pm.Model(coords={"term": ["a", "b", "c"], "group": [str(g) for g in range(6)]}) as ref:
         b0 = pm.Normal("b0", 0.0, 1.5)
         beta = pm.Normal("beta", 0.0, 1.0, dims="term")
         sigma_u = pm.HalfNormal("sigma_u", 0.5)
-        z = pm.Normal("u_raw", 0.0, 1.0, dims="group")
+        z = pm.Normal("z", 0.0, 1.0, dims="group")
         mu = pm.math.exp(b0 + pm.math.dot(design, beta) + sigma_u * z[group])
         if family == "nb":
             phi = pm.LogNormal("phi", 0.5, 1.5)
@@ -120,11 +129,18 @@ def test_potential_model_equals_pm_censored(family):
         else:
             dist = pm.Poisson.dist(mu=mu)
         pm.Censored("y", dist, lower=None, upper=bound, observed=yc)
-    point = {"b0": 0.3, "beta": np.array([0.2, -0.1, 0.4]), "u_raw": np.linspace(-1, 1, 6),
-             "sigma_u_log__": np.log(0.3)}
+    sigma, b0_value, zv = 0.3, 0.3, np.linspace(-1, 1.4, 6)
+    point = {"b0": b0_value, "beta": np.array([0.2, -0.1, 0.4]), "z": zv, "sigma_u_log__": np.log(sigma)}
+    # the same parameters in our coordinates
+    u = sigma * zv
+    r = centring.kappa * sigma**2
+    scale = sigma / np.sqrt(1 + r)
+    c = centring.basis.T @ u
+    mine = {"b0_groups": b0_value + u.mean(), "beta": point["beta"],
+            "u_raw": (c - centring.center * sigma**2 / (1 + r)) / scale,
+            "u_mean_z": np.sqrt(6) * zv.mean(), "sigma_u_log__": np.log(sigma)}
     if family == "nb":
-        point["phi_log__"] = np.log(PHI)
-    got = ours.compile_logp()(point)
-    want = ref.compile_logp()(point)
+        point["phi_log__"] = mine["phi_log__"] = np.log(PHI)
+    got = ours.compile_logp()(mine)
+    want = ref.compile_logp()(point) + np.log(scale / sigma).sum()
     assert got == pytest.approx(want, rel=1e-7)
-    np.testing.assert_allclose(ours.compile_dlogp()(point), ref.compile_dlogp()(point), rtol=1e-6, atol=1e-8)

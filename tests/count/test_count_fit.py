@@ -160,7 +160,7 @@ def test_refuses_another_study(nb_model, nb_study, tmp_path):
     first = frame.index[fitted][0]
     frame.loc[first, "sex"] = "L1" if frame.loc[first, "sex"] == "L0" else "L0"
     other = RecruitmentData.from_frame(frame, **nb_study.options)
-    with pytest.raises(StudyMismatchError, match="covariates changed"):
+    with pytest.raises(StudyMismatchError, match="values of covariate .sex. differ"):
         CountModel.load(path, data=other)
     with pytest.raises(StudyMismatchError, match="missing from the table"):
         nb_model.check_study(RecruitmentData.from_frame(nb_study.frame.iloc[5:].assign(

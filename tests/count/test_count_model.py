@@ -134,7 +134,7 @@ def test_open_windows_without_recruits_are_not_usable():
         CountModel(data)
     with pytest.raises(ValueError, match="no usable rows: every respondent with coupons has an open window"):
         CountModel(data, open_windows="lower-bound")
-    with pytest.raises(ValueError, match="open_windows must be one of"):
+    with pytest.raises(ValueError, match="open-windows must be one of"):
         CountModel(data, open_windows="maybe")
 
 
