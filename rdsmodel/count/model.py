@@ -277,6 +277,9 @@ class CountModel:
         self.design = DesignSpec.from_config(spec["design"])
         self.log_mean = float(spec["log_mean"])
         self.group_ncp = spec.get("group_ncp")
+        # files of earlier versions hold per-group weights here, not a centring
+        self.centring = (GroupCentring.from_config(self.group_ncp)
+                         if isinstance(self.group_ncp, Mapping) and "basis" in self.group_ncp else None)
         self.priors = json.loads(json.dumps(spec["priors"]))
         self.schema = spec.get("schema")
         self.cells = None
