@@ -93,7 +93,10 @@ def homophily_summary(idata: Any, data: Any | None = None, *, hdi_prob: float = 
     trans, _ = _observed_tables(idata, data, config)
     rho = idata.posterior["rho"]
     hdi = az.hdi(rho, hdi_prob=hdi_prob)["rho"]
-    rhat = az.rhat(idata.posterior, var_names=["rho"])["rho"]
+    from rdsmodel.diagnostics.convergence import quiet_arviz
+
+    with quiet_arviz():  # one chain: R-hat is NaN, reported by the checks
+        rhat = az.rhat(idata.posterior, var_names=["rho"])["rho"]
     ess = az.ess(idata.posterior, var_names=["rho"], method="bulk")["rho"]
     rows = []
     for k, spec in enumerate(cat):
@@ -182,7 +185,7 @@ def _limits(thresholds: Any, **given: float | None) -> dict[str, float]:
 def _checks(idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[str, float]) -> list[tuple]:
     """``(name, status, message, value, rule)`` for convergence, divergences and the PPC."""
     out = []
-    if len(summary):
+    if len(summary) and summary["r_hat"].notna().any():
         rhat = float(summary["r_hat"].max())
         worst_r = summary.loc[summary["r_hat"].idxmax(), "field"]
         status = "fail" if rhat > lim["rhat_fail"] else "warn" if rhat > lim["rhat_warn"] else "ok"
@@ -190,6 +193,12 @@ def _checks(idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[st
         if status != "ok":
             msg += "; chains disagree: sample longer"
         out.append(("rho_rhat", status, msg, rhat, f"warn > {lim['rhat_warn']}, fail > {lim['rhat_fail']}"))
+    elif len(summary):
+        n_chain = int(idata.posterior.sizes.get("chain", 1)) if "posterior" in idata.groups() else 1
+        why = ("one chain: R-hat compares chains and needs at least 2 (run 2 or more chains)"
+               if n_chain < 2 else "R-hat of rho could not be computed (too few draws)")
+        out.append(("rho_rhat", "warn", why, None, f"warn > {lim['rhat_warn']}; needs >= 2 chains"))
+    if len(summary) and summary["ess_bulk"].notna().any():
         ess = float(summary["ess_bulk"].min())
         worst_e = summary.loc[summary["ess_bulk"].idxmin(), "field"]
         status = "fail" if ess < lim["ess_fail"] else "warn" if ess < lim["ess_warn"] else "ok"

@@ -8,6 +8,8 @@ ArviZ. The energy Bayesian fraction of missing information of chain
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import warnings
 from collections.abc import Sequence
 
@@ -17,11 +19,14 @@ import pandas as pd
 from rdsmodel.diagnostics.report import Check, Section
 from rdsmodel.diagnostics.thresholds import Thresholds
 
-__all__ = ["convergence_section", "parameter_table", "sampler_section"]
+__all__ = ["convergence_section", "halves_rhat", "parameter_table", "quiet_arviz", "sampler_section"]
 
 
 def parameter_table(idata, var_names: Sequence[str] | None = None) -> pd.DataFrame:
     """Per-parameter mean, sd, MCSE, bulk and tail ESS and R-hat (one row per scalar).
+
+    R-hat compares chains: with one chain its column is ``NaN`` (see
+    :func:`halves_rhat` for the within-chain check used instead).
 
     Parameters
     ----------
@@ -33,10 +38,71 @@ def parameter_table(idata, var_names: Sequence[str] | None = None) -> pd.DataFra
     import arviz as az
 
     names = list(var_names) if var_names is not None else list(idata.posterior.data_vars)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ArviZ warns about few draws / one chain; we judge ourselves
+    with warnings.catch_warnings(), quiet_arviz():
+        # ArviZ refuses R-hat on one chain ("Shape validation failed", logged) and warns about
+        # few draws; both are judged and reported by the checks below
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
         table = az.summary(idata, var_names=names, kind="all", round_to="none")
     return table[["mean", "sd", "mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat"]]
+
+
+@contextlib.contextmanager
+def quiet_arviz():
+    """Silence ArviZ's logged shape warnings (one chain, few draws) for the duration."""
+    import arviz
+
+    names = ["arviz", *(n for n in logging.root.manager.loggerDict if n.startswith("arviz."))]
+    loggers = [logging.getLogger(n) for n in names]
+    own = getattr(arviz, "_log", None)  # ArviZ logs through its own unregistered Logger
+    if isinstance(own, logging.Logger):
+        loggers.append(own)
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def halves_rhat(posterior, var_names: Sequence[str] | None = None) -> pd.Series:
+    """R-hat of a single chain's two halves, per scalar parameter.
+
+    With one chain, between-chain R-hat does not exist; comparing the first
+    and second half of the chain (each split again by the rank-normalised
+    split R-hat) still detects a chain that drifts or has not settled, but
+    not chains stuck in different modes. Returns an empty series when the
+    chain has fewer than 8 draws.
+    """
+    import arviz as az
+
+    names = list(var_names) if var_names is not None else list(posterior.data_vars)
+    n_draw = int(posterior.sizes["draw"])
+    half = n_draw // 2
+    out: dict[str, float] = {}
+    if half < 4:
+        return pd.Series(out, dtype=float)
+    for name in names:
+        arr = np.asarray(posterior[name].transpose("chain", "draw", ...).values, dtype=float)
+        arr = arr[:, : 2 * half].reshape(-1, half, *arr.shape[2:])
+        flat = arr.reshape(arr.shape[0], half, -1)
+        labels = _scalar_labels(posterior[name])
+        for j in range(flat.shape[-1]):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=RuntimeWarning)
+                out[labels[j]] = float(az.rhat(flat[..., j]))
+    return pd.Series(out, dtype=float)
+
+
+def _scalar_labels(da) -> list[str]:
+    dims = [d for d in da.dims if d not in ("chain", "draw")]
+    if not dims:
+        return [str(da.name)]
+    import itertools
+
+    coords = [list(da.coords[d].values) if d in da.coords else list(range(da.sizes[d])) for d in dims]
+    return [f"{da.name}[{', '.join(str(c) for c in combo)}]" for combo in itertools.product(*coords)]
 
 
 def _worst_names(series: pd.Series, largest: bool, k: int = 3) -> str:
@@ -54,16 +120,29 @@ def convergence_section(
     n_draws = idata.posterior.sizes["draw"]
     checks = []
     rhat = table["r_hat"]
+    rule = f"warn > {t.rhat_warn}, fail > {t.rhat_fail}"
     max_rhat = float(rhat.max()) if rhat.notna().any() else float("nan")
-    if not np.isfinite(max_rhat):
-        checks.append(Check("rhat", "fail", "R-hat could not be computed (too few draws)", None,
-                            f"warn > {t.rhat_warn}, fail > {t.rhat_fail}"))
+    one_chain_rhat = None
+    if n_chains < 2:
+        halves = halves_rhat(idata.posterior, var_names)
+        if len(halves) and halves.notna().any():
+            one_chain_rhat = float(halves.max())
+            status = "fail" if one_chain_rhat > t.rhat_fail else "warn"
+            msg = (f"one chain: R-hat compares chains and needs at least 2 (run 2 or more chains to "
+                   f"check convergence); the chain's two halves agree to R-hat {one_chain_rhat:.3f} "
+                   f"({_worst_names(halves, True)})")
+        else:
+            status = "warn"
+            msg = "one chain: R-hat compares chains and needs at least 2 (run 2 or more chains)"
+        checks.append(Check("rhat", status, msg, one_chain_rhat, rule + "; needs >= 2 chains"))
+    elif not np.isfinite(max_rhat):
+        checks.append(Check("rhat", "fail", "R-hat could not be computed (too few draws)", None, rule))
     else:
         status = "fail" if max_rhat > t.rhat_fail else "warn" if max_rhat > t.rhat_warn else "ok"
         msg = f"max R-hat {max_rhat:.3f} ({_worst_names(rhat, True)})"
         if status != "ok":
             msg += f"; chains disagree: run longer or reparametrise (limit {t.rhat_warn})"
-        checks.append(Check("rhat", status, msg, max_rhat, f"warn > {t.rhat_warn}, fail > {t.rhat_fail}"))
+        checks.append(Check("rhat", status, msg, max_rhat, rule))
     for kind in ("bulk", "tail"):
         col = table[f"ess_{kind}"]
         low = float(col.min()) if col.notna().any() else float("nan")
@@ -79,6 +158,9 @@ def convergence_section(
         name: {k: row[k] for k in table.columns} for name, row in table.iterrows()
     }
     summary = {"chains": n_chains, "draws": n_draws, "parameters": params}
+    if n_chains < 2:
+        summary["rhat_note"] = "R-hat needs at least 2 chains; halves_rhat is the chain's two halves"
+        summary["halves_rhat"] = one_chain_rhat
     shown = table[["mean", "sd", "mcse_mean", "ess_bulk", "ess_tail", "r_hat"]]
     return Section("convergence", "Convergence", checks, summary, tables={"parameters": shown})
 
