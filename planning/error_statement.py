@@ -145,6 +145,7 @@ def error_statement(
     weights: Any = None,
     table: Any = "auto",
     check: bool = True,
+    multi_bound: bool = True,
 ) -> ErrorStatement:
     """Build the error statement of a plan from plain arrays.
 
@@ -185,6 +186,11 @@ def error_statement(
         (:func:`planning.bounds.multi_round_report`).
     check
         Validate the curves (``False`` when they come from ``PlanningInputs``).
+    multi_bound
+        Multi-round: ``False`` for planners whose later rounds are not the
+        population surrogate DP (e.g. GFP), for which the multi-round bound
+        is not derived; the statement then bounds this round's recruits
+        (single-round form, valid for any allocation) and says so.
 
     Returns
     -------
@@ -207,17 +213,28 @@ def error_statement(
             allocation=k, caps=caps_arr, plan_value=value,
         )
     elif horizon == "multi":
-        if spend_sample_scores is None or pooled_pmf is None or gamma is None:
+        if spend_sample_scores is None or gamma is None or (multi_bound and pooled_pmf is None):
             raise ValueError(
-                "a multi-round error statement needs spend_sample_scores, pooled_pmf and gamma"
+                "a multi-round error statement needs spend_sample_scores, gamma and (for the "
+                "multi-round bound) pooled_pmf"
             )
         played = int(k.sum()) if spend is None else int(spend)
-        regret = spend_regret(spend_sample_scores, played, plan_value)
+        regret = spend_regret(spend_sample_scores, played, plan_value,
+                              kind="spend" if multi_bound else "backed-up")
         value = regret.plan_value
-        bound = multi_round_report(
-            samples, k, pooled_pmf, gamma, budget, caps=caps_arr, quantile=quantile,
-            plan_value=value, table=table, ppc=ppc,
-        )
+        if multi_bound:
+            bound = multi_round_report(
+                samples, k, pooled_pmf, gamma, budget, caps=caps_arr, quantile=quantile,
+                plan_value=value, table=table, ppc=ppc,
+            )
+        else:
+            bound = single_round_report(samples, played, quantile=quantile, ppc=ppc,
+                                        allocation=k, caps=caps_arr)
+            bound.verdict += (
+                " No multi-round bound is derived for this planner (its later rounds are not "
+                "the population surrogate DP); this bound covers this round's recruits only, "
+                f"worth {bound.plan_value:.2f} of the plan's {value:.2f}."
+            )
     else:
         raise ValueError(f"horizon must be 'single' or 'multi'; got {horizon!r}")
     return ErrorStatement(regret=regret, bound=bound, horizon=horizon, plan_value=float(value))
@@ -243,13 +260,18 @@ def error_statement_for(
     allocation = np.asarray(decision.allocation, dtype=np.int64)
     if decision.horizon == "multi":
         details = decision.details
-        scores = np.asarray(details["spend_sample_scores"], dtype=np.float64)
+        scores = details.get("spend_sample_scores")
+        if scores is None:  # no posterior samples scored: the plug-in scores only
+            scores = np.atleast_2d(details["spend_scores"])
+        scores = np.asarray(scores, dtype=np.float64)
+        population_dp = "tables" in details  # the DP planner's surrogate tables
         return error_statement(
             inputs.survival, allocation, budget=budget, caps=inputs.caps, horizon="multi",
             spend_sample_scores=scores, spend=decision.spend,
             plan_value=float(scores[:, decision.spend].mean()),
-            pooled_pmf=inputs.require_pooled(), gamma=float(details["gamma"]),
-            ppc=inputs.ppc, quantile=quantile, table=table, check=False,
+            pooled_pmf=inputs.pooled_pmf if not population_dp else inputs.require_pooled(),
+            gamma=float(details["gamma"]), ppc=inputs.ppc, quantile=quantile, table=table,
+            check=False, multi_bound=population_dp,
         )
     return error_statement(
         inputs.survival, allocation, budget=budget, caps=inputs.caps, horizon="single",

@@ -94,8 +94,10 @@ class Regret:
     samples
         Posterior samples the regret was computed over.
     kind
-        ``"single-round"`` (exact, greedy per sample) or ``"spend"`` (spend
-        decision scored by each sample's surrogate table) or ``"scores"``.
+        ``"single-round"`` (exact, greedy per sample), ``"spend"`` (spend
+        decision scored by each sample's surrogate table), ``"backed-up"``
+        (spend decision scored by the planner's backed-up value, e.g. GFP) or
+        ``"scores"``.
     """
 
     mean: float
@@ -135,11 +137,17 @@ class Regret:
                 f"over {n} scored by their own surrogate tables: each sample's best spend score "
                 "minus its score at the chosen spend (allocation rule held fixed)"
             )
+        if self.kind == "backed-up":
+            return (
+                f"over {n} scored by the planner's backed-up value: each sample's best spend "
+                "score minus its score at the chosen spend (allocation rule held fixed)"
+            )
         return f"over {n}: each sample's best score minus its score at the chosen option"
 
     def text(self) -> str:
         """Two lines a field team can read."""
-        unit = "discounted recruits" if self.kind == "spend" else "recruits"
+        multi = self.kind in ("spend", "backed-up")
+        unit = "discounted recruits" if multi else "recruits"
 
         def share(x: float | None, first: bool) -> str:
             if x is None:
@@ -147,7 +155,7 @@ class Regret:
             return f" ({100 * x:.1f}% of the plan's {self.plan_value:.2f})" if first else (
                 f" ({100 * x:.1f}%)")
 
-        what = "spend decision" if self.kind == "spend" else "plan"
+        what = "spend decision" if multi else "plan"
         return (
             f"Posterior regret of the {what}: mean {self.mean:.3f} {unit}"
             f"{share(self.share_mean, True)}, 90% quantile {self.q90:.3f}"
@@ -378,7 +386,9 @@ def score_regret(
     return summarise_regret(best - values, best, plan_value=plan_value, values=values, kind=kind)
 
 
-def spend_regret(spend_sample_scores: Any, spend: int, plan_value: float | None = None) -> Regret:
+def spend_regret(
+    spend_sample_scores: Any, spend: int, plan_value: float | None = None, kind: str = "spend"
+) -> Regret:
     """Posterior regret of a multi-round spend decision.
 
     Parameters
@@ -390,5 +400,8 @@ def spend_regret(spend_sample_scores: Any, spend: int, plan_value: float | None 
         The spend played.
     plan_value
         Value the shares are relative to; default: ``mean_d Q_d(spend)``.
+    kind
+        ``"spend"`` (population surrogate tables) or ``"backed-up"`` (a
+        planner's own backed-up value, e.g. GFP).
     """
-    return score_regret(spend_sample_scores, spend, plan_value, kind="spend")
+    return score_regret(spend_sample_scores, spend, plan_value, kind=kind)

@@ -154,3 +154,21 @@ def test_error_statement_from_arrays_and_refusals(inputs):
     regret = Regret.from_dict(statement.regret.to_dict(), plan_value=statement.plan_value,
                               samples=40)
     assert regret.to_dict() == statement.regret.to_dict()
+
+
+def test_error_statement_for_a_multi_round_planner_other_than_the_dp(inputs):
+    """A GFP-like decision (no surrogate tables): spend regret, and a single-round bound that says so."""
+    from planning.planners import Decision
+
+    plan = greedy_allocation(inputs.mean_survival, 7)
+    scores = np.random.default_rng(3).normal(10, 1, (6, 26))
+    decision = Decision(plan, float(scores[:, 7].mean()), "multi", scores[:, 7],
+                        {"gamma": 0.9, "spend_sample_scores": scores})
+    statement = error_statement_for(inputs, decision, 25)
+    assert statement.regret.kind == "backed-up" and statement.regret.samples == 6
+    assert "backed-up value" in statement.text()
+    assert statement.bound.kind == "single-round"
+    assert "No multi-round bound is derived" in statement.bound.verdict
+    plug_in = Decision(plan, 10.0, "multi", np.array([10.0]),
+                       {"gamma": 0.9, "spend_scores": scores[0]})
+    assert error_statement_for(inputs, plug_in, 25).regret.samples == 1
