@@ -30,15 +30,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions shown as one line: the toolkit's own error hierarchies and file errors."""
     from planning.robust import SolverUnavailableError
 
-    try:
-        from rdsmodel.errors import RdsplanError
-    except ImportError:  # TODO(lead): remove once rdsmodel.errors lands
-        from rdsmodel.data import DataValidationError as RdsplanError
+    from rdsmodel.errors import RdsplanError
 
-    from rdsmodel.persistence import StudyMismatchError
-
-    return (CommandError, PlanningError, RdsplanError, StudyMismatchError, SolverUnavailableError,
-            *_FILE_ERRORS)
+    return (CommandError, PlanningError, RdsplanError, SolverUnavailableError, *_FILE_ERRORS)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from planning.app.cli.common import add_data_options, load_study, say
+from planning.app.cli.common import add_data_options, load_study, report_reading, say
 from planning.app.workflows import (
     FitSettings,
     covariates_path,
@@ -91,6 +91,7 @@ def run_fit(args: argparse.Namespace) -> int:
     refuse_overwrite([args.output, covariates_path(args.output)], [args.study])
     settings = fit_settings(args)
     data = load_study(args)
+    report_reading(data)
     fit = fit_study(data, settings, progress=say)
     for path in fit.save(args.output):
         say(f"wrote {path}")

@@ -6,7 +6,7 @@ import argparse
 import warnings
 from pathlib import Path
 
-from planning.app.cli.common import CommandError, add_data_options, load_study, say
+from planning.app.cli.common import CommandError, add_data_options, load_study, report_reading, say
 from planning.app.workflows import (
     PlanRequest,
     covariates_path,
@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
     request = plan_request(args)
     fit = load_fit(args.posterior)
-    data = load_study(args)
+    data = load_study(args, stored=fit.count.reading)
+    report_reading(data)
     with warnings.catch_warnings(record=True) as moved:
         warnings.simplefilter("always", StudyChangedWarning)
         fit.count.check_study(data)
