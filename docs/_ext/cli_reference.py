@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -65,6 +66,12 @@ def _invocation(parser: argparse.ArgumentParser, action: argparse.Action) -> str
     return formatter._format_action_invocation(action)
 
 
+def _sentence(text: str) -> str:
+    """Help text ending with a full stop (argparse help is often a bare phrase)."""
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
 def _default_note(action: argparse.Action, help_text: str) -> str | None:
     default = action.default
     if action.option_strings == [] or default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
@@ -76,8 +83,27 @@ def _default_note(action: argparse.Action, help_text: str) -> str | None:
     return f"Default: {default}."
 
 
+#: Flags and commands inside help text, shown as code (and kept safe from smart quotes: ``--x``).
+_CODE = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*(?:[ =](?:[A-Z][A-Z_.,]*\b|[a-z0-9_.,:-]+(?=[),;]|$)))?"
+                   r"|'rdsplan [^']+')")
+
+
+def _paragraph(text: str) -> nodes.paragraph:
+    """A paragraph whose flags (``--budget``, ``-o``) and quoted commands are inline code."""
+    para = nodes.paragraph()
+    pos = 0
+    for match in _CODE.finditer(text):
+        if match.start() > pos:
+            para += nodes.Text(text[pos:match.start()])
+        para += nodes.literal(text=match.group(0).strip("'"))
+        pos = match.end()
+    if pos < len(text):
+        para += nodes.Text(text[pos:])
+    return para
+
+
 def _paragraphs(text: str) -> list[nodes.paragraph]:
-    return [nodes.paragraph(text=" ".join(part.split())) for part in text.split("\n\n") if part.strip()]
+    return [_paragraph(" ".join(part.split())) for part in text.split("\n\n") if part.strip()]
 
 
 def _options(parser: argparse.ArgumentParser) -> list[nodes.Node]:
@@ -97,16 +123,16 @@ def _options(parser: argparse.ArgumentParser) -> list[nodes.Node]:
             term += nodes.literal(text=_invocation(parser, action))
             definition = nodes.definition()
             text = help_text
-            if action.choices is not None and not isinstance(action.choices, dict):
+            if action.choices is not None and action.metavar is not None and not isinstance(action.choices, dict):
+                # a metavar hides the choices from the invocation: say them
                 shown = ", ".join(str(c) for c in action.choices)
-                if shown not in help_text:
-                    text = f"{text} Choices: {shown}." if text else f"Choices: {shown}."
+                text = f"{_sentence(text)} Choices: {shown}." if text else f"Choices: {shown}."
             note = _default_note(action, help_text)
             if note:
-                text = f"{text} {note}" if text else note
+                text = f"{_sentence(text)} {note}" if text else note
             if action.required and action.option_strings:
-                text = f"Required. {text}"
-            definition += nodes.paragraph(text=text.strip() or "(no help)")
+                text = f"{_sentence(text)} Required." if text else "Required."
+            definition += _paragraph(_sentence(text.strip()) or "(no help)")
             items += nodes.definition_list_item("", term, definition)
         out.append(items)
     return out
@@ -123,7 +149,7 @@ class CliReference(SphinxDirective):
         section = nodes.section(ids=[anchor], names=[nodes.fully_normalize_name(title)])
         section += nodes.title(text=title)
         if summary:
-            section += nodes.paragraph(text=summary[:1].upper() + summary[1:].rstrip(".") + ".")
+            section += _paragraph(_sentence(summary))
         if parser.description and parser.description.strip() != summary.strip():
             section.extend(_paragraphs(parser.description))
         section += nodes.literal_block(text=usage_text(parser), language="text")

@@ -9,8 +9,14 @@
 ``case-study-reports``
     A list of the HTML reports committed under ``case_studies/`` (found by
     file name, titled by their ``<title>``), each linked to a copy placed in the
-    built site under ``case_studies/`` together with the figures and tables
-    beside it; a sentence when there is none yet.
+    built site under ``case_studies/`` together with the figures, tables and
+    scripts beside it; a sentence when there is none yet.
+
+Links in ``case_studies/README.md`` (included by ``case-studies.md``) are
+written relative to that folder; when it is included they are pointed at the
+copies in the built site, and a link to a file elsewhere in the repository
+becomes its path in code, so the README can link freely without breaking the
+build.
 """
 
 from __future__ import annotations
@@ -32,10 +38,12 @@ logger = logging.getLogger(__name__)
 
 #: Where the case studies live, relative to the documentation's source folder.
 CASE_STUDIES = Path("..") / "case_studies"
-#: Files copied into the built site beside the reports (what a report may link to).
-REPORT_ASSETS = {".html", ".png", ".svg", ".jpg", ".jpeg", ".csv", ".json"}
+#: Files copied into the built site beside the reports (what a report or the README may link to).
+REPORT_ASSETS = {".html", ".png", ".svg", ".jpg", ".jpeg", ".gif", ".csv", ".json", ".txt", ".md", ".py"}
 
 _ENTRY = re.compile(r"^(?:.*<(?P<target>[^<>]+)>|(?P<plain>\S+))\s*$")
+_LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -107,6 +115,33 @@ class CaseStudyReports(SphinxDirective):
         return [listing]
 
 
+def _case_study_links(app, relative_path, parent_docname, content: list[str]) -> None:
+    """Point the relative links of an included case-study file at the copies in the built site."""
+    srcdir = Path(app.srcdir).resolve()
+    root = (srcdir / CASE_STUDIES).resolve()
+    path = (srcdir / relative_path).resolve()
+    if not path.is_relative_to(root):
+        return
+    page = app.builder.get_target_uri(str(parent_docname)) if app.builder.format == "html" else ""
+    repo = root.parent
+
+    def rewrite(match: re.Match) -> str:
+        text, target = match.group("text"), match.group("target")
+        if _SCHEME.match(target) or target.startswith(("#", "/")):
+            return match.group(0)
+        file, _, fragment = target.partition("#")
+        resolved = (path.parent / file).resolve()
+        if resolved.is_relative_to(srcdir):
+            return match.group(0)  # a page of the docs: MyST resolves it
+        if resolved.is_relative_to(root) and resolved.is_file() and resolved.suffix.lower() in REPORT_ASSETS:
+            uri = relative_uri(page, f"case_studies/{resolved.relative_to(root).as_posix()}")
+            return f'<a href="{html.escape(uri)}{"#" + fragment if fragment else ""}">{text}</a>'
+        shown = resolved.relative_to(repo).as_posix() if resolved.is_relative_to(repo) else file
+        return f"{text} (`{shown}`)"
+
+    content[0] = _LINK.sub(rewrite, content[0])
+
+
 def _copy_reports(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -122,5 +157,6 @@ def _copy_reports(app, exception) -> None:
 def setup(app):
     app.add_directive("optional-toctree", OptionalTocTree)
     app.add_directive("case-study-reports", CaseStudyReports)
+    app.connect("include-read", _case_study_links)
     app.connect("build-finished", _copy_reports)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
