@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from planning.simulation.capacity import CapacityLaw
 from planning.simulation.episode import Episode, Recruitment
 from planning.simulation.offspring import OffspringLaw, category_codes
-from planning.simulation.study import World, balanced_groups
+from planning.simulation.study import EpisodeDefaults, World, balanced_groups
 
 __all__ = ["BranchingWorld", "SeedCovariateLaw"]
 
@@ -64,6 +64,8 @@ class BranchingWorld(World):
         group column.
     group_column : str
         Name of the group column.
+    defaults : EpisodeDefaults, optional
+        The planning setting of the world (budget, per-round cap, first frontier).
 
     Attributes
     ----------
@@ -74,8 +76,11 @@ class BranchingWorld(World):
 
     def __init__(self, capacity: CapacityLaw, offspring: OffspringLaw,
                  seed_covariate_law: SeedCovariateLaw | None = None,
-                 groups: Sequence[str] | None = None, group_column: str = "group") -> None:
+                 groups: Sequence[str] | None = None, group_column: str = "group",
+                 defaults: EpisodeDefaults | None = None) -> None:
         self.capacity = capacity
+        if defaults is not None:
+            self.defaults = defaults
         self.offspring = offspring
         self.seed_covariate_law = offspring.population() if seed_covariate_law is None else seed_covariate_law
         if groups is not None:

@@ -11,7 +11,8 @@ the recruiter-recruit match rate and the inheritance probability
 
 i.e. the ``rho`` of ``P(child = c | parent = p) = rho 1[c = p] + (1 - rho) / K``.
 It also holds the tunnel-vision scenario (boom-bust referral types on the
-``LOCAL`` field) and the setting of Pan et al. (2026).
+``LOCAL`` field) with the setting in which its budget binds
+(:class:`BindingSetting`), and the setting of Pan et al. (2026).
 
 Examples
 --------
@@ -31,6 +32,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "BindingSetting",
     "Calibration",
     "FieldCalibration",
     "TunnelVisionCalibration",
@@ -67,6 +69,39 @@ class FieldCalibration:
 
 
 @dataclass(frozen=True)
+class BindingSetting:
+    """The tunnel-vision setting in which the coupon budget binds (GFP authors' example).
+
+    With the file's default rates type ``B`` is subcritical and every lineage
+    dies out before the budget is spent, so no planner can show anything;
+    here ``B`` is supercritical (rate 2) and a policy that keeps the ``B``
+    lineage alive can use the whole budget.
+
+    Attributes
+    ----------
+    poisson_rate_by_type : Mapping[str, float]
+        Poisson rate of each type (``A`` 5, ``B`` 2, ``C`` 0.01).
+    budget : int
+        Coupons of an episode (100).
+    initial_frontier : int
+        People of the first frontier (10): half type ``A``, half type ``B``.
+    max_coupons_per_round : int
+        Most coupons handed out in one round (10).
+    seed_type_fractions : Mapping[str, float]
+        Type law of new seeds (``A`` 0.45, ``B`` 0.45, ``C`` 0.1).
+    source : str
+        Where the setting comes from.
+    """
+
+    poisson_rate_by_type: MappingProxyType
+    budget: int
+    initial_frontier: int
+    max_coupons_per_round: int
+    seed_type_fractions: MappingProxyType
+    source: str
+
+
+@dataclass(frozen=True)
 class TunnelVisionCalibration:
     """The boom-bust referral-type scenario of the calibration file.
 
@@ -84,6 +119,9 @@ class TunnelVisionCalibration:
         field is uniform over its levels.
     note : str
         Free text from the file.
+    binding : BindingSetting or None
+        The setting in which the budget binds (``binding_setting``), the
+        ``tunnel`` scenario's default.
     """
 
     type_field: str
@@ -91,6 +129,7 @@ class TunnelVisionCalibration:
     offspring_type: MappingProxyType
     p_follow_transition: float
     note: str
+    binding: BindingSetting | None = None
 
 
 @dataclass(frozen=True)
@@ -152,12 +191,24 @@ def _parse(raw: dict[str, Any]) -> Calibration:
         for f in raw["fields"]
     )
     tv = raw["tunnel_vision_scenario"]
+    binding = None
+    if "binding_setting" in tv:
+        bs = tv["binding_setting"]
+        binding = BindingSetting(
+            poisson_rate_by_type=MappingProxyType({str(k): float(v) for k, v in bs["poisson_rate_by_type"].items()}),
+            budget=int(bs["budget"]),
+            initial_frontier=int(bs["initial_frontier"]),
+            max_coupons_per_round=int(bs["max_coupons_per_round"]),
+            seed_type_fractions=MappingProxyType({str(k): float(v) for k, v in bs["seed_pool_type_fractions"].items()}),
+            source=str(bs.get("source", "")),
+        )
     tunnel = TunnelVisionCalibration(
         type_field="LOCAL",
         poisson_rate_by_type=MappingProxyType({str(k): float(v) for k, v in tv["poisson_rate_by_type"].items()}),
         offspring_type=MappingProxyType({str(k): str(v) for k, v in tv["offspring_type"].items()}),
         p_follow_transition=float(tv["p_follow_transition"]),
         note=str(tv.get("note", "")) + " " + str(tv.get("otherwise", "")),
+        binding=binding,
     )
     return Calibration(
         source=str(raw["source"]),

@@ -16,16 +16,22 @@ scenario        world
                 ``log mu = log 2 + beta_SEX + beta_BEHAV + u_site``, four sites
                 with fixed effects ``u`` (spread about 0.3): the count model
                 has signal to find.
-``tunnel``      The tunnel-vision scenario of the calibration file: the type
-                is the ``LOCAL`` field (``L1 -> A``, ``L2 -> B``, ``L3, L4 ->
-                C``), capacity ``Poisson(4.0 / 0.8 / 0.02)`` by type; a
-                recruit's ``LOCAL`` follows the type rule (``A -> C``,
-                ``B -> B``, ``C -> C``, types mapped back to their first
-                level) with probability 0.85, else is uniform over the four
-                levels; the other 16 fields inherit with their ``rho``.
-                Chains die out fast (boom-bust), so fresh seeds are
-                interviewed whenever all chains have ended (batches of
-                ``max(20, 4% of respondents)``).
+``tunnel``      The tunnel-vision scenario of the calibration file in the
+                setting where the budget binds (``binding_setting``, the
+                default): the type is the ``LOCAL`` field (``L1 -> A``,
+                ``L2 -> B``, ``L3, L4 -> C``), capacity
+                ``Poisson(5 / 2 / 0.01)`` by type; a recruit's ``LOCAL``
+                follows the type rule (``A -> C``, ``B -> B``, ``C -> C``,
+                types mapped back to their first level) with probability
+                0.85, else is uniform over the four levels; the other 16
+                fields inherit with their ``rho``. Seeds are 45% A, 45% B,
+                10% C; episodes have a budget of 100, at most 10 coupons a
+                round and a first frontier of 10, half A and half B.
+                ``setting="original"`` keeps the file's default rates
+                (``4.0 / 0.8 / 0.02``, uniform seeds), in which B is
+                subcritical and every lineage dies out before the budget
+                binds. Fresh seeds are interviewed in studies whenever all
+                chains have ended (batches of ``max(20, 4% of respondents)``).
 ``network``     :class:`~planning.simulation.network.NetworkWorld`: a DC-SBM
                 population of ``max(3000, 4 * respondents)`` people with
                 homophily on ``community`` and ``injects`` and Pareto
@@ -66,8 +72,19 @@ from planning.simulation.capacity import (
     TypeRates,
 )
 from planning.simulation.network import DEFAULT_POPULATION, NetworkWorld
-from planning.simulation.offspring import CategoricalTransition, LogNormalRegression, OffspringLaw
-from planning.simulation.study import STUDY_OPTIONS, SimulatedStudy, World, as_generator
+from planning.simulation.offspring import (
+    CategoricalTransition,
+    IndependentCovariates,
+    LogNormalRegression,
+    OffspringLaw,
+)
+from planning.simulation.study import (
+    STUDY_OPTIONS,
+    EpisodeDefaults,
+    SimulatedStudy,
+    World,
+    as_generator,
+)
 
 __all__ = [
     "SCENARIOS",
@@ -150,21 +167,57 @@ def calibrated_world(rng: np.random.Generator | int | None = None, respondents: 
     return BranchingWorld(law, offspring, groups=list(site_effects))
 
 
+def _tunnel_seed_law(levels: list[str], type_of_level: Mapping[str, str], fractions: Mapping[str, float],
+                     type_field: str) -> CategoricalTransition:
+    """Population law of ``LOCAL`` for seeds: each type's share split evenly over its levels."""
+    counts = {t: sum(1 for lv in levels if type_of_level[lv] == t) for t in set(type_of_level.values())}
+    pi = np.array([fractions.get(type_of_level[lv], 0.0) / counts[type_of_level[lv]] for lv in levels])
+    if not pi.sum() > 0:
+        raise ValueError("the seed type fractions give no weight to any LOCAL level")
+    return CategoricalTransition.inheritance(type_field, levels, 0.0, pi / pi.sum())
+
+
 def tunnel_world(rng: np.random.Generator | int | None = None, respondents: int = 500, *,
+                 setting: Literal["binding", "original"] = "binding",
+                 rates: Mapping[str, float] | None = None,
                  type_of_level: Mapping[str, str] = TUNNEL_TYPES,
                  capacity: CapacityLaw | None = None) -> BranchingWorld:
     """The calibration file's tunnel-vision scenario (boom-bust referral types on ``LOCAL``).
 
-    ``rng`` and ``respondents`` are unused (uniform builder signature).
+    Parameters
+    ----------
+    rng, respondents
+        Unused (uniform builder signature).
+    setting : {"binding", "original"}
+        ``"binding"`` (default): the file's ``binding_setting`` (rates A 5,
+        B 2, C 0.01; seeds 45% A, 45% B, 10% C; episodes with a budget of
+        100, at most 10 coupons a round and a first frontier of 10, half A
+        and half B). ``"original"``: the file's default rates (A 4, B 0.8,
+        C 0.02) and uniform seeds, where the budget does not bind.
+    rates : mapping, optional
+        Poisson rate per type, overriding the setting's.
+    type_of_level : mapping
+        Referral type of each ``LOCAL`` level.
+    capacity : CapacityLaw, optional
+        Replaces the type-rate capacity law altogether.
     """
-    tv = load_calibration().tunnel_vision
-    field = load_calibration().field(tv.type_field)
+    cal = load_calibration()
+    tv = cal.tunnel_vision
+    if setting not in ("binding", "original"):
+        raise ValueError(f"setting must be 'binding' or 'original', got {setting!r}")
+    binding = tv.binding if setting == "binding" else None
+    if setting == "binding" and binding is None:  # pragma: no cover - the shipped file has it
+        raise ValueError("the calibration file has no tunnel binding_setting")
+    field = cal.field(tv.type_field)
     levels = _levels(field.levels)
     if sorted(type_of_level) != sorted(levels):
         raise ValueError(f"type_of_level must map each of {levels} to a type")
-    unknown = sorted(set(type_of_level.values()) - set(tv.poisson_rate_by_type))
+    base_rates = dict(binding.poisson_rate_by_type if binding is not None else tv.poisson_rate_by_type)
+    if rates is not None:
+        base_rates.update({str(k): float(v) for k, v in rates.items()})
+    unknown = sorted(set(type_of_level.values()) - set(base_rates))
     if unknown:
-        raise ValueError(f"unknown referral type(s) {unknown}; types: {sorted(tv.poisson_rate_by_type)}")
+        raise ValueError(f"unknown referral type(s) {unknown}; types: {sorted(base_rates)}")
     first_level = {}
     for level in levels:
         first_level.setdefault(type_of_level[level], level)
@@ -174,11 +227,20 @@ def tunnel_world(rng: np.random.Generator | int | None = None, respondents: int 
         if target_type not in first_level:
             raise ValueError(f"referral type {target_type!r} has no LOCAL level in type_of_level")
         follow[level] = first_level[target_type]
-    rates = {level: tv.poisson_rate_by_type[type_of_level[level]] for level in levels}
-    law = capacity or PoissonCapacity(TypeRates(tv.type_field, rates))
+    level_rates = {level: base_rates[type_of_level[level]] for level in levels}
+    law = capacity or PoissonCapacity(TypeRates(tv.type_field, level_rates))
     local = CategoricalTransition.type_rule(tv.type_field, levels, follow, tv.p_follow_transition)
-    offspring = OffspringLaw([local, *_calibrated_fields("uniform", skip=(tv.type_field,))])
-    return BranchingWorld(law, offspring)
+    others = _calibrated_fields("uniform", skip=(tv.type_field,))
+    offspring = OffspringLaw([local, *others])
+    if binding is None:
+        return BranchingWorld(law, offspring, defaults=EpisodeDefaults(budget=100, initial_frontier=10))
+    seeds = IndependentCovariates([
+        _tunnel_seed_law(levels, type_of_level, binding.seed_type_fractions, tv.type_field), *others])
+    mix = {first_level[t]: 0.5 for t in ("A", "B") if t in first_level}
+    defaults = EpisodeDefaults(budget=binding.budget, max_per_round=binding.max_coupons_per_round,
+                               initial_frontier=binding.initial_frontier,
+                               frontier_mix={tv.type_field: {k: v / sum(mix.values()) for k, v in mix.items()}})
+    return BranchingWorld(law, offspring, seed_covariate_law=seeds, defaults=defaults)
 
 
 def network_world(rng: np.random.Generator | int | None = None, respondents: int = 500, *,
@@ -232,7 +294,8 @@ SCENARIOS: Mapping[str, Scenario] = MappingProxyType({
                             homogeneous_world, n_seeds=9),
     "calibrated": Scenario("calibrated", "ICPSR 22140 homophily on 17 fields, NB capacity on SEX, BEHAV, site",
                            calibrated_world, n_seeds=12),
-    "tunnel": Scenario("tunnel", "tunnel vision: boom-bust referral types on LOCAL (calibration file)",
+    "tunnel": Scenario("tunnel", "tunnel vision: boom-bust referral types on LOCAL, budget 100, 10 a round "
+                       "(calibration file's binding setting)",
                        tunnel_world, n_seeds=20, seeds_per_respondent=0.04),
     "network": Scenario("network", "DC-SBM population graph with homophily and heavy-tailed degrees",
                         network_world, n_seeds=10),

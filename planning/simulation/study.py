@@ -25,8 +25,8 @@ Growth is round based (wave by wave, vectorised per round), so simulating
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from planning.simulation.episode import Episode, Recruitment
 from planning.simulation.policies import CouponPolicy, as_policy
 from planning.simulation.timing import InterviewClock
 
-__all__ = ["SimulatedStudy", "World", "as_generator"]
+__all__ = ["EpisodeDefaults", "SimulatedStudy", "World", "as_generator"]
 
 STUDY_OPTIONS = ("n_seeds", "coupon_policy", "start_time", "mean_interview_delay",
                  "coupon_window", "seed_spread", "cutoff", "reseed")
@@ -49,6 +49,44 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
+
+
+@dataclass(frozen=True)
+class EpisodeDefaults:
+    """The planning setting a world is evaluated in, unless the user says otherwise.
+
+    Attributes
+    ----------
+    budget : int
+        Coupons of an episode (Pan et al. use 200).
+    max_per_round : int or None
+        Most coupons handed out in one round (``None``: no cap).
+    initial_frontier : int
+        People on the first frontier.
+    frontier_mix : Mapping[str, Mapping[str, float]]
+        Fixed level shares of fields on the first frontier (e.g. half type A
+        and half type B in the tunnel world); the counts are the shares times
+        the frontier size, rounded by largest remainder (ties to the first
+        level). Fields not named are drawn from the seed law.
+    """
+
+    budget: int = 200
+    max_per_round: int | None = None
+    initial_frontier: int = 10
+    frontier_mix: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if int(self.budget) != self.budget or self.budget < 0:
+            raise ValueError(f"budget must be a whole number >= 0, got {self.budget!r}")
+        if self.max_per_round is not None and (int(self.max_per_round) != self.max_per_round
+                                               or self.max_per_round < 1):
+            raise ValueError(f"max_per_round must be a whole number >= 1, got {self.max_per_round!r}")
+        if int(self.initial_frontier) != self.initial_frontier or self.initial_frontier < 1:
+            raise ValueError(f"initial_frontier must be a whole number >= 1, got {self.initial_frontier!r}")
+        for name, shares in self.frontier_mix.items():
+            total = sum(float(v) for v in shares.values())
+            if any(float(v) < 0 for v in shares.values()) or not abs(total - 1.0) < 1e-9:
+                raise ValueError(f"frontier_mix[{name!r}] must be nonnegative shares summing to 1")
 
 
 @dataclass(frozen=True)
@@ -85,6 +123,8 @@ class World(ABC):
     """
 
     group_column: str = "group"
+    #: The setting episodes in this world are evaluated in (budget, cap, first frontier).
+    defaults: EpisodeDefaults = EpisodeDefaults()
 
     @property
     @abstractmethod

@@ -104,9 +104,22 @@ def test_tunnel_world_follows_the_calibration_file():
     np.testing.assert_allclose(m[1], [0.0375, 0.85 + 0.0375, 0.0375, 0.0375])
     np.testing.assert_allclose(m[3], m[2])
     people = pd.DataFrame({"LOCAL": ["L1", "L2", "L3", "L4"]})
-    np.testing.assert_allclose(world.capacity.mean(people), [4.0, 0.8, 0.02, 0.02])
+    # the binding setting is the default (A 5, B 2, C 0.01); the file's first rates stay an option
+    np.testing.assert_allclose(world.capacity.mean(people), [5.0, 2.0, 0.01, 0.01])
+    original = make_world("tunnel", setting="original")
+    np.testing.assert_allclose(original.capacity.mean(people), [4.0, 0.8, 0.02, 0.02])
+    np.testing.assert_allclose(make_world("tunnel", rates={"B": 1.5}).capacity.mean(people)[1], 1.5)
     assert len(world.offspring.fields) == 17
     assert world.offspring.field("RACE").rho == 0.474
+    assert world.defaults.budget == 100 and world.defaults.max_per_round == 10
+    assert world.defaults.initial_frontier == 10
+    assert dict(world.defaults.frontier_mix["LOCAL"]) == {"L1": 0.5, "L2": 0.5}
+    assert original.defaults.max_per_round is None and not original.defaults.frontier_mix
+    seeds = world.seed_covariate_law.sample(20000, np.random.default_rng(0))["LOCAL"]
+    shares = seeds.value_counts(normalize=True).reindex(["L1", "L2", "L3", "L4"]).to_numpy()
+    np.testing.assert_allclose(shares, [0.45, 0.45, 0.05, 0.05], atol=0.015)
+    with pytest.raises(ValueError, match="setting"):
+        make_world("tunnel", setting="loose")
 
 
 def test_registry_and_world_options():

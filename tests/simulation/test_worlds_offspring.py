@@ -27,6 +27,10 @@ def test_calibration_is_shipped_with_its_source():
     assert cal.field("ORIENT").match_rate is None
     assert cal.tunnel_vision.poisson_rate_by_type == {"A": 4.0, "B": 0.8, "C": 0.02}
     assert cal.tunnel_vision.p_follow_transition == 0.85
+    binding = cal.tunnel_vision.binding
+    assert binding.poisson_rate_by_type == {"A": 5.0, "B": 2.0, "C": 0.01}
+    assert (binding.budget, binding.initial_frontier, binding.max_coupons_per_round) == (100, 10, 10)
+    assert binding.seed_type_fractions == {"A": 0.45, "B": 0.45, "C": 0.1}
     with pytest.raises(KeyError, match="no calibrated field named 'AGE'"):
         cal.field("AGE")
 
