@@ -16,7 +16,16 @@ module              holds
 ``timing``          interview times and coupon windows
 ``policies``        coupon policies: constant-k (standard RDS), random
 ``episode``         :class:`Episode`: a study in progress, ``step`` by round
-``study``           the :class:`World` interface and the study runner
+                    (pandas; writes field tables)
+``study``           the :class:`World` interface, the study runner and a
+                    world's planning setting (:class:`EpisodeDefaults`)
+``coded``           people as arrays: :class:`Cohort` and its :class:`Coding`
+``keyed``           keyed randomness (common random numbers per person)
+``arrays``          worlds compiled to arrays (:func:`as_arrays`)
+``rounds``          fast episodes: :func:`run_episode`, :class:`EpisodeSettings`,
+                    round policies (:class:`RoundPolicy`, :class:`CouponRule`)
+``planned``         planners as round policies (:class:`PlannerPolicy`) and
+                    planning with the true laws (:class:`TrueLaws`)
 ``branching``       :class:`BranchingWorld`
 ``graph``           degree-corrected stochastic block model graphs
 ``network``         :class:`NetworkWorld`
@@ -28,8 +37,10 @@ Only numpy, scipy, pandas and the numpy laws of :mod:`rdsmodel.laws` are used
 :mod:`rdsmodel.covariates`).
 """
 
+from planning.simulation.arrays import ArrayWorld, as_arrays
 from planning.simulation.branching import BranchingWorld, SeedCovariateLaw
 from planning.simulation.calibration import (
+    BindingSetting,
     Calibration,
     FieldCalibration,
     TunnelVisionCalibration,
@@ -45,6 +56,7 @@ from planning.simulation.capacity import (
     TypeRates,
     ZeroInflatedCapacity,
 )
+from planning.simulation.coded import Coding, Cohort
 from planning.simulation.episode import Episode, RoundOutcome
 from planning.simulation.network import NetworkWorld
 from planning.simulation.offspring import (
@@ -53,11 +65,23 @@ from planning.simulation.offspring import (
     LogNormalRegression,
     OffspringLaw,
 )
+from planning.simulation.planned import PlannerPolicy, TrueLaws
 from planning.simulation.policies import (
     ConstantCoupons,
     CouponPolicy,
     RandomAllocation,
     RandomCoupons,
+)
+from planning.simulation.rounds import (
+    CouponRule,
+    EpisodeResult,
+    EpisodeSettings,
+    EpisodeTable,
+    RoundPolicy,
+    RoundView,
+    episode_seeds,
+    run_episode,
+    run_episodes,
 )
 from planning.simulation.scenarios import (
     SCENARIOS,
@@ -66,18 +90,27 @@ from planning.simulation.scenarios import (
     simulate_study,
     simulate_study_detailed,
 )
-from planning.simulation.study import SimulatedStudy, World
+from planning.simulation.study import EpisodeDefaults, SimulatedStudy, World
 from planning.simulation.timing import InterviewClock
 
 __all__ = [
     "SCENARIOS",
+    "ArrayWorld",
+    "BindingSetting",
     "BranchingWorld",
     "Calibration",
     "CapacityLaw",
     "CategoricalTransition",
+    "Coding",
+    "Cohort",
     "ConstantCoupons",
     "CouponPolicy",
+    "CouponRule",
     "Episode",
+    "EpisodeDefaults",
+    "EpisodeResult",
+    "EpisodeSettings",
+    "EpisodeTable",
     "FieldCalibration",
     "HurdleCapacity",
     "IndependentCovariates",
@@ -88,19 +121,27 @@ __all__ = [
     "NetworkWorld",
     "NumericEffect",
     "OffspringLaw",
+    "PlannerPolicy",
     "PoissonCapacity",
     "RandomAllocation",
     "RandomCoupons",
     "RoundOutcome",
+    "RoundPolicy",
+    "RoundView",
     "Scenario",
     "SeedCovariateLaw",
     "SimulatedStudy",
+    "TrueLaws",
     "TunnelVisionCalibration",
     "TypeRates",
     "World",
     "ZeroInflatedCapacity",
+    "as_arrays",
+    "episode_seeds",
     "load_calibration",
     "make_world",
+    "run_episode",
+    "run_episodes",
     "simulate_study",
     "simulate_study_detailed",
 ]
