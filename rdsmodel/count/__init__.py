@@ -4,6 +4,7 @@ Capacity ``C_i`` (how many peers person ``i`` would bring if coupons were not
 limiting) follows a count family with a log-linear mean on the recruiter's
 covariates and group effects; we observe ``min(C_i, censor_at_i)``. Modules:
 
+================ ======================================================================
 ``families``     log-pmf / log-survival grids (PyTensor and numpy), random draws
 ``priors``       default priors as data, merged with the user's
 ``design``       dummies, standardisation, centring, group index
@@ -16,6 +17,7 @@ covariates and group effects; we observe ``min(C_i, censor_at_i)``. Modules:
 ``predict``      survival curves, pmfs, redeemed-count draws (numpy)
 ``model``        :class:`CountModel`
 ``simulate``     studies simulated from the model (tests, calibration, benchmarks)
+================ ======================================================================
 
 See ``docs/count-model.md``.
 """

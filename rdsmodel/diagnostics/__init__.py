@@ -2,10 +2,12 @@
 
 ``diagnose(idata)`` returns a :class:`Diagnostics` report with sections
 
+================ ======================================================================
 ``convergence``  R-hat, bulk and tail ESS, MCSE per parameter
 ``sampler``      divergences, energy BFMI, tree depth
 ``loo``          PSIS-LOO with Pareto k (exact for compressed log-likelihoods)
 ``ppc``          redeemed counts per coupon level (table, rootogram), randomised PIT
+================ ======================================================================
 
 and an overall verdict ``ok`` / ``warn`` / ``fail`` under documented
 :class:`Thresholds`. Other models add their own :class:`Section` (see
