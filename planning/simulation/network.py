@@ -68,6 +68,8 @@ def _neighbour_pairs(adj: sparse.csr_array, nodes: IntArray) -> tuple[IntArray, 
 class NetworkWorld(World):
     """RDS on a finite population graph.
 
+    Use :meth:`generate` to draw the default DC-SBM population.
+
     Parameters
     ----------
     adjacency : scipy.sparse array, shape (n, n)
@@ -77,8 +79,6 @@ class NetworkWorld(World):
         numeric ones (``float64``).
     accept_prob : float
         Probability that a not-yet-recruited neighbour is willing to come.
-
-    Use :meth:`generate` to draw the default DC-SBM population.
     """
 
     def __init__(self, adjacency: sparse.sparray | sparse.spmatrix, population: pd.DataFrame,
