@@ -20,8 +20,9 @@ from planning.bounds import (
     transition_tv_from_samples,
 )
 from planning.dp import TransitionLaws, surrogate_table, transition_laws
-from planning.greedy import allocation_values, greedy_allocation, greedy_order
+from planning.error_statement import ErrorStatement, error_statement_for
 from planning.errors import PlanningError
+from planning.greedy import allocation_values, greedy_allocation, greedy_order
 from planning.inputs import PlanningInputs, choose_truncation
 from planning.online import SpendDecision, allocation_scores, online_decision
 from planning.plan import Plan, make_plan
@@ -34,23 +35,26 @@ from planning.planners import (
     RobustPlanner,
     make_planner,
 )
+from planning.regret import Regret, single_round_regret
 from planning.risk import CVaR, Mean, RiskMeasure, Worst, cvar, mean, parse_risk, worst
 from planning.robust import RobustResult, SolverUnavailableError, robust_allocation
 
 __all__ = [
+    "PLANNERS",
     "BoundPart",
     "BoundReport",
     "CVaR",
     "DPPlanner",
     "Decision",
+    "ErrorStatement",
     "Estimate",
     "GreedyPlanner",
     "Mean",
-    "PLANNERS",
     "Plan",
     "Planner",
     "PlanningError",
     "PlanningInputs",
+    "Regret",
     "RiskMeasure",
     "RobustPlanner",
     "RobustResult",
@@ -62,6 +66,7 @@ __all__ = [
     "allocation_values",
     "choose_truncation",
     "cvar",
+    "error_statement_for",
     "frontier_tv_from_samples",
     "greedy_allocation",
     "greedy_order",
@@ -75,6 +80,7 @@ __all__ = [
     "ppc_tv",
     "robust_allocation",
     "single_round_bound",
+    "single_round_regret",
     "single_round_report",
     "surrogate_table",
     "transition_laws",

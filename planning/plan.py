@@ -2,41 +2,30 @@
 
 A plan holds, for the current frontier: the coupons per person, the round
 spend, the expected recruits (posterior mean and 90% interval over samples),
-for multi-round methods the value estimate, the misspecification bound with
-its parts, the diagnostics summary of the posterior it came from, the method,
-its settings and the seed. It exports to a pandas table, CSV (written
-atomically) and JSON, and prints a summary.
+for multi-round methods the value estimate, the error statement (posterior
+regret, then the misspecification bound with its parts and whether it
+informs), the diagnostics summary of the posterior it came from, the method,
+its settings and the seed. It exports to a pandas table, CSV and JSON, and
+prints a summary in that order.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from planning.bounds import (
-    BoundPart,
-    BoundReport,
-    Estimate,
-    frontier_tv_from_samples,
-    heterogeneity_tv,
-    multi_round_bound,
-    single_round_report,
-    transition_tv_from_samples,
-)
-from planning.curves import pmf_from_survival
+from planning.bounds import BoundReport
+from planning.error_statement import ErrorStatement, error_statement_for
 from planning.errors import PlanningError
 from planning.greedy import allocation_values
 from planning.inputs import PlanningInputs
-from planning.pgf import extend_pmf
 from planning.planners import Planner
+from planning.regret import Regret
 
 __all__ = ["Plan", "make_plan"]
 
@@ -84,8 +73,9 @@ class Plan:
     value_estimate
         Multi-round methods: the score of the chosen spend (discounted
         recruits, this round and later); ``None`` otherwise.
-    bound
-        Misspecification bound report.
+    statement
+        The error statement: posterior regret, misspecification bound with its
+        parts and whether it informs (:class:`planning.error_statement.ErrorStatement`).
     diagnostics
         Diagnostics summary of the posterior (passed in by the caller).
     method, settings, seed
@@ -101,13 +91,23 @@ class Plan:
     expected_recruits: float
     interval: tuple[float, float]
     person_recruits: np.ndarray
-    bound: BoundReport | None
+    statement: ErrorStatement | None
     method: str
     settings: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
     value_estimate: float | None = None
     diagnostics: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bound(self) -> BoundReport | None:
+        """The misspecification bound of the error statement."""
+        return None if self.statement is None else self.statement.bound
+
+    @property
+    def regret(self) -> Regret | None:
+        """The posterior regret of the error statement."""
+        return None if self.statement is None else self.statement.regret
 
     # ------------------------------------------------------------------ export
     def to_frame(self) -> pd.DataFrame:
@@ -144,7 +144,9 @@ class Plan:
                     {"id": i, "coupons": int(k), "expected_recruits": float(v)}
                     for i, k, v in zip(self.ids, self.allocation, self.person_recruits, strict=True)
                 ],
+                "regret": None if self.statement is None else self.statement.regret.to_dict(),
                 "bound": None if self.bound is None else self.bound.to_dict(),
+                "error_statement": None if self.statement is None else self.statement.to_dict(),
                 "diagnostics": self.diagnostics,
                 "settings": self.settings,
                 "seed": self.seed,
@@ -168,7 +170,9 @@ class Plan:
             expected_recruits=float(data["expected_recruits"]["mean"]),
             interval=tuple(float(v) for v in data["expected_recruits"]["interval_90"]),
             person_recruits=np.array([r["expected_recruits"] for r in rows], dtype=np.float64),
-            bound=None if data.get("bound") is None else BoundReport.from_dict(data["bound"]),
+            statement=None
+            if data.get("error_statement") is None
+            else ErrorStatement.from_dict(data["error_statement"]),
             method=data["method"],
             settings=dict(data.get("settings") or {}),
             seed=data.get("seed"),
@@ -216,7 +220,7 @@ class Plan:
                 "recruits given up against the mean-optimal plan"
             )
         lines.append("")
-        lines.append(self.bound.text() if self.bound is not None else "Bound: not computed")
+        lines.append(self.statement.text() if self.statement is not None else "Error statement: not computed")
         lines.append("")
         lines.append(_diagnostics_text(self.diagnostics))
         return "\n".join(lines)
@@ -294,38 +298,17 @@ def make_plan(
     budget = int(budget)
     decision = planner.decide(inputs, budget, np.random.default_rng(seed))
     allocation = np.asarray(decision.allocation, dtype=np.int64)
-    samples, mean_curves = inputs.survival, inputs.mean_survival
+    samples = inputs.survival
     per_sample = allocation_values(samples, allocation)  # (sample, person)
     totals = per_sample.sum(axis=1)
     lo, hi = np.quantile(totals, [0.05, 0.95])
     spend = int(allocation.sum())
     multi = decision.horizon == "multi"
     settings: dict[str, Any] = {
-        key: value
-        for key, value in vars(planner).items()
-        if not key.startswith("_")
+        key: value for key, value in vars(planner).items() if not key.startswith("_")
     }
-    if multi:
-        gamma = float(decision.details["gamma"])
-        length = inputs.length
-        pooled = inputs.require_pooled()
-        plug_laws = pmf_from_survival(mean_curves)  # laws of min(C_i, L)
-        pooled_hat = extend_pmf(pooled.mean(axis=0), length)  # pooled law of min(C, L)
-        checks = []
-        if inputs.ppc is not None:
-            checks.append(_ppc_part(inputs.ppc, "frontier TV (PPC)", inputs.n_people, "n * TV_ppc"))
-        bound = multi_round_bound(
-            frontier_tv_from_samples(samples, mean_curves, quantile),
-            transition_tv_from_samples(pooled, None, quantile),
-            heterogeneity_tv(plug_laws, pooled_hat),
-            gamma,
-            budget,
-            checks=checks,
-        )
-        bound.settings["quantile"] = quantile
-    else:
-        bound = single_round_report(samples, spend, mean_curves, quantile, ppc=inputs.ppc)
     settings["quantile"] = quantile
+    statement = error_statement_for(inputs, decision, budget, quantile=quantile)
     details = dict(decision.details)
     details.pop("spend_sample_scores", None)
     if multi:
@@ -338,7 +321,7 @@ def make_plan(
         expected_recruits=float(totals.mean()),
         interval=(float(lo), float(hi)),
         person_recruits=per_sample.mean(axis=0),
-        bound=bound,
+        statement=statement,
         method=planner.name,
         settings=settings,
         seed=seed,
@@ -346,7 +329,3 @@ def make_plan(
         diagnostics=diagnostics,
         details=details,
     )
-
-
-def _ppc_part(ppc: Estimate, name: str, n_people: int, formula: str) -> BoundPart:
-    return BoundPart(name, float(n_people * ppc.value), formula, ppc.method)

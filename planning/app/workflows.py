@@ -11,6 +11,7 @@ that need them, so that planning from a saved posterior starts quickly.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+
+#: Attribute of the count model's posterior holding the diagnostics summary (JSON).
+_SUMMARY_ATTR = "rdsplan_diagnostics_summary"
 
 
 def _quiet(_: str) -> None:
@@ -147,8 +151,21 @@ class FittedStudy:
             self._report = report
         return self._report
 
+    def diagnostics_summary(self) -> dict[str, Any]:
+        """The diagnostics summary a plan shows: stored in the posterior file at fit time, so
+        planning from a saved posterior neither recomputes it nor imports ArviZ's statistics."""
+        stored = self.count.idata.posterior.attrs.get(_SUMMARY_ATTR)
+        if stored and self._report is None:
+            return json.loads(stored)
+        return self.diagnostics().summary()
+
     def save(self, output: str | os.PathLike) -> list[Path]:
-        """Write the count model to ``output`` and the covariate model beside it."""
+        """Write the count model to ``output`` and the covariate model beside it.
+
+        The diagnostics summary is computed (once) and stored with the count model.
+        """
+        summary = self.diagnostics().summary()
+        self.count.idata.posterior.attrs[_SUMMARY_ATTR] = json.dumps(summary, default=float)
         written = [Path(self.count.save(output))]
         if self.covariate is not None:
             written.append(Path(self.covariate.save(covariates_path(output))))
@@ -299,8 +316,8 @@ def plan_round(fit: FittedStudy, data: Any, request: PlanRequest):
     from planning.planners import make_planner
 
     planner = make_planner(request.method, **dict(request.settings))
-    report = fit.diagnostics()
-    if report.verdict == "fail" and not request.allow_unconverged:
+    summary = fit.diagnostics_summary()
+    if summary.get("verdict") == "fail" and not request.allow_unconverged:
         raise UnconvergedError(
             "the posterior's diagnostics failed (run 'rdsplan diagnose' to see why); refit with more "
             "draws, or pass --allow-unconverged to plan anyway"
@@ -309,7 +326,7 @@ def plan_round(fit: FittedStudy, data: Any, request: PlanRequest):
         data, fit.count, fit.covariate, budget=request.budget,
         max_per_person=request.max_per_person, samples=request.samples, seed=request.seed,
     )
-    return make_plan(inputs, planner, request.budget, seed=request.seed, diagnostics=report.summary())
+    return make_plan(inputs, planner, request.budget, seed=request.seed, diagnostics=summary)
 
 
 def write_plan(plan: Any, path: str | os.PathLike) -> Path:

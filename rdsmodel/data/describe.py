@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rdsmodel.data.figures import recruitment_tree_figure, recruits_figure
 from rdsmodel.data.recruitment import RecruitmentData
 from rdsmodel.errors import DataError
 from rdsmodel.persistence import atomic_path
@@ -156,6 +155,8 @@ class StudySummary:
             with atomic_path(path) as tmp:
                 frame.to_csv(tmp, index=False)
             written.append(path)
+        from rdsmodel.data.figures import recruitment_tree_figure, recruits_figure  # matplotlib
+
         table = self.data.table
         for name, fig in (("recruitment_tree.png", recruitment_tree_figure(table, max_nodes=max_tree_nodes)),
                           ("recruits_per_respondent.png", recruits_figure(table))):

@@ -93,13 +93,25 @@ def test_exports_round_trip(posterior, tmp_path):
     np.testing.assert_array_equal(again.allocation, plan.allocation)
 
 
-def test_gamma_one_dp_plan_says_no_finite_bound(posterior):
+def test_gamma_one_dp_plan_says_the_paper_bound_is_not_finite(posterior):
     survival, population = posterior
     plan = plan_of(survival, 8, "dp", population=population, gamma=1.0)
-    assert plan.bound.total is None
+    assert plan.bound.paper_total is None
     text = plan.summary_text()
-    assert "no finite bound" in text and " inf" not in text
-    json.loads(plan.to_json())
+    assert "no finite value at gamma = 1" in text and " inf" not in text
+    payload = json.loads(plan.to_json())
+    assert payload["bound"]["paper_total"] is None
+    assert set(payload["regret"]) == {"mean", "q90", "share_mean", "share_q90", "p_optimal"}
+
+
+def test_plan_text_order_regret_then_bound_then_diagnostics(posterior):
+    survival, _ = posterior
+    plan = plan_of(survival, 6, diagnostics={"verdict": "ok"})
+    text = plan.summary_text()
+    order = [text.index(piece) for piece in
+             ("Expected recruits this round", "Posterior regret", "bound", "Posterior diagnostics")]
+    assert order == sorted(order)
+    assert json.loads(plan.to_json())["bound"]["informative"] in (True, False)
 
 
 def test_ppc_check_and_numpy_input(posterior):
