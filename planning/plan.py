@@ -109,6 +109,12 @@ class Plan:
         """The posterior regret of the error statement."""
         return None if self.statement is None else self.statement.regret
 
+    def summary(self):
+        """The plan's :class:`planning.summary.PlanSummary` (table, paragraph, trust verdict)."""
+        from planning.summary import summarise_plan
+
+        return summarise_plan(self)
+
     # ------------------------------------------------------------------ export
     def to_frame(self) -> pd.DataFrame:
         """One row per frontier member: ``id``, ``coupons``, ``expected_recruits``."""
@@ -147,6 +153,7 @@ class Plan:
                 "regret": None if self.statement is None else self.statement.regret.to_dict(),
                 "bound": None if self.bound is None else self.bound.to_dict(),
                 "error_statement": None if self.statement is None else self.statement.to_dict(),
+                "summary": self.summary().to_dict(),
                 "diagnostics": self.diagnostics,
                 "settings": self.settings,
                 "seed": self.seed,
@@ -219,6 +226,7 @@ class Plan:
                 f"Price of robustness: {self.details['price_of_robustness']:.3f} expected "
                 "recruits given up against the mean-optimal plan"
             )
+        lines += ["", "In short: " + self.summary().text]
         lines.append("")
         lines.append(self.statement.text() if self.statement is not None else "Error statement: not computed")
         lines.append("")
