@@ -274,8 +274,11 @@ def _check_allocation(allocation: Any, view: RoundView, policy: Any) -> IntArray
     return alloc
 
 
-def _sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
-    return seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
+def _streams(seed: int | np.random.SeedSequence, count: int) -> list[np.random.SeedSequence]:
+    """``count`` child sequences of ``seed``, derived without changing ``seed`` (unlike ``spawn``)."""
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
+    return [np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k), pool_size=seq.pool_size)
+            for k in range(count)]
 
 
 def run_episode(world: World | ArrayWorld, policy: RoundPolicy, settings: EpisodeSettings,
@@ -299,7 +302,7 @@ def run_episode(world: World | ArrayWorld, policy: RoundPolicy, settings: Episod
         If the policy breaks the round's limit or the per-person cap.
     """
     arrays = as_arrays(world)
-    frontier_seq, policy_seq, key_seq = _sequence(seed).spawn(3)
+    frontier_seq, policy_seq, key_seq = _streams(seed, 3)
     key = np.uint64(key_seq.generate_state(1, np.uint64)[0])
     cohort, memory = arrays.start(settings.initial_frontier, np.random.default_rng(frontier_seq), key)
     keys = root_keys(key, len(cohort))

@@ -1,0 +1,219 @@
+r"""The world, its pilot study, the planning models and the trained planners of an evaluation.
+
+Seeds (all from :class:`numpy.random.SeedSequence` with the evaluation's seed
+as entropy and a fixed spawn key, so each piece is reproducible on its own):
+
+============ ==================================================================
+spawn key    what it seeds
+============ ==================================================================
+``(0,)``     the world (the network's graph)
+``(1,)``     the pilot study
+``(2,)``     the pilot fits (sampler seed)
+``(3,)``     the first frontier the trained planners start their rollouts from
+``(5, g, k)`` training of kind ``k`` (0 GFP, 1 fitted Q) at the ``g``-th gamma
+``(4, n, e)`` episode ``e`` with a first frontier of ``n`` people
+============ ==================================================================
+
+The pilot study is simulated in the evaluation's world with random coupon
+counts (``pilot_coupons``), read as a field table and fitted with
+:func:`planning.app.workflows.fit_study` (count and covariate models, small
+draws); policies plan with those fits (:class:`~planning.app.evaluation.models.FittedLaws`)
+and are scored in the true world. With ``oracle_models`` they plan with the
+world's own laws (:class:`planning.simulation.planned.TrueLaws`), pooled over
+the pilot's respondents as the count model pools over its fitted respondents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planning.app.evaluation.models import FittedLaws, GroupMixture, fitted_laws
+from planning.app.evaluation.settings import EvaluationSettings
+from planning.errors import PlanningError
+from planning.simulation.arrays import ArrayWorld, NetworkArrays, as_arrays
+from planning.simulation.coded import Cohort
+from planning.simulation.planned import TrueLaws
+from planning.simulation.rounds import EpisodeSettings
+
+__all__ = ["Setup", "child_seed", "episode_seed", "prepare", "train"]
+
+Progress = Any
+
+
+def child_seed(seed: int, *key: int) -> np.random.SeedSequence:
+    """``SeedSequence(seed, spawn_key=key)``: an independent stream per purpose (module docstring)."""
+    return np.random.SeedSequence(int(seed), spawn_key=tuple(int(k) for k in key))
+
+
+def episode_seed(seed: int, frontier: int, episode: int) -> np.random.SeedSequence:
+    """The seed of episode ``episode`` with a first frontier of ``frontier`` people."""
+    return child_seed(seed, 4, frontier, episode)
+
+
+@dataclass(eq=False)
+class Setup:
+    """Everything the episodes need, built once.
+
+    Attributes
+    ----------
+    settings : EvaluationSettings
+    world : planning.simulation.World
+    arrays : ArrayWorld
+    episode : EpisodeSettings
+        Budget, caps and rounds (the first frontier's size is set per frontier size).
+    frontiers : tuple of int
+    model : FittedLaws or TrueLaws
+        What the policies plan with.
+    pilot : planning.simulation.SimulatedStudy
+    training : tuple
+        ``(capacity, offspring)`` laws the trained planners roll out under
+        (``None`` when they cannot be trained, e.g. true laws of a network).
+    initial_frame : pandas.DataFrame
+        The first frontier the trainings start from.
+    notes : list of str
+    timings : dict
+        Seconds spent in the pilot fit and the trainings.
+    """
+
+    settings: EvaluationSettings
+    world: Any
+    arrays: ArrayWorld
+    episode: EpisodeSettings
+    frontiers: tuple[int, ...]
+    model: Any
+    pilot: Any
+    training: tuple[Any, Any] | None
+    initial_frame: pd.DataFrame | None
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _pilot_cohort(arrays: ArrayWorld, study: Any) -> Cohort:
+    """The pilot's respondents who were given coupons, coded (network worlds: with their nodes)."""
+    table = study.table
+    given = table["coupons_issued"].notna().to_numpy()
+    if not given.any():
+        given = np.ones(len(table), dtype=bool)
+    node = None
+    if isinstance(arrays, NetworkArrays):
+        node = study.episode.nodes[given]
+    return arrays.coding.encode(table.loc[given].reset_index(drop=True), node=node)
+
+
+def _frame_for(model: Any, arrays: ArrayWorld, cohort: Cohort) -> pd.DataFrame:
+    frame = arrays.coding.frame(cohort)
+    if isinstance(model, FittedLaws):
+        for name, known in model.known_levels.items():
+            if not known.all():
+                frame[name] = frame[name].where(known[cohort.codes[:, arrays.coding.field_index(name)]])
+    return frame
+
+
+def prepare(settings: EvaluationSettings, progress: Progress = lambda _: None) -> Setup:
+    """Build the world, run and fit the pilot study, compile the models (module docstring).
+
+    Raises
+    ------
+    planning.errors.PlanningError
+        For settings the world cannot honour.
+    """
+    import time
+
+    from planning.simulation import SCENARIOS, make_world
+    from planning.simulation.policies import RandomCoupons
+
+    seed = settings.seed
+    spec = SCENARIOS[settings.scenario]
+    try:
+        world = make_world(settings.scenario, np.random.default_rng(child_seed(seed, 0)),
+                           settings.pilot_respondents, **settings.world_options)
+    except (TypeError, ValueError) as err:
+        raise PlanningError(str(err)) from None
+    arrays = as_arrays(world)
+    cap = settings.max_per_round
+    overrides = {"budget": settings.budget, "max_per_person": settings.max_per_person,
+                 "max_rounds": settings.max_rounds}
+    episode = EpisodeSettings.for_world(arrays, **overrides)
+    if cap is not None:
+        episode = EpisodeSettings(episode.budget, cap or None, episode.max_per_person, episode.max_rounds,
+                                  episode.initial_frontier)
+    frontiers = tuple(settings.frontiers) if settings.frontiers else (episode.initial_frontier,)
+    notes: list[str] = []
+    timings: dict[str, float] = {}
+    progress(f"simulating a pilot study of {settings.pilot_respondents} respondents in the "
+             f"{settings.scenario} world ...")
+    study = world.simulate(spec.default_seeds(settings.pilot_respondents),
+                           max_respondents=settings.pilot_respondents,
+                           rng=np.random.default_rng(child_seed(seed, 1)),
+                           coupon_policy=RandomCoupons(tuple(settings.pilot_coupons)))
+    people = _pilot_cohort(arrays, study)
+    if settings.oracle_models:
+        model: Any = TrueLaws.of(arrays, people, episode.budget)
+        training = None
+        offspring = getattr(world, "offspring", None)
+        if offspring is not None:
+            capacity = world.capacity
+            if world.groups is not None:
+                capacity = GroupMixture(world.capacity, tuple(world.groups), world.group_column)
+            training = (capacity, offspring)
+        else:
+            notes.append("true laws of a network world have no offspring law: trained planners fall back "
+                         "to their covariate-blind forms")
+    else:
+        from planning.app.workflows import FitSettings, fit_study
+        from rdsmodel.data import RecruitmentData
+
+        started = time.perf_counter()
+        data = RecruitmentData.from_frame(study.table, group_col=world.group_column if world.groups else None,
+                                          coupon_window=study.coupon_window)
+        fit_seed = int(child_seed(seed, 2).generate_state(1)[0] % (2**31 - 1))
+        progress(f"fitting the pilot's models ({settings.chains} chains x {settings.draws} draws) ...")
+        fit = fit_study(data, FitSettings(draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                                          seed=fit_seed, sampler=settings.sampler, progress_bars=False),
+                        progress=progress)
+        model = fitted_laws(fit, arrays.coding, budget=episode.budget, samples=settings.planning_samples,
+                            seed=fit_seed)
+        notes.extend(model.notes)
+        weights = None
+        if arrays.coding.groups is not None:
+            weights = np.bincount(people.group, minlength=len(arrays.coding.groups))
+        training = (model.frame_capacity(weights), model.offspring)
+        timings["pilot_fit"] = time.perf_counter() - started
+    first, _ = arrays.start(max(frontiers), np.random.default_rng(child_seed(seed, 3)), np.uint64(0))
+    initial_frame = _frame_for(model, arrays, first) if training is not None else None
+    return Setup(settings, world, arrays, episode, frontiers, model, study, training, initial_frame, notes, timings)
+
+
+def train(kind: str, gamma: float, gamma_index: int, setup_parts: dict[str, Any]) -> Any:
+    """Train GFP's surrogate (``kind="gfp"``) or the fitted-Q model for one ``gamma``.
+
+    ``setup_parts`` holds what the training reads (picklable, sent to a worker):
+    ``initial``, ``budget``, ``capacity``, ``offspring``, ``length``,
+    ``max_per_round``, ``pooled``, ``settings``, ``identity``.
+    """
+    import time
+
+    settings: EvaluationSettings = setup_parts["settings"]
+    started = time.perf_counter()
+    seed = int(child_seed(settings.seed, 5, gamma_index, 0 if kind == "gfp" else 1).generate_state(1)[0])
+    common = dict(gamma=float(gamma), length=setup_parts["length"], max_per_round=setup_parts["max_per_round"],
+                  identity=f"{setup_parts['identity']}-gamma{gamma}", seed=seed)
+    if kind == "gfp":
+        from planning.gfp_fit import fit_surrogate
+
+        out = fit_surrogate(setup_parts["initial"], setup_parts["budget"], setup_parts["capacity"],
+                            setup_parts["offspring"], n_types=settings.gfp_types,
+                            episodes=settings.gfp_episodes, iterations=settings.gfp_iterations,
+                            pooled_pmf=setup_parts["pooled"], **common)
+    elif kind == "fitted_q":
+        from planning.baselines import fit_fitted_q
+
+        out = fit_fitted_q(setup_parts["initial"], setup_parts["budget"], setup_parts["capacity"],
+                           setup_parts["offspring"], episodes=settings.fitted_q_episodes, **common)
+    else:  # pragma: no cover - the specs only name these two
+        raise PlanningError(f"nothing to train for {kind!r}")
+    return out, time.perf_counter() - started

@@ -1,0 +1,205 @@
+r"""Evaluation results: the xarray Dataset, its summary, the budget-binding check, NetCDF and a figure.
+
+The Dataset has dims ``policy``, ``gamma``, ``frontier``, ``episode`` and
+``round`` and the variables
+
+* ``recruits`` ``(policy, gamma, frontier, episode, round)``: recruits per round;
+* ``spend`` (same dims): coupons handed out per round;
+* ``discounted`` ``(policy, gamma, frontier, episode)``: ``sum_t gamma^t N_t``;
+* ``total`` and ``spent`` (same dims): recruits and coupons over the episode.
+
+Episode ``e`` of a frontier size is the same world (first frontier and
+potential recruits) for every policy and gamma. A policy that does not
+depend on gamma was played once; its rows repeat across ``gamma`` and differ
+only in the discounting. ``attrs`` hold the settings, notes, timings and the
+budget-binding check as JSON text.
+
+The summary (:func:`summarise`) gives, per policy, gamma and frontier size,
+the mean and standard error (``sd / sqrt(episodes)``) of the discounted and
+total recruits; the JSON of ``rdsplan evaluate --json`` is built from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["BINDING_SHARE", "budget_binding", "load_results", "plot_results", "save_results", "summarise"]
+
+#: A comparison means something where the oracle and the best policy spend at least this share of the budget.
+BINDING_SHARE = 0.95
+
+
+def build_dataset(policies: Sequence[str], gammas: Sequence[float], frontiers: Sequence[int], episodes: int,
+                  runs: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]], attrs: dict[str, Any]
+                  ) -> xr.Dataset:
+    """Assemble the Dataset from played episodes.
+
+    Parameters
+    ----------
+    runs : dict
+        ``(policy, gamma index or -1 for all, frontier) -> (recruits, spend)``,
+        each ``(episode, rounds)``.
+    """
+    width = max([r.shape[1] for r, _ in runs.values()] + [1])
+    shape = (len(policies), len(gammas), len(frontiers), episodes, width)
+    recruits = np.zeros(shape, dtype=np.int64)
+    spend = np.zeros(shape, dtype=np.int64)
+    for (policy, g, frontier), (r, s) in runs.items():
+        p, f = list(policies).index(policy), list(frontiers).index(frontier)
+        gs = slice(None) if g < 0 else slice(g, g + 1)
+        recruits[p, gs, f, :, : r.shape[1]] = r
+        spend[p, gs, f, :, : s.shape[1]] = s
+    discount = np.asarray(gammas, dtype=float)[:, None] ** np.arange(width)[None, :]
+    discounted = np.einsum("pgfer,gr->pgfe", recruits, discount)
+    dims = ("policy", "gamma", "frontier", "episode")
+    coords = {"policy": list(policies), "gamma": np.asarray(gammas, dtype=float),
+              "frontier": np.asarray(frontiers, dtype=np.int64), "episode": np.arange(episodes),
+              "round": np.arange(width)}
+    ds = xr.Dataset(
+        {
+            "recruits": ((*dims, "round"), recruits, {"description": "recruits in each round"}),
+            "spend": ((*dims, "round"), spend, {"description": "coupons handed out in each round"}),
+            "discounted": (dims, discounted, {"description": "sum_t gamma^t recruits_t (first round undiscounted)"}),
+            "total": (dims, recruits.sum(axis=-1), {"description": "recruits over the episode"}),
+            "spent": (dims, spend.sum(axis=-1), {"description": "coupons handed out over the episode"}),
+        },
+        coords=coords,
+        attrs={k: (json.dumps(v) if not isinstance(v, str | int | float) else v) for k, v in attrs.items()},
+    )
+    return ds
+
+
+def _se(values: np.ndarray) -> float:
+    n = values.size
+    return float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+
+
+def summarise(ds: xr.Dataset) -> list[dict[str, Any]]:
+    """Mean and standard error of discounted and total recruits per policy, gamma and frontier size.
+
+    Returns
+    -------
+    list of dict
+        Keys ``policy``, ``gamma``, ``frontier``, ``mean``, ``se``,
+        ``total_mean``, ``total_se``, in the Dataset's order.
+    """
+    out = []
+    for policy in ds["policy"].values:
+        for gamma in ds["gamma"].values:
+            for frontier in ds["frontier"].values:
+                sel = {"policy": policy, "gamma": gamma, "frontier": frontier}
+                disc = ds["discounted"].sel(sel).values
+                total = ds["total"].sel(sel).values.astype(float)
+                out.append({"policy": str(policy), "gamma": float(gamma), "frontier": int(frontier),
+                            "mean": float(disc.mean()), "se": _se(disc),
+                            "total_mean": float(total.mean()), "total_se": _se(total)})
+    return out
+
+
+def budget_binding(ds: xr.Dataset, share: float = BINDING_SHARE, oracle: str = "oracle") -> list[dict[str, Any]]:
+    """Whether the budget binds, per gamma and frontier size (DESIGN.md: check before comparing).
+
+    The budget binds when the hindsight oracle and the best policy (largest
+    mean discounted recruits, the oracle aside) both spend at least ``share``
+    of the budget on average: then more coupons would buy more recruits and
+    differences between planners reflect planning. Without an oracle among
+    the policies only the best policy is checked.
+
+    Returns
+    -------
+    list of dict
+        Keys ``gamma``, ``frontier``, ``budget``, ``oracle_spent`` (share, or
+        None), ``best_policy``, ``best_spent`` (share) and ``binds``.
+    """
+    budget = float(ds.attrs.get("budget", 0)) or float(ds["spent"].max())
+    policies = [str(p) for p in ds["policy"].values]
+    out = []
+    for gamma in ds["gamma"].values:
+        for frontier in ds["frontier"].values:
+            sel = {"gamma": gamma, "frontier": frontier}
+            disc = ds["discounted"].sel(sel).mean("episode")
+            spent = ds["spent"].sel(sel).mean("episode") / budget
+            others = [p for p in policies if p != oracle] or policies
+            best = max(others, key=lambda p: float(disc.sel(policy=p)))
+            best_share = float(spent.sel(policy=best))
+            oracle_share = float(spent.sel(policy=oracle)) if oracle in policies else None
+            binds = best_share >= share and (oracle_share is None or oracle_share >= share)
+            out.append({"gamma": float(gamma), "frontier": int(frontier), "budget": int(budget),
+                        "oracle_spent": oracle_share, "best_policy": best, "best_spent": best_share,
+                        "binds": bool(binds)})
+    return out
+
+
+def save_results(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write the Dataset to NetCDF atomically (the old file survives a failure)."""
+    from rdsmodel.persistence import atomic_path
+
+    path = Path(path)
+    out = ds.copy()
+    for name in ("recruits", "spend", "total", "spent"):
+        out[name] = out[name].astype(np.int32)
+    out["frontier"] = out["frontier"].astype(np.int32)
+    out["episode"] = out["episode"].astype(np.int32)
+    out["round"] = out["round"].astype(np.int32)
+    engine = "h5netcdf"
+    try:
+        import h5netcdf  # noqa: F401
+    except ImportError:
+        engine = "scipy"
+    with atomic_path(path) as tmp:
+        out.to_netcdf(tmp, engine=engine)
+    return path
+
+
+def load_results(path: str | os.PathLike) -> xr.Dataset:
+    """Read results written by :func:`save_results` (into memory)."""
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def plot_results(ds: xr.Dataset, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Mean discounted recruits per policy against gamma, one panel per frontier size.
+
+    Error bars are two standard errors. Written atomically (PNG, or any
+    format matplotlib infers from the suffix).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rdsmodel.persistence import atomic_path
+
+    rows = summarise(ds)
+    frontiers = [int(f) for f in ds["frontier"].values]
+    policies = [str(p) for p in ds["policy"].values]
+    fig, axes = plt.subplots(1, len(frontiers), figsize=(4.2 * len(frontiers) + 2.5, 4.2), squeeze=False,
+                             sharey=True)
+    cmap = plt.get_cmap("tab20")
+    for j, frontier in enumerate(frontiers):
+        ax = axes[0, j]
+        for i, policy in enumerate(policies):
+            pts = [r for r in rows if r["policy"] == policy and r["frontier"] == frontier]
+            x = np.array([r["gamma"] for r in pts]) + (i - len(policies) / 2) * 0.002
+            ax.errorbar(x, [r["mean"] for r in pts], yerr=[2 * np.nan_to_num(r["se"]) for r in pts],
+                        marker="o", ms=3, lw=1, capsize=2, color=cmap(i % 20), label=policy)
+        ax.set_xlabel("gamma")
+        ax.set_title(f"first frontier of {frontier}")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("discounted recruits (mean ± 2 SE)")
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path

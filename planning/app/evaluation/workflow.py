@@ -1,0 +1,228 @@
+r"""The evaluation workflow: pilot, fits, training, episodes on an executor, results.
+
+:func:`evaluate_policies` is what ``rdsplan evaluate`` calls:
+
+1. build the world and its pilot study, fit the pilot's models (or take the
+   true laws) (:func:`planning.app.evaluation.pilot.prepare`);
+2. train the planners that need it (GFP's surrogate, the fitted-Q model),
+   one task per ``gamma``;
+3. play every policy's episodes, in chunks of episodes per task; episode
+   ``e`` of a frontier size has the same seed for every policy (common random
+   numbers), and a policy without a ``gamma`` is played once for all gammas;
+4. collect the Dataset, its summary and the budget-binding check.
+
+Every task is a pure function of picklable arguments, so the serial, process
+and Dask executors give identical results.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from planning.app.evaluation.executors import open_executor
+from planning.app.evaluation.pilot import Setup, episode_seed, prepare, train
+from planning.app.evaluation.policies import PolicySpec, parse_policies
+from planning.app.evaluation.results import budget_binding, build_dataset, summarise
+from planning.app.evaluation.settings import EvaluationSettings
+from planning.simulation.arrays import ArrayWorld
+from planning.simulation.planned import PlannerPolicy
+from planning.simulation.rounds import EpisodeSettings, EpisodeTable, run_episode
+
+__all__ = ["Evaluation", "evaluate_policies", "play_chunk"]
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """Default progress sink."""
+
+
+@dataclass
+class Evaluation:
+    """What an evaluation produced.
+
+    Attributes
+    ----------
+    dataset : xarray.Dataset
+        Per-episode results (:mod:`planning.app.evaluation.results`).
+    summary : list of dict
+        Mean and standard error per policy, gamma and frontier size.
+    binding : list of dict
+        The budget-binding check per gamma and frontier size.
+    notes : list of str
+        What the reader should know (levels the pilot never showed, fallbacks).
+    timings : dict
+        Seconds per stage.
+    """
+
+    dataset: xr.Dataset
+    summary: list[dict[str, Any]]
+    binding: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"results": [...], "budget_binding": [...]}`` (what ``--json`` prints)."""
+        return {"results": self.summary, "budget_binding": self.binding}
+
+
+def play_chunk(policy: Any, arrays: ArrayWorld, settings: EpisodeSettings, seed: int, frontier: int,
+               first: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Play episodes ``first .. first + count - 1`` of one policy (an executor task).
+
+    Returns
+    -------
+    recruits, spend : int arrays, shape (count, rounds)
+    """
+    results = [run_episode(arrays, policy, settings, episode_seed(seed, frontier, e))
+               for e in range(first, first + count)]
+    table = EpisodeTable.from_results(results, settings.budget)
+    return table.recruits, table.spend
+
+
+class _Tracker:
+    """Progress on standard error: tasks done, elapsed and remaining time, every few seconds."""
+
+    def __init__(self, progress: Progress, total: int, what: str, every: float = 5.0) -> None:
+        self.progress, self.total, self.what, self.every = progress, total, what, every
+        self.done = 0
+        self.started = self.last = time.perf_counter()
+
+    def tick(self, _: Any = None) -> None:
+        """One more task done (usable as a future's done callback)."""
+        self.done += 1
+        now = time.perf_counter()
+        if now - self.last >= self.every or self.done == self.total:
+            self.last = now
+            elapsed = now - self.started
+            left = elapsed / self.done * (self.total - self.done)
+            self.progress(f"{self.what}: {self.done}/{self.total} tasks ({100 * self.done / self.total:.0f}%), "
+                          f"{elapsed:.0f}s elapsed, about {left:.0f}s left")
+
+
+def _train_all(executor: Executor, specs: list[PolicySpec], setup: Setup, progress: Progress
+               ) -> dict[tuple[str, int], Any]:
+    kinds = sorted({s.training for s in specs if s.training})
+    if not kinds:
+        return {}
+    if setup.training is None:
+        setup.notes.append(f"{', '.join(kinds)}: no laws to train on; played untrained "
+                           "(GFP with its covariate-blind surrogate, fitted Q myopic)")
+        return {}
+    settings = setup.settings
+    capacity, offspring = setup.training
+    pooled = np.atleast_2d(setup.model.pooled_pmf).mean(axis=0)
+    parts = {"initial": setup.initial_frame, "budget": setup.episode.budget, "capacity": capacity,
+             "offspring": offspring, "length": setup.episode.person_cap,
+             "max_per_round": setup.episode.max_per_round, "pooled": pooled, "settings": settings,
+             "identity": f"{settings.scenario}-seed{settings.seed}-{'true' if settings.oracle_models else 'pilot'}"}
+    futures: dict[Future, tuple[str, int]] = {}
+    progress(f"training {', '.join(kinds)} for {len(settings.gammas)} gamma(s) ...")
+    tracker = _Tracker(progress, len(kinds) * len(settings.gammas), "training")
+    for kind in kinds:
+        for g, gamma in enumerate(settings.gammas):
+            future = executor.submit(train, kind, gamma, g, parts)
+            future.add_done_callback(tracker.tick)
+            futures[future] = (kind, g)
+    out: dict[tuple[str, int], Any] = {}
+    for future in as_completed(futures):
+        trained, seconds = future.result()
+        out[futures[future]] = trained
+        key = f"train_{futures[future][0]}"
+        setup.timings[key] = setup.timings.get(key, 0.0) + seconds
+    return out
+
+
+def _stack(chunks: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Row-bind chunks of ``(recruits, spend)``, zero-padded to the longest episode."""
+    width = max(r.shape[1] for r, _ in chunks)
+    pad = [((0, 0), (0, width - r.shape[1])) for r, _ in chunks]
+    return (np.concatenate([np.pad(r, p) for (r, _), p in zip(chunks, pad, strict=True)]),
+            np.concatenate([np.pad(s, p) for (_, s), p in zip(chunks, pad, strict=True)]))
+
+
+def _policy(spec: PolicySpec, g: int | None, gamma: float | None, trained: dict[tuple[str, int], Any],
+            setup: Setup) -> PlannerPolicy:
+    extra = {}
+    if spec.training and (spec.training, g) in trained:
+        extra = {"surrogate" if spec.training == "gfp" else "model": trained[(spec.training, g)]}
+    planner = spec.build(gamma, **extra)
+    return PlannerPolicy(planner, setup.model, spec.label, spec.hindsight).for_settings(setup.episode)
+
+
+def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial", workers: int | None = None,
+                      scheduler: str | None = None, progress: Progress = _quiet) -> Evaluation:
+    """Evaluate policies in a world (module docstring).
+
+    Parameters
+    ----------
+    settings : EvaluationSettings
+    executor : {"serial", "processes", "dask"}
+    workers : int, optional
+        Worker processes (default: the cores).
+    scheduler : str, optional
+        Address of a Dask scheduler (``executor="dask"``); default a LocalCluster.
+    progress : callable
+        Receives one line of text per step (the command line prints it to standard error).
+
+    Returns
+    -------
+    Evaluation
+
+    Raises
+    ------
+    planning.errors.PlanningError
+        For a user mistake (unknown policy, bad settings, Dask missing).
+    """
+    specs = parse_policies(settings.policies)
+    started = time.perf_counter()
+    setup = prepare(settings, progress)
+    labels = [s.label for s in specs]
+    with open_executor(executor, workers, scheduler) as pool:
+        trained = _train_all(pool, specs, setup, progress)
+        train_done = time.perf_counter()
+        futures: dict[Future, tuple[str, int, int, int]] = {}
+        chunks = -(-settings.episodes // settings.chunk)
+        n_tasks = sum(len(settings.gammas) if s.uses_gamma else 1 for s in specs) * len(setup.frontiers) * chunks
+        progress(f"playing {settings.episodes} episodes x {len(specs)} policies x "
+                 f"{len(settings.gammas)} gamma(s) x {len(setup.frontiers)} frontier size(s) "
+                 f"({n_tasks} tasks, executor {executor}) ...")
+        tracker = _Tracker(progress, n_tasks, "episodes")
+        for spec in specs:
+            gammas = list(enumerate(settings.gammas)) if spec.uses_gamma else [(-1, None)]
+            for g, gamma in gammas:
+                policy = _policy(spec, g if g >= 0 else None, gamma, trained, setup)
+                for frontier in setup.frontiers:
+                    ep = EpisodeSettings(setup.episode.budget, setup.episode.max_per_round,
+                                         setup.episode.max_per_person, setup.episode.max_rounds, frontier)
+                    for first in range(0, settings.episodes, settings.chunk):
+                        count = min(settings.chunk, settings.episodes - first)
+                        task = pool.submit(play_chunk, policy, setup.arrays, ep, settings.seed, frontier,
+                                           first, count)
+                        task.add_done_callback(tracker.tick)
+                        futures[task] = (spec.label, g, frontier, first)
+        parts: dict[tuple[str, int, int], dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+        for future in as_completed(futures):
+            label, g, frontier, first = futures[future]
+            parts.setdefault((label, g, frontier), {})[first] = future.result()
+    setup.timings["episodes"] = time.perf_counter() - train_done
+    runs = {key: _stack([chunks[k] for k in sorted(chunks)]) for key, chunks in parts.items()}
+    setup.timings["total"] = time.perf_counter() - started
+    ep = setup.episode
+    attrs = {"scenario": settings.scenario, "budget": ep.budget, "max_per_round": ep.max_per_round or 0,
+             "max_per_person": ep.person_cap, "seed": settings.seed,
+             "oracle_models": int(settings.oracle_models), "settings": settings.as_dict(),
+             "notes": setup.notes}
+    ds = build_dataset(labels, settings.gammas, setup.frontiers, settings.episodes, runs, attrs)
+    binding = budget_binding(ds)
+    ds.attrs["budget_binding"] = json.dumps(binding)
+    ds.attrs["timings"] = json.dumps(setup.timings)
+    return Evaluation(ds, summarise(ds), binding, list(setup.notes), dict(setup.timings))
