@@ -268,9 +268,21 @@ class _AtomicPath:
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.tmp is not None
         if exc_type is None:
+            os.chmod(self.tmp, _mode_for(self.path))
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+def _mode_for(path: Path) -> int:
+    """Permissions of a new file as ``open`` would give it (0666 minus the umask), or those of
+    the file it replaces: the temporary file's private 0600 must not leak into the result."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def require_init(cls: type, init: Mapping[str, Any], *, exclude: Sequence[str] = ("self", "data")) -> None:

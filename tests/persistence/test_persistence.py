@@ -120,3 +120,24 @@ def test_check_study_warns_when_the_study_moved_on(tmp_path, table):
         notes = check_study(meta, row_digests(grown, ["recruiter_id", "sex"]),
                             row_digests(grown, ["coupons_issued"]))
     assert len(notes) == 2 and len(caught) == 2
+
+
+def test_atomic_writes_follow_the_umask_and_keep_an_old_files_mode(tmp_path):
+    import os
+
+    from rdsmodel.persistence import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "new.csv"
+        with atomic_path(new) as tmp:
+            tmp.write_text("a\n")
+        assert new.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.csv"
+        kept.write_text("old\n")
+        kept.chmod(0o640)
+        with atomic_path(kept) as tmp:
+            tmp.write_text("new\n")
+        assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "new\n"
+    finally:
+        os.umask(old)

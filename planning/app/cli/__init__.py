@@ -16,7 +16,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from planning.app.cli import data_commands, demo, evaluate, fit, plan, simulate
+from planning.app.cli import data_commands, demo, evaluate, fit, plan, report, simulate
 from planning.app.cli.common import CommandError
 from planning.errors import PlanningError
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
-    for module in (simulate, data_commands, fit, plan, demo, evaluate):
+    for module in (simulate, data_commands, fit, plan, report, demo, evaluate):
         module.add_parser(sub)
     return parser
 

@@ -20,6 +20,27 @@ from planning.planners import PLANNERS
 METHODS = tuple(PLANNERS)
 
 
+def add_plan_options(parser: argparse.ArgumentParser) -> None:
+    """The options shared by ``plan``, ``report`` and ``round``: what to plan and how."""
+    parser.add_argument("--budget", type=int, required=True,
+                        help="coupons left to hand out (this round for greedy and robust; this and "
+                             "later rounds for multi-round methods)")
+    parser.add_argument("--method", choices=METHODS, default="greedy",
+                        help="greedy (exact, this round), robust (cvxpy, risk-averse), dp (multi-round "
+                             "spend) or another registered planner (default: greedy)")
+    parser.add_argument("--gamma", type=float, default=None,
+                        help="discount per round, in (0, 1], for multi-round methods (default: 0.9)")
+    parser.add_argument("--risk", default=None,
+                        help="mean, cvar:ALPHA or worst, for robust (default cvar:0.1) and dp (default mean)")
+    parser.add_argument("--max-per-person", type=int, default=None,
+                        help="coupons one person may get (default: the most issued to anyone in the study)")
+    parser.add_argument("--samples", type=int, default=200,
+                        help="posterior draws used for planning (default: 200, at most what the posterior holds)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument("--allow-unconverged", action="store_true",
+                        help="plan even when the posterior's diagnostics failed")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``plan`` command."""
     parser = sub.add_parser(
@@ -27,40 +48,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="allocate coupons to the frontier of a study from a fitted posterior",
         description=(
             "Allocate coupons to the frontier rows of the study (rows with no coupons issued yet) "
-            "using a fitted posterior. Prints the allocation, expected recruits with a 90% "
-            "interval, the misspecification bound with its parts and the posterior's diagnostics."
+            "using a fitted posterior. The study is reread with the options it was fitted with; "
+            "reading flags given again must agree. Prints the allocation, expected recruits with "
+            "a 90% interval, the posterior regret, the misspecification bound with its parts and "
+            "whether it informs, and the posterior's diagnostics."
         ),
     )
     parser.add_argument("posterior", type=Path, metavar="POSTERIOR.nc", help="count-model posterior from 'rdsplan fit'")
     add_data_options(parser, positional=False)
-    parser.add_argument("--budget", type=int, required=True, help="coupons left to hand out (this and later rounds)")
-    parser.add_argument("--gamma", type=float, default=0.9, help="discount per round, in (0, 1] (default: 0.9)")
-    parser.add_argument("--method", choices=METHODS, default="greedy",
-                        help="greedy (exact, this round), robust (cvxpy, risk-averse), dp (multi-round spend)")
-    parser.add_argument("--risk", default="mean", help="mean, cvar:ALPHA or worst (default: mean)")
-    parser.add_argument("--max-per-person", type=int, default=None,
-                        help="coupons one person may get (default: the most issued to anyone in the study)")
-    parser.add_argument("--samples", type=int, default=200,
-                        help="posterior draws used for planning (default: 200)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    parser.add_argument("--allow-unconverged", action="store_true",
-                        help="plan even when the posterior's diagnostics failed")
+    add_plan_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole plan as JSON")
     parser.add_argument("-o", "--output", type=Path, default=None, help="CSV file for the allocation")
     parser.set_defaults(func=run)
 
 
 def plan_request(args: argparse.Namespace) -> PlanRequest:
-    """The typed request of ``rdsplan plan`` from its parsed options."""
-    settings: dict = {}
-    if args.method == "dp":
-        settings = {"gamma": args.gamma, "risk": args.risk}
-    elif args.method == "robust":
-        settings = {"risk": args.risk}
-    elif args.risk != "mean":
-        raise CommandError(f"--risk {args.risk} needs --method robust or dp; the greedy maximises the mean")
-    if not 0.0 < args.gamma <= 1.0:
-        raise CommandError(f"--gamma must be in (0, 1], got {args.gamma}")
+    """The typed request from the parsed plan options.
+
+    ``--gamma`` and ``--risk`` go to the chosen planner when it has that setting
+    (its dataclass field); typing one the planner does not take is refused.
+    """
+    fields = set(PLANNERS[args.method].__dataclass_fields__)
+    settings = {}
+    for name in ("gamma", "risk"):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in fields:
+            raise CommandError(f"--{name} does not apply to --method {args.method}")
+        settings[name] = value
     return PlanRequest(
         budget=args.budget, method=args.method, settings=settings,
         max_per_person=args.max_per_person, samples=args.samples, seed=args.seed,
@@ -68,12 +84,10 @@ def plan_request(args: argparse.Namespace) -> PlanRequest:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Load, check, plan, print and write the plan."""
+def load_for_planning(args: argparse.Namespace):
+    """Load the posterior and reread its study (stored reading options; typed ones must agree)."""
     from rdsmodel.persistence import StudyChangedWarning
 
-    refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
-    request = plan_request(args)
     fit = load_fit(args.posterior)
     data = load_study(args, stored=fit.count.reading)
     report_reading(data)
@@ -82,6 +96,14 @@ def run(args: argparse.Namespace) -> int:
         fit.count.check_study(data)
     for warning in moved:
         say(f"rdsplan: warning: {warning.message}")
+    return fit, data
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, check, plan, print and write the plan."""
+    refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
+    request = plan_request(args)
+    fit, data = load_for_planning(args)
     plan = plan_round(fit, data, request)
     if args.json:
         print(plan.to_json())
