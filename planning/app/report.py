@@ -47,7 +47,11 @@ def _png(fig: Any, caption: str) -> _Figure:
 
 
 def _html_table(frame: Any, digits: int = 3) -> str:
-    return frame.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:.{digits}g}")
+    """A DataFrame as an HTML table; a meaningful index (parameter names) is kept."""
+    import pandas as pd
+
+    index = not isinstance(frame.index, pd.RangeIndex)
+    return frame.to_html(index=index, border=0, na_rep="", float_format=lambda v: f"{v:.{digits}g}")
 
 
 def _rank_plot(idata: Any) -> _Figure | None:
