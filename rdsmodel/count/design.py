@@ -15,6 +15,25 @@ categorical covariate is its most frequent level among the fitted respondents
 respondent has keep a coefficient informed by its prior only. With
 ``wave_effect`` the standardised wave enters as the term ``wave``.
 
+Missing covariate values never stop a fit or a prediction:
+
+* a **categorical** covariate with gaps among the fitted respondents gets a
+  level of its own, :data:`MISSING_LEVEL` (``"(missing)"``), with its own
+  coefficient (never the reference);
+* a **numeric** covariate with gaps among the fitted respondents is imputed
+  at its mean (its standardised value is 0) and gets a missing-value
+  indicator term ``"name[missing]"``, so the people without a value may differ;
+* in a table to predict for (frontier members), a gap in a covariate that had
+  none among the fitted respondents is set at the fitted respondents' average
+  for that covariate: its centred design columns are 0 (for a categorical
+  covariate the dummies take their mean, i.e. the levels' shares). The
+  survival curve is then that of a person average on that covariate (on the
+  log-mean scale).
+
+:meth:`DesignSpec.missing_counts` reports how many values of each covariate
+are missing in a table; the model reports them for the fit and every
+prediction.
+
 All constants (levels, references, means, scales, centres, group labels) are
 stored with the fit (:meth:`DesignSpec.to_config`) so that new tables can be
 encoded after reloading a posterior, without the original data.
@@ -29,7 +48,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DesignSpec"]
+__all__ = ["MISSING_LEVEL", "DesignSpec"]
+
+#: Level given to missing values of a categorical covariate that has gaps among the fitted respondents.
+MISSING_LEVEL = "(missing)"
 
 
 def _examples(ids: Sequence[Any], k: int = 3) -> str:
@@ -61,6 +83,10 @@ class DesignSpec:
         Column means over the fitted respondents (subtracted from every row).
     groups : list of str or None
         Group labels seen in the fit (``None`` when the model has no group effect).
+    indicators : list of str
+        Numeric covariates with a missing-value indicator term ``"name[missing]"``.
+    missing_fit : dict
+        ``{covariate: number of missing values among the fitted respondents}`` (nonzero only).
     """
 
     covariates: list[str]
@@ -72,6 +98,8 @@ class DesignSpec:
     terms: list[str] = field(default_factory=list)
     centers: list[float] = field(default_factory=list)
     groups: list[str] | None = None
+    indicators: list[str] = field(default_factory=list)
+    missing_fit: dict[str, int] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -96,29 +124,38 @@ class DesignSpec:
         n = len(table)
         for name in spec.covariates:
             col = table[name]
+            gaps = int(col.isna().sum())
+            if gaps:
+                spec.missing_fit[name] = gaps
             if kinds[name] == "categorical":
-                known = [str(v) for v in levels[name]]
-                counts = col.astype(str).value_counts()
+                known = [str(v) for v in levels[name] if str(v) != MISSING_LEVEL]
+                counts = col.dropna().astype(str).value_counts()
                 seen = [lv for lv in known if counts.get(lv, 0) > 0]
-                if len(seen) < 2:
+                if not seen or len(seen) + bool(gaps) < 2:
                     raise ValueError(
                         f"covariate {name!r} is constant among the {n} fitted respondents "
                         f"(only level {seen[0] if seen else '?'!r}); leave it out of covariates"
                     )
                 ref = max(seen, key=lambda lv: (counts[lv], -known.index(lv)))
+                if gaps:
+                    known = [*known, MISSING_LEVEL]
                 spec.levels[name] = known
                 spec.reference[name] = ref
                 spec.terms += [f"{name}[{lv}]" for lv in known if lv != ref]
             else:
-                values = col.to_numpy(dtype=float)
-                sd = float(values.std())
+                values = col.to_numpy(dtype=float, na_value=np.nan)
+                observed = values[np.isfinite(values)]
+                sd = float(observed.std()) if observed.size else 0.0
                 if not sd > 0:
                     raise ValueError(
                         f"covariate {name!r} is constant among the {n} fitted respondents "
-                        f"(always {values[0]:g}); leave it out of covariates"
+                        f"(always {observed[0] if observed.size else float('nan'):g}); leave it out of covariates"
                     )
-                spec.numeric[name] = [float(values.mean()), sd]
+                spec.numeric[name] = [float(observed.mean()), sd]
                 spec.terms.append(name)
+                if gaps:
+                    spec.indicators.append(name)
+                    spec.terms.append(f"{name}[missing]")
         if wave_effect:
             wave = table["wave"].to_numpy(dtype=float)
             sd = float(wave.std())
@@ -130,7 +167,11 @@ class DesignSpec:
             spec.wave = [float(wave.mean()), sd]
             spec.terms.append("wave")
         if group_column is not None:
-            spec.groups = sorted(table[group_column].astype(str).unique().tolist())
+            labels = table[group_column].astype(str).where(table[group_column].notna(), MISSING_LEVEL)
+            spec.groups = sorted(labels.unique().tolist())
+            gaps = int(table[group_column].isna().sum())
+            if gaps:
+                spec.missing_fit[group_column] = gaps
         raw = spec._raw_matrix(table, check=False)
         spec.centers = raw.mean(axis=0).tolist() if raw.shape[1] else []
         return spec
@@ -139,14 +180,45 @@ class DesignSpec:
     def matrix(self, table: pd.DataFrame, *, id_column: str | None = "id") -> np.ndarray:
         """Centred design matrix ``(len(table), len(terms))`` for any table of people.
 
+        Missing values are handled as the module docstring says (they never raise).
+
         Raises
         ------
         ValueError
-            If a covariate column is absent, a value is missing, or a
-            categorical value was never seen by the model.
+            If a covariate column is absent or a categorical value was never seen by the model.
         """
         raw = self._raw_matrix(table, check=True, id_column=id_column)
-        return raw - np.asarray(self.centers, dtype=float)[None, :] if raw.shape[1] else raw
+        if not raw.shape[1]:
+            return raw
+        out = raw - np.asarray(self.centers, dtype=float)[None, :]
+        # gaps the fit never saw: the fitted respondents' average on that covariate
+        for name, cols in self._columns().items():
+            if name in self.missing_fit or name not in table.columns:
+                continue
+            gaps = table[name].isna().to_numpy()
+            if gaps.any():
+                out[np.ix_(gaps, cols)] = 0.0
+        return out
+
+    def _columns(self) -> dict[str, list[int]]:
+        """Design columns of each covariate (in :attr:`terms` order)."""
+        out: dict[str, list[int]] = {}
+        j = 0
+        for name in self.covariates:
+            k = len(self.levels[name]) - 1 if self.kinds[name] == "categorical" else 1 + (name in self.indicators)
+            out[name] = list(range(j, j + k))
+            j += k
+        return out
+
+    def missing_counts(self, table: pd.DataFrame) -> dict[str, int]:
+        """Missing values per covariate of the model in ``table`` (only covariates with gaps)."""
+        out = {}
+        for name in self.covariates:
+            if name in table.columns:
+                k = int(table[name].isna().sum())
+                if k:
+                    out[name] = k
+        return out
 
     def _raw_matrix(self, table: pd.DataFrame, *, check: bool, id_column: str | None = "id") -> np.ndarray:
         n = len(table)
@@ -159,27 +231,27 @@ class DesignSpec:
         for name in self.covariates:
             col = table[name]
             missing = col.isna().to_numpy()
-            if check and missing.any():
-                raise ValueError(
-                    f"covariate {name!r} is missing for {int(missing.sum())} person(s) "
-                    f"(e.g. {_examples(ids[missing].tolist())})"
-                )
             if self.kinds[name] == "categorical":
-                values = col.astype(str).to_numpy()
+                values = col.astype(str).to_numpy().astype(object)
+                values[missing] = MISSING_LEVEL
                 known = self.levels[name]
-                unseen = ~np.isin(values, known)
+                unseen = ~np.isin(values, known) & ~missing
                 if check and unseen.any():
                     bad = sorted(set(values[unseen].tolist()))
+                    real = [lv for lv in known if lv != MISSING_LEVEL]
                     raise ValueError(
                         f"covariate {name!r} has level(s) {', '.join(map(repr, bad))} the model never saw "
-                        f"(known: {', '.join(known)}), e.g. for {_examples(ids[unseen].tolist())}"
+                        f"(known: {', '.join(real)}), e.g. for {_examples(ids[unseen].tolist())}"
                     )
                 for lv in known:
                     if lv != self.reference[name]:
                         cols.append((values == lv).astype(float))
             else:
                 mean, sd = self.numeric[name]
-                cols.append((col.to_numpy(dtype=float) - mean) / sd)
+                x = col.to_numpy(dtype=float, na_value=np.nan)
+                cols.append(np.where(missing, 0.0, (x - mean) / sd))
+                if name in self.indicators:
+                    cols.append(missing.astype(float))
         if self.wave is not None:
             col = table["wave"]
             if check and col.isna().any():
@@ -195,8 +267,9 @@ class DesignSpec:
         index : numpy.ndarray of int
             Index into :attr:`groups`; ``-1 - j`` for the ``j``-th unseen label.
         unseen : list of str
-            Labels the fit never saw, in order of ``j``. A missing group counts
-            as its own unseen label per person (``"<NA>#row"``).
+            Labels the fit never saw, in order of ``j``. A missing group is the
+            fitted group :data:`MISSING_LEVEL` when the fit had people without a
+            group, otherwise its own unseen label per person (``"<NA>#row"``).
         """
         if self.groups is None:
             return np.zeros(len(table), dtype=np.int64), []
@@ -206,7 +279,10 @@ class DesignSpec:
         labels = col.astype(str).to_numpy(dtype=object)
         missing = col.isna().to_numpy()
         if missing.any():
-            labels[missing] = np.char.add("<NA>#", np.flatnonzero(missing).astype(str)).astype(object)
+            if MISSING_LEVEL in self.groups:  # the fit had people without a group: the same group
+                labels[missing] = MISSING_LEVEL
+            else:
+                labels[missing] = np.char.add("<NA>#", np.flatnonzero(missing).astype(str)).astype(object)
         index = pd.Index(self.groups).get_indexer(labels).astype(np.int64)
         unseen = index < 0
         new = pd.unique(labels[unseen]).tolist()
@@ -227,9 +303,12 @@ class DesignSpec:
             "terms": list(self.terms),
             "centers": list(self.centers),
             "groups": None if self.groups is None else list(self.groups),
+            "indicators": list(self.indicators),
+            "missing_fit": dict(self.missing_fit),
         }
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DesignSpec:
         """Inverse of :meth:`to_config`."""
-        return cls(**{k: config[k] for k in cls.__dataclass_fields__})
+        optional = {"indicators": [], "missing_fit": {}}
+        return cls(**{k: config.get(k, optional.get(k)) for k in cls.__dataclass_fields__})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,6 @@ import pandas as pd
 from scipy import special
 
 from rdsmodel.count.compression import Cells
-from rdsmodel.count.design import _examples
 
 __all__ = ["GROUP_PARAMETRIZATIONS", "GroupCentring", "choose_covariates", "group_centring", "usable_rows"]
 
@@ -42,7 +40,10 @@ def choose_covariates(data, covariates: Sequence[str] | str | None) -> list[str]
 
 def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_effect: bool,
                 *, open_windows: str = "exclude") -> pd.DataFrame:
-    """Fitted rows whose window carries information (``censor_at >= 1``), complete in the model's columns.
+    """Fitted rows whose window carries information (``censor_at >= 1``).
+
+    Rows with missing covariate values or group are kept: the design models
+    them (:mod:`rdsmodel.count.design`).
 
     With ``open_windows="exclude"`` only closed coupon windows are used; with
     ``"lower-bound"`` open windows enter censored at their redeemed count.
@@ -71,18 +72,7 @@ def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_
     rows = rows[bound >= 1]
     if len(rows) == 0:
         raise ValueError("no usable rows: every respondent with coupons has an open window and no recruits yet")
-    needed = [*covariates, *([group_column] if group_column else []), *(["wave"] if wave_effect else [])]
-    missing = rows[needed].isna().any(axis=1).to_numpy()
-    if missing.any():
-        warnings.warn(
-            f"{int(missing.sum())} respondent(s) with missing covariates or group left out of the "
-            f"count model (e.g. {_examples(rows['id'][missing].tolist())})",
-            UserWarning,
-            stacklevel=3,
-        )
-        rows = rows[~missing]
-        if len(rows) == 0:
-            raise ValueError("no usable rows: every respondent with coupons has a missing covariate")
+    # Missing covariate values and groups are modelled (rdsmodel.count.design), not dropped.
     return rows.reset_index(drop=True)
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from rdsmodel.count.compression import Cells, compress
-from rdsmodel.count.design import DesignSpec
+from rdsmodel.count.design import MISSING_LEVEL, DesignSpec
 from rdsmodel.count.families import Family, get_family
 from rdsmodel.count.inputs import GroupCentring, choose_covariates, group_centring, usable_rows
 from rdsmodel.count.likelihood import build_pymc_model, parameter_names
@@ -145,6 +145,28 @@ def _legacy_init(config: Mapping[str, Any]) -> dict[str, Any]:
             "schema": config.get("schema"),
         },
     }
+
+
+def _missing_sentence(design: DesignSpec, counts: Mapping[str, int], group_column: str | None,
+                      *, fitted: bool) -> str | None:
+    """Words for the missing values of a table: how many, and how each covariate's are modelled."""
+    if not counts:
+        return None
+    parts = []
+    for name, k in counts.items():
+        if name == group_column and name not in design.covariates:
+            how = ("a group of its own" if design.groups is not None and MISSING_LEVEL in design.groups
+                   else "an unseen group (effect drawn from the group distribution)")
+        elif name in design.missing_fit and design.kinds.get(name) == "categorical":
+            how = f"level {MISSING_LEVEL!r}"
+        elif name in design.indicators:
+            how = "imputed at the mean, with a missing-value indicator"
+        else:
+            how = "set at the fitted respondents' average for this covariate"
+        parts.append(f"{name}: {k} ({how})")
+    total = sum(counts.values())
+    who = "among the fitted respondents" if fitted else "in the table predicted for"
+    return f"{total} missing value(s) {who}, modelled not dropped: " + "; ".join(parts)
 
 
 #: Treatments of respondents whose coupon window is still open (see :class:`CountModel`).
@@ -424,7 +446,7 @@ class CountModel:
         post = self._posterior_dataset(raw)
         check = check_fit(post, raw.sample_stats)
         remedy = None
-        notes: list[str] = []
+        notes: list[str] = [self.missing_note] if self.missing_note else []
         if not check.clean and self.options["remedy"]:
             retry, actions = remedy_settings(settings, check)
             raw2, route2 = sample(retry, kernel_model=kernel_model, build_model=self.build)
@@ -460,6 +482,7 @@ class CountModel:
             rdsplan_fit_check=json.dumps(check.to_dict()),
             rdsplan_remedy=json.dumps(remedy) if remedy is not None else "",
             rdsplan_fit_notes=json.dumps(notes),
+            rdsplan_missing=json.dumps(self.missing_values),
             rdsplan_target_accept=float(settings.target_accept),
             rdsplan_tune=int(settings.tune),
         )
@@ -469,6 +492,37 @@ class CountModel:
             identity=self.data.identity_digests(), state=self.data.state_digests(),
         )
         return idata
+
+    @property
+    def missing_values(self) -> dict[str, int]:
+        """Missing values among the fitted respondents, per covariate (and group column).
+
+        They are modelled, not dropped (:mod:`rdsmodel.count.design`): a categorical
+        covariate's gaps are a level of their own (``"(missing)"``), a numeric
+        covariate's are imputed at its mean with a missing-value indicator term,
+        a missing group is a group of its own.
+        """
+        return dict(self.design.missing_fit)
+
+    @property
+    def missing_note(self) -> str | None:
+        """One sentence on the missing values of the fit (``None`` when there are none)."""
+        return _missing_sentence(self.design, self.design.missing_fit, self.group_column, fitted=True)
+
+    def _missing_in(self, table: pd.DataFrame) -> dict[str, int]:
+        counts = self.design.missing_counts(table)
+        if self.group_column is not None and self.group_column in table.columns:
+            k = int(table[self.group_column].isna().sum())
+            if k:
+                counts[self.group_column] = k
+        return counts
+
+    def _missing_attrs(self) -> dict[str, Any]:
+        counts = getattr(self, "_last_missing", {}) or {}
+        if not counts:
+            return {}
+        return {"missing_values": json.dumps(counts),
+                "missing_note": _missing_sentence(self.design, counts, self.group_column, fitted=False)}
 
     def _fit_attr(self, key: str):
         if self.idata is None:
@@ -677,6 +731,7 @@ class CountModel:
         return table
 
     def _eta(self, table: pd.DataFrame, draws: Draws, rng: np.random.Generator):
+        self._last_missing = self._missing_in(table)
         x = self.design.matrix(table)
         gidx, unseen = self.design.group_index(table, self.group_column or "group")
         eta = linear_predictor(draws, x, gidx, n_unseen=len(unseen), rng=rng)
@@ -725,7 +780,8 @@ class CountModel:
         return xr.DataArray(
             values, dims=("sample", "person", "ell"), name="survival",
             coords={**self._sample_coords(draws), "person": ids, "ell": np.arange(1, max_coupons + 1)},
-            attrs={"family": self.family.name, "description": "P(C >= ell) per posterior sample"},
+            attrs={"family": self.family.name, "description": "P(C >= ell) per posterior sample",
+                   **self._missing_attrs()},
         )
 
     def capacity_pmf(
@@ -755,7 +811,7 @@ class CountModel:
         return xr.DataArray(
             values, dims=("sample", "person", "count"), name="capacity_pmf",
             coords={**self._sample_coords(draws), "person": ids, "count": np.arange(max_count + 1)},
-            attrs={"family": self.family.name, "tail": int(tail)},
+            attrs={"family": self.family.name, "tail": int(tail), **self._missing_attrs()},
         )
 
     def population_pmf(
@@ -831,7 +887,7 @@ class CountModel:
         values = redeemed_draws(self.family, draws, eta, coupons.astype(np.int64), rng=gen)
         return xr.DataArray(
             values, dims=("sample", "person"), name="redeemed",
-            coords={**self._sample_coords(draws), "person": ids},
+            coords={**self._sample_coords(draws), "person": ids}, attrs=self._missing_attrs(),
         )
 
     def __repr__(self) -> str:

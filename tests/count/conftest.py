@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 from count_helpers import QUICK
 
@@ -37,7 +35,5 @@ def nb_data(nb_study):
 def nb_model(nb_data):
     """A fitted negative-binomial model (nutpie on the compiled kernel)."""
     model = CountModel(nb_data, family="nb")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(**QUICK)
+    model.fit(**QUICK)
     return model

@@ -3,8 +3,6 @@ and a simulation-based calibration check of the censored likelihood (slow)."""
 
 from __future__ import annotations
 
-import warnings
-
 import arviz as az
 import numpy as np
 import pytest
@@ -12,6 +10,11 @@ from scipy import stats
 
 from rdsmodel.count import CountModel
 from rdsmodel.count.simulate import simulate_study
+
+pytestmark = [
+    pytest.mark.filterwarnings("error"),
+    pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning"),
+]
 
 TRUTH = {
     "nb": {"b0": 0.3, "phi": 1.5, "psi": None},
@@ -29,9 +32,7 @@ def _fit_and_check(family, n, *, groups, seed, draws, chains, effects):
         n_groups=groups, sigma_u=0.3, coupons=(2, 3, 5), seed=seed,
     )
     model = CountModel(sim.data(), family=family)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        idata = model.fit(draws=draws, tune=draws, chains=chains, seed=seed, progressbar=False)
+    idata = model.fit(draws=draws, tune=draws, chains=chains, seed=seed, progressbar=False)
     summary = az.summary(idata, var_names=["b0", "beta", *model.family.params])
     assert summary["r_hat"].max() <= 1.02
     want = {"intercept": t["b0"], **{f"beta[{k}]": v for k, v in sim.truth["effects"].items()}}
@@ -90,9 +91,7 @@ def test_simulation_based_calibration():
         sim = simulate_study(300, family="nb", b0=truth["b0"], sigma_u=truth["sigma_u"], phi=truth["phi"],
                              n_groups=5, coupons=(2, 3, 4), seed=1000 + i)
         model = CountModel(sim.data(), family="nb", priors=priors)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            idata = model.fit(draws=500, tune=500, chains=2, seed=i, progressbar=False)
+        idata = model.fit(draws=500, tune=500, chains=2, seed=i, progressbar=False)
         for name in ranks:
             draws = idata.posterior[name].values.reshape(-1)
             thinned = draws[np.linspace(0, len(draws) - 1, keep).astype(int)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
 from rdsmodel.count import CountModel
@@ -23,9 +21,7 @@ def overdispersed():
 
 def _fit(data, family, **config):
     model = CountModel(data, family=family, config=config or None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(**FIT)
+    model.fit(**FIT)
     return model
 
 
