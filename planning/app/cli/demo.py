@@ -48,12 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _step(number: int, text: str) -> float:
-    say(f"\n[{number}/6] {text}")
+    say(f"\n[{number}/7] {text}")
     return time.perf_counter()
 
 
 def run(args: argparse.Namespace) -> int:
     """Run every step, printing progress to standard error and results to standard output."""
+    from planning.app.report import write_report
     from planning.app.workflows import FitSettings, PlanRequest, fit_study, plan_round, write_plan
     from planning.simulation import simulate_study
     from rdsmodel.data import describe, read_table
@@ -107,7 +108,11 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_round(fit, data, request)
     write_plan(plan, out / "plan.csv")
     print(plan.summary_text())
-    say(f"\ndone in {time.perf_counter() - start:.0f} s; everything is in {out}/")
+
+    _step(7, "write the decision report")
+    report = write_report(out / "report.html", fit, data, plan, study_name=study_path.name)
+    say(f"\ndone in {time.perf_counter() - start:.0f} s; everything is in {out}/; "
+        f"open {report} in a browser for the decision report")
     return 0
 
 
