@@ -55,24 +55,28 @@ best ``Q`` is played (ties to the smaller spend).
 How it is fast
 --------------
 ``w`` depends on ``r - s``, so every spend has its own greedy; they share no
-prefix. All spends run *in one batch*: row ``s`` of a ``(spends, persons)``
+prefix. All spends run *in one batch*: row ``s`` of a ``(spends, units)``
 matrix holds upper bounds of the current marginals of spend ``s``'s greedy,
 and one numpy step advances every row at once (no Python loop per coupon per
 spend). Marginals only fall as ``u`` falls (diminishing returns), so stale
-values are upper bounds and the greedy is *lazy*: a row re-evaluates its
-largest bound exactly and accepts it when it still beats the row's second
-largest bound, otherwise stores the fresh value and tries again. A row that
-keeps failing is refreshed exactly as a whole (``persons x J`` work) so that
-the worst case (many near-identical people) stays bounded. People with
+values are upper bounds and the greedy is *lazy*: a row evaluates its
+largest bound exactly and takes it when it still beats the row's second
+largest bound. When it does not, the row's 16 candidate units (its largest
+bounds when last chosen) are evaluated exactly, then 16 new candidates, and
+only then the whole row (one small matrix product per coupon level in use);
+the best exact value that beats every remaining bound is the greedy's
+choice, so each step of each row costs at most one such round. People with
 identical curves, Laplace summaries and caps are merged into one *unit* with
 a multiplicity: among identical people the greedy hands coupons out in turn
 (lowest index first), so a unit's ``q`` coupons are an even split and its
-next marginal is that of level ``q // m``. Homogeneous and few-type frontiers
-therefore cost almost nothing. The same kernel runs many frontiers at once
-(the fitting's Bellman targets, :mod:`planning.gfp_fit`).
+next marginal is that of level ``q // m``. Homogeneous and few-type
+frontiers therefore cost almost nothing. BLAS runs on one thread inside the
+kernel (:func:`blas_threads`): its products are small. The same kernel runs
+many frontiers at once (the fitting's Bellman targets, :func:`gfp_best`).
 
-A decision for a frontier of 200 with 300 coupons left (301 spends) takes
-about 0.1 s (``tests/benchmarks/bench_gfp.py``; ``docs/gfp.md``).
+A decision for a frontier of 200 with 300 coupons left (301 spends, 32
+types) takes about 0.13 s of CPU (``tests/benchmarks/bench_gfp.py``;
+``docs/gfp.md``).
 
 Posterior samples
 -----------------
@@ -87,6 +91,7 @@ played: the robust spend of DESIGN.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -107,6 +112,7 @@ __all__ = [
     "GFPSurrogate",
     "SpendTable",
     "backup_tables",
+    "blas_threads",
     "gfp_best",
     "gfp_spend_table",
     "q_values",
@@ -115,9 +121,9 @@ __all__ = [
 
 #: File format tag of a saved surrogate.
 FORMAT = "rdsplan-gfp-surrogate"
-#: Consecutive lazy re-evaluations after which a row is refreshed as a whole.
-REFRESH_AFTER = 2
 _TINY = 1e-300
+#: Bounds refreshed exactly when a row's largest bound fails (before refreshing the whole row).
+REFRESH_TOP = 16
 
 
 # --------------------------------------------------------------------------- the surrogate
@@ -492,6 +498,32 @@ def q_values(
 
 
 # --------------------------------------------------------------------------- the batched greedy
+_CONTROLLER: Any = None
+
+
+def blas_threads(count: int | None = 1) -> Any:
+    """Context limiting BLAS to ``count`` threads (``None``: unchanged).
+
+    The kernel's matrix products are small (rows x J by J x people): one BLAS
+    thread runs them several times faster than two that wait for each other
+    on shared cores. Uses ``threadpoolctl`` (installed with PyMC) when it is
+    importable, otherwise changes nothing.
+    """
+    global _CONTROLLER
+    if count is None:
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # optional
+            _CONTROLLER = False
+        else:
+            _CONTROLLER = ThreadpoolController()
+    if _CONTROLLER is False:
+        return contextlib.nullcontext()
+    return _CONTROLLER.limit(limits=int(count), user_api="blas")
+
+
 @dataclass
 class _Units:
     """Per-unit tables of one or several frontiers (identical people merged).
@@ -629,9 +661,10 @@ def _lazy_greedy(
     # Working copies of the live rows (compacted now and then).
     B, K, U, C = bound[live], coupons[live], product[live], coef[live]
     imm, left, ix = immediate[live], spend[live].copy(), index[live]
-    misses = np.zeros(live.size, dtype=np.int64)
     active = np.ones(live.size, dtype=bool)
     caps, mult, gain, drop, beta = units.caps, units.mult, units.gain, units.drop, units.beta
+    width = min(n_max, REFRESH_TOP)
+    cand = _top(B, width)  # per row: the units refreshed first when its bound fails
 
     def finish(rows: np.ndarray) -> None:
         coupons[live[rows]] = K[rows]
@@ -652,27 +685,34 @@ def _lazy_greedy(
         fresh = gain[unit, level] + np.einsum("rj,rj->r", C[ar] * U[ar], drop[unit, level])
         fresh = np.where(np.isfinite(top), fresh, -np.inf)
         B[ar, best] = fresh
-        take = (fresh >= second) & np.isfinite(top)
+        ok = np.isfinite(top)
+        take = (fresh >= second) & ok
         acc, who = ar[take], best[take]
+        miss = ar[~take & ok]
+        if miss.size:  # loose bounds: refresh the row's candidates, new ones, or the whole row
+            again, exact = _refresh_some(B, K, U, C, ix, miss, cand[miss], units)
+            if not exact.all():
+                rows = miss[~exact]
+                cand[rows] = _top(B[rows], width)
+                again[~exact], exact[~exact] = _refresh_some(B, K, U, C, ix, rows, cand[rows], units)
+            if not exact.all():
+                rows = miss[~exact]
+                _refresh_rows(B, K, U, C, ix, rows, units)
+                again[~exact] = B[rows].argmax(axis=1)
+                cand[rows] = _top(B[rows], width)
+            acc, who = np.concatenate([acc, miss]), np.concatenate([who, again])
         if acc.size:
-            unit_a, level_a = unit[take], level[take]
+            unit_a = ix[acc, who]
+            level_a = np.minimum(K[acc, who] // mult[unit_a], depth - 1)
             imm[acc] += gain[unit_a, level_a]
             U[acc] *= beta[unit_a, level_a]
             K[acc, who] += 1
             left[acc] -= 1
-            misses[acc] = 0
-            nxt = K[acc, who] // mult[unit_a]
             room = K[acc, who] < caps[unit_a] * mult[unit_a]
-            nxt_c = np.minimum(nxt, depth - 1)
-            value = gain[unit_a, nxt_c] + np.einsum("rj,rj->r", C[acc] * U[acc], drop[unit_a, nxt_c])
+            nxt = np.minimum(K[acc, who] // mult[unit_a], depth - 1)
+            value = gain[unit_a, nxt] + np.einsum("rj,rj->r", C[acc] * U[acc], drop[unit_a, nxt])
             B[acc, who] = np.where(room, value, -np.inf)
-        stuck = ar[~np.isfinite(top)]  # nothing left to give (not for valid spends)
-        miss = ar[~take & np.isfinite(top)]
-        misses[miss] += 1
-        refresh = miss[misses[miss] >= REFRESH_AFTER]
-        if refresh.size:
-            _refresh_rows(B, K, U, C, ix, refresh, units)
-            misses[refresh] = 0
+        stuck = ar[~ok]  # nothing left to give (not for valid spends)
         done = active & (left <= 0)
         done[stuck] = True
         if done.any():
@@ -684,19 +724,55 @@ def _lazy_greedy(
                 if keep.size == 0:
                     break
                 live = live[keep]
-                B, K, U, C = B[keep], K[keep], U[keep], C[keep]
-                imm, left, ix, misses = imm[keep], left[keep], ix[keep], misses[keep]
+                B, K, U, C, cand = B[keep], K[keep], U[keep], C[keep], cand[keep]
+                imm, left, ix = imm[keep], left[keep], ix[keep]
                 active = np.ones(keep.size, dtype=bool)
     return coupons, immediate, product
 
 
+def _top(B: np.ndarray, count: int) -> np.ndarray:
+    """Columns of the ``count`` largest entries of each row (any order)."""
+    if B.shape[1] <= count:
+        return np.broadcast_to(np.arange(B.shape[1]), (B.shape[0], B.shape[1])).copy()
+    return np.argpartition(-B, count - 1, axis=1)[:, :count]
+
+
+def _refresh_some(B, K, U, C, ix, rows, cand, units: _Units) -> tuple[np.ndarray, np.ndarray]:
+    """Exact marginals of the units ``cand`` (``(rows, count)``) of each of ``rows``.
+
+    Returns each row's new argmax and whether it is exact (one of the
+    refreshed entries: then it beats every remaining upper bound).
+    """
+    r = rows[:, None]
+    unit = ix[r, cand]
+    level = np.minimum(K[r, cand] // units.mult[unit], units.depth - 1)
+    value = units.gain[unit, level] + np.einsum("kj,ktj->kt", C[rows] * U[rows], units.drop[unit, level])
+    room = K[r, cand] < units.caps[unit] * units.mult[unit]
+    B[r, cand] = np.where(room, value, -np.inf)
+    best = B[rows].argmax(axis=1)
+    return best, np.any(cand == best[:, None], axis=1)
+
+
 def _refresh_rows(B, K, U, C, ix, rows, units: _Units) -> None:
-    """Exact marginals of every unit of ``rows`` (their lazy bounds grew loose)."""
+    """Exact marginals of every unit of ``rows`` (their lazy bounds grew loose).
+
+    With one frontier (a decision) every row has the same units, and the
+    continuation parts ``sum_j c_j u_j (1 - beta_ij(level))`` of every unit
+    at every coupon level in use are one matrix product; several frontiers
+    gather per entry.
+    """
     unit = ix[rows]  # (r, n)
     level = np.minimum(K[rows] // units.mult[unit], units.depth - 1)
-    value = units.gain[unit, level] + np.einsum(
-        "rj,rnj->rn", C[rows] * U[rows], units.drop[unit, level]
-    )
+    weights = C[rows] * U[rows]
+    if units.offsets.size == 2:
+        n = int(units.offsets[1])
+        top = int(level[:, :n].max()) + 1
+        every = (weights @ units.drop[:n, :top].reshape(n * top, -1).T).reshape(rows.size, n, top)
+        value = np.full(level.shape, -np.inf)
+        value[:, :n] = units.gain[np.arange(n), level[:, :n]] + np.take_along_axis(
+            every, level[:, :n, None], axis=2)[..., 0]
+    else:
+        value = units.gain[unit, level] + np.einsum("rj,rnj->rn", weights, units.drop[unit, level])
     room = K[rows] < units.caps[unit] * units.mult[unit]
     B[rows] = np.where(room, value, -np.inf)
 
@@ -780,7 +856,8 @@ def gfp_spend_table(
         return SpendTable(spends, np.zeros((1, n), dtype=np.int64), zero, zero.copy(), zero.copy())
     depth = max(1, int(min(length, caps.max(), smax)))
     units = _build_units(survival, pmf, alpha, caps, np.array([0, n]), depth)
-    coupons, immediate, product = _lazy_greedy(units, np.zeros(spends.size, dtype=np.int64), spends, coef)
+    with blas_threads(1):
+        coupons, immediate, product = _lazy_greedy(units, np.zeros(spends.size, dtype=np.int64), spends, coef)
     n_units = units.offsets[1]
     allocations = _expand(units, 0, coupons[:, :n_units])
     continuation = np.sum(coef * (1.0 - product), axis=1) / gamma
@@ -899,7 +976,8 @@ def gfp_best(
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         spend = np.arange(local.size) - np.repeat(first, counts)
         coef = gamma * surrogate.weights(remaining[chunk][local] - spend)
-        coupons, immediate, product = _lazy_greedy(units, local, spend, coef)
+        with blas_threads(1):
+            coupons, immediate, product = _lazy_greedy(units, local, spend, coef)
         scores = immediate + np.sum(coef * (1.0 - product), axis=1)
         for q, p in enumerate(chunk):
             row = first[q] + int(np.argmax(scores[first[q]:first[q] + counts[q]]))

@@ -39,7 +39,6 @@ default starting point of the value iteration when a pooled law is given.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from scipy.special import expit
 
 from planning.errors import PlanningError
 from planning.gfp import GFPSurrogate, gfp_best, hat_basis
+from planning.gfp import blas_threads as limit_blas
 from planning.greedy import greedy_order
 from planning.rollout import (
     CovariateCoder,
@@ -412,7 +412,7 @@ def fit_surrogate(
         ``bellman`` (before each fit: the previous surrogate against its own
         backup), ``states``, the settings, the seed and the seconds taken.
     """
-    with _blas_threads(blas_threads):
+    with limit_blas(blas_threads):
         return _fit_surrogate(
             initial, budget, capacity, offspring, gamma=gamma, length=length,
             max_per_round=max_per_round, n_types=n_types, knots=knots, episodes=episodes,
@@ -420,17 +420,6 @@ def fit_surrogate(
             epsilon=epsilon, maxiter=maxiter, ridge=ridge, pooled_pmf=pooled_pmf, samples=samples,
             coder=coder, identity=identity, seed=seed, progress=progress,
         )
-
-
-def _blas_threads(count: int | None) -> Any:
-    """Limit BLAS threads while fitting (small products suffer from oversubscribed cores)."""
-    if count is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its own setting
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=int(count), user_api="blas")
 
 
 def _fit_surrogate(initial, budget, capacity, offspring, *, gamma, length, max_per_round, n_types, knots,
