@@ -994,15 +994,20 @@ _FALLBACK: OrderedDict[tuple, GFPSurrogate] = OrderedDict()
 
 
 def _population_surrogate(pooled: np.ndarray, budget: int, gamma: float, n_types: int) -> GFPSurrogate:
-    """Covariate-blind surrogate fitted to the population DP (cached per law and gamma)."""
+    """Covariate-blind surrogate fitted to the population DP (cached per law, gamma and size).
+
+    Fitted at the next power of two at or above the budget (at least 16), so
+    that a decision never depends on which budgets were planned before.
+    """
     from planning.gfp_fit import surrogate_from_population_dp
 
-    key = (pooled.tobytes(), float(gamma), int(n_types))
+    size = max(16, 1 << max(0, int(budget) - 1).bit_length())
+    key = (np.ascontiguousarray(pooled).tobytes(), float(gamma), int(n_types), size)
     cached = _FALLBACK.get(key)
-    if cached is not None and cached.scale >= budget:
+    if cached is not None:
         _FALLBACK.move_to_end(key)
         return cached
-    surrogate = surrogate_from_population_dp(pooled, max(budget, 1), gamma, n_types=n_types)
+    surrogate = surrogate_from_population_dp(pooled, size, gamma, n_types=n_types)
     _FALLBACK[key] = surrogate
     while len(_FALLBACK) > 16:
         _FALLBACK.popitem(last=False)

@@ -438,3 +438,82 @@ def test_registered_and_refuses_bad_settings():
         GFPPlanner(gamma=0.0)
     with pytest.raises(PlanningError, match="GFPSurrogate"):
         GFPPlanner(surrogate="not a surrogate")
+
+
+# --------------------------------------------------------------------------- the rollout engine
+def test_rollout_is_seeded_and_respects_budgets_caps_and_round_limits():
+    offspring = TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2])
+    capacity = TypePoisson([2.0, 1.0, 0.3])
+    initial = pd.DataFrame({"type": [0, 1, 2, 0]})
+    seen = []
+
+    def spend_all(batch, rng):
+        seen.append(batch)
+        out = np.zeros(batch.caps.size, dtype=np.int64)
+        for e in range(batch.n_episodes):
+            rows = batch.rows(e)
+            person, _, _ = greedy_order(batch.survival[rows], int(batch.limit[e]), batch.caps[rows])
+            out[rows] = np.bincount(person, minlength=rows.stop - rows.start)
+        return out
+
+    budgets = np.array([12, 5, 20, 1, 0, 9])
+    kwargs = dict(episodes=6, gamma=0.8, length=3, max_per_round=4, budgets=budgets, record=True)
+    first = rollout(spend_all, initial, 0, capacity, offspring, np.random.default_rng(5), **kwargs)
+    again = rollout(spend_all, initial, 0, capacity, offspring, np.random.default_rng(5), **kwargs)
+    np.testing.assert_array_equal(first.discounted, again.discounted)
+    assert np.all(first.spent <= budgets) and first.spent[4] == 0 and first.rounds[4] == 0
+    assert np.all(first.total <= first.spent) and np.all(first.discounted <= first.total + 1e-12)
+    for batch in first.batches:
+        assert np.all(batch.limit <= 4) and np.all(batch.caps == 3)
+        spent = np.add.reduceat(batch.allocation, batch.offsets[:-1])
+        assert np.all(spent <= batch.limit)
+        assert np.all(batch.recruits <= batch.allocation)
+        np.testing.assert_allclose(batch.pmf, capacity.pmf(batch.frame, 3))
+    # discounted reward is the recruits of each round times gamma^t
+    rewards = np.zeros(6)
+    for batch in first.batches:
+        got = np.add.reduceat(batch.recruits, batch.offsets[:-1])
+        rewards[batch.episodes] += 0.8**batch.round * got
+    np.testing.assert_allclose(rewards, first.discounted)
+
+
+def test_rollout_refuses_overspending_policies_and_passes_posterior_samples():
+    capacity = PooledCapacity(np.stack([stats.poisson.pmf(np.arange(10), m) for m in (0.5, 3.0)]))
+
+    def overspend(batch, rng):
+        return batch.caps.copy()
+
+    with pytest.raises(PlanningError, match="overspent"):
+        rollout(overspend, 5, 3, capacity, None, np.random.default_rng(0), length=3)
+    def even(batch, e, rng):  # the round's limit split evenly (rounded down)
+        rows = batch.rows(e)
+        return np.minimum(batch.caps[rows], batch.limit[e] // (rows.stop - rows.start))
+
+    everything = per_episode(even)
+    poor = rollout(everything, 5, 40, capacity, None, np.random.default_rng(1), episodes=200, length=3,
+                   samples=[0] * 200)
+    rich = rollout(everything, 5, 40, capacity, None, np.random.default_rng(1), episodes=200, length=3,
+                   samples=[1] * 200)
+    assert rich.total.mean() > 2 * poor.total.mean()
+
+
+def test_fit_from_planning_inputs_plans_those_inputs():
+    from planning.gfp_fit import fit_surrogate_from_inputs
+
+    inputs = tiny_inputs(8)
+    surrogate = fit_surrogate_from_inputs(inputs, 10, gamma=0.9, n_types=6, episodes=16, iterations=2,
+                                          seed=0, identity="tiny-inputs")
+    assert surrogate.fields == ("type",) and surrogate.identity == "tiny-inputs"
+    assert surrogate.info["settings"]["warm_start"] == "population_dp"
+    decision = GFPPlanner(surrogate, gamma=0.9).decide(inputs, 10, np.random.default_rng(0))
+    assert decision.spend <= 10
+
+
+def test_dp_planner_plays_the_online_decision_the_homogeneous_test_uses():
+    pmf = stats.nbinom.pmf(np.arange(40), 1.5, 1.5 / 3.1)
+    curves = np.tile(np.clip(1 - np.cumsum(pmf[:10]), 0, 1), (5, 1))[None]
+    inputs = PlanningInputs.from_arrays(curves, pooled_pmf=pmf)
+    planner = make_planner("dp", gamma=0.9, samples=1)
+    decision = planner.decide(inputs, 30, np.random.default_rng(0))
+    online = online_decision(curves[0], 30, surrogate_table(pmf, 30, 0.9), 0.9)
+    np.testing.assert_array_equal(decision.allocation, online.allocation)
