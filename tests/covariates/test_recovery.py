@@ -80,9 +80,17 @@ def test_latent_class_fit_smoke(tmp_path):
     idata = model.fit(draws=150, tune=200, chains=2, seed=2, ppc_draws=40)
     post = idata.posterior
     assert post["class_pi"].dims == ("chain", "draw", "class", "field", "level")
-    assert post["class_weight"].mean().item() == pytest.approx(0.5)
     w = post["class_weight"].mean(("chain", "draw")).values
     assert w[0] >= w[1]                                           # sorted by weight
+    # even this small study (400 respondents) finds the two communities of the law:
+    # weights 0.6 / 0.4 and class inheritance 0.85 inside 98% intervals, and each
+    # class's most frequent level of every field is the true one (F / T, a / d, x / z)
+    lo, hi = np.quantile(post["class_weight"].sel({"class": 0}).values, [0.01, 0.99])
+    assert lo <= 0.6 <= hi
+    lo, hi = np.quantile(post["class_rho"].values, [0.01, 0.99])
+    assert lo <= 0.85 <= hi
+    modes = np.nanargmax(post["class_pi"].mean(("chain", "draw")).values, axis=-1)  # (class, field)
+    assert modes.tolist() == [[0, 0, 0], [2, 3, 2]]
     assert idata.log_likelihood["trees"].shape == (2, 150, 10)
     assert idata.posterior_predictive["transitions"].shape[:2] == (2, 20)
     off = CovariateModel.load(model.save(tmp_path / "latent.nc")).offspring()

@@ -25,38 +25,65 @@ def tiny_data() -> RecruitmentData:
     return RecruitmentData.from_frame(frame, categorical=["X", "W"])
 
 
-def _brute_force(forest, codes, rho, pz, w, crho) -> np.ndarray:
-    """Sum over every class assignment of every node, tree by tree."""
+def _brute_force(forest, codes, rho, pz, w, crho, n_levels) -> np.ndarray:
+    """Log-likelihood of each tree by enumerating every latent quantity, from the model's definition.
+
+    Written from the documented model (docs/covariate-model.md), not from the
+    production formulas. Latent quantities, all summed over explicitly:
+
+    * the class ``z_u`` of every respondent: roots ``P(z) = w[z]``, recruits
+      ``P(z' | z) = crho [z' = z] + (1 - crho) w[z']``;
+    * every missing value ``x_{u,f}``: drawn from its law given the recruiter
+      (``pz[z_u, f]`` for a root), so it sums out (``missing="marginalise"``
+      drops the term);
+    * for an edge whose recruiter's value of ``f`` is missing and recruit's is
+      observed, the recruiter's level ``p`` drawn from the population law
+      ``pibar[f, p] = sum_z w[z] pz[z, f, p]`` (the documented marginalisation),
+      one draw per edge.
+
+    A recruit's value of ``f`` given the recruiter's level ``p`` and its own class
+    ``z`` is ``c`` with probability ``rho[f, p] [c = p] + (1 - rho[f, p]) pz[z, f, c]``.
+    """
     Z, F, _ = pz.shape
     pibar = np.einsum("z,zfl->fl", w, pz)
-    n = len(forest.parent)
-    e = np.ones((n, Z))
-    for u in range(n):
-        for f in range(F):
-            c = codes[u, f]
-            if c < 0:
-                continue
-            par = forest.parent[u]
-            if par < 0:
-                e[u] *= pz[:, f, c]
-                continue
-            p = codes[par, f]
-            if p < 0:
-                e[u] *= pibar[f, c] * rho[f, c] + (1 - (pibar[f] * rho[f]).sum()) * pz[:, f, c]
-            else:
-                e[u] *= rho[f, p] * (c == p) + (1 - rho[f, p]) * pz[:, f, c]
-    T = crho * np.eye(Z) + (1 - crho) * w[None, :]
+
+    def child(f, p, z, c):
+        return rho[f, p] * (c == p) + (1 - rho[f, p]) * pz[z, f, c]
+
     roots = forest.root_of()
     out = []
     for r in forest.roots:
-        nodes = np.flatnonzero(roots == r)
+        nodes = [int(u) for u in np.flatnonzero(roots == r)]
+        # latent slots: ("z", u) for every node; ("x", u, f) for every missing value;
+        # ("p", u, f) for every edge into u whose recruiter's value of f is missing (u's observed)
+        slots = [("z", u) for u in nodes]
+        for u in nodes:
+            par = forest.parent[u]
+            for f in range(F):
+                if codes[u, f] < 0:
+                    slots.append(("x", u, f))
+                elif par >= 0 and codes[par, f] < 0:
+                    slots.append(("p", u, f))
+        ranges = [range(Z) if s[0] == "z" else range(n_levels[s[2]]) for s in slots]
         total = 0.0
-        for zs in itertools.product(range(Z), repeat=len(nodes)):
-            z = dict(zip(nodes, zs, strict=True))
+        for values in itertools.product(*ranges):
+            v = dict(zip(slots, values, strict=True))
             prob = 1.0
             for u in nodes:
                 par = forest.parent[u]
-                prob *= e[u, z[u]] * (w[z[u]] if par < 0 else T[z[par], z[u]])
+                z = v[("z", u)]
+                prob *= w[z] if par < 0 else crho * (z == v[("z", par)]) + (1 - crho) * w[z]
+                for f in range(F):
+                    c = codes[u, f] if codes[u, f] >= 0 else v[("x", u, f)]
+                    if par < 0:
+                        prob *= pz[z, f, c]
+                    elif codes[par, f] >= 0:
+                        prob *= child(f, codes[par, f], z, c)
+                    elif codes[u, f] >= 0:
+                        p = v[("p", u, f)]
+                        prob *= pibar[f, p] * child(f, p, z, c)
+                    else:  # both missing: the recruit's value sums out whatever the recruiter's
+                        prob *= sum(pibar[f, p] * child(f, p, z, c) for p in range(n_levels[f]))
             total += prob
         out.append(np.log(total))
     return np.array(out)
@@ -74,7 +101,8 @@ def test_tree_likelihood_matches_enumeration(tiny_data, by_level):
     tree_ll, rho, pz, w, crho = fn(*[point[v.name] for v in pm_model.value_vars])
     rho = rho if by_level else np.repeat(rho[:, None], pz.shape[2], axis=1)
     forest = model.forest
-    expected = _brute_force(forest, forest.codes, rho, pz, w, float(crho))
+    n_levels = [len(f.levels) for f in model.fields if f.is_categorical]
+    expected = _brute_force(forest, forest.codes, rho, pz, w, float(crho), n_levels)
     np.testing.assert_allclose(tree_ll, expected, rtol=1e-10, atol=1e-10)
     # The numpy backend of the pass agrees with the PyTensor one.
     n = len(forest.parent)
