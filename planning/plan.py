@@ -4,8 +4,10 @@ A plan holds, for the current frontier: the coupons per person, the round
 spend, the expected recruits (posterior mean and 90% interval over samples),
 for multi-round methods the value estimate, the error statement (posterior
 regret, then the misspecification bound with its parts and whether it
-informs), the diagnostics summary of the posterior it came from, the method,
-its settings and the seed. It exports to a pandas table, CSV and JSON, and
+informs), the capacity check (where the fitted capacity law departs from the
+observed redeemed coupons; carried by the diagnostics summary), the
+diagnostics summary of the posterior it came from, the method, its settings
+and the seed. It exports to a pandas table, CSV and JSON, and
 prints a summary in that order.
 """
 
@@ -109,6 +111,18 @@ class Plan:
         """The posterior regret of the error statement."""
         return None if self.statement is None else self.statement.regret
 
+    @property
+    def capacity_check(self) -> dict[str, Any] | None:
+        """Where the fitted capacity law departs from the data (the diagnostics' headline).
+
+        The ``capacity_check`` entry of :attr:`diagnostics` (computed at fit
+        time, :meth:`rdsmodel.diagnostics.capacity_check.CapacityCheck.summary`):
+        ``verdict``, ``checked``, ``flagged``, ``misfits`` and ``text``; ``None``
+        when the diagnostics do not carry it.
+        """
+        entry = (self.diagnostics or {}).get("capacity_check")
+        return entry if isinstance(entry, dict) else None
+
     def summary(self):
         """The plan's :class:`planning.summary.PlanSummary` (table, paragraph, trust verdict)."""
         from planning.summary import summarise_plan
@@ -154,6 +168,7 @@ class Plan:
                 "bound": None if self.bound is None else self.bound.to_dict(),
                 "error_statement": None if self.statement is None else self.statement.to_dict(),
                 "summary": self.summary().to_dict(),
+                "capacity_check": self.capacity_check,
                 "diagnostics": self.diagnostics,
                 "settings": self.settings,
                 "seed": self.seed,
@@ -195,7 +210,7 @@ class Plan:
 
     # ----------------------------------------------------------------- display
     def summary_text(self, max_rows: int = 40) -> str:
-        """Allocation table, expected recruits, bound with parts, diagnostics verdict."""
+        """Allocation table, expected recruits, error statement, capacity check, diagnostics."""
         settings = ", ".join(f"{k}={v}" for k, v in self.settings.items())
         lines = [
             f"Coupon plan ({self.method}{'; ' + settings if settings else ''})",
@@ -229,6 +244,9 @@ class Plan:
         lines += ["", "In short: " + self.summary().text]
         lines.append("")
         lines.append(self.statement.text() if self.statement is not None else "Error statement: not computed")
+        if self.diagnostics:
+            lines.append("")
+            lines.append(_capacity_text(self.capacity_check))
         lines.append("")
         lines.append(_diagnostics_text(self.diagnostics))
         return "\n".join(lines)
@@ -237,15 +255,28 @@ class Plan:
         return self.summary_text()
 
 
+def _capacity_text(check: dict[str, Any] | None) -> str:
+    """The capacity check's words, or why there are none."""
+    if check is None:
+        return ("Capacity check: not available (the posterior was saved without it; refit to see "
+                "where the fitted capacity law departs from the observed redeemed coupons)")
+    return str(check.get("text") or f"Capacity check: {check.get('verdict')}")
+
+
 def _diagnostics_text(diagnostics: dict[str, Any] | None) -> str:
-    """Verdict first, then one line per message, per-section verdict and figure."""
+    """Verdict first, then one line per message, per-section verdict and figure.
+
+    The capacity check, printed above it, is not repeated.
+    """
     if not diagnostics:
         return "Posterior diagnostics: not supplied"
     verdict = diagnostics.get("verdict", diagnostics.get("status"))
     lines = [f"Posterior diagnostics: {verdict}" if verdict is not None else "Posterior diagnostics:"]
     for key, value in diagnostics.items():
-        if key in {"verdict", "status"}:
+        if key in {"verdict", "status", "capacity_check"}:
             continue
+        if key == "messages" and isinstance(value, list):
+            value = [m for m in value if not str(m).startswith("capacity_check: ")]
         if isinstance(value, (list, tuple)):
             lines.append(f"  {key}:" if value else f"  {key}: none")
             lines.extend(f"    - {item}" for item in value)

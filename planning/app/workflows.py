@@ -26,6 +26,7 @@ __all__ = [
     "FittedStudy",
     "PlanRequest",
     "UnconvergedError",
+    "capacity_check_of",
     "covariates_path",
     "fit_study",
     "load_fit",
@@ -38,6 +39,8 @@ Progress = Callable[[str], None]
 
 #: Attribute of the count model's posterior holding the diagnostics summary (JSON).
 _SUMMARY_ATTR = "rdsplan_diagnostics_summary"
+#: Attribute holding the capacity check computed at fit time (JSON; the data are gone at load).
+_CAPACITY_ATTR = "rdsplan_capacity_check"
 
 
 def _quiet(_: str) -> None:
@@ -133,13 +136,24 @@ class FittedStudy:
     count: Any
     covariate: Any = None
     _report: Any = field(default=None, repr=False)
+    _capacity: dict[str, Any] | None = field(default=None, repr=False)
 
     def diagnostics(self):
-        """Diagnostics of both models (computed once): :class:`rdsmodel.diagnostics.Diagnostics`."""
+        """Diagnostics of both models (computed once): :class:`rdsmodel.diagnostics.Diagnostics`.
+
+        Sections: the count model's (convergence, sampler, LOO, PPC), the
+        capacity check (``capacity_check``: fitted law against the observed
+        redeemed coupons per group and covariate level; computed when the
+        study is at hand, i.e. after :func:`fit_study`, and read back from the
+        posterior file after :func:`load_fit`) and the covariate model's.
+        """
         if self._report is None:
             from rdsmodel.diagnostics import diagnose
 
             report = diagnose(self.count.idata, model=self.count)
+            section = self._capacity_section()
+            if section is not None:
+                report.add_section(section)
             if self.covariate is not None:
                 from rdsmodel.covariates import homophily_diagnostics
 
@@ -151,9 +165,46 @@ class FittedStudy:
             self._report = report
         return self._report
 
+    def _capacity_section(self):
+        """The capacity-check section: computed from the study, or as stored at fit time."""
+        from rdsmodel.diagnostics import Check, Section
+        from rdsmodel.diagnostics.capacity_check import CapacityCheck
+
+        if self._capacity is None:
+            data = getattr(self.count, "data", None)
+            if data is not None:
+                try:
+                    result = capacity_check_of(data, self.count)
+                except (ValueError, PlanningError) as err:
+                    self._capacity = {"error": str(err)}
+                else:
+                    self._capacity = (
+                        {"none": "no respondent has a closed coupon window"} if result is None
+                        else {**result[0].to_dict(), "focus": result[1]}
+                    )
+            else:
+                stored = self.count.idata.posterior.attrs.get(_CAPACITY_ATTR)
+                self._capacity = json.loads(stored) if stored else None
+        stored = self._capacity
+        title = "Capacity check: fitted capacity law against observed redeemed coupons"
+        if stored is None:
+            return None
+        if "error" in stored:
+            return Section("capacity_check", title,
+                           [Check("capacity_check", "warn", f"could not compute: {stored['error']}")])
+        if "none" in stored:
+            return Section("capacity_check", title,
+                           [Check("capacity_check", "ok", f"nothing to check: {stored['none']}")])
+        return CapacityCheck.from_dict(stored).section(focus=stored.get("focus"))
+
     def diagnostics_summary(self) -> dict[str, Any]:
         """The diagnostics summary a plan shows: stored in the posterior file at fit time, so
-        planning from a saved posterior neither recomputes it nor imports ArviZ's statistics."""
+        planning from a saved posterior neither recomputes it nor imports ArviZ's statistics.
+
+        Its ``capacity_check`` entry (:meth:`CapacityCheck.summary
+        <rdsmodel.diagnostics.capacity_check.CapacityCheck.summary>`) is what
+        the plan prints after its error statement.
+        """
         stored = self.count.idata.posterior.attrs.get(_SUMMARY_ATTR)
         if stored and self._report is None:
             return json.loads(stored)
@@ -162,14 +213,71 @@ class FittedStudy:
     def save(self, output: str | os.PathLike) -> list[Path]:
         """Write the count model to ``output`` and the covariate model beside it.
 
-        The diagnostics summary is computed (once) and stored with the count model.
+        The diagnostics summary and the capacity check (every cell) are
+        computed (once) and stored with the count model.
         """
         summary = self.diagnostics().summary()
-        self.count.idata.posterior.attrs[_SUMMARY_ATTR] = json.dumps(summary, default=float)
+        attrs = self.count.idata.posterior.attrs
+        attrs[_SUMMARY_ATTR] = json.dumps(summary, default=float)
+        if self._capacity is not None:
+            attrs[_CAPACITY_ATTR] = json.dumps(self._capacity, default=float)
         written = [Path(self.count.save(output))]
         if self.covariate is not None:
             written.append(Path(self.covariate.save(covariates_path(output))))
         return written
+
+
+def capacity_check_of(
+    data: Any, count: Any, *, samples: int = 100, replicates: int = 500, seed: int = 1,
+    min_rows: int = 10,
+) -> tuple[Any, list[str]] | None:
+    """Check the fitted capacity law against the study's closed coupon windows.
+
+    Runs :func:`rdsmodel.diagnostics.capacity_check.capacity_check` on the
+    respondents whose coupon window closed (redeemed count ``min(C, k)``),
+    with the count model's predicted law for each of them, per group, per
+    level of the model's capacity covariates and per level of the study's
+    other covariates (where an effect the model leaves out would show).
+
+    Parameters
+    ----------
+    data : rdsmodel.data.RecruitmentData
+    count : rdsmodel.count.CountModel
+        Fitted on ``data``.
+    samples : int
+        Posterior samples for the predicted laws.
+    replicates : int
+        Posterior predictive datasets for the p-values.
+    seed : int
+    min_rows : int
+        Levels with fewer respondents are not checked.
+
+    Returns
+    -------
+    (CapacityCheck, list of str) or None
+        The check and the factors the model uses (group and capacity
+        covariates; the text report shows these and the flagged levels), or
+        None when no coupon window has closed.
+    """
+    import numpy as np
+
+    from rdsmodel.diagnostics.capacity_check import capacity_check
+
+    table = data.table
+    closed = table[table["window_closed"] & ~table["is_frontier"] & (table["coupons_issued"] > 0)]
+    if closed.empty:
+        return None
+    coupons = closed["coupons_issued"].to_numpy(dtype=np.int64)
+    redeemed = np.minimum(closed["n_recruits"].to_numpy(dtype=np.int64), coupons)
+    curves = count.survival(closed, max_coupons=int(coupons.max()), samples=samples, seed=seed)
+    group = getattr(data, "group_column", None)
+    model = [c for c in [group, *getattr(count, "covariates", [])] if c and c in closed]
+    names = getattr(getattr(data, "schema", None), "names", [])
+    others = [name for name in names if name in closed and name not in model]
+    labels = {name: closed[name] for name in (*model, *others)}
+    check = capacity_check(redeemed, coupons, labels, survival=np.asarray(curves), replicates=replicates,
+                           seed=seed, min_rows=min_rows)
+    return check, model
 
 
 def fit_study(data: Any, settings: FitSettings, *, progress: Progress = _quiet) -> FittedStudy:

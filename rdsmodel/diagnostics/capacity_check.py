@@ -32,6 +32,14 @@ checked), and its verdict names the statistic furthest from its predictive
 distribution (standardised by the replicates) with its direction, e.g.
 "observed 52% zeros, model predicts 31% (too few zeros)".
 
+:meth:`CapacityCheck.text` says it in words; :meth:`CapacityCheck.summary` is
+the headline a plan prints after its error statement; :meth:`CapacityCheck.section`
+is the ``capacity_check`` section of the diagnostics report (``rdsplan fit``,
+``rdsplan diagnose``), computed at fit time by
+:func:`planning.app.workflows.capacity_check_of` and stored with the posterior.
+All cells are counted at once (BLAS products of indicator and membership
+matrices), so 80 cells x 3,000 replicates x 700 rows take well under a second.
+
 Only rows whose coupon window has closed belong here (an open window's count
 is a lower bound, not ``min(C, k)``). Numeric covariates with more than
 ``max_levels`` distinct values are cut into quartiles; missing values form a
@@ -40,7 +48,7 @@ level of their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +102,12 @@ def redeemed_laws(coupons: np.ndarray, *, pmf: Any = None, survival: Any = None)
                    np.concatenate([below, np.zeros((*below.shape[:2], 1))], axis=2), 0.0)
     out[:, np.arange(k.size), k] = np.clip(1.0 - out.sum(axis=2), 0.0, None)
     return out
+
+
+#: Columns of :attr:`CapacityCheck.table`.
+_COLUMNS = ["factor", "level", "rows", "observed_mean", "predicted_mean", "observed_zero",
+            "predicted_zero", "observed_at_limit", "predicted_at_limit", "tv", "tv_expected",
+            "p_value", "flagged", "verdict"]
 
 
 def _factors(labels: Any, rows: int, max_levels: int) -> dict[str, np.ndarray]:
@@ -165,15 +179,99 @@ class CapacityCheck:
         records = self.table.astype(object).where(self.table.notna(), None).to_dict("records")
         return {"alpha": self.alpha, "replicates": self.replicates, "cells": records}
 
-    def text(self) -> str:
-        """Where the model is wrong, in words (or that no level departs from it)."""
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CapacityCheck:
+        """Inverse of :meth:`to_dict` (extra keys, e.g. those of :meth:`summary`, are ignored)."""
+        table = pd.DataFrame.from_records(list(data["cells"]), columns=_COLUMNS)
+        table["p_value"] = table["p_value"].astype(np.float64)
+        table["flagged"] = table["flagged"].astype(bool)
+        return cls(table=table, alpha=float(data["alpha"]), replicates=int(data["replicates"]))
+
+    @property
+    def smallest_p(self) -> float | None:
+        """Smallest p-value over the cells (``None`` when nothing was checked)."""
+        return float(self.table["p_value"].min()) if len(self.table) else None
+
+    def summary(self, *, max_listed: int = 10) -> dict[str, Any]:
+        """The headline a plan shows: counts, the misfits (at most ``max_listed``) and the words.
+
+        Keys: ``verdict`` (``ok``, or ``warn`` when a level departs from the
+        model), ``checked``, ``flagged``, ``smallest_p``, ``alpha``,
+        ``replicates``, ``misfits`` (``factor, level, rows, verdict, p_value``)
+        and ``text`` (:meth:`text`).
+        """
+        bad = self.misfits
+        return {
+            "verdict": "warn" if len(bad) else "ok",
+            "checked": int(len(self.table)),
+            "flagged": int(len(bad)),
+            "smallest_p": self.smallest_p,
+            "alpha": self.alpha,
+            "replicates": self.replicates,
+            "misfits": [
+                {"factor": r.factor, "level": r.level, "rows": int(r.rows), "verdict": r.verdict,
+                 "p_value": float(r.p_value)}
+                for r in bad.head(max_listed).itertuples()
+            ],
+            "text": self.text(max_listed=max_listed),
+        }
+
+    def section(self, focus: Sequence[str] | None = None):
+        """The check as a diagnostics section (:class:`rdsmodel.diagnostics.report.Section`).
+
+        One check (``warn`` when a level departs from the model), the summary
+        (:meth:`to_dict` and :meth:`summary`: every cell goes into the JSON)
+        and a table of the flagged cells and those of the factors in ``focus``
+        (e.g. the group and the model's covariates; default every cell).
+        """
+        from rdsmodel.diagnostics.report import Check, Section
+
+        head = self.summary()
+        bad = self.misfits
+        cells = head["checked"]
+        if bad.empty:
+            smallest = "" if head["smallest_p"] is None else f" (smallest p = {head['smallest_p']:.3g})"
+            message = (f"the fitted capacity law reproduces the observed redeemed coupons in all "
+                       f"{cells} groups and levels checked{smallest}")
+        else:
+            where = "; ".join(f"{r.factor} = {r.level}: {_direction(r.verdict)}"
+                              for r in bad.head(10).itertuples())
+            more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
+            message = (f"the fitted capacity law departs from the observed redeemed coupons in "
+                       f"{len(bad)} of {cells} groups and levels ({where}{more}); "
+                       f"{_advice(bad['verdict'])}")
+        check = Check("capacity_check", head["verdict"], message, head["smallest_p"],
+                      f"warn when p < {self.alpha:g}/{cells} (Bonferroni)")
+        shown = self.table
+        if focus is not None:
+            shown = shown[shown["flagged"] | shown["factor"].isin(["all", *focus])]
+        table = shown.set_index(["factor", "level"])[
+            ["rows", "observed_mean", "predicted_mean", "observed_zero", "predicted_zero",
+             "observed_at_limit", "predicted_at_limit", "p_value", "flagged"]
+        ].rename(columns={"observed_mean": "mean", "predicted_mean": "mean_model",
+                          "observed_zero": "zeros", "predicted_zero": "zeros_model",
+                          "observed_at_limit": "at_limit", "predicted_at_limit": "at_limit_model",
+                          "p_value": "p"})
+        title = "Capacity check: fitted capacity law against observed redeemed coupons"
+        name = "observed against predicted, per group and level" + (
+            "" if focus is None or len(shown) == len(self.table)
+            else f" ({len(shown)} of {cells}: flagged and model factors; all in --json)")
+        return Section("capacity_check", title, [check], {**self.to_dict(), **head},
+                       tables={name: table})
+
+    def text(self, *, max_listed: int = 10) -> str:
+        """Where the model is wrong, in words (or that no level departs from it).
+
+        At most ``max_listed`` misfits are named (smallest p-values first).
+        """
         cells = len(self.table)
         bad = self.misfits
         if bad.empty:
-            smallest = float(self.table["p_value"].min()) if cells else float("nan")
+            smallest = self.smallest_p
             return (
                 f"Capacity check: the fitted law reproduces the redeemed-coupon distribution in "
-                f"all {cells} groups and levels checked (smallest p = {smallest:.3f}, "
+                f"all {cells} groups and levels checked (smallest p = "
+                f"{float('nan') if smallest is None else smallest:.3f}, "
                 f"{self.replicates} predictive replicates)."
             )
         lines = [
@@ -181,41 +279,55 @@ class CapacityCheck:
             f"groups and levels (p < {self.alpha:g}/{cells}, {self.replicates} predictive "
             "replicates):"
         ]
-        for row in bad.itertuples():
+        for row in bad.head(max_listed).itertuples():
             lines.append(f"  {row.factor} = {row.level} ({row.rows} respondents): {row.verdict} "
                          f"(p = {row.p_value:.3g})")
-        lines.append(
-            "  Where the model is wrong: consider a covariate or group effect for these levels, "
-            "or a family with more zeros or more mass at the coupon limit."
-        )
+        if len(bad) > max_listed:
+            lines.append(f"  ... and {len(bad) - max_listed} more (every level in the JSON)")
+        lines.append(f"  Where the model is wrong: {_advice(bad['verdict'])}.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.text()
 
 
-def _cell_stats(y: np.ndarray, k: np.ndarray, cell: np.ndarray, n_cells: int, width: int):
-    """``(counts (…, cell, width), mean, zero share, limit share)`` for ``y`` of shape ``(…, row)``."""
-    lead = y.shape[:-1]
-    y2 = y.reshape(-1, y.shape[-1])
-    reps = y2.shape[0]
-    flat = (np.arange(reps)[:, None] * n_cells + cell[None, :]) * width + y2
-    counts = np.bincount(flat.ravel(), minlength=reps * n_cells * width).reshape(
-        reps, n_cells, width).astype(np.float64)
-    sizes = np.bincount(cell, minlength=n_cells).astype(np.float64)
-    total = np.bincount((np.arange(reps)[:, None] * n_cells + cell[None, :]).ravel(),
-                        weights=y2.ravel(), minlength=reps * n_cells).reshape(reps, n_cells)
-    at_limit = np.bincount((np.arange(reps)[:, None] * n_cells + cell[None, :]).ravel(),
-                           weights=(y2 == k[None, :]).ravel().astype(float),
-                           minlength=reps * n_cells).reshape(reps, n_cells)
+def _cell_stats(draws: np.ndarray, k: np.ndarray, member: np.ndarray, width: int,
+                chunk: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-cell distribution, mean and share at the limit of redeemed counts, for every cell at once.
+
+    Parameters
+    ----------
+    draws
+        ``(rep, row)`` redeemed counts in ``0..width - 1``.
+    k
+        ``(row,)`` coupons issued.
+    member
+        ``(row, cell)`` 0/1 membership of rows in cells (a row sits in one
+        level of every factor, so in several cells).
+    width
+        ``K + 1``.
+
+    Returns
+    -------
+    dist, mean, limit
+        ``(rep, cell, width)``, ``(rep, cell)``, ``(rep, cell)``: each a sum of
+        rows over the cell (BLAS products ``indicator @ member``), divided by its size.
+    """
+    reps, cells = draws.shape[0], member.shape[1]
+    sizes = member.sum(axis=0, dtype=np.float64)
+    # Counts of whole numbers: exact in float32 (below 2**24), at half the cost of float64.
+    weights = member.astype(np.float32)
+    dist = np.empty((reps, cells, width))
+    mean = np.empty((reps, cells))
+    limit = np.empty((reps, cells))
+    for lo in range(0, reps, chunk):
+        block = draws[lo:lo + chunk]
+        for value in range(width):
+            dist[lo:lo + chunk, :, value] = (block == value).astype(np.float32) @ weights
+        mean[lo:lo + chunk] = block.astype(np.float32) @ weights
+        limit[lo:lo + chunk] = (block == k[None, :]).astype(np.float32) @ weights
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / sizes
-        zero = counts[:, :, 0] / sizes
-        limit = at_limit / sizes
-        dist = counts / sizes[None, :, None]
-    shape = (*lead, n_cells)
-    return (dist.reshape(*lead, n_cells, width), mean.reshape(shape), zero.reshape(shape),
-            limit.reshape(shape))
+        return dist / sizes[None, :, None], mean / sizes, limit / sizes
 
 
 def capacity_check(
@@ -293,7 +405,6 @@ def capacity_check(
                 member.append(rows_in)
     # Enough replicates that the smallest p-value, 1 / (1 + R), can fall below alpha / cells.
     replicates = max(int(replicates), int(np.ceil(2 * len(names) / alpha)))
-    # One factor at a time (each row in exactly one of its levels).
     predicted = laws.mean(axis=0)  # (row, K + 1)
     cdf = np.cumsum(laws, axis=2)
     draws = np.empty((replicates, rows), dtype=np.int64)
@@ -304,60 +415,46 @@ def capacity_check(
         u = rng.random((hi - lo, rows))
         draws[lo:hi] = (u[:, :, None] > cdf[which]).sum(axis=2)
     np.minimum(draws, k[None, :], out=draws)
+    # Every cell at once: a row belongs to one level of each factor.
+    member_matrix = np.stack(member, axis=1).astype(np.float64)  # (row, cell)
+    sizes = member_matrix.sum(axis=0)
+    obs_dist, obs_mean, obs_limit = (a[0] for a in _cell_stats(y[None], k, member_matrix, width))
+    rep_dist, rep_mean, rep_limit = _cell_stats(draws, k, member_matrix, width)
+    pred_dist = (member_matrix.T @ predicted) / sizes[:, None]  # (cell, K + 1)
+    pred_mean = pred_dist @ np.arange(width)
+    pred_limit = (member_matrix.T @ predicted[np.arange(rows), k]) / sizes
+    tv_obs = 0.5 * np.abs(obs_dist - pred_dist).sum(axis=1)
+    tv_rep = 0.5 * np.abs(rep_dist - pred_dist[None]).sum(axis=2)  # (R, cells)
+    p_value = (1.0 + (tv_rep >= tv_obs[None] - 1e-12).sum(axis=0)) / (1.0 + replicates)
     records = []
-    cell_of_factor: dict[str, list[int]] = {}
-    for index, (factor, _) in enumerate(names):
-        cell_of_factor.setdefault(factor, []).append(index)
-    for factor, indices in cell_of_factor.items():
-        cell = np.full(rows, -1)
-        for position, index in enumerate(indices):
-            cell[member[index]] = position
-        keep = cell >= 0
-        n_cells = len(indices)
-        ck, yk, kk = cell[keep], y[keep], k[keep]
-        obs = _cell_stats(yk[None], kk, ck, n_cells, width)
-        rep = _cell_stats(draws[:, keep], kk, ck, n_cells, width)
-        sizes = np.bincount(ck, minlength=n_cells).astype(float)
-        pred_dist = np.zeros((n_cells, width))
-        np.add.at(pred_dist, ck, predicted[keep])
-        pred_dist /= sizes[:, None]
-        tv_obs = 0.5 * np.abs(obs[0][0] - pred_dist).sum(axis=1)
-        tv_rep = 0.5 * np.abs(rep[0] - pred_dist[None]).sum(axis=2)  # (R, cells)
-        p_value = (1.0 + (tv_rep >= tv_obs[None] - 1e-12).sum(axis=0)) / (1.0 + replicates)
-        values = np.arange(width)
-        pred_mean = pred_dist @ values
-        pred_zero = pred_dist[:, 0]
-        pred_limit = np.zeros(n_cells)
-        np.add.at(pred_limit, ck, predicted[keep][np.arange(keep.sum()), kk])
-        pred_limit /= sizes
-        for position, index in enumerate(indices):
-            stats = {
-                "mean": (obs[1][0, position], pred_mean[position], rep[1][:, position]),
-                "zero": (obs[2][0, position], pred_zero[position], rep[2][:, position]),
-                "limit": (obs[3][0, position], pred_limit[position], rep[3][:, position]),
-            }
-            records.append({
-                "factor": factor,
-                "level": names[index][1],
-                "rows": int(sizes[position]),
-                "observed_mean": float(stats["mean"][0]),
-                "predicted_mean": float(stats["mean"][1]),
-                "observed_zero": float(stats["zero"][0]),
-                "predicted_zero": float(stats["zero"][1]),
-                "observed_at_limit": float(stats["limit"][0]),
-                "predicted_at_limit": float(stats["limit"][1]),
-                "tv": float(tv_obs[position]),
-                "tv_expected": float(tv_rep[:, position].mean()),
-                "p_value": float(p_value[position]),
-                "_stats": stats,
-            })
+    for index, (factor, level) in enumerate(names):
+        stats = {
+            "mean": (obs_mean[index], pred_mean[index], rep_mean[:, index]),
+            "zero": (obs_dist[index, 0], pred_dist[index, 0], rep_dist[:, index, 0]),
+            "limit": (obs_limit[index], pred_limit[index], rep_limit[:, index]),
+        }
+        records.append({
+            "factor": factor,
+            "level": level,
+            "rows": int(sizes[index]),
+            "observed_mean": float(stats["mean"][0]),
+            "predicted_mean": float(stats["mean"][1]),
+            "observed_zero": float(stats["zero"][0]),
+            "predicted_zero": float(stats["zero"][1]),
+            "observed_at_limit": float(stats["limit"][0]),
+            "predicted_at_limit": float(stats["limit"][1]),
+            "tv": float(tv_obs[index]),
+            "tv_expected": float(tv_rep[:, index].mean()),
+            "p_value": float(p_value[index]),
+            "_stats": stats,
+        })
     cells = len(records)
     threshold = alpha / max(cells, 1)
     for record in records:
         stats = record.pop("_stats")
         record["flagged"] = bool(record["p_value"] < threshold)
         record["verdict"] = _words(stats) if record["flagged"] else "consistent with the model"
-    table = pd.DataFrame.from_records(records)
+    table = pd.DataFrame.from_records(records, columns=_COLUMNS)
     return CapacityCheck(table=table, alpha=float(alpha), replicates=int(replicates))
 
 
@@ -380,3 +477,27 @@ def _words(stats: dict[str, tuple[float, float, np.ndarray]]) -> str:
     direction = f"too few {what}" if predicted < observed else f"too many {what}"
     return (f"observed {100 * observed:.0f}% {what}, model predicts {100 * predicted:.0f}% "
             f"({direction})")
+
+
+def _direction(verdict: str) -> str:
+    """The direction in a verdict, e.g. ``"too few zeros"`` (the verdict itself otherwise)."""
+    return verdict[verdict.rfind("(") + 1:-1] if verdict.endswith(")") else verdict
+
+
+def _advice(verdicts: pd.Series) -> str:
+    """What would fix the misfits, from the kinds of departure they show."""
+    text = " ".join(verdicts.astype(str))
+    advice = []
+    if "few zeros" in text:
+        advice.append("a family with more zeros (zinb or hurdle; compare families by LOO)")
+    if "many zeros" in text:
+        advice.append("a family with fewer zeros")
+    if "coupon limit" in text:
+        advice.append("more spread in capacity (a covariate or group effect for these levels, "
+                      "or a more dispersed family)")
+    if "recruits" in text:
+        advice.append("a covariate or group effect for these levels")
+    if not advice:
+        advice.append("a covariate or group effect for these levels, or another family")
+    return "consider " + "; ".join(dict.fromkeys(advice))
+

@@ -4,7 +4,10 @@ A :class:`Diagnostics` object is a mapping of named :class:`Section` objects.
 Each section holds :class:`Check` results (``ok``/``warn``/``fail`` with a
 readable message), a JSON-able ``summary``, optional tables and lazily drawn
 figures. The count model's sections are ``convergence``, ``sampler``,
-``loo`` and ``ppc`` (see :func:`rdsmodel.diagnostics.diagnose`).
+``loo`` and ``ppc`` (see :func:`rdsmodel.diagnostics.diagnose`); a fitted
+study adds ``capacity_check``
+(:meth:`rdsmodel.diagnostics.capacity_check.CapacityCheck.section`), whose
+headline :meth:`Diagnostics.summary` carries for plans.
 
 Adding a section (e.g. the homophily model's)
 ---------------------------------------------
@@ -267,6 +270,14 @@ class Diagnostics:
         ppc = self.sections.get("ppc")
         if ppc is not None and "pit" in ppc.summary:
             out["pit_pvalue"] = ppc.summary["pit"]["pvalue"]
+        capacity = self.sections.get("capacity_check")
+        if capacity is not None:
+            # What a plan prints after its error statement (rdsmodel.diagnostics.capacity_check).
+            keys = ("checked", "flagged", "smallest_p", "alpha", "replicates", "misfits", "text")
+            out["capacity_check"] = {"verdict": capacity.verdict,
+                                     **{k: capacity.summary[k] for k in keys if k in capacity.summary}}
+            if "text" not in capacity.summary:  # not computed: the check's message says why
+                out["capacity_check"]["text"] = "Capacity check: " + capacity.checks[0].message
         for name, section in self.sections.items():
             out.setdefault("sections", {})[name] = section.verdict
         return jsonable(out)

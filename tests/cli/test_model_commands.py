@@ -38,8 +38,25 @@ def test_diagnose_json_has_verdict_and_homophily_per_field(fitted, capsys):
     assert len(fields) == 17
     for entry in fields.values():
         assert entry["hdi_low"] <= entry["mean"] <= entry["hdi_high"]
-    for key in ("convergence", "sampler", "loo", "ppc", "covariates"):
+    for key in ("convergence", "sampler", "loo", "ppc", "covariates", "capacity_check"):
         assert key in report
+    # The capacity check was computed at fit time (the data are gone now) and stored with the
+    # posterior: every cell, per group, per capacity covariate and per other covariate level.
+    check = report["capacity_check"]
+    factors = {cell["factor"] for cell in check["cells"]}
+    assert {"all", "group", "SEX", "BEHAV"} <= factors and len(factors) > 4
+    assert all(0 < cell["p_value"] <= 1 for cell in check["cells"])
+    assert check["checked"] == len(check["cells"])
+    assert check["flagged"] == sum(cell["flagged"] for cell in check["cells"])
+    assert check["verdict"] == ("warn" if check["flagged"] else "ok")
+
+
+def test_diagnose_text_shows_where_the_capacity_law_misfits(fitted, capsys):
+    _, posterior = fitted
+    main(["diagnose", str(posterior)])
+    printed = capsys.readouterr().out
+    assert "Capacity check: fitted capacity law against observed redeemed coupons" in printed
+    assert "groups and levels" in printed and "observed against predicted" in printed
 
 
 @pytest.mark.parametrize("method", ["greedy", "robust", "dp"])
@@ -53,6 +70,9 @@ def test_plan_allocates_the_frontier_within_budget(fitted, tmp_path, capsys, met
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "bound" in printed and "Posterior diagnostics" in printed
+    # The capacity check follows the error statement and precedes the diagnostics.
+    assert (printed.index("Error statement") < printed.index("Capacity check: the fitted law")
+            < printed.index("Posterior diagnostics"))
     plan = pd.read_csv(out, dtype={"id": str})
     frontier = pd.read_csv(study, dtype={"id": str})
     frontier = set(frontier.loc[frontier["coupons_issued"].isna(), "id"])
@@ -72,6 +92,10 @@ def test_plan_json(fitted, capsys):
     assert sum(entry["coupons"] for entry in plan["allocation"]) == 10
     assert plan["diagnostics"]["verdict"] in ("ok", "warn", "fail")
     assert plan["bound"] is not None
+    check = plan["capacity_check"]
+    assert check["text"].startswith("Capacity check: the fitted law")
+    assert check["checked"] > 4 and 0 <= check["flagged"] <= check["checked"]
+    assert len(check["misfits"]) == min(check["flagged"], 10)
 
 
 @pytest.mark.parametrize(
