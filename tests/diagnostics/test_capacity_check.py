@@ -81,3 +81,36 @@ def test_refusals_and_small_levels():
     check = capacity_check(y, k, {"g": ["a", "a", None]}, pmf=pmf, min_rows=2, replicates=50)
     assert list(check.table["level"]) == ["all", "a"]  # "missing" has one row
     assert check.replicates >= 2 * 2 / 0.05  # raised so that a flag is possible
+
+
+def test_round_trip_section_and_headline():
+    rng, group, sex, age, _, y, k = study(0)
+    pmf = nb_pmf(1.2 * np.exp(rng.normal(0, 0.03, 40)))[:, None, :] * np.ones((1, y.size, 1))
+    check = capacity_check(y, k, {"group": group, "sex": sex, "age": age}, pmf=pmf, seed=1)
+    again = type(check).from_dict(json.loads(json.dumps(check.to_dict())))
+    pd.testing.assert_frame_equal(again.table, check.table)
+    assert again.text() == check.text()
+    head = check.summary(max_listed=1)
+    assert head["verdict"] == "warn" and head["flagged"] == 2 and len(head["misfits"]) == 1
+    assert "and 1 more" in head["text"]
+    section = check.section(focus=["group"])
+    assert section.name == "capacity_check" and section.verdict == "warn"
+    assert "group = A: too many recruits" in section.checks[0].message
+    (table,) = section.tables.values()
+    assert set(table.index.get_level_values("factor")) == {"all", "group"}  # sex, age: not flagged
+    assert len(section.to_dict()["cells"]) == len(check.table)  # every cell in the JSON
+
+
+def test_many_factors_are_fast():
+    import time
+
+    rng = np.random.default_rng(5)
+    rows = 800
+    k = np.full(rows, 3)
+    mu = rng.lognormal(0.4, 0.3, rows)
+    y = np.minimum(rng.negative_binomial(2, 2 / (2 + mu)), k)
+    labels = {f"f{j}": rng.choice(["a", "b", "c", "d"], rows) for j in range(18)}
+    start = time.perf_counter()
+    check = capacity_check(y, k, labels, pmf=nb_pmf(mu)[None], seed=0)
+    assert time.perf_counter() - start < 10  # ~1 s on a shared machine
+    assert len(check.table) == 73 and check.replicates >= 2 * 73 / 0.05
