@@ -8,11 +8,11 @@ covariates and group effects; we observe ``min(C_i, censor_at_i)``. Modules:
 ``families``     log-pmf / log-survival grids (PyTensor and numpy), random draws
 ``priors``       default priors as data, merged with the user's
 ``design``       dummies, standardisation, centring, group index
-``inputs``       covariate choice, usable rows, group parametrisation weights
+``inputs``       covariate choice, usable rows, data-chosen group parametrisation
 ``compression``  respondents -> patterns x count matrices (sufficient statistics)
 ``likelihood``   the PyMC model; pointwise log-likelihood in numpy
 ``kernel``       compiled (numba) log posterior and gradient on compressed data
-``sampling``     nutpie on the kernel (with a pilot) / nutpie on PyMC / PyMC NUTS
+``sampling``     nutpie on the kernel / nutpie on PyMC / PyMC NUTS; run check, remedy
 ``pointwise``    log_likelihood, posterior_predictive, observed and constant data of a fit
 ``predict``      survival curves, pmfs, redeemed-count draws (numpy)
 ``model``        :class:`CountModel`

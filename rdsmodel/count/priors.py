@@ -18,7 +18,8 @@ parameter    default                                     meaning
 :math:`\log \max(\bar y, 0.1)`, the log mean redeemed count of the fitted
 respondents (a slight underestimate of the capacity mean because of
 censoring, well inside the prior's spread). The group effects are
-non-centred, :math:`u_g = \sigma_u z_g` with :math:`z_g \sim N(0, 1)`.
+:math:`u_g \sim N(0, \sigma_u)` i.i.d. (how they are sampled:
+:func:`rdsmodel.count.inputs.group_centring`).
 
 User overrides beat data-driven values, which beat the defaults. An override
 naming a ``dist`` replaces the whole spec; one without only updates the
