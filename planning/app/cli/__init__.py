@@ -16,7 +16,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from planning.app.cli import data_commands, demo, evaluate, fit, plan, report, simulate
+from planning.app.cli import data_commands, demo, evaluate, fit, plan, report, rounds, simulate
 from planning.app.cli.common import CommandError
 from planning.errors import PlanningError
 
@@ -29,7 +29,6 @@ _FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, Permis
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions shown as one line: the toolkit's own error hierarchies and file errors."""
     from planning.robust import SolverUnavailableError
-
     from rdsmodel.errors import RdsplanError
 
     return (CommandError, PlanningError, RdsplanError, SolverUnavailableError, *_FILE_ERRORS)
@@ -53,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
-    for module in (simulate, data_commands, fit, plan, report, demo, evaluate):
+    for module in (simulate, data_commands, fit, plan, report, rounds, demo, evaluate):
         module.add_parser(sub)
     return parser
 

@@ -62,11 +62,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def plan_request(args: argparse.Namespace) -> PlanRequest:
-    """The typed request from the parsed plan options.
+def planner_settings(args: argparse.Namespace) -> dict:
+    """``--gamma`` and ``--risk`` for the chosen planner, when it has that setting.
 
-    ``--gamma`` and ``--risk`` go to the chosen planner when it has that setting
-    (its dataclass field); typing one the planner does not take is refused.
+    The planner's dataclass fields say which it takes; typing one it does not
+    take is refused.
     """
     fields = set(PLANNERS[args.method].__dataclass_fields__)
     settings = {}
@@ -77,8 +77,13 @@ def plan_request(args: argparse.Namespace) -> PlanRequest:
         if name not in fields:
             raise CommandError(f"--{name} does not apply to --method {args.method}")
         settings[name] = value
+    return settings
+
+
+def plan_request(args: argparse.Namespace) -> PlanRequest:
+    """The typed request from the parsed plan options."""
     return PlanRequest(
-        budget=args.budget, method=args.method, settings=settings,
+        budget=args.budget, method=args.method, settings=planner_settings(args),
         max_per_person=args.max_per_person, samples=args.samples, seed=args.seed,
         allow_unconverged=args.allow_unconverged,
     )
