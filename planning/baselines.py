@@ -55,6 +55,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -241,6 +242,7 @@ class RemainingFractionGreedyPlanner:
 
 # --------------------------------------------------------------------------- Thompson sampling
 _TABLES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_TABLES_LOCK = threading.Lock()
 
 
 def _canonical(budget: int) -> int:
@@ -255,15 +257,17 @@ def _dp_table(pmf: np.ndarray, budget: int, gamma: float) -> np.ndarray:
 
     size = _canonical(budget)
     key = (np.ascontiguousarray(pmf).tobytes(), float(gamma), size)
-    table = _TABLES.get(key)
-    if table is None:
-        table = surrogate_table(pmf, size, gamma)
-        table.flags.writeable = False
+    with _TABLES_LOCK:
+        table = _TABLES.get(key)
+        if table is not None:
+            _TABLES.move_to_end(key)
+            return table
+    table = surrogate_table(pmf, size, gamma)
+    table.flags.writeable = False
+    with _TABLES_LOCK:
         _TABLES[key] = table
         while len(_TABLES) > 64:
             _TABLES.popitem(last=False)
-    else:
-        _TABLES.move_to_end(key)
     return table
 
 

@@ -95,6 +95,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -991,6 +992,7 @@ def gfp_best(
 
 # --------------------------------------------------------------------------- the planner
 _FALLBACK: OrderedDict[tuple, GFPSurrogate] = OrderedDict()
+_FALLBACK_LOCK = threading.Lock()
 
 
 def _population_surrogate(pooled: np.ndarray, budget: int, gamma: float, n_types: int) -> GFPSurrogate:
@@ -1003,14 +1005,16 @@ def _population_surrogate(pooled: np.ndarray, budget: int, gamma: float, n_types
 
     size = max(16, 1 << max(0, int(budget) - 1).bit_length())
     key = (np.ascontiguousarray(pooled).tobytes(), float(gamma), int(n_types), size)
-    cached = _FALLBACK.get(key)
-    if cached is not None:
-        _FALLBACK.move_to_end(key)
-        return cached
+    with _FALLBACK_LOCK:
+        cached = _FALLBACK.get(key)
+        if cached is not None:
+            _FALLBACK.move_to_end(key)
+            return cached
     surrogate = surrogate_from_population_dp(pooled, size, gamma, n_types=n_types)
-    _FALLBACK[key] = surrogate
-    while len(_FALLBACK) > 16:
-        _FALLBACK.popitem(last=False)
+    with _FALLBACK_LOCK:
+        _FALLBACK[key] = surrogate
+        while len(_FALLBACK) > 16:
+            _FALLBACK.popitem(last=False)
     return surrogate
 
 
