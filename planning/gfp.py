@@ -664,8 +664,8 @@ def _lazy_greedy(
     imm, left, ix = immediate[live], spend[live].copy(), index[live]
     active = np.ones(live.size, dtype=bool)
     caps, mult, gain, drop, beta = units.caps, units.mult, units.gain, units.drop, units.beta
-    width = min(n_max, REFRESH_TOP)
-    cand = _top(B, width)  # per row: the units refreshed first when its bound fails
+    n_cand = min(n_max, REFRESH_TOP)
+    cand = _top(B, n_cand)  # per row: the units refreshed first when its bound fails
 
     def finish(rows: np.ndarray) -> None:
         coupons[live[rows]] = K[rows]
@@ -694,13 +694,13 @@ def _lazy_greedy(
             again, exact = _refresh_some(B, K, U, C, ix, miss, cand[miss], units)
             if not exact.all():
                 rows = miss[~exact]
-                cand[rows] = _top(B[rows], width)
+                cand[rows] = _top(B[rows], n_cand)
                 again[~exact], exact[~exact] = _refresh_some(B, K, U, C, ix, rows, cand[rows], units)
             if not exact.all():
                 rows = miss[~exact]
                 _refresh_rows(B, K, U, C, ix, rows, units)
                 again[~exact] = B[rows].argmax(axis=1)
-                cand[rows] = _top(B[rows], width)
+                cand[rows] = _top(B[rows], n_cand)
             acc, who = np.concatenate([acc, miss]), np.concatenate([who, again])
         if acc.size:
             unit_a = ix[acc, who]
