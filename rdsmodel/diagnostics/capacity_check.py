@@ -203,8 +203,8 @@ class CapacityCheck:
         bad = self.misfits
         return {
             "verdict": "warn" if len(bad) else "ok",
-            "checked": int(len(self.table)),
-            "flagged": int(len(bad)),
+            "checked": len(self.table),
+            "flagged": len(bad),
             "smallest_p": self.smallest_p,
             "alpha": self.alpha,
             "replicates": self.replicates,
