@@ -29,8 +29,10 @@ every level ``g`` of it, the rows ``i in g`` give
 
 A level is flagged when ``p < alpha / cells`` (Bonferroni over all cells
 checked), and its verdict names the statistic furthest from its predictive
-distribution (standardised by the replicates) with its direction, e.g.
-"observed 52% zeros, model predicts 31% (too few zeros)".
+distribution (standardised by the replicates: ``z``) with its direction, e.g.
+"observed 52% zeros, model predicts 31% (too few zeros)". Misfits are listed
+by p-value, then by ``z`` (p-values of strong departures all sit at the
+floor ``1 / (1 + R)``).
 
 :meth:`CapacityCheck.text` says it in words; :meth:`CapacityCheck.summary` is
 the headline a plan prints after its error statement; :meth:`CapacityCheck.section`
@@ -107,7 +109,7 @@ def redeemed_laws(coupons: np.ndarray, *, pmf: Any = None, survival: Any = None)
 #: Columns of :attr:`CapacityCheck.table`.
 _COLUMNS = ["factor", "level", "rows", "observed_mean", "predicted_mean", "observed_zero",
             "predicted_zero", "observed_at_limit", "predicted_at_limit", "tv", "tv_expected",
-            "p_value", "flagged", "verdict"]
+            "p_value", "z", "flagged", "verdict"]
 
 
 def _factors(labels: Any, rows: int, max_levels: int) -> dict[str, np.ndarray]:
@@ -171,8 +173,16 @@ class CapacityCheck:
 
     @property
     def misfits(self) -> pd.DataFrame:
-        """The flagged rows, smallest p-value first."""
-        return self.table[self.table["flagged"]].sort_values("p_value")
+        """The flagged rows, smallest p-value first, then the largest departure ``z`` first."""
+        bad = self.table[self.table["flagged"]]
+        return bad.assign(_z=-bad["z"].fillna(0.0)).sort_values(
+            ["p_value", "_z"], kind="stable").drop(columns="_z")
+
+    @property
+    def overall_misfit(self) -> str | None:
+        """The overall row's direction when it is flagged (the whole law misfits), else None."""
+        row = self.table[(self.table["factor"] == "all") & self.table["flagged"]]
+        return None if row.empty else _direction(str(row["verdict"].iloc[0]))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: settings and one record per row of :attr:`table`."""
@@ -239,7 +249,7 @@ class CapacityCheck:
             more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
             message = (f"the fitted capacity law departs from the observed redeemed coupons in "
                        f"{len(bad)} of {cells} groups and levels ({where}{more}); "
-                       f"{_advice(bad['verdict'])}")
+                       f"{self._overall_words()}{_advice(bad['verdict'])}")
         check = Check("capacity_check", head["verdict"], message, head["smallest_p"],
                       f"warn when p < {self.alpha:g}/{cells} (Bonferroni)")
         shown = self.table
@@ -247,7 +257,7 @@ class CapacityCheck:
             shown = shown[shown["flagged"] | shown["factor"].isin(["all", *focus])]
         table = shown.set_index(["factor", "level"])[
             ["rows", "observed_mean", "predicted_mean", "observed_zero", "predicted_zero",
-             "observed_at_limit", "predicted_at_limit", "p_value", "flagged"]
+             "observed_at_limit", "predicted_at_limit", "p_value", "z", "flagged"]
         ].rename(columns={"observed_mean": "mean", "predicted_mean": "mean_model",
                           "observed_zero": "zeros", "predicted_zero": "zeros_model",
                           "observed_at_limit": "at_limit", "predicted_at_limit": "at_limit_model",
@@ -258,6 +268,13 @@ class CapacityCheck:
             else f" ({len(shown)} of {cells}: flagged and model factors; all in --json)")
         return Section("capacity_check", title, [check], {**self.to_dict(), **head},
                        tables={name: table})
+
+    def _overall_words(self) -> str:
+        overall = self.overall_misfit
+        if overall is None:
+            return ""
+        return (f"the law misfits over all respondents ({overall}), so every level inherits part "
+                "of that; levels listed first depart the most; ")
 
     def text(self, *, max_listed: int = 10) -> str:
         """Where the model is wrong, in words (or that no level departs from it).
@@ -284,7 +301,7 @@ class CapacityCheck:
                          f"(p = {row.p_value:.3g})")
         if len(bad) > max_listed:
             lines.append(f"  ... and {len(bad) - max_listed} more (every level in the JSON)")
-        lines.append(f"  Where the model is wrong: {_advice(bad['verdict'])}.")
+        lines.append(f"  Where the model is wrong: {self._overall_words()}{_advice(bad['verdict'])}.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -452,22 +469,29 @@ def capacity_check(
     threshold = alpha / max(cells, 1)
     for record in records:
         stats = record.pop("_stats")
+        record["z"] = max(_z(item, record["rows"]) for item in stats.values())
         record["flagged"] = bool(record["p_value"] < threshold)
-        record["verdict"] = _words(stats) if record["flagged"] else "consistent with the model"
+        record["verdict"] = (_words(stats, record["rows"]) if record["flagged"]
+                             else "consistent with the model")
     table = pd.DataFrame.from_records(records, columns=_COLUMNS)
     return CapacityCheck(table=table, alpha=float(alpha), replicates=int(replicates))
 
 
-def _words(stats: dict[str, tuple[float, float, np.ndarray]]) -> str:
-    """The statistic furthest from its predictive distribution, with its direction."""
-    def z(item: tuple[float, float, np.ndarray]) -> float:
-        observed, _, reps = item
-        spread = float(np.std(reps))
-        centre = float(np.mean(reps))
-        return abs(observed - centre) / spread if spread > 0 else (
-            np.inf if observed != centre else 0.0)
+def _z(item: tuple[float, float, np.ndarray], rows: int) -> float:
+    """How many predictive standard deviations the observed statistic lies from its replicates.
 
-    name = max(stats, key=lambda key: z(stats[key]))
+    The spread is floored at half a respondent's share (``0.5 / rows``), the
+    resolution of the statistic, so a level the replicates never vary in gets a
+    finite distance.
+    """
+    observed, _, reps = item
+    spread = max(float(np.std(reps)), 0.5 / max(rows, 1))
+    return abs(observed - float(np.mean(reps))) / spread
+
+
+def _words(stats: dict[str, tuple[float, float, np.ndarray]], rows: int) -> str:
+    """The statistic furthest from its predictive distribution, with its direction."""
+    name = max(stats, key=lambda key: _z(stats[key], rows))
     observed, predicted, _ = stats[name]
     if name == "mean":
         direction = "too many recruits" if predicted > observed else "too few recruits"

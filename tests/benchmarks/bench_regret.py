@@ -11,10 +11,13 @@ in one run on seeded inputs:
 * the tightened single-round bound (every sample as the truth) beside the
   paper's form and the plan's value, and the multi-round bound beside the
   paper's form, with their computation times;
-* with ``--demo``: the demo study's greedy plan (120 coupons) and DP plan
-  (60 coupons left, gamma 0.9), each with its posterior regret, the tightened
-  and the paper's bounds and the plan's value side by side, and the capacity
-  check of the fitted law against the observed redeemed coupons.
+* with ``--demo``: the demo study, fitted with ``rdsplan demo``'s settings
+  (4 chains x 1000 draws, seed 1; ``--draws``/``--chains`` for a quicker,
+  different fit): its greedy plan (120 coupons) and DP plan (60 coupons
+  left, gamma 0.9, the demo's plan), each with its value, the tightened and
+  the paper's bounds side by side, the posterior regret and the time it
+  took; and the capacity check of the fitted law against the observed
+  redeemed coupons, as ``rdsplan fit`` computes it.
 
 Timings are wall-clock minima over a few repeats (other processes share the
 cores).
@@ -101,18 +104,18 @@ def synthetic() -> None:
               f"paper {paper} | {t_multi:5.2f} s")
 
 
-def demo() -> None:
+def demo(draws: int = 1000, chains: int = 4) -> None:
+    """The demo study fitted as ``rdsplan demo`` fits it (same settings, same numbers)."""
     import tempfile
     from pathlib import Path
 
     from planning.app.cli.demo import DEFAULT_CAPACITY_COVARIATES, DEFAULT_STUDY
     from planning.app.posterior import planning_inputs
-    from planning.app.workflows import FitSettings, fit_study
-    from planning.error_statement import error_statement_for
+    from planning.app.workflows import FitSettings, capacity_check_of, fit_study
+    from planning.error_statement import error_statement, error_statement_for
     from planning.planners import make_planner
     from planning.simulation import simulate_study
     from rdsmodel.data import read_table
-    from rdsmodel.diagnostics.capacity_check import capacity_check
 
     print(f"\nDemo study {DEFAULT_STUDY}, capacity covariates {DEFAULT_CAPACITY_COVARIATES}")
     with tempfile.TemporaryDirectory() as folder:
@@ -120,42 +123,59 @@ def demo() -> None:
         simulate_study(**DEFAULT_STUDY).to_csv(path, index=False)
         header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
         data = read_table(path, format="canonical", group_col="group" if "group" in header else None)
-    settings = FitSettings(capacity_covariates=DEFAULT_CAPACITY_COVARIATES, draws=500, tune=500,
-                           chains=2, seed=1, target_accept=0.95, covariate_model=False,
+    # rdsplan demo's count-model settings (its covariate model does not enter these plans).
+    settings = FitSettings(capacity_covariates=DEFAULT_CAPACITY_COVARIATES, draws=draws, tune=draws,
+                           chains=chains, seed=1, target_accept=0.95, covariate_model=False,
                            progress_bars=False)
     start = time.perf_counter()
     fit = fit_study(data, settings)
-    print(f"  fitted the capacity model in {time.perf_counter() - start:.0f} s "
-          f"({len(data.frontier)} frontier members)")
+    print(f"  fitted the capacity model ({chains} chains x {draws} draws) in "
+          f"{time.perf_counter() - start:.0f} s ({len(data.frontier)} frontier members)")
     for name, budget, options in (("greedy", 120, {}), ("dp", 60, {"gamma": 0.9})):
+        # As make_plan does it (plan_round -> planning_inputs -> decide -> error_statement_for).
         inputs = planning_inputs(data, fit.count, None, budget=budget, samples=200, seed=1)
         decision = make_planner(name, **options).decide(inputs, budget, np.random.default_rng(1))
+        k = np.asarray(decision.allocation, dtype=np.int64)
+        if decision.horizon == "multi":
+            scores = np.asarray(decision.details["spend_sample_scores"], dtype=np.float64)
+            t_regret, _ = timed(lambda sc=scores, d=decision: spend_regret(sc, d.spend))
+        else:
+            t_regret, _ = timed(lambda i=inputs, a=k: single_round_regret(i.survival, a, i.caps,
+                                                                          check=False))
         t_statement, statement = timed(lambda i=inputs, d=decision, b=budget:
                                        error_statement_for(i, d, b), 1)
         bound = statement.bound
-        paper = "none" if bound.paper_total is None else f"{bound.paper_total:.2f}"
-        print(f"  {name} plan, budget {budget}: value {statement.plan_value:.2f} | regret mean "
-              f"{statement.regret.mean:.3f}, q90 {statement.regret.q90:.3f}, P(optimal) "
-              f"{statement.regret.p_optimal:.2f} | bound tightened {bound.total:.2f} vs paper "
-              f"{paper} | informs: {bound.informative} | {t_statement:.2f} s")
+        paper = "none (gamma = 1)" if bound.paper_total is None else f"{bound.paper_total:.2f}"
+        print(f"  {name} plan, budget {budget} (spends {int(k.sum())}): plan value "
+              f"{statement.plan_value:.2f} | bound: tightened {bound.total:.2f} vs paper {paper} "
+              f"| informs: {bound.informative} | regret mean {statement.regret.mean:.3f}, q90 "
+              f"{statement.regret.q90:.3f}, P(optimal) {statement.regret.p_optimal:.2f} | regret "
+              f"{t_regret * 1e3:.1f} ms, whole statement {t_statement:.2f} s")
+        if decision.horizon == "multi":
+            this_round = error_statement(inputs.survival, k, budget=int(k.sum()), caps=inputs.caps,
+                                         ppc=inputs.ppc, check=False).bound
+            print(f"    this round's recruits ({this_round.plan_value:.2f}): tightened "
+                  f"{this_round.total:.2f} vs paper {this_round.paper_total:.2f}")
         print("    " + statement.text().replace("\n", "\n    "))
-    table = data.table
-    closed = table[table["window_closed"] & ~table["is_frontier"] & (table["coupons_issued"] > 0)]
-    coupons = closed["coupons_issued"].to_numpy(dtype=np.int64)
-    curves = fit.count.survival(closed, max_coupons=int(coupons.max()), samples=100, seed=1)
-    labels = {c: closed[c] for c in ("group", *DEFAULT_CAPACITY_COVARIATES) if c in closed}
-    check = capacity_check(closed["n_recruits"].to_numpy(dtype=np.int64), coupons, labels,
-                           survival=np.asarray(getattr(curves, "values", curves)), seed=1)
-    print("  " + check.text().replace("\n", "\n  "))
+    start = time.perf_counter()
+    result = capacity_check_of(data, fit.count)
+    print(f"  capacity check at fit time ({time.perf_counter() - start:.2f} s):")
+    if result is not None:
+        print("  " + result[0].text().replace("\n", "\n  "))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", action="store_true", help="also fit the demo study (minutes)")
+    parser.add_argument("--draws", type=int, default=1000,
+                        help="draws (and tuning steps) per chain of the demo fit (default: the demo's)")
+    parser.add_argument("--chains", type=int, default=4, help="chains of the demo fit (default: 4)")
+    parser.add_argument("--no-synthetic", action="store_true", help="skip the synthetic timings")
     args = parser.parse_args()
-    synthetic()
+    if not args.no_synthetic:
+        synthetic()
     if args.demo:
-        demo()
+        demo(args.draws, args.chains)
     sys.stdout.flush()
 
 
