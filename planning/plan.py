@@ -344,7 +344,7 @@ def make_plan(
     spend = int(allocation.sum())
     multi = decision.horizon == "multi"
     settings: dict[str, Any] = {
-        key: value for key, value in vars(planner).items() if not key.startswith("_")
+        key: _setting(value) for key, value in vars(planner).items() if not key.startswith("_")
     }
     settings["quantile"] = quantile
     statement = error_statement_for(inputs, decision, budget, quantile=quantile)
@@ -368,3 +368,12 @@ def make_plan(
         diagnostics=diagnostics,
         details=details,
     )
+
+
+def _setting(value: Any) -> Any:
+    """A planner setting as shown and stored with a plan: plain values as they are, fitted
+    objects (a surrogate, a Q model) by their type and identity."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    identity = getattr(value, "identity", "")
+    return f"{type(value).__name__}({identity})" if identity else type(value).__name__

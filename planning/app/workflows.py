@@ -406,8 +406,13 @@ class PlanRequest:
             raise PlanningError(f"--samples must be at least 1, got {self.samples}")
 
 
-def plan_round(fit: FittedStudy, data: Any, request: PlanRequest):
+def plan_round(fit: FittedStudy, data: Any, request: PlanRequest, *,
+               posterior: str | os.PathLike | None = None, progress: Progress = _quiet):
     """Plan the next round for ``data``'s frontier from a fitted study.
+
+    Planners with a fitted value surrogate (a ``surrogate`` setting, e.g. GFP)
+    get the one fitted on rollouts of ``fit``'s models, reused from beside
+    ``posterior`` when one covers the request (:mod:`planning.app.surrogates`).
 
     Returns
     -------
@@ -421,9 +426,10 @@ def plan_round(fit: FittedStudy, data: Any, request: PlanRequest):
     """
     from planning.app.posterior import planning_inputs
     from planning.plan import make_plan
-    from planning.planners import make_planner
+    from planning.planners import PLANNERS, make_planner
 
-    planner = make_planner(request.method, **dict(request.settings))
+    settings = dict(request.settings)
+    make_planner(request.method, **settings)  # refuse bad settings before any work
     summary = fit.diagnostics_summary()
     if summary.get("verdict") == "fail" and not request.allow_unconverged:
         raise UnconvergedError(
@@ -434,6 +440,14 @@ def plan_round(fit: FittedStudy, data: Any, request: PlanRequest):
         data, fit.count, fit.covariate, budget=request.budget,
         max_per_person=request.max_per_person, samples=request.samples, seed=request.seed,
     )
+    if "surrogate" in PLANNERS[request.method].__dataclass_fields__ and settings.get("surrogate") is None:
+        from planning.app.surrogates import gfp_surrogate
+
+        settings["surrogate"] = gfp_surrogate(
+            fit, inputs, request.budget, float(settings.get("gamma", 0.9)), posterior=posterior,
+            max_per_round=settings.get("max_per_round"), seed=request.seed, progress=progress,
+        )
+    planner = make_planner(request.method, **settings)
     return make_plan(inputs, planner, request.budget, seed=request.seed, diagnostics=summary)
 
 

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
     request = plan_request(args)
     fit, data = load_for_planning(args)
-    plan = plan_round(fit, data, request)
+    plan = plan_round(fit, data, request, posterior=args.posterior, progress=say)
     if args.json:
         print(plan.to_json())
     else:

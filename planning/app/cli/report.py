@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
     request = plan_request(args)
     fit, data = load_for_planning(args)
-    plan = plan_round(fit, data, request)
+    plan = plan_round(fit, data, request, posterior=args.posterior, progress=say)
     write_report(args.output, fit, data, plan, study_name=args.study.name)
     print(plan.summary().text)
     say(f"wrote {args.output}")
