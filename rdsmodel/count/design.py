@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rdsmodel.errors import ModelError
+
 __all__ = ["MISSING_LEVEL", "DesignSpec"]
 
 #: Level given to missing values of a categorical covariate that has gaps among the fitted respondents.
@@ -132,9 +134,9 @@ class DesignSpec:
                 counts = col.dropna().astype(str).value_counts()
                 seen = [lv for lv in known if counts.get(lv, 0) > 0]
                 if not seen or len(seen) + bool(gaps) < 2:
-                    raise ValueError(
+                    raise ModelError(
                         f"covariate {name!r} is constant among the {n} fitted respondents "
-                        f"(only level {seen[0] if seen else '?'!r}); leave it out of covariates"
+                        f"(only level {seen[0] if seen else '?'!r}); leave it out (--capacity-covariates)"
                     )
                 ref = max(seen, key=lambda lv: (counts[lv], -known.index(lv)))
                 if gaps:
@@ -147,9 +149,10 @@ class DesignSpec:
                 observed = values[np.isfinite(values)]
                 sd = float(observed.std()) if observed.size else 0.0
                 if not sd > 0:
-                    raise ValueError(
+                    raise ModelError(
                         f"covariate {name!r} is constant among the {n} fitted respondents "
-                        f"(always {observed[0] if observed.size else float('nan'):g}); leave it out of covariates"
+                        f"(always {observed[0] if observed.size else float('nan'):g}); leave it out "
+                        "(--capacity-covariates)"
                     )
                 spec.numeric[name] = [float(observed.mean()), sd]
                 spec.terms.append(name)
@@ -160,9 +163,9 @@ class DesignSpec:
             wave = table["wave"].to_numpy(dtype=float)
             sd = float(wave.std())
             if not sd > 0:
-                raise ValueError(
+                raise ModelError(
                     f"wave is constant ({wave[0]:g}) among the {n} fitted respondents; "
-                    "a wave effect cannot be estimated (use wave_effect=False)"
+                    "a wave effect cannot be estimated (leave out --wave-effect)"
                 )
             spec.wave = [float(wave.mean()), sd]
             spec.terms.append("wave")
@@ -226,7 +229,7 @@ class DesignSpec:
         needed = [*self.covariates, *(["wave"] if self.wave is not None else [])]
         absent = [c for c in needed if c not in table.columns]
         if absent:
-            raise ValueError(f"the table lacks covariate column(s) {', '.join(absent)} the model uses")
+            raise ModelError(f"the table lacks covariate column(s) {', '.join(absent)} the model uses")
         cols = []
         for name in self.covariates:
             col = table[name]
@@ -239,7 +242,7 @@ class DesignSpec:
                 if check and unseen.any():
                     bad = sorted(set(values[unseen].tolist()))
                     real = [lv for lv in known if lv != MISSING_LEVEL]
-                    raise ValueError(
+                    raise ModelError(
                         f"covariate {name!r} has level(s) {', '.join(map(repr, bad))} the model never saw "
                         f"(known: {', '.join(real)}), e.g. for {_examples(ids[unseen].tolist())}"
                     )
@@ -255,7 +258,7 @@ class DesignSpec:
         if self.wave is not None:
             col = table["wave"]
             if check and col.isna().any():
-                raise ValueError("the wave column has missing values")
+                raise ModelError("the wave column has missing values")
             cols.append((col.to_numpy(dtype=float) - self.wave[0]) / self.wave[1])
         return np.column_stack(cols) if cols else np.zeros((n, 0))
 
@@ -274,7 +277,7 @@ class DesignSpec:
         if self.groups is None:
             return np.zeros(len(table), dtype=np.int64), []
         if group_column not in table.columns:
-            raise ValueError(f"the table lacks the group column {group_column!r} the model uses")
+            raise ModelError(f"the table lacks the group column {group_column!r} the model uses")
         col = table[group_column]
         labels = col.astype(str).to_numpy(dtype=object)
         missing = col.isna().to_numpy()

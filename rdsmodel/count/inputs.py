@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import special
 
 from rdsmodel.count.compression import Cells
+from rdsmodel.errors import ModelError
 
 __all__ = ["GROUP_PARAMETRIZATIONS", "GroupCentring", "choose_covariates", "group_centring", "usable_rows"]
 
@@ -31,8 +32,8 @@ def choose_covariates(data, covariates: Sequence[str] | str | None) -> list[str]
         covariates = [c.strip() for c in covariates.split(",") if c.strip()]
     unknown = [c for c in covariates if c not in known]
     if unknown:
-        raise ValueError(
-            f"unknown covariate column(s) {', '.join(map(repr, unknown))}; "
+        raise ModelError(
+            f"unknown covariate column(s) {', '.join(map(repr, unknown))} in --capacity-covariates; "
             f"covariates of this study: {', '.join(known) or 'none'}"
         )
     return list(dict.fromkeys(covariates))
@@ -55,23 +56,23 @@ def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_
     """
     rows = data.fit_rows
     if len(rows) == 0:
-        raise ValueError("no usable rows: no respondent has been given coupons yet")
+        raise ModelError("no usable rows: no respondent has been given coupons yet")
     coupons = rows["coupons_issued"].astype("Float64").fillna(0).to_numpy(dtype=float)
     if np.all(coupons == 0):
-        raise ValueError(
+        raise ModelError(
             f"every respondent was given zero coupons ({len(rows)} rows): their recruits carry no information"
         )
     if open_windows == "exclude":
         rows = rows[rows["window_closed"].to_numpy(dtype=bool)]
         if len(rows) == 0:
-            raise ValueError(
+            raise ModelError(
                 "no usable rows: every respondent with coupons still has an open coupon window "
-                "(use open_windows='lower-bound' / --open-windows lower-bound to use them as lower bounds)"
+                "(use --open-windows lower-bound to use them as lower bounds)"
             )
     bound = rows["censor_at"].astype("Float64").fillna(0).to_numpy(dtype=float)
     rows = rows[bound >= 1]
     if len(rows) == 0:
-        raise ValueError("no usable rows: every respondent with coupons has an open window and no recruits yet")
+        raise ModelError("no usable rows: every respondent with coupons has an open window and no recruits yet")
     # Missing covariate values and groups are modelled (rdsmodel.count.design), not dropped.
     return rows.reset_index(drop=True)
 
@@ -194,7 +195,7 @@ def group_centring(
     from rdsmodel.count import kernel
 
     if how not in GROUP_PARAMETRIZATIONS:
-        raise ValueError(f"group_parametrization must be one of {', '.join(GROUP_PARAMETRIZATIONS)}, got {how!r}")
+        raise ModelError(f"group_parametrization must be one of {', '.join(GROUP_PARAMETRIZATIONS)}, got {how!r}")
     helmert = kernel.zero_sum_basis(n_groups)
     if n_groups < 2:
         return GroupCentring(helmert, np.zeros(1), np.zeros(1), float("nan"), how)

@@ -103,11 +103,11 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any] | None) -> dict[str,
     out = json.loads(json.dumps(base))
     for key, value in (over or {}).items():
         if key not in out:
-            raise ValueError(f"unknown config key {key!r}; known: {', '.join(out)}")
+            raise ModelError(f"unknown config key {key!r}; known: {', '.join(out)}")
         if isinstance(out[key], dict):
             unknown = sorted(set(value) - set(out[key]))
             if unknown:
-                raise ValueError(f"unknown config key(s) {unknown} under {key!r}")
+                raise ModelError(f"unknown config key(s) {unknown} under {key!r}")
             out[key].update(value)
         else:
             out[key] = value
@@ -388,7 +388,7 @@ class CountModel:
 
     def _require_cells(self) -> Cells:
         if self.cells is None:
-            raise ValueError("this model was loaded without its data; pass data= to CountModel.load to refit")
+            raise ModelError("this model was loaded without its data; refit it on the study (rdsplan fit)")
         return self.cells
 
     def fit(

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from rdsmodel.errors import ModelError
+
 __all__ = [
     "DEFAULT_PRIORS",
     "KERNEL_PRIORS",
@@ -101,7 +103,7 @@ def resolve_priors(
     user = dict(user or {})
     unknown = sorted(set(user) - set(DEFAULT_PRIORS))
     if unknown:
-        raise ValueError(
+        raise ModelError(
             f"unknown prior parameter(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_PRIORS)}"
         )
     out: dict[str, dict[str, Any]] = {}
@@ -113,7 +115,7 @@ def resolve_priors(
         spec.update(override)
         dist = spec["dist"]
         if not isinstance(dist, str) or not hasattr(pm, dist):
-            raise ValueError(f"prior for {name}: unknown PyMC distribution {dist!r}")
+            raise ModelError(f"prior for {name}: unknown PyMC distribution {dist!r}")
         for key, value in list(spec.items()):
             if key == "dist":
                 continue
@@ -122,7 +124,7 @@ def resolve_priors(
             elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
                 spec[key] = float(value)
             else:
-                raise ValueError(f"prior for {name}: argument {key}={value!r} must be a number")
+                raise ModelError(f"prior for {name}: argument {key}={value!r} must be a number")
         out[name] = spec
     return out
 

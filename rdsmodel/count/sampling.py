@@ -38,6 +38,7 @@ from scipy import special
 from rdsmodel.count import kernel
 from rdsmodel.count.compression import Cells
 from rdsmodel.count.families import Family
+from rdsmodel.errors import ModelError
 
 __all__ = [
     "FitCheck",
@@ -75,14 +76,14 @@ class SamplerSettings:
     def validate(self) -> None:
         """Raise ``ValueError`` for impossible settings."""
         if self.sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+            raise ModelError(f"unknown --sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
         for name in ("draws", "chains"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ModelError(f"--{name} must be at least 1, got {getattr(self, name)}")
         if int(self.tune) < 0:
-            raise ValueError(f"tune must be >= 0, got {self.tune}")
+            raise ModelError(f"--tune must be >= 0, got {self.tune}")
         if not 0 < self.target_accept < 1:
-            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
+            raise ModelError(f"--target-accept must be in (0, 1), got {self.target_accept}")
 
     def n_cores(self) -> int:
         """Cores to use: the setting, else ``min(chains, cpu count)``."""
@@ -449,5 +450,5 @@ def sample(settings: SamplerSettings, *, kernel_model: KernelModel | None, build
             return _sample_kernel(kernel_model, settings), "nutpie-kernel"
         return _sample_nutpie_pymc(build_model(), settings), "nutpie-pymc"
     if want == "nutpie":
-        raise ValueError("sampler='nutpie' but nutpie is not installed; use sampler='auto' or 'pymc'")
+        raise ModelError("--sampler nutpie but nutpie is not installed; use --sampler auto or pymc")
     return _sample_pymc(build_model(), settings), "pymc"
