@@ -22,6 +22,7 @@ covariates and group effects; we observe ``min(C_i, censor_at_i)``. Modules:
 See ``docs/count-model.md``.
 """
 
+import rdsmodel.pytensor_setup  # noqa: F401 (first: configures PyTensor before it is imported)
 from rdsmodel.count.compression import Cells, compress
 from rdsmodel.count.design import DesignSpec
 from rdsmodel.count.families import FAMILIES, Family, get_family, logpmf_grid, logsurv_grid

@@ -11,6 +11,8 @@ homophily report.
 Importing this package does not import PyMC (only ``build``/``fit`` do).
 """
 
+import rdsmodel.pytensor_setup  # noqa: F401 (first: configures PyTensor before it is imported)
+
 from .fields import MISSING_LABEL, FieldSpec
 from .model import CovariateModel
 from .offspring import InheritanceOffspring
