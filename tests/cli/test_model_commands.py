@@ -102,8 +102,9 @@ def test_plan_json(fitted, capsys):
     ("extra", "message"),
     [
         (["--budget", "-1"], "--budget must be a whole number >= 0"),
-        (["--budget", "5", "--gamma", "1.5"], "--gamma must be in (0, 1]"),
+        (["--budget", "5", "--method", "dp", "--gamma", "1.5"], "gamma must be in (0, 1]"),
         (["--budget", "5", "--risk", "cvar:2"], "CVaR level alpha must be in (0, 1]"),
+        (["--budget", "5", "--gamma", "0.5"], "--gamma does not apply to --method robust"),
     ],
 )
 def test_plan_refuses_bad_arguments_in_one_line(fitted, capsys, extra, message):
