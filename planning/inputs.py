@@ -18,7 +18,22 @@ What it holds (``D`` posterior samples, ``n`` frontier members, ``L`` levels):
 * ``offspring`` and ``frontier``: the recruit-covariate law (anything with
   ``sample(parents, n_children, rng, sample)`` and ``laplace(H, parents,
   sample)``) and the frontier's covariates, for covariate-aware planners;
-* ``ppc``: the posterior-predictive estimate the error statements use.
+* ``ppc``: the posterior-predictive estimate the error statements use;
+* ``weights`` ``(D, n)``, optional: the expected weight ``E[w(X') | x_i]`` of a
+  recruit of each frontier member under each sample (priority subgroups,
+  :mod:`planning.priorities`); ``None`` means every recruit counts 1;
+* ``pooled_weight`` ``(D,)``, optional: the expected weight of a recruit of a
+  *future* recruiter drawn from the pooled population (what the multi-round
+  planners scale their surrogate values by); defaults to the frontier's mean
+  weight when ``weights`` are given;
+* ``subgroups``: ``{label: (D, n)}`` probabilities ``P(X' in G | x_i)`` of
+  the subgroups a plan reports expected recruits for.
+
+With weights, every planner's objective is the weighted recruits
+``f_d(k) = sum_i w_di sum_{l<=k_i} S_di(l)`` (:meth:`PlanningInputs.objective`);
+its posterior mean is linear in the *value curves* ``V_di(l) = S_di(l) w_di``,
+so the exact greedy runs on their posterior mean :attr:`PlanningInputs.mean_values`
+(``E_d[S_d w_d]``, which is not ``E[S] E[w]``).
 
 A plug-in (point) model is the same with ``D = 1``.
 
@@ -38,6 +53,7 @@ import numpy as np
 
 from planning.curves import as_survival_samples, person_ids, pmf_from_survival
 from planning.errors import PlanningError
+from planning.greedy import allocation_values
 from planning.pgf import check_pmf
 
 __all__ = ["PlanningInputs", "choose_truncation"]
@@ -78,6 +94,12 @@ class PlanningInputs:
         Covariates of the frontier members, one row per person, in ``ids`` order.
     ppc : object or None
         Posterior predictive distance estimate (:class:`planning.bounds.Estimate`).
+    weights : numpy.ndarray or None
+        ``(sample, person)`` expected recruit weights ``E[w(X') | x_i]``; ``None``: all 1.
+    pooled_weight : numpy.ndarray or None
+        ``(sample,)`` expected weight of a recruit of a future (pooled) recruiter.
+    subgroups : dict
+        ``{label: (sample, person)}`` subgroup probabilities ``P(X' in G | x_i)``.
     provenance : dict
         How the inputs were built (samples, seed, truncation rule); stored in plans.
     """
@@ -91,6 +113,9 @@ class PlanningInputs:
     frontier: Any = None
     ppc: Any = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    weights: np.ndarray | None = None
+    pooled_weight: np.ndarray | None = None
+    subgroups: dict[str, np.ndarray] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -105,6 +130,9 @@ class PlanningInputs:
         frontier: Any = None,
         ppc: Any = None,
         provenance: dict[str, Any] | None = None,
+        weights: Any = None,
+        pooled_weight: Any = None,
+        subgroups: dict[str, Any] | None = None,
     ) -> PlanningInputs:
         """Validate arrays (numpy or DataArray) and build the inputs.
 
@@ -122,6 +150,16 @@ class PlanningInputs:
             per survival sample).
         offspring, frontier, ppc, provenance
             See the class attributes.
+        weights
+            ``(person,)``, ``(1, person)`` or ``(sample, person)`` expected
+            recruit weights, finite and ``>= 0`` (e.g.
+            :meth:`planning.priorities.Priority.expected_weights`).
+        pooled_weight
+            Scalar or ``(sample,)`` weight of a future pooled recruit's
+            recruit; default: the frontier's mean weight per sample (1 without
+            ``weights``).
+        subgroups
+            ``{label: (person,) or (sample, person)}`` subgroup probabilities in ``[0, 1]``.
 
         Raises
         ------
@@ -159,8 +197,27 @@ class PlanningInputs:
                 f"frontier has {len(frontier)} rows but the curves have {n_people} people"
             )
         pmf = pmf_from_survival(curves)
-        for array in (curves, pmf, caps_arr):
-            array.flags.writeable = False  # validated once: nobody changes them afterwards
+        w = _per_sample(weights, "weights", n_samples, n_people, upper=None)
+        pooled_w = None
+        if pooled_weight is not None or w is not None:
+            if pooled_weight is None:
+                pooled_w = w.mean(axis=1)
+            else:
+                pooled_w = np.asarray(pooled_weight, dtype=np.float64)
+                if pooled_w.ndim == 0 or pooled_w.shape == (1,):
+                    pooled_w = np.full(n_samples, float(pooled_w.reshape(-1)[0]))
+                if pooled_w.shape != (n_samples,):
+                    raise PlanningError(
+                        f"pooled_weight must be a scalar or ({n_samples},); got shape {pooled_w.shape}"
+                    )
+                if not np.all(np.isfinite(pooled_w)) or np.any(pooled_w < 0):
+                    raise PlanningError("pooled_weight must be finite and >= 0")
+        groups = {}
+        for label, probs in (subgroups or {}).items():
+            groups[str(label)] = _per_sample(probs, f"subgroup {label!r}", n_samples, n_people, upper=1.0)
+        for array in (curves, pmf, caps_arr, w, pooled_w, *groups.values()):
+            if array is not None:
+                array.flags.writeable = False  # validated once: nobody changes them afterwards
         return cls(
             survival=curves,
             pmf=pmf,
@@ -171,6 +228,9 @@ class PlanningInputs:
             frontier=frontier,
             ppc=ppc,
             provenance=dict(provenance or {}),
+            weights=w,
+            pooled_weight=pooled_w,
+            subgroups=groups,
         )
 
     # ------------------------------------------------------------------ shape
@@ -196,6 +256,67 @@ class PlanningInputs:
         out.flags.writeable = False
         return out
 
+    @property
+    def weighted(self) -> bool:
+        """Whether recruits carry weights (priority subgroups)."""
+        return self.weights is not None
+
+    @cached_property
+    def mean_values(self) -> np.ndarray:
+        r"""``(person, L)`` posterior-mean value curves ``E_d[S_di(l) w_di]``.
+
+        The marginal value of coupon ``l`` to person ``i`` under the posterior
+        expected weighted objective; the greedy on them is exact. Without
+        weights this is :attr:`mean_survival` itself.
+        """
+        if self.weights is None:
+            return self.mean_survival
+        # the same arithmetic as mean_survival: with every weight 1 the curves are identical
+        out = (self.survival * self.weights[..., None]).mean(axis=0)
+        out.flags.writeable = False
+        return out
+
+    def values(self, index: Any = None) -> np.ndarray:
+        """``(sample, person, L)`` value curves ``S_di(l) w_di`` of samples ``index`` (default all)."""
+        curves = self.survival if index is None else self.survival[index]
+        if self.weights is None:
+            return curves
+        w = self.weights if index is None else self.weights[index]
+        return curves * w[..., None]
+
+    def sample_weights(self, index: Any = None) -> np.ndarray | None:
+        """``(sample, person)`` weights of samples ``index`` (``None`` without weights)."""
+        if self.weights is None:
+            return None
+        return self.weights if index is None else self.weights[index]
+
+    def future_weight(self, index: Any = None) -> np.ndarray:
+        """``(sample,)`` weight of a future pooled recruit's recruit (1 without weights)."""
+        weight = np.ones(self.n_samples) if self.pooled_weight is None else self.pooled_weight
+        return weight if index is None else weight[index]
+
+    def recruits(self, allocation: Any, index: Any = None) -> np.ndarray:
+        """``(sample,)`` expected recruits (unweighted) of ``allocation`` per sample."""
+        curves = self.survival if index is None else self.survival[index]
+        return allocation_values(curves, allocation).sum(axis=-1)
+
+    def objective(self, allocation: Any, index: Any = None) -> np.ndarray:
+        r"""``(sample,)`` weighted expected recruits ``sum_i w_di sum_{l<=k_i} S_di(l)``.
+
+        Equals :meth:`recruits` without weights (the same arithmetic).
+        """
+        curves = self.survival if index is None else self.survival[index]
+        per_person = allocation_values(curves, allocation)
+        w = self.sample_weights(index)
+        if w is not None:
+            per_person = per_person * w
+        return per_person.sum(axis=-1)
+
+    def subgroup_recruits(self, allocation: Any) -> dict[str, np.ndarray]:
+        """``{label: (sample,)}`` expected recruits of ``allocation`` in each subgroup."""
+        per_person = allocation_values(self.survival, allocation)
+        return {label: (per_person * probs).sum(axis=1) for label, probs in self.subgroups.items()}
+
     @cached_property
     def mean_pooled_pmf(self) -> np.ndarray:
         """``(J,)`` posterior-mean pooled law (requires ``pooled_pmf``)."""
@@ -218,6 +339,9 @@ class PlanningInputs:
             pmf=self.pmf[index],
             pooled_pmf=None if self.pooled_pmf is None else self.pooled_pmf[index],
             provenance={**self.provenance, "samples": index.tolist()},
+            weights=None if self.weights is None else self.weights[index],
+            pooled_weight=None if self.pooled_weight is None else self.pooled_weight[index],
+            subgroups={label: probs[index] for label, probs in self.subgroups.items()},
         )
 
     def labelled_survival(self):
@@ -235,8 +359,25 @@ class PlanningInputs:
         pooled = None if self.pooled_pmf is None else self.pooled_pmf.shape[1]
         return (
             f"PlanningInputs(samples={self.n_samples}, people={self.n_people}, L={self.length}, "
-            f"pooled={pooled}, offspring={self.offspring is not None})"
+            f"pooled={pooled}, offspring={self.offspring is not None}, weighted={self.weighted})"
         )
+
+
+def _per_sample(values: Any, name: str, n_samples: int, n: int, upper: float | None) -> np.ndarray | None:
+    """``(sample, person)`` float array from ``(person,)``, ``(1, person)`` or ``(sample, person)``."""
+    if values is None:
+        return None
+    arr = np.asarray(getattr(values, "values", values), dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] not in (1, n_samples):
+        raise PlanningError(
+            f"{name} must have shape ({n},), (1, {n}) or ({n_samples}, {n}); got {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or (upper is not None and np.any(arr > upper)):
+        bound = "in [0, 1]" if upper == 1.0 else ">= 0"
+        raise PlanningError(f"{name} must be finite and {bound}")
+    return np.array(np.broadcast_to(arr, (n_samples, n)))
 
 
 def _caps(caps: Any, n: int, length: int) -> np.ndarray:
