@@ -16,6 +16,17 @@ oracle             knows the frontier's realised capacities: gives ``min(C_i, ca
 
 Single-round baselines (random, constant, greedy_*) claim the posterior-mean
 expected recruits of their allocation, ``mean_d sum_i sum_{l<=k_i} S_di(l)``.
+
+With recruit weights (priority subgroups, ``PlanningInputs.weights``) every
+baseline counts weighted recruits, ``sum_i w_di sum_{l<=k_i} S_di(l)``: the
+greedy ones run on the posterior-mean value curves ``E_d[S_d w_d]``;
+``thompson`` plans for its drawn sample's value curves ``S_d w_d`` and scales
+that sample's table by its pooled weight (as ``dp``); ``fitted_q`` scores the
+weighted greedy's values (a model fitted on unweighted rollouts reads them as
+recruits); ``random`` and ``constant`` keep their allocation rule (it ignores
+values) and claim its weighted value; ``oracle`` gives useful coupons
+(``l <= C_i``) to the highest expected weights first and claims
+``sum_i min(C_i, k_i) E_d[w_di]``.
 ``thompson`` claims the DP score of its sample,
 ``v_d(k) + gamma sum_m P_d(N = m | k) U_d(r - s, m)``; ``fitted_q`` its
 ``Q``; ``oracle`` the recruits its allocation makes given the capacities it
@@ -100,8 +111,8 @@ def _check_round_cap(value: int | None) -> None:
 
 
 def _recruits(inputs: PlanningInputs, allocation: np.ndarray) -> np.ndarray:
-    """``(sample,)`` expected recruits of ``allocation`` under each posterior sample."""
-    return allocation_values(inputs.survival, allocation).sum(axis=1)
+    """``(sample,)`` (weighted) expected recruits of ``allocation`` under each posterior sample."""
+    return inputs.objective(allocation)
 
 
 def _single(inputs: PlanningInputs, allocation: np.ndarray, details: dict[str, Any] | None = None) -> Decision:
@@ -212,7 +223,7 @@ class FixedFractionGreedyPlanner:
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
         budget = _budget(budget)
         spend = self.spend(inputs, budget)
-        return _single(inputs, _greedy(inputs.mean_survival, spend, inputs.caps))
+        return _single(inputs, _greedy(inputs.mean_values, spend, inputs.caps))
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
         return float(_recruits(inputs, np.asarray(allocation)).mean())
@@ -234,7 +245,7 @@ class RemainingFractionGreedyPlanner:
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
         budget = _budget(budget)
         spend = min(math.ceil(self.fraction * budget - 1e-12), _limit(inputs, budget, self.max_per_round))
-        return _single(inputs, _greedy(inputs.mean_survival, max(0, spend), inputs.caps))
+        return _single(inputs, _greedy(inputs.mean_values, max(0, spend), inputs.caps))
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
         return float(_recruits(inputs, np.asarray(allocation)).mean())
@@ -276,10 +287,10 @@ class ThompsonPlanner:
     """Thompson sampling over the posterior (adaptive RDS in the style of Weltz et al.).
 
     Each decision draws one posterior sample ``d`` with the decision's
-    generator and plans optimally for it: the greedy on ``S_d`` for every
-    spend, the spend chosen by ``d``'s population-DP table
-    (:func:`planning.online_decision`). The claimed value is ``d``'s score of
-    the allocation.
+    generator and plans optimally for it: the greedy on ``S_d`` (``S_d w_d``
+    with recruit weights) for every spend, the spend chosen by ``d``'s
+    population-DP table (:func:`planning.online_decision`; scaled by ``d``'s
+    pooled weight). The claimed value is ``d``'s score of the allocation.
 
     Parameters
     ----------
@@ -308,10 +319,12 @@ class ThompsonPlanner:
 
         budget = _budget(budget)
         d, table = self._draw(inputs, budget, rng)
+        weights, scale = self._weights(inputs, d)
         spend = online_decision(inputs.survival[d], budget, table, float(self.gamma), caps=inputs.caps,
-                                max_spend=self.max_per_round)
+                                max_spend=self.max_per_round, weights=weights, table_scale=scale)
         allocation = spend.allocation.astype(np.int64)
-        value = allocation_scores(inputs.survival[d], budget, table, float(self.gamma), allocation)
+        value = allocation_scores(inputs.survival[d], budget, table, float(self.gamma), allocation,
+                                  weights=weights, table_scale=scale)
         details = {"sample": d, "gamma": float(self.gamma), "spend_scores": spend.scores,
                    "remaining_after": budget - int(allocation.sum())}
         return Decision(allocation, float(value[0]), "multi", value, details)
@@ -321,8 +334,17 @@ class ThompsonPlanner:
 
         budget = _budget(budget)
         d, table = self._draw(inputs, budget, rng)
+        weights, scale = self._weights(inputs, d)
         return float(allocation_scores(inputs.survival[d], budget, table, float(self.gamma),
-                                       np.asarray(allocation, dtype=np.int64))[0])
+                                       np.asarray(allocation, dtype=np.int64), weights=weights,
+                                       table_scale=scale)[0])
+
+    @staticmethod
+    def _weights(inputs: PlanningInputs, d: int) -> tuple[np.ndarray | None, float | None]:
+        """Sample ``d``'s recruit weights ``(1, person)`` and pooled weight (``None`` without)."""
+        weights = inputs.sample_weights([d])
+        scale = None if inputs.pooled_weight is None else float(inputs.pooled_weight[d])
+        return weights, scale
 
 
 # --------------------------------------------------------------------------- the hindsight oracle
@@ -374,15 +396,32 @@ class HindsightOraclePlanner:
         capacity, source = self._capacities(inputs, rng)
         useful = np.minimum(capacity, inputs.caps)
         levels = np.arange(1, inputs.length + 1)
-        curves = 2.0 * (levels[None, :] <= useful[:, None]) + inputs.mean_survival
-        allocation = _greedy(curves, min(limit, int(useful.sum())), inputs.caps)
-        value = float(np.minimum(capacity, allocation).sum())
+        spend = min(limit, int(useful.sum()))
+        if inputs.weights is None:
+            curves = 2.0 * (levels[None, :] <= useful[:, None]) + inputs.mean_survival
+            allocation = _greedy(curves, spend, inputs.caps)
+        else:
+            # useful coupons, highest expected weight first, then as the unweighted oracle orders them
+            person = np.repeat(np.arange(inputs.n_people), useful)
+            level = np.arange(person.size) - np.repeat(np.cumsum(useful) - useful, useful)
+            mean_w = inputs.weights.mean(axis=0)
+            order = np.lexsort((level, person, -(2.0 + inputs.mean_values[person, level]), -mean_w[person]))
+            allocation = np.bincount(person[order[:spend]], minlength=inputs.n_people).astype(np.int64)
+        value = self._value(inputs, capacity, allocation)
         details = {"capacities": capacity, "capacity_source": source}
         return Decision(allocation, value, "hindsight", np.array([value]), details)
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
         capacity, _ = self._capacities(inputs, rng)
-        return float(np.minimum(capacity, np.asarray(allocation, dtype=np.int64)).sum())
+        return self._value(inputs, capacity, np.asarray(allocation, dtype=np.int64))
+
+    @staticmethod
+    def _value(inputs: PlanningInputs, capacity: np.ndarray, allocation: np.ndarray) -> float:
+        """Recruits the allocation makes, each worth its recruiter's posterior-mean expected weight."""
+        recruits = np.minimum(capacity, allocation)
+        if inputs.weights is None:
+            return float(recruits.sum())
+        return float((recruits * inputs.weights.mean(axis=0)).sum())
 
 
 # --------------------------------------------------------------------------- fitted Q
@@ -527,7 +566,7 @@ class FittedQPlanner:
         limit = _limit(inputs, budget, self.max_per_round)
         fractions = DEFAULT_FRACTIONS if self.model is None else self.model.fractions
         spends = _action_spends(limit, fractions)
-        person, _, gains = greedy_order(inputs.mean_survival, limit, inputs.caps)
+        person, _, gains = greedy_order(inputs.mean_values, limit, inputs.caps)
         cum = np.concatenate([[0.0], np.cumsum(gains)])
         values = cum[spends]
         q = self._q(inputs, budget, spends, values, float(cum[-1]))
@@ -546,7 +585,7 @@ class FittedQPlanner:
             return float(recruits.mean())
         budget = _budget(budget)
         limit = _limit(inputs, budget, self.max_per_round)
-        _, _, gains = greedy_order(inputs.mean_survival, limit, inputs.caps)
+        _, _, gains = greedy_order(inputs.mean_values, limit, inputs.caps)
         spend = np.array([int(allocation.sum())])
         return float(self._q(inputs, budget, spend, np.array([recruits.mean()]), float(gains.sum()))[0])
 

@@ -78,6 +78,20 @@ A decision for a frontier of 200 with 300 coupons left (301 spends, 32
 types) takes about 0.13 s of CPU (``tests/benchmarks/bench_gfp.py``;
 ``docs/gfp.md``).
 
+Weighted recruits (priority subgroups)
+--------------------------------------
+With recruit weights ``w_i = E[w(X') | x_i]`` (``PlanningInputs.weights``)
+the immediate term counts weighted recruits, ``sum_i w_i sum_{l<=k_i} S_i(l)``
+(the plug-in uses the posterior-mean value curves ``E_d[S_d w_d]``, scored
+samples their own ``S_d w_d``), and the continuation is multiplied by the
+pooled weight ``wbar`` (``PlanningInputs.pooled_weight``): the surrogate
+counts future recruits, each worth ``wbar`` on average, as the population DP
+does. Its soft coverage already values covariate types through ``h``; a
+surrogate fitted on weighted rollouts would carry the priorities into the
+types themselves. The greedy's marginal becomes
+``w_i S_i(k_i + 1) + wbar sum_j c_j u_j (1 - beta_ij(k_i))``, still monotone
+with diminishing returns.
+
 Posterior samples
 -----------------
 By default (``samples=0``) the planner scores the plug-in model: the
@@ -468,10 +482,15 @@ def q_values(
     allocation: np.ndarray,
     weights: np.ndarray,
     gamma: float,
+    *,
+    gains: np.ndarray | None = None,
+    future_scale: Any = 1.0,
 ) -> np.ndarray:
     r"""``Q(r, F, k)`` of one allocation, directly (no incremental updates).
 
-    ``sum_i sum_{l<=k_i} S_i(l) + gamma sum_j w_j (1 - prod_i tau_ij(k_i))``.
+    ``sum_i sum_{l<=k_i} G_i(l) + gamma wbar sum_j w_j (1 - prod_i tau_ij(k_i))``,
+    ``G = S`` unless recruit-weighted value curves ``gains`` are given and
+    ``wbar`` the pooled weight ``future_scale`` (1 without priorities).
 
     Parameters
     ----------
@@ -483,6 +502,10 @@ def q_values(
         ``(J,)`` ``w(r - s)``.
     gamma
         Discount.
+    gains
+        Optional value curves ``(..., person, L)``: ``S_i(l) w_i`` (recruit weights).
+    future_scale
+        Scalar or ``(...)`` pooled weight on the continuation.
 
     Returns
     -------
@@ -490,12 +513,13 @@ def q_values(
         Shape ``(...)``.
     """
     k = np.asarray(allocation, dtype=np.int64)
-    cum = np.concatenate([np.zeros_like(survival[..., :1]), np.cumsum(survival, axis=-1)], axis=-1)
+    value = survival if gains is None else gains
+    cum = np.concatenate([np.zeros_like(value[..., :1]), np.cumsum(value, axis=-1)], axis=-1)
     now = np.take_along_axis(cum, np.broadcast_to(k, cum.shape[:-1])[..., None], axis=-1)[..., 0].sum(-1)
     if k.size == 0:
         return now
     product = np.prod(tau_at(survival, pmf, alpha, k), axis=-2)  # (..., J)
-    return now + gamma * np.sum(weights * (1.0 - product), axis=-1)
+    return now + gamma * np.asarray(future_scale) * np.sum(weights * (1.0 - product), axis=-1)
 
 
 # --------------------------------------------------------------------------- the batched greedy
@@ -572,15 +596,21 @@ def _unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _build_units(
     survival: np.ndarray, pmf: np.ndarray, alpha: np.ndarray, caps: np.ndarray,
-    people: np.ndarray, depth: int,
+    people: np.ndarray, depth: int, gains: np.ndarray | None = None,
 ) -> _Units:
-    """Tables of the problems whose people are ``people[p]:people[p+1]`` of the stacked arrays."""
+    """Tables of the problems whose people are ``people[p]:people[p+1]`` of the stacked arrays.
+
+    ``gains`` (``(N, L)`` value curves ``S w``, recruit weights) replace the
+    immediate gains ``S(k + 1)``; the backup still uses ``survival``.
+    """
     people = np.asarray(people, dtype=np.int64)
     N, J = alpha.shape
     P = people.size - 1
     owner = np.repeat(np.arange(P), np.diff(people))
-    key = np.concatenate([owner[:, None].astype(np.float64), survival[:, :depth], alpha,
-                          caps[:, None].astype(np.float64)], axis=1)
+    parts = [owner[:, None].astype(np.float64), survival[:, :depth], alpha, caps[:, None].astype(np.float64)]
+    if gains is not None:
+        parts.append(gains[:, :depth])
+    key = np.concatenate(parts, axis=1)
     first, inverse = _unique_rows(key)
     order = np.argsort(first, kind="stable")  # units by problem, then by first member
     first = first[order]
@@ -600,8 +630,9 @@ def _build_units(
     step = S[:, :depth, None] * powers * (1.0 - A[:, None, :])
     head = tau[:, :-1]
     drop = np.clip(np.where(head > _TINY, step / np.maximum(head, _TINY), 0.0), 0.0, 1.0)
+    gain = S[:, :depth] if gains is None else gains[first, :depth]
     return _Units(
-        gain=np.concatenate([S[:, :depth], np.zeros((1, depth))]),
+        gain=np.concatenate([gain, np.zeros((1, depth))]),
         drop=np.concatenate([drop, np.zeros((1, depth, J))]),
         beta=np.concatenate([1.0 - drop, np.ones((1, depth, J))]),
         caps=np.append(np.minimum(caps[first], depth), 0).astype(np.int64),
@@ -830,6 +861,9 @@ def gfp_spend_table(
     remaining: int,
     gamma: float,
     max_spend: int | None = None,
+    *,
+    gains: np.ndarray | None = None,
+    future_scale: float = 1.0,
 ) -> SpendTable:
     r"""The greedy allocation and score ``Q`` of every spend ``s = 0..smax``.
 
@@ -845,6 +879,11 @@ def gfp_spend_table(
         Discount.
     max_spend
         Largest spend considered (a per-round cap); default ``r``.
+    gains
+        Optional ``(n, L)`` value curves ``S_i(l) w_i`` (recruit weights) for
+        the immediate term.
+    future_scale
+        Pooled weight ``wbar`` on the continuation (1 without priorities).
     """
     n, length = survival.shape
     caps = np.minimum(np.asarray(caps, dtype=np.int64), length)
@@ -852,11 +891,13 @@ def gfp_spend_table(
     smax = int(min(limit, int(caps.sum()))) if n else 0
     spends = np.arange(smax + 1)
     coef = gamma * surrogate.weights(remaining - spends)  # (S, J)
+    if future_scale != 1.0:
+        coef = coef * float(future_scale)
     if smax == 0:
         zero = np.zeros(1)
         return SpendTable(spends, np.zeros((1, n), dtype=np.int64), zero, zero.copy(), zero.copy())
     depth = max(1, int(min(length, caps.max(), smax)))
-    units = _build_units(survival, pmf, alpha, caps, np.array([0, n]), depth)
+    units = _build_units(survival, pmf, alpha, caps, np.array([0, n]), depth, gains)
     with blas_threads(1):
         coupons, immediate, product = _lazy_greedy(units, np.zeros(spends.size, dtype=np.int64), spends, coef)
     n_units = units.offsets[1]
@@ -873,11 +914,14 @@ def _sample_scores(
     alpha: np.ndarray,
     remaining: int,
     gamma: float,
+    gains: np.ndarray | None = None,
+    future_scale: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""``Q_d(s)`` of every spend's allocation under every sample, ``(D, S)``.
 
     ``log prod_i tau_dij(k_si)`` is a sparse one-hot product over the pairs
-    ``(s, i)`` with ``k_si > 0``.
+    ``(s, i)`` with ``k_si > 0``. ``gains`` (value curves ``S_d w_d``) and
+    ``future_scale`` (``(D,)`` pooled weights) weight the recruits.
     """
     from scipy import sparse
 
@@ -890,7 +934,8 @@ def _sample_scores(
     onehot = sparse.csr_matrix(
         (np.ones(rows.size), (rows, people * width + alloc[rows, people])), shape=(S, n * width)
     )
-    cum = np.concatenate([np.zeros((D, n, 1)), np.cumsum(survival[..., :depth], axis=-1)], axis=-1)
+    value = survival if gains is None else gains
+    cum = np.concatenate([np.zeros((D, n, 1)), np.cumsum(value[..., :depth], axis=-1)], axis=-1)
     immediate = (onehot @ cum.transpose(1, 2, 0).reshape(n * width, D)).T  # (D, S)
     coef = gamma * surrogate.weights(remaining - table.spends)  # (S, J)
     J = coef.shape[1]
@@ -901,7 +946,10 @@ def _sample_scores(
         tau = backup_tables(survival[lo:hi], pmf[lo:hi], alpha[lo:hi], depth)  # (d, n, width, J)
         logt = np.log(np.maximum(tau, _TINY)).transpose(1, 2, 0, 3).reshape(n * width, -1)
         logu = (onehot @ logt).reshape(S, hi - lo, J).transpose(1, 0, 2)
-        out[lo:hi] = immediate[lo:hi] + np.sum(coef * -np.expm1(logu), axis=-1)
+        later = np.sum(coef * -np.expm1(logu), axis=-1)
+        if future_scale is not None:
+            later = later * future_scale[lo:hi, None]
+        out[lo:hi] = immediate[lo:hi] + later
     return out
 
 
@@ -1107,8 +1155,10 @@ class GFPPlanner:
         gamma = float(self.gamma)
         pmf = inputs.pmf.mean(axis=0)
         alpha = surrogate.alpha(inputs.offspring, frontier)
+        gains, scale = self._plugin_weights(inputs)
         table = gfp_spend_table(
-            surrogate, inputs.mean_survival, pmf, alpha, inputs.caps, budget, gamma, self.max_per_round
+            surrogate, inputs.mean_survival, pmf, alpha, inputs.caps, budget, gamma, self.max_per_round,
+            gains=gains, future_scale=scale,
         )
         details: dict[str, Any] = {
             "gamma": gamma,
@@ -1123,18 +1173,22 @@ class GFPPlanner:
             best = table.best
             allocation = table.allocations[best].astype(np.int64)
             value = float(q_values(inputs.mean_survival, pmf, alpha, allocation,
-                                   surrogate.weights(budget - allocation.sum()), gamma))
+                                   surrogate.weights(budget - allocation.sum()), gamma,
+                                   gains=gains, future_scale=scale))
             sample_values = np.array([value])
         else:
             alphas = surrogate.alpha(inputs.offspring, frontier, chosen)
             survival, pmfs = inputs.survival[chosen], inputs.pmf[chosen]
-            scores = _sample_scores(surrogate, table, survival, pmfs, alphas, budget, gamma)
+            values, scales = self._sample_weights(inputs, chosen)
+            scores = _sample_scores(surrogate, table, survival, pmfs, alphas, budget, gamma,
+                                    values, scales)
             measure = parse_risk(self.risk)
             risk_scores = np.asarray(measure.evaluate(scores, axis=0))
             best = int(np.argmax(risk_scores))
             allocation = table.allocations[best].astype(np.int64)
             sample_values = q_values(survival, pmfs, alphas, allocation,
-                                     surrogate.weights(budget - allocation.sum()), gamma)
+                                     surrogate.weights(budget - allocation.sum()), gamma,
+                                     gains=values, future_scale=1.0 if scales is None else scales)
             value = float(measure.evaluate(sample_values))
             details.update(scored_samples=len(chosen), risk=str(measure),
                            spend_sample_scores=scores, spend_risk_scores=risk_scores)
@@ -1154,12 +1208,29 @@ class GFPPlanner:
         weights = surrogate.weights(budget - spend)
         if chosen is None:
             alpha = surrogate.alpha(inputs.offspring, frontier)
+            gains, scale = self._plugin_weights(inputs)
             return float(q_values(inputs.mean_survival, inputs.pmf.mean(axis=0), alpha, allocation,
-                                  weights, float(self.gamma)))
+                                  weights, float(self.gamma), gains=gains, future_scale=scale))
         alphas = surrogate.alpha(inputs.offspring, frontier, chosen)
+        gains_d, scales = self._sample_weights(inputs, chosen)
         values = q_values(inputs.survival[chosen], inputs.pmf[chosen], alphas, allocation, weights,
-                          float(self.gamma))
+                          float(self.gamma), gains=gains_d,
+                          future_scale=1.0 if scales is None else scales)
         return float(parse_risk(self.risk).evaluate(values))
+
+    @staticmethod
+    def _plugin_weights(inputs: PlanningInputs) -> tuple[np.ndarray | None, float]:
+        """Plug-in value curves ``E_d[S_d w_d]`` and mean pooled weight (``None, 1.0`` without weights)."""
+        gains = inputs.mean_values if inputs.weighted else None
+        scale = 1.0 if inputs.pooled_weight is None else float(inputs.pooled_weight.mean())
+        return gains, scale
+
+    @staticmethod
+    def _sample_weights(inputs: PlanningInputs, chosen: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Scored samples' value curves ``S_d w_d`` and pooled weights (``None`` without weights)."""
+        gains = inputs.values(chosen) if inputs.weighted else None
+        scales = None if inputs.pooled_weight is None else inputs.future_weight(chosen)
+        return gains, scales
 
 
 PLANNERS[GFPPlanner.name] = GFPPlanner

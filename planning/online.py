@@ -16,6 +16,23 @@ table (or one pooled table); the spend maximises a risk measure (mean, CVaR,
 worst) of ``(Q_1(s), ..., Q_D(s))`` while the allocation is the greedy on the
 posterior-mean curves.
 
+Weighted recruits (priority subgroups)
+--------------------------------------
+With expected recruit weights ``w_di = E[w(X') | x_i]`` the immediate value
+is ``v_s = sum_i w_di sum_{l<=k_i} S_di(l)``, the allocation of every spend
+is the greedy on the posterior-mean value curves ``E_d[S_di(l) w_di]``, and
+the continuation is the surrogate table scaled by the weight ``wbar_d`` of a
+recruit of a future (pooled) recruiter, ``table_scale``:
+
+.. math:: Q_d(s) = v_{d,s} + \gamma\, \bar w_d \sum_m P_d(N = m)\, U_d(r-s, m).
+
+This is the population DP of the *pooled weighted law*: when every future
+recruiter is a pooled draw whose recruits are worth ``wbar`` on average
+(capacity and recruit weight independent in the pool), every round's reward
+is ``wbar`` times its recruits, the optimal spends are unchanged and the
+value is ``wbar U`` exactly. The next frontier's size law stays the
+unweighted one (a coupon brings a recruit whatever their weight).
+
 How it is fast
 --------------
 Greedy allocations are nested in ``s``: going from ``s`` to ``s + 1`` changes
@@ -126,6 +143,8 @@ def online_decision(
     max_spend: int | None = None,
     chunk_elements: int = 200_000,
     order_curves: Any = None,
+    weights: Any = None,
+    table_scale: Any = None,
 ) -> SpendDecision:
     r"""Choose this round's spend by scoring every ``s`` with the surrogate table.
 
@@ -189,20 +208,28 @@ def online_decision(
     n_samples = max(n_curves, tables.shape[0])
     caps_arr = _check_caps(caps, n_people, length)
     limit = remaining if max_spend is None else min(remaining, _check_budget(max_spend, "max_spend"))
+    w = _weights(weights, n_curves, n_people)
+    scale = _scale(table_scale, n_samples)
     if order_curves is None:
-        mean_curves = curves.mean(axis=0)
-    else:
+        mean_curves = curves.mean(axis=0) if w is None else (curves * w[..., None]).mean(axis=0)
+    elif w is None:
         mean_curves = as_survival_samples(order_curves, "order_curves")[0]
-        if mean_curves.shape != curves.shape[1:]:
-            raise ValueError(
-                f"order_curves has shape {mean_curves.shape}, expected {curves.shape[1:]}"
-            )
+    else:
+        mean_curves = np.asarray(order_curves, dtype=np.float64)
+        if not np.all(np.isfinite(mean_curves)) or np.any(mean_curves < 0):
+            raise ValueError("order_curves must be finite and non-negative")
+    if mean_curves.shape != curves.shape[1:]:
+        raise ValueError(
+            f"order_curves has shape {mean_curves.shape}, expected {curves.shape[1:]}"
+        )
     person, level, _ = greedy_order(mean_curves, limit, caps_arr)
     top = person.size  # spends 0..top are possible
     spends = np.arange(top + 1)
 
     # Immediate value v_s per sample: cumulative marginals along the greedy order.
     gains = curves[:, person, level - 1]  # (curve sample, top)
+    if w is not None:
+        gains = gains * w[:, person]
     immediate = np.concatenate([np.zeros((n_curves, 1)), np.cumsum(gains, axis=1)], axis=1)
 
     # Entries (i, l) sorted by person then level: each person's levels 1..K_i.
@@ -253,8 +280,10 @@ def online_decision(
         else:
             coeffs = np.zeros((hi - lo, 1, size))
             coeffs[:, 0, 0] = 1.0
-        weights = tables[tidx][:, left[:, None], col]  # (chunk, top+1, size)
-        continuation[lo:hi] = np.einsum("csm,csm->cs", coeffs, weights)
+        weights_u = tables[tidx][:, left[:, None], col]  # (chunk, top+1, size)
+        continuation[lo:hi] = np.einsum("csm,csm->cs", coeffs, weights_u)
+        if scale is not None:
+            continuation[lo:hi] *= scale[idx][:, None]
 
     immediate_all = np.broadcast_to(immediate, (n_samples, top + 1))
     sample_scores = immediate_all + gamma * continuation
@@ -276,13 +305,16 @@ def online_decision(
 
 
 def allocation_scores(
-    survival: Any, remaining_budget: int, table: Any, gamma: float, allocation: Any
+    survival: Any, remaining_budget: int, table: Any, gamma: float, allocation: Any,
+    weights: Any = None, table_scale: Any = None,
 ) -> np.ndarray:
     r"""Score ``Q_d(k)`` of one given allocation per sample, by direct polynomial products.
 
-    ``Q_d(k) = sum_i sum_{l<=k_i} S_di(l) + gamma sum_m [z^m] prod_i H_di(z; k_i) U_d(r - s, m)``
-    with ``s = sum_i k_i``. This is the reference the online decision's FFT
-    path is checked against, and how a plan's claimed value is recomputed.
+    ``Q_d(k) = sum_i w_di sum_{l<=k_i} S_di(l) + gamma wbar_d sum_m [z^m] prod_i H_di(z; k_i) U_d(r - s, m)``
+    with ``s = sum_i k_i`` (``w = wbar = 1`` without ``weights`` and
+    ``table_scale``, as in :func:`online_decision`). This is the reference the
+    online decision's FFT path is checked against, and how a plan's claimed
+    value is recomputed.
 
     Returns
     -------
@@ -299,6 +331,8 @@ def allocation_scores(
     if spend > remaining:
         raise ValueError(f"the allocation spends {spend} coupons but only {remaining} remain")
     left = remaining - spend
+    w = _weights(weights, curves.shape[0], curves.shape[1])
+    scale = _scale(table_scale, curves.shape[0])
     pmf = pmf_from_survival(curves)
     out = np.empty(curves.shape[0])
     for d in range(curves.shape[0]):
@@ -306,7 +340,39 @@ def allocation_scores(
         for i in np.flatnonzero(k):
             product = poly_mul(product, truncated_pgf(pmf[d, i], int(k[i])))
         u = tables[d if tables.shape[0] > 1 else 0, left]
-        weights = u[np.minimum(np.arange(product.size), left)]
-        out[d] = gamma * float(product @ weights)
-    out += allocation_values(curves, k).sum(axis=1)
+        weights_u = u[np.minimum(np.arange(product.size), left)]
+        out[d] = gamma * float(product @ weights_u)
+    if scale is not None:
+        out *= scale
+    now = allocation_values(curves, k)
+    if w is not None:
+        now = now * w
+    out += now.sum(axis=1)
     return out
+
+
+def _weights(weights: Any, n_curves: int, n: int) -> np.ndarray | None:
+    """``(n_curves, n)`` recruit weights or ``None``."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 1:
+        w = w[None]
+    if w.ndim != 2 or w.shape[1] != n or w.shape[0] not in (1, n_curves):
+        raise ValueError(f"weights must be (sample, person) with {n_curves} sample(s) and {n} people; "
+                         f"got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    return np.broadcast_to(w, (n_curves, n))
+
+
+def _scale(table_scale: Any, n_samples: int) -> np.ndarray | None:
+    """``(n_samples,)`` continuation factors or ``None``."""
+    if table_scale is None:
+        return None
+    scale = np.asarray(table_scale, dtype=np.float64)
+    if scale.ndim == 0 or scale.shape == (1,):
+        scale = np.full(n_samples, float(scale.reshape(-1)[0]))
+    if scale.shape != (n_samples,) or not np.all(np.isfinite(scale)) or np.any(scale < 0):
+        raise ValueError(f"table_scale must be a scalar or ({n_samples},) numbers >= 0; got {scale.shape}")
+    return scale

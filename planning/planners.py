@@ -13,14 +13,23 @@ returned allocation.
 Planners are chosen by name through :data:`PLANNERS` (:func:`make_planner`),
 never by a chain of ``if method == ...``.
 
+Every planner's objective counts recruits with the weights the inputs carry
+(``PlanningInputs.weights``, ``E[w(X') | x_i]`` of priority subgroups,
+:mod:`planning.priorities`): the marginal value of coupon ``l`` to person
+``i`` under sample ``d`` is ``S_di(l) w_di``. Without weights (or with every
+weight 1) the decisions are exactly the unweighted ones.
+
 =========  =====================================================================
 name       objective
 =========  =====================================================================
-greedy     posterior-expected recruits this round (exact greedy, Pan et al. Thm 4.2)
-robust     a risk measure (CVaR, worst case) of the per-sample recruits (cvxpy MIP)
-dp         this round's recruits plus ``gamma`` times the population surrogate
-           value of the next frontier, aggregated over posterior samples by a
-           risk measure (online spend decision over the surrogate DP table)
+greedy     posterior-expected (weighted) recruits this round: the exact greedy on
+           ``E_d[S_d w_d]`` (Pan et al. Thm 4.2)
+robust     a risk measure (CVaR, worst case) of the per-sample weighted recruits
+           (cvxpy MIP), optionally with coverage constraints per subgroup
+dp         this round's weighted recruits plus ``gamma`` times the population
+           surrogate value of the next frontier (scaled by the pooled weight),
+           aggregated over posterior samples by a risk measure (online spend
+           decision over the surrogate DP table)
 =========  =====================================================================
 """
 
@@ -32,8 +41,9 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from planning.errors import PlanningError
-from planning.greedy import allocation_values, greedy_order
+from planning.greedy import greedy_order
 from planning.inputs import PlanningInputs
+from planning.priorities import Coverage, subgroup_probabilities
 from planning.risk import parse_risk
 
 __all__ = [
@@ -101,8 +111,8 @@ class Planner(Protocol):
 
 
 def _recruits(inputs: PlanningInputs, allocation: np.ndarray) -> np.ndarray:
-    """``(sample,)`` expected recruits of ``allocation`` under each posterior sample."""
-    return allocation_values(inputs.survival, allocation).sum(axis=1)
+    """``(sample,)`` (weighted) expected recruits of ``allocation`` under each posterior sample."""
+    return inputs.objective(allocation)
 
 
 def _budget(budget: Any) -> int:
@@ -113,12 +123,19 @@ def _budget(budget: Any) -> int:
 
 @dataclass(frozen=True)
 class GreedyPlanner:
-    """Exact single-round greedy on the posterior-mean curves (no settings)."""
+    """Exact single-round greedy on the posterior-mean value curves ``E_d[S_d w_d]`` (no settings).
+
+    The posterior expected weighted recruits ``E_d[sum_i w_di sum_{l<=k_i} S_di(l)]``
+    are linear in the value curves ``S_d w_d``, whose posterior mean is
+    non-increasing in ``l``: the greedy on it is exact (it is not the greedy
+    on ``E[S] E[w]``, which ignores how capacity and weight vary together over
+    the posterior).
+    """
 
     name: ClassVar[str] = "greedy"
 
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
-        person, _, _ = greedy_order(inputs.mean_survival, _budget(budget), inputs.caps)
+        person, _, _ = greedy_order(inputs.mean_values, _budget(budget), inputs.caps)
         allocation = np.bincount(person, minlength=inputs.n_people).astype(np.int64)
         values = _recruits(inputs, allocation)
         return Decision(allocation, float(values.mean()), "single", values)
@@ -129,7 +146,7 @@ class GreedyPlanner:
 
 @dataclass(frozen=True)
 class RobustPlanner:
-    """Risk-averse single round: maximise ``risk`` of the per-sample recruits (cvxpy MIP).
+    """Risk-averse single round: maximise ``risk`` of the per-sample (weighted) recruits (cvxpy MIP).
 
     Parameters
     ----------
@@ -139,20 +156,41 @@ class RobustPlanner:
     time_limit : float or None
         Solver seconds; the best plan found by then is returned and its
         status says so.
+    coverage : str or tuple of Coverage
+        "At least N recruits from subgroup G" constraints, e.g.
+        ``"SEX=F:10,DRUG=yes:4"`` (:class:`planning.priorities.Coverage`),
+        held under the same risk measure; the subgroup probabilities come from
+        ``inputs.subgroups`` or the inputs' offspring law. A request no plan
+        can meet is refused with what each subgroup can reach.
     """
 
     risk: str = "cvar:0.1"
     time_limit: float | None = 60.0
+    coverage: Any = ()
     name: ClassVar[str] = "robust"
 
     def __post_init__(self) -> None:
         parse_risk(self.risk)
+        object.__setattr__(self, "coverage", Coverage.parse(self.coverage) if self.coverage else ())
+
+    def _constraints(self, inputs: PlanningInputs) -> list[Any]:
+        from planning.robust import CoverageConstraint
+
+        missing = [c.subgroup for c in self.coverage if c.label not in inputs.subgroups]
+        computed = {}
+        if missing:
+            probs = subgroup_probabilities(missing, inputs.offspring, inputs.frontier, inputs.n_samples,
+                                           origin="--coverage")
+            computed = {p.label: probs[..., j] for j, p in enumerate(missing)}
+        return [CoverageConstraint(c.label, inputs.subgroups.get(c.label, computed.get(c.label)), c.minimum)
+                for c in self.coverage]
 
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
         from planning.robust import robust_allocation
 
         result = robust_allocation(
-            inputs.survival, _budget(budget), self.risk, caps=inputs.caps, time_limit=self.time_limit
+            inputs.survival, _budget(budget), self.risk, caps=inputs.caps, weights=inputs.weights,
+            time_limit=self.time_limit, coverage=self._constraints(inputs),
         )
         details = {
             "price_of_robustness": result.price_of_robustness,
@@ -160,6 +198,8 @@ class RobustPlanner:
             "solver_status": result.status,
             "solver_gap": result.gap,
         }
+        if result.coverage:
+            details["coverage"] = result.coverage
         return Decision(result.allocation, result.objective, "single", result.sample_values, details)
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
@@ -186,6 +226,14 @@ class DPPlanner:
     tables : {"auto", "per_sample", "pooled"}
         A surrogate table of each scored sample's own pooled law, or one table
         of the posterior-mean law; ``"auto"``: per sample up to a budget of 200.
+
+    Notes
+    -----
+    With recruit weights the immediate value is weighted per sample, the
+    allocation of each spend is the greedy on ``E_d[S_d w_d]`` and each
+    sample's table is scaled by its pooled weight ``wbar_d``
+    (``inputs.pooled_weight``; the mean of the scored samples' for a pooled
+    table): the DP of the pooled weighted law (:mod:`planning.online`).
     """
 
     gamma: float = 0.9
@@ -231,7 +279,8 @@ class DPPlanner:
         chosen, tables, per_sample = self._scored(inputs, budget, rng)
         spend = online_decision(
             inputs.survival[chosen], budget, tables, self.gamma, self.risk,
-            caps=inputs.caps, order_curves=inputs.mean_survival,
+            caps=inputs.caps, order_curves=inputs.mean_values,
+            weights=inputs.sample_weights(chosen), table_scale=self._scale(inputs, chosen, per_sample),
         )
         details = {
             "gamma": float(self.gamma),
@@ -248,9 +297,19 @@ class DPPlanner:
         from planning.online import allocation_scores
 
         budget = _budget(budget)
-        chosen, tables, _ = self._scored(inputs, budget, rng)
-        scores = allocation_scores(inputs.survival[chosen], budget, tables, self.gamma, allocation)
+        chosen, tables, per_sample = self._scored(inputs, budget, rng)
+        scores = allocation_scores(inputs.survival[chosen], budget, tables, self.gamma, allocation,
+                                   weights=inputs.sample_weights(chosen),
+                                   table_scale=self._scale(inputs, chosen, per_sample))
         return float(parse_risk(self.risk).evaluate(scores))
+
+    @staticmethod
+    def _scale(inputs: PlanningInputs, chosen: np.ndarray, per_sample: bool) -> Any:
+        """Pooled weight of each scored sample (per-sample tables) or their mean (pooled table)."""
+        if inputs.pooled_weight is None:
+            return None
+        weight = inputs.future_weight(chosen)
+        return weight if per_sample else float(weight.mean())
 
 
 #: Planners by name (the ``--method`` of the command line).

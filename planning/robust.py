@@ -10,8 +10,29 @@ The robust plan maximises a risk measure ``rho`` (mean, CVaR, worst case;
 .. math:: \max_z\; \rho\big(A z\big) \quad \text{s.t.}\quad
           \sum_{il} z_{il} \le s,\; z_{i,l+1} \le z_{il},\; z_{il} \in \{0, 1\},
 
-with ``k_i = sum_l z_il`` and ``A[d, (i, l)] = w_i S_di(l)``. Variables exist
-only for ``l <= min(cap_i, L, s)``.
+with ``k_i = sum_l z_il`` and ``A[d, (i, l)] = w_di S_di(l)``: the weights
+``w_di = E[w(X') | x_i]`` under sample ``d`` (priority subgroups,
+:mod:`planning.priorities`) may differ by sample, so the risk is taken over
+the samples of the *weighted* objective. Variables exist only for
+``l <= min(cap_i, L, s)``.
+
+Coverage constraints
+--------------------
+"At least ``N_c`` recruits from subgroup ``G_c``" enters as
+
+.. math:: \rho\big(G_c z\big) \ge N_c, \qquad
+          G_c[d, (i, l)] = P_d(X' \in G_c \mid x_i)\, S_{di}(l),
+
+the same risk measure applied to the per-sample expected recruits in the
+subgroup (concave, so the constraint is convex; for CVaR it says that over
+the worst ``alpha`` share of samples the subgroup still gets ``N_c`` on
+average). Before solving, each constraint alone is checked: the largest
+``rho(G_c z)`` any plan with the budget and caps reaches is itself a robust
+allocation (of the curves ``P_d(G_c) S_d``); a request above it is refused
+with that number (:class:`CoverageInfeasibleError`), as is a set of
+constraints that cannot hold together. With coverage the mean risk is solved
+by the MIP too (the greedy ignores the constraints) and no coupon is trimmed
+by dominance (a dominated coupon may be the one that reaches the subgroup).
 
 Solution strategy
 -----------------
@@ -44,6 +65,7 @@ from typing import Any
 import numpy as np
 
 from planning.curves import as_survival_samples
+from planning.errors import PlanningError
 from planning.greedy import (
     _check_budget,
     _check_caps,
@@ -54,7 +76,13 @@ from planning.greedy import (
 )
 from planning.risk import Mean, RiskMeasure, parse_risk
 
-__all__ = ["RobustResult", "SolverUnavailableError", "robust_allocation"]
+__all__ = [
+    "CoverageConstraint",
+    "CoverageInfeasibleError",
+    "RobustResult",
+    "SolverUnavailableError",
+    "robust_allocation",
+]
 
 #: MIP-capable solvers tried in this order when none is named.
 MIP_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "CBC", "GLPK_MI")
@@ -62,6 +90,29 @@ MIP_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "CBC", "GLPK_MI")
 
 class SolverUnavailableError(RuntimeError):
     """The optimisation solver is missing or failed; the message says what to do."""
+
+
+class CoverageInfeasibleError(PlanningError):
+    """No plan within the budget and caps meets the coverage constraints; the message says how far."""
+
+
+@dataclass(frozen=True)
+class CoverageConstraint:
+    """At least ``minimum`` recruits from a subgroup, under the planner's risk measure.
+
+    Attributes
+    ----------
+    label : str
+        The subgroup (``SEX=F``).
+    probabilities : numpy.ndarray
+        ``(sample, person)`` or ``(person,)``: ``P(X' in G | x_i)`` per sample.
+    minimum : float
+        Expected recruits in the subgroup this round.
+    """
+
+    label: str
+    probabilities: np.ndarray
+    minimum: float
 
 
 @dataclass
@@ -81,7 +132,8 @@ class RobustResult:
         posterior-expected value.
     price_of_robustness
         ``mean_value - mean(sample_values)``, ``>= 0``: expected recruits
-        (weighted, if weights were given) given up for robustness.
+        (weighted, if weights were given) given up for robustness (and for
+        the coverage constraints, if any).
     status
         ``"optimal"`` (exact greedy or MIP proven within ``mip_rel_gap``),
         ``"time_limit"`` (best plan found in time, see ``gap``).
@@ -91,6 +143,10 @@ class RobustResult:
         Text of the risk measure.
     solve_seconds
         Wall time spent in the solver.
+    coverage
+        Per coverage constraint: ``subgroup``, ``minimum``, ``achieved`` (its
+        risk measure at the plan), ``mean`` and ``attainable`` (the most any
+        plan reaches).
     """
 
     allocation: np.ndarray
@@ -104,6 +160,7 @@ class RobustResult:
     gap: float = 0.0
     solve_seconds: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    coverage: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _pick_solver(solver: str | None) -> str:
@@ -130,8 +187,12 @@ def _pick_solver(solver: str | None) -> str:
     )
 
 
-def _solve(problem: Any, solver: str, time_limit: float | None, gap: float) -> str:
-    """Solve a cvxpy problem; return its status or raise SolverUnavailableError."""
+def _solve(problem: Any, solver: str, time_limit: float | None, gap: float,
+           allow_infeasible: bool = False) -> str:
+    """Solve a cvxpy problem; return its status or raise SolverUnavailableError.
+
+    With ``allow_infeasible`` an infeasible program returns ``"infeasible"``.
+    """
     import cvxpy as cp
 
     options: dict[str, Any] = {}
@@ -149,6 +210,8 @@ def _solve(problem: Any, solver: str, time_limit: float | None, gap: float) -> s
             "try risk='mean' (exact greedy) or another solver"
         ) from None
     status = str(problem.status)
+    if allow_infeasible and status in {"infeasible", "infeasible_inaccurate"}:
+        return "infeasible"
     if status not in {"optimal", "optimal_inaccurate", "user_limit"}:
         raise SolverUnavailableError(
             f"the {solver} solver returned status {status!r} for the robust allocation "
@@ -175,6 +238,28 @@ def _fill(
     return allocation + extra
 
 
+def _split_weights(weights: Any, n_samples: int, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(per-person weights, per-sample weights)``: one of them (or both) ``None``.
+
+    ``(person,)`` weights keep the historical path (weights applied to the
+    mean curves); ``(sample, person)`` (or ``(1, person)``) weights are
+    multiplied into the curves sample by sample.
+    """
+    if weights is None:
+        return None, None
+    arr = np.asarray(weights, dtype=np.float64)
+    if arr.ndim <= 1:
+        return _check_weights(arr, n), None
+    if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] not in (1, n_samples):
+        raise ValueError(
+            f"weights must be (person,), (1, person) or (sample, person) = ({n_samples}, {n}); "
+            f"got {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError("weights must be finite and non-negative")
+    return None, np.broadcast_to(arr, (n_samples, n))
+
+
 def robust_allocation(
     survival_samples: Any,
     budget: int,
@@ -184,6 +269,7 @@ def robust_allocation(
     solver: str | None = None,
     time_limit: float | None = 60.0,
     mip_rel_gap: float = 1e-3,
+    coverage: Any = (),
 ) -> RobustResult:
     r"""Coupon allocation maximising a risk measure over posterior samples.
 
@@ -200,8 +286,12 @@ def robust_allocation(
     risk
         A :mod:`planning.risk` measure or its text: ``"mean"``,
         ``"cvar:0.1"``, ``"worst"``. ``"mean"`` uses the exact greedy.
-    caps, weights
-        Per-person caps and recruit weights, as in the greedy.
+    caps
+        Per-person caps, as in the greedy.
+    weights
+        Recruit weights: ``(person,)`` as in the greedy, or ``(sample, person)``
+        (``E[w(X') | x_i]`` under each posterior sample): the risk is then
+        taken over the samples of ``sum_i w_di sum_{l<=k_i} S_di(l)``.
     solver
         cvxpy solver name; default: HiGHS if installed, else another
         MIP-capable solver.
@@ -213,6 +303,9 @@ def robust_allocation(
         Relative optimality gap accepted as optimal: 0.1% of the objective by
         default, far inside the Monte Carlo error of a few hundred posterior
         samples. Use 0 to insist on proven optimality (may take much longer).
+    coverage
+        :class:`CoverageConstraint` s: at least ``minimum`` recruits from each
+        subgroup under the same risk measure (module docstring).
 
     Returns
     -------
@@ -222,6 +315,9 @@ def robust_allocation(
     ------
     SolverUnavailableError
         No MIP solver, or the solver failed; the message says what to try.
+    CoverageInfeasibleError
+        No plan meets the coverage constraints (the message gives what each
+        can reach).
 
     Examples
     --------
@@ -234,13 +330,16 @@ def robust_allocation(
     """
     budget = _check_budget(budget)
     measure = parse_risk(risk)
-    samples = as_survival_samples(survival_samples, "survival_samples")
-    n_samples, n, length = samples.shape
+    curves = as_survival_samples(survival_samples, "survival_samples")
+    n_samples, n, length = curves.shape
     caps_arr = _check_caps(caps, n, length)
-    w = _check_weights(weights, n)
+    w, w_samples = _split_weights(weights, n_samples, n)
+    # value curves A[d, i, l] / w_i: the weighted objective with per-sample weights
+    samples = curves if w_samples is None else curves * w_samples[..., None]
     mean_curves = samples.mean(axis=0)
     if not 0.0 <= mip_rel_gap < 1.0:
         raise ValueError(f"mip_rel_gap must be in [0, 1); got {mip_rel_gap}")
+    constraints = _coverage_curves(coverage, curves)
 
     def values_of(allocation: np.ndarray) -> np.ndarray:
         per_person = allocation_values(samples, allocation)  # (sample, person)
@@ -252,10 +351,22 @@ def robust_allocation(
     mean_alloc = np.bincount(person, minlength=n).astype(np.int64)
     mean_values = values_of(mean_alloc)
     mean_value = float(mean_values.mean())
+    spend = int(min(budget, int(caps_arr.sum())))
+    attainable = [
+        robust_allocation(g, spend, measure, caps_arr, solver=solver, time_limit=time_limit,
+                          mip_rel_gap=mip_rel_gap).objective
+        for _, g, _ in constraints
+    ]
 
     def result(alloc: np.ndarray, status: str, gap: float, seconds: float, **info: Any):
         vals = values_of(alloc)
         price = max(0.0, mean_value - float(vals.mean()))
+        reached = []
+        for (label, g, minimum), top in zip(constraints, attainable, strict=True):
+            per_sample = allocation_values(g, alloc).sum(axis=1)
+            reached.append({"subgroup": label, "minimum": minimum,
+                            "achieved": float(measure.evaluate(per_sample)),
+                            "mean": float(per_sample.mean()), "attainable": float(top)})
         return RobustResult(
             allocation=alloc.astype(np.int64),
             objective=float(measure.evaluate(vals)),
@@ -268,18 +379,51 @@ def robust_allocation(
             gap=gap,
             solve_seconds=seconds,
             info=dict(info),
+            coverage=reached,
         )
 
-    spend = int(min(budget, int(caps_arr.sum())))
-    if isinstance(measure, Mean) or spend == 0 or n_samples == 1:
+    short = [f"{label}: at most {top:.2f} (asked {minimum:g})"
+             for (label, _, minimum), top in zip(constraints, attainable, strict=True)
+             if top < minimum * (1.0 - mip_rel_gap) - 1e-9]
+    if short:
+        raise CoverageInfeasibleError(
+            f"the coverage cannot be met with {spend} coupon(s) and these caps (expected recruits "
+            f"under {measure}): " + "; ".join(short)
+            + ". Lower the coverage, raise the budget or the coupons per person"
+        )
+    if not constraints and (isinstance(measure, Mean) or spend == 0 or n_samples == 1):
         return result(mean_alloc, "optimal", 0.0, 0.0, method="greedy")
+    if spend == 0:  # every minimum is 0 here
+        return result(np.zeros(n, dtype=np.int64), "optimal", 0.0, 0.0, method="nothing to spend")
 
     solver_name = _pick_solver(solver)
     alloc, status, gap, seconds, info = _solve_mip(
-        samples, w, caps_arr, spend, measure, solver_name, time_limit, mip_rel_gap
+        samples, w, caps_arr, spend, measure, solver_name, time_limit, mip_rel_gap, constraints
     )
     alloc = _fill(mean_curves, alloc, spend, caps_arr, w)
     return result(alloc, status, gap, seconds, **info)
+
+
+def _coverage_curves(coverage: Any, curves: np.ndarray) -> list[tuple[str, np.ndarray, float]]:
+    """``(label, P_d(G) S_d (sample, person, L), minimum)`` per constraint."""
+    out = []
+    n_samples, n, _ = curves.shape
+    for item in coverage or ():
+        if not isinstance(item, CoverageConstraint):
+            raise TypeError(f"coverage takes CoverageConstraint objects, got {type(item).__name__}")
+        probs = np.asarray(item.probabilities, dtype=np.float64)
+        if probs.ndim == 1:
+            probs = probs[None]
+        if probs.shape not in ((1, n), (n_samples, n)) or np.any(probs < 0) or np.any(probs > 1):
+            raise ValueError(
+                f"coverage {item.label}: probabilities must be in [0, 1] with shape ({n},) or "
+                f"({n_samples}, {n}); got {probs.shape}"
+            )
+        minimum = float(item.minimum)
+        if not np.isfinite(minimum) or minimum < 0:
+            raise ValueError(f"coverage {item.label}: the minimum must be a number >= 0")
+        out.append((item.label, curves * probs[..., None], minimum))
+    return out
 
 
 def _solve_mip(
@@ -291,6 +435,7 @@ def _solve_mip(
     solver: str,
     time_limit: float | None,
     mip_rel_gap: float,
+    constraints: list[tuple[str, np.ndarray, float]] = (),
 ) -> tuple[np.ndarray, str, float, float, dict[str, Any]]:
     import cvxpy as cp
     import scipy.sparse as sp
@@ -304,10 +449,16 @@ def _solve_mip(
     high = values.max(axis=0)
     low = values.min(axis=0)
     allowed = np.arange(width)[None, :] < caps[:, None]
-    # Dominance trimming (module docstring, step 2).
-    low_allowed = np.where(allowed, low, -np.inf).ravel()
-    threshold = np.partition(low_allowed, low_allowed.size - spend)[low_allowed.size - spend]
-    keep = allowed & (high > 1e-15) & (high >= threshold)
+    covers = [np.minimum.accumulate(g[:, :, :width], axis=2) for _, g, _ in constraints]
+    if covers:
+        # no dominance trimming: a coupon dominated in value may be the one reaching a subgroup
+        reach = np.max([c.max(axis=0) for c in covers], axis=0)
+        keep = allowed & ((high > 1e-15) | (reach > 1e-15))
+    else:
+        # Dominance trimming (module docstring, step 2).
+        low_allowed = np.where(allowed, low, -np.inf).ravel()
+        threshold = np.partition(low_allowed, low_allowed.size - spend)[low_allowed.size - spend]
+        keep = allowed & (high > 1e-15) & (high >= threshold)
     flat = np.flatnonzero(keep.ravel())
     n_vars = flat.size
     info: dict[str, Any] = {"method": "lp-integral", "variables": int(n_vars), "solver": solver}
@@ -315,6 +466,8 @@ def _solve_mip(
         return np.zeros(n, dtype=np.int64), "optimal", 0.0, 0.0, info
     owner = flat // width
     coef = values.reshape(n_samples, -1)[:, flat]  # (sample, vars)
+    cover_coef = [c.reshape(n_samples, -1)[:, flat] for c in covers]
+    minimums = [minimum for _, _, minimum in constraints]
     # z_{i,l+1} <= z_{i,l}: kept levels of a person are consecutive from l=1.
     link = np.flatnonzero(owner[1:] == owner[:-1])
     rows = np.arange(link.size)
@@ -324,16 +477,27 @@ def _solve_mip(
     )
 
     def build(z: Any, extra: list[Any]) -> Any:
-        constraints = [cp.sum(z) <= spend, *extra]
+        constraints_ = [cp.sum(z) <= spend, *extra]
         if link.size:
-            constraints.append(mono @ z <= 0)
-        return cp.Problem(cp.Maximize(measure.expression(coef @ z)), constraints)
+            constraints_.append(mono @ z <= 0)
+        constraints_ += [measure.expression(g @ z) >= m for g, m in zip(cover_coef, minimums, strict=True)]
+        return cp.Problem(cp.Maximize(measure.expression(coef @ z)), constraints_)
 
+    def infeasible() -> CoverageInfeasibleError:
+        labels = ", ".join(f"{label} >= {minimum:g}" for label, _, minimum in constraints)
+        return CoverageInfeasibleError(
+            f"the coverage constraints {labels} cannot all be met together with {spend} coupon(s) "
+            f"and these caps (each alone can); lower one of them or raise the budget"
+        )
+
+    # only coverage constraints can make the programs infeasible
+    maybe: dict[str, Any] = {"allow_infeasible": True} if covers else {}
     started = time.perf_counter()
     # LP relaxation: a bound and usually an (almost) integral point.
     z_lp = cp.Variable(n_vars)
     lp = build(z_lp, [z_lp >= 0, z_lp <= 1])
-    _solve(lp, solver, time_limit, mip_rel_gap)
+    if _solve(lp, solver, time_limit, mip_rel_gap, **maybe) == "infeasible":
+        raise infeasible()
     bound = float(lp.value)
     z_val = np.clip(np.asarray(z_lp.value, dtype=np.float64), 0.0, 1.0)
     fractional = (z_val > 1e-7) & (z_val < 1 - 1e-7)
@@ -357,6 +521,8 @@ def _solve_mip(
             return False
         zr = np.round(z)
         ok = np.all(np.abs(z - zr) < 1e-6) and zr.sum() <= spend
+        ok = ok and all(float(measure.evaluate(g @ zr)) >= m - 1e-6 * max(1.0, m)
+                        for g, m in zip(cover_coef, minimums, strict=True))
         return bool(ok and (not link.size or np.all(zr[link + 1] <= zr[link])))
 
     incumbent: np.ndarray | None = None
@@ -372,17 +538,21 @@ def _solve_mip(
             extra.append(z_fix[ones] == 1)
         if zeros.size:
             extra.append(z_fix[zeros] == 0)
-        _solve(build(z_fix, extra), solver, time_limit, 0.0)
-        if feasible(z_fix.value):
+        fixed = _solve(build(z_fix, extra), solver, time_limit, 0.0, **maybe)
+        if fixed != "infeasible" and feasible(z_fix.value):
             incumbent = np.asarray(z_fix.value, dtype=np.float64)
             info["method"] = "lp+fixed-mip"
-    if incumbent is not None:
+    if incumbent is not None and feasible(incumbent):
         value = objective_of(incumbent)
         if rel_gap(value) <= mip_rel_gap + 1e-9:
             return to_alloc(incumbent), "optimal", rel_gap(value), time.perf_counter() - started, info
+    else:
+        incumbent = None
     # Full MIP.
     z_mip = cp.Variable(n_vars, boolean=True)
-    status = _solve(build(z_mip, []), solver, time_limit, mip_rel_gap)
+    status = _solve(build(z_mip, []), solver, time_limit, mip_rel_gap, **maybe)
+    if status == "infeasible":
+        raise infeasible()
     info["method"] = "full-mip"
     candidates = [z for z in (z_mip.value, incumbent) if feasible(z)]
     if not candidates:
