@@ -164,6 +164,28 @@ Paper's form, for comparison: ``2(1+gamma) r sum_i TV(D_i, D^_i) + c TV(P, P^)
 + c r E TV(D, Dbar)``, ``c = 2 gamma r / (1 - gamma)``, every TV on the full
 laws and the frontier sum over everyone; no finite value at ``gamma = 1``.
 
+Weighted recruits (priority subgroups)
+--------------------------------------
+With recruit weights (``w_di = E[w(X') | x_i]`` under sample ``d``, and the
+pooled weight ``wbar_d`` of a future recruit's recruit) the objective counts
+each recruit at its weight. Both bounds then run on *value curves* instead of
+survival curves, while every distance between capacity laws (the TVs) is
+unchanged, since a coupon brings a recruit whatever their weight:
+
+* single round: person ``i``'s curves ``S_di(l) w_di`` are divided by
+  ``m_i = max_d w_di``, which keeps them in ``[0, 1]`` and non-increasing,
+  and ``m_i`` is passed as the per-person weight: the bound above with
+  weights ``m_i`` is then the bound of the weighted loss (the upper values
+  ``a`` stay capped at ``m_i``, a valid cap for every sample's truth);
+* multi-round: every reward is divided by one constant
+  ``c = max(max_di w_di, max_d wbar_d)``, so that each recruit is worth at
+  most 1 and the derivation above holds as written, with reward envelopes
+  ``|S_d w_d - E[S w]| / c`` on the frontier and
+  ``|wbar_d Sbar_d(l) - wbar^ S^(l)| / c`` in the pooled population
+  (``wbar^`` the plug-in pooled weight), the plug-in table ``wbar^ U^ / c``
+  for the ranges, and the heterogeneity reward distance
+  ``sum_l |w_j S_j(l) - wbar Sbar(l)| / c``; the total is multiplied by ``c``.
+
 Estimates
 ---------
 The truth is unknown, so every distance is estimated and says how:
@@ -727,6 +749,19 @@ def _plan_value(samples: np.ndarray, allocation: np.ndarray, weights: np.ndarray
     return float(per_person.sum(axis=1).mean())
 
 
+def _normalised_values(samples: np.ndarray, weights: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample weights into the curves: ``(S_d w_d / m, m)`` with ``m_i = max_d w_di``."""
+    n_samples, n, _ = samples.shape
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != n or w.shape[0] not in (1, n_samples):
+        raise ValueError(f"weights must be (person,) or (sample, person) = ({n_samples}, {n}); got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    top = w.max(axis=0)
+    ratio = w / np.where(top > 0, top, 1.0)
+    return samples * ratio[..., None], top
+
+
 def single_round_report(
     survival_samples: Any,
     budget: int,
@@ -759,7 +794,10 @@ def single_round_report(
     quantile
         Posterior quantile of the per-sample bounds.
     weights
-        Optional per-person recruit weights.
+        Optional recruit weights: ``(person,)``, or ``(sample, person)``
+        (``E[w(X') | x_i]`` per sample; the plug-in is then the posterior mean
+        of the value curves ``S_d w_d`` and ``plugin`` must be ``None``; see
+        the module docstring). The PPC check treats the weights as known.
     ppc
         Posterior predictive TV estimate (:func:`ppc_tv`).
     allocation
@@ -771,6 +809,10 @@ def single_round_report(
     """
     samples = as_survival_samples(survival_samples, "survival_samples")
     budget = _check_budget(budget)
+    if weights is not None and np.ndim(weights) == 2:
+        if plugin is not None:
+            raise ValueError("with per-sample weights the plug-in is the mean value curve: leave plugin None")
+        samples, weights = _normalised_values(samples, weights)
     hat = samples.mean(axis=0) if plugin is None else np.asarray(plugin, dtype=np.float64)
     n_samples, n_people, length = samples.shape
     caps_arr = _check_caps(caps, n_people, length)
@@ -1077,6 +1119,8 @@ def tightened_multi_round_bound(
     table: Any = None,
     population_laws: Any = None,
     future_cap: int | None = None,
+    weights: tuple[Any, Any] | None = None,
+    pooled_weight: tuple[float, float] | None = None,
 ) -> MultiRoundTerms:
     """The multi-round bound with the truth known (for tests and simulation studies).
 
@@ -1098,17 +1142,38 @@ def tightened_multi_round_bound(
     future_cap
         Most coupons a later recruit can be given (default ``r``): the
         heterogeneity distances are taken on capacity truncated there.
+    weights, pooled_weight
+        Optional ``(true, estimated)`` recruit weights of the frontier
+        (``(person,)`` each) and of a future pooled recruit's recruit
+        (scalars): the bound of the weighted objective (module docstring;
+        ``table`` is then the *unweighted* plug-in table). Not combined with
+        ``population_laws``.
     """
     a, b = _curves_pair(true_frontier, est_frontier)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError("true_frontier and est_frontier must be (person, L)")
     r = _check_budget(remaining_budget, "remaining_budget")
-    env = np.abs(a - b)
     tvs = truncated_tv(pmf_from_survival(a), pmf_from_survival(b))
     size = max(r, 1)
     t_law = _pooled_laws(true_pooled, size)
     h_law = _pooled_laws(est_pooled, size)
     pe, pt = _pooled_distances(t_law, h_law, size)
+    c = 1.0
+    if weights is not None or pooled_weight is not None:
+        if population_laws is not None:
+            raise ValueError("weights are not combined with population_laws")
+        n = a.shape[0]
+        w_t, w_e = (np.ones(n), np.ones(n)) if weights is None else (
+            np.broadcast_to(np.asarray(x, dtype=float), (n,)) for x in weights)
+        p_t, p_e = (1.0, 1.0) if pooled_weight is None else (float(x) for x in pooled_weight)
+        c = max(float(w_t.max(initial=0.0)), float(w_e.max(initial=0.0)), p_t, p_e) or 1.0
+        a, b = a * (w_t / c)[:, None], b * (w_e / c)[:, None]
+        s_t = 1.0 - np.cumsum(t_law[..., :-1], axis=-1)
+        s_e = 1.0 - np.cumsum(h_law[..., :-1], axis=-1)
+        pe = np.abs(p_t / c * s_t - p_e / c * s_e)
+        if table is not None:
+            table = np.asarray(table, dtype=np.float64) * (p_e / c)
+    env = np.abs(a - b)
     het = None
     if population_laws is not None:
         laws, weights = population_laws
@@ -1121,8 +1186,13 @@ def tightened_multi_round_bound(
         delta = np.abs(s_types - s_bar).sum(axis=1)
         t = tv_distance(type_laws, bar)
         het = (float(weights @ delta), float(weights @ t))
-    return multi_round_terms(env, tvs, allocation, pe, pt, gamma, r, caps=caps, table=table,
-                             heterogeneity=het)
+    terms = multi_round_terms(env, tvs, allocation, pe, pt, gamma, r, caps=caps, table=table,
+                              heterogeneity=het)
+    if c == 1.0:
+        return terms
+    return MultiRoundTerms(total=terms.total * c, frontier=terms.frontier * c,
+                           transition=terms.transition * c, heterogeneity=terms.heterogeneity * c,
+                           comparator_spend=terms.comparator_spend, paper=terms.paper * c)
 
 
 def multi_round_report(
@@ -1140,6 +1210,8 @@ def multi_round_report(
     table: Any = "auto",
     ppc: Estimate | None = None,
     heterogeneity: bool = True,
+    weights: Any = None,
+    pooled_weight: Any = None,
 ) -> BoundReport:
     """Estimated multi-round bound (laws that matter), with the paper's form beside it.
 
@@ -1179,6 +1251,11 @@ def multi_round_report(
         reported as a check.
     heterogeneity
         Include the heterogeneity part (comparator that knows each recruit's law).
+    weights, pooled_weight
+        Optional recruit weights ``(sample, person)`` (or ``(person,)``) and
+        pooled weights ``(sample,)`` (or a scalar): the bound of the weighted
+        objective (module docstring); the frontier plug-in is then the mean
+        value curve and the pooled one ``mean(wbar) S^``.
     """
     samples = as_survival_samples(survival_samples, "survival_samples")
     n_samples, n, length = samples.shape
@@ -1200,29 +1277,61 @@ def multi_round_report(
         each = np.broadcast_to(_pooled_laws(pooled, size), (n_samples, size + 1))
         return each, _pooled_laws(pooled_plugin, size)[0]
 
-    pe, pt = _pooled_distances(*laws_at(max(r, 1)), max(r, 1))
+    # Rewards: recruits, or weighted recruits divided by c (each recruit worth at most 1).
+    weighted = weights is not None or pooled_weight is not None
+    w = np.ones((1, n)) if weights is None else np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    wbar = np.ones(n_samples) if pooled_weight is None else np.broadcast_to(
+        np.asarray(pooled_weight, dtype=np.float64), (n_samples,))
+    if w.shape[1] != n or w.shape[0] not in (1, n_samples) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"weights must be finite, >= 0 and (person,) or (sample, person); got {w.shape}")
+    if not np.all(np.isfinite(wbar)) or np.any(wbar < 0):
+        raise ValueError("pooled_weight must be finite and >= 0")
+    c = max(float(w.max()), float(wbar.max())) if weighted else 1.0
+    c = c if c > 0 else 1.0
+    w, wbar_c, wbar_hat = w / c, wbar / c, float(wbar.mean()) / c
+    rewards = samples * w[..., None] if weighted else samples
+    reward_hat = rewards.mean(axis=0) if weighted else hat
+
+    laws_r = laws_at(max(r, 1))
+    pe, pt = _pooled_distances(*laws_r, max(r, 1))
+    if weighted:
+        surv_true = 1.0 - np.cumsum(laws_r[0][..., :-1], axis=-1)
+        surv_hat = 1.0 - np.cumsum(laws_r[1][..., :-1], axis=-1)
+        pe = np.abs(wbar_c[:, None] * surv_true - wbar_hat * surv_hat)
     if isinstance(table, str):
         if table != "auto":
             raise ValueError(f"table must be an array, None or 'auto'; got {table!r}")
         from planning.dp import surrogate_table
 
         table = surrogate_table(laws_at(max(r, 1))[1], r, gamma) if 1 <= r <= 300 else None
+        if table is not None and weighted:
+            table = table * wbar_hat
+    elif table is not None and weighted:
+        table = np.asarray(table, dtype=np.float64) * wbar_hat
     pmf_s = pmf_from_survival(samples)
     pmf_h = pmf_from_survival(hat)
     tvs = np.empty_like(samples)
     for part in _chunks(n_samples, n * length):
         tvs[part] = truncated_tv(pmf_s[part], pmf_h[None])
-    env = np.abs(samples - hat[None])
+    env = np.abs(rewards - reward_hat[None])
     # heterogeneity and paper's distances per sample, on min(C, L)
     bar_l, _ = laws_at(length)
     bar_s = 1.0 - np.cumsum(bar_l[:, :-1], axis=1)
-    mean_delta = np.abs(samples - bar_s[:, None, :]).sum(axis=2).mean(axis=1)
+    if weighted:
+        bar_s = bar_s * wbar_c[:, None]
+    mean_delta = np.abs(rewards - bar_s[:, None, :]).sum(axis=2).mean(axis=1)
     mean_t = tv_distance(pmf_s, bar_l[:, None, :]).mean(axis=1)
     het = (mean_delta, mean_t) if heterogeneity else None
     full, full_hat = laws_at(max(r, length, pooled.shape[1]))
     paper_tvs = (tvs[:, :, -1].sum(axis=1), tv_distance(full, full_hat[None]), mean_t)
     terms = multi_round_terms(env, tvs, k, pe, pt, gamma, r, caps=caps_arr, table=table,
                               heterogeneity=het, paper_tvs=paper_tvs)
+    if weighted and c != 1.0:
+        terms = MultiRoundTerms(
+            total=terms.total * c, frontier=terms.frontier * c, transition=terms.transition * c,
+            heterogeneity=terms.heterogeneity * c, comparator_spend=terms.comparator_spend,
+            paper=terms.paper * c,
+        )
     idx = _quantile_index(terms.total, quantile)
     total = float(terms.total[idx])
     paper_total = None if gamma >= 1.0 else float(np.quantile(terms.paper, quantile, method="higher"))
@@ -1249,7 +1358,8 @@ def multi_round_report(
         eps = float(ppc.value)
         ppc_terms = multi_round_terms(np.full((n, length), eps), np.full((n, length), eps), k,
                                       pe[idx], pt[idx], gamma, r, caps=caps_arr, table=table)
-        checks.append(BoundPart("frontier (PPC)", float(ppc_terms.frontier[0]),
+        scale_ppc = c if weighted else 1.0
+        checks.append(BoundPart("frontier (PPC)", float(ppc_terms.frontier[0]) * scale_ppc,
                                 "frontier part with every |S - S^| and TV <= TV_ppc", ppc.method))
     same_form = float(terms.frontier[idx] + terms.transition[idx])
     if heterogeneity:

@@ -16,6 +16,11 @@ says, in this order (DESIGN.md, "Error statements beside every plan"):
    nothing; the statement says so in words, names the dominant part and what
    would shrink it.
 
+With recruit weights (priority subgroups) both the regret and the bounds are
+those of the weighted objective: the regret compares weighted recruits per
+sample, the bounds run on value curves (:mod:`planning.bounds`, "Weighted
+recruits").
+
 :func:`error_statement` takes plain arrays (so the planners' tests can use
 it); :func:`error_statement_for` takes a :class:`planning.inputs.PlanningInputs`
 and a :class:`planning.planners.Decision`, which is what ``make_plan`` calls.
@@ -146,6 +151,7 @@ def error_statement(
     table: Any = "auto",
     check: bool = True,
     multi_bound: bool = True,
+    pooled_weight: Any = None,
 ) -> ErrorStatement:
     """Build the error statement of a plan from plain arrays.
 
@@ -180,7 +186,7 @@ def error_statement(
     quantile
         Posterior quantile for the bound estimates.
     weights
-        Single round: per-person recruit weights.
+        Recruit weights, ``(person,)`` or ``(sample, person)`` (``PlanningInputs.weights``).
     table
         Multi-round: plug-in surrogate table, ``"auto"`` or ``None``
         (:func:`planning.bounds.multi_round_report`).
@@ -191,6 +197,8 @@ def error_statement(
         population surrogate DP (e.g. GFP), for which the multi-round bound
         is not derived; the statement then bounds this round's recruits
         (single-round form, valid for any allocation) and says so.
+    pooled_weight
+        Multi-round: ``(sample,)`` weights of future pooled recruits' recruits.
 
     Returns
     -------
@@ -225,11 +233,11 @@ def error_statement(
         if multi_bound:
             bound = multi_round_report(
                 samples, k, pooled_pmf, gamma, budget, caps=caps_arr, quantile=quantile,
-                plan_value=value, table=table, ppc=ppc,
+                plan_value=value, table=table, ppc=ppc, weights=weights, pooled_weight=pooled_weight,
             )
         else:
             bound = single_round_report(samples, played, quantile=quantile, ppc=ppc,
-                                        allocation=k, caps=caps_arr)
+                                        allocation=k, caps=caps_arr, weights=weights)
             bound.verdict += (
                 " No multi-round bound is derived for this planner (its later rounds are not "
                 "the population surrogate DP); this bound covers this round's recruits only, "
@@ -271,9 +279,10 @@ def error_statement_for(
             plan_value=float(scores[:, decision.spend].mean()),
             pooled_pmf=inputs.pooled_pmf if not population_dp else inputs.require_pooled(),
             gamma=float(details["gamma"]), ppc=inputs.ppc, quantile=quantile, table=table,
-            check=False, multi_bound=population_dp,
+            check=False, multi_bound=population_dp, weights=inputs.weights,
+            pooled_weight=inputs.pooled_weight,
         )
     return error_statement(
         inputs.survival, allocation, budget=budget, caps=inputs.caps, horizon="single",
-        ppc=inputs.ppc, quantile=quantile, check=False,
+        ppc=inputs.ppc, quantile=quantile, check=False, weights=inputs.weights,
     )

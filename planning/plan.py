@@ -9,6 +9,11 @@ observed redeemed coupons; carried by the diagnostics summary), the
 diagnostics summary of the posterior it came from, the method, its settings
 and the seed. It exports to a pandas table, CSV and JSON, and
 prints a summary in that order.
+
+With priority subgroups (``PlanningInputs.weights`` and ``subgroups``) it also
+holds the expected *weighted* recruits (the planners' objective) and the
+expected recruits from each subgroup, each a posterior mean with its 90%
+interval, beside the total.
 """
 
 from __future__ import annotations
@@ -84,6 +89,14 @@ class Plan:
         How the plan was made.
     details
         Method-specific extras (price of robustness, solver status, spend scores).
+    subgroups
+        ``{label: {"mean": m, "interval_90": [lo, hi]}}``: expected recruits this
+        round from each subgroup (empty without subgroups).
+    weighted_recruits
+        ``{"mean": m, "interval_90": [lo, hi]}`` of the weighted recruits this
+        round (the planners' objective) when recruits carry weights, else ``None``.
+    priority
+        The priorities the weights came from, as text (``None`` without).
     """
 
     ids: list[str]
@@ -100,6 +113,9 @@ class Plan:
     value_estimate: float | None = None
     diagnostics: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    subgroups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    weighted_recruits: dict[str, Any] | None = None
+    priority: str | None = None
 
     @property
     def bound(self) -> BoundReport | None:
@@ -160,6 +176,9 @@ class Plan:
                     "interval_90": list(self.interval),
                 },
                 "value_estimate": self.value_estimate,
+                "priority": self.priority,
+                "weighted_recruits": self.weighted_recruits,
+                "subgroups": self.subgroups,
                 "allocation": [
                     {"id": i, "coupons": int(k), "expected_recruits": float(v)}
                     for i, k, v in zip(self.ids, self.allocation, self.person_recruits, strict=True)
@@ -201,6 +220,9 @@ class Plan:
             value_estimate=data.get("value_estimate"),
             diagnostics=data.get("diagnostics"),
             details=dict(data.get("details") or {}),
+            subgroups=dict(data.get("subgroups") or {}),
+            weighted_recruits=data.get("weighted_recruits"),
+            priority=data.get("priority"),
         )
 
     @classmethod
@@ -231,6 +253,7 @@ class Plan:
             f"Expected recruits this round: {self.expected_recruits:.2f} "
             f"(90% interval {lo:.2f} to {hi:.2f})",
         ]
+        lines += _priority_lines(self)
         if self.value_estimate is not None:
             lines.append(
                 f"Value estimate (discounted recruits, this and later rounds): "
@@ -253,6 +276,30 @@ class Plan:
 
     def __str__(self) -> str:
         return self.summary_text()
+
+
+def _interval(values: np.ndarray) -> dict[str, Any]:
+    """``{"mean", "interval_90"}`` of per-sample values."""
+    lo, hi = np.quantile(values, [0.05, 0.95])
+    return {"mean": float(values.mean()), "interval_90": [float(lo), float(hi)]}
+
+
+def _priority_lines(plan: Plan) -> list[str]:
+    """Weighted recruits and recruits by subgroup, under the total."""
+    lines = []
+    if plan.weighted_recruits is not None:
+        lo, hi = plan.weighted_recruits["interval_90"]
+        what = f" ({plan.priority})" if plan.priority else ""
+        lines.append(f"Weighted recruits this round{what}: {plan.weighted_recruits['mean']:.2f} "
+                     f"(90% interval {lo:.2f} to {hi:.2f}); the planner's objective, and the unit of "
+                     "the posterior regret and bounds below")
+    if plan.subgroups:
+        width = max(len(label) for label in plan.subgroups)
+        lines.append("Expected recruits by subgroup (90% interval):")
+        for label, entry in plan.subgroups.items():
+            lo, hi = entry["interval_90"]
+            lines.append(f"  {label:<{width}}  {entry['mean']:7.2f}  ({lo:.2f} to {hi:.2f})")
+    return lines
 
 
 def _capacity_text(check: dict[str, Any] | None) -> str:
@@ -348,6 +395,9 @@ def make_plan(
     }
     settings["quantile"] = quantile
     statement = error_statement_for(inputs, decision, budget, quantile=quantile)
+    subgroups = {label: _interval(values) for label, values in inputs.subgroup_recruits(allocation).items()}
+    weighted = _interval(inputs.objective(allocation)) if inputs.weighted else None
+    priority = inputs.provenance.get("priority")
     details = dict(decision.details)
     details.pop("spend_sample_scores", None)
     if multi:
@@ -367,6 +417,9 @@ def make_plan(
         value_estimate=float(decision.value) if multi else None,
         diagnostics=diagnostics,
         details=details,
+        subgroups=subgroups,
+        weighted_recruits=weighted,
+        priority=None if priority is None else str(priority),
     )
 
 

@@ -115,6 +115,13 @@ def summarise_plan(plan: Any) -> PlanSummary:
          f"of {len(plan.ids)} frontier members"),
         ("expected recruits this round", plan.expected_recruits, lo, hi, "posterior mean, 90% interval"),
     ]
+    weighted = getattr(plan, "weighted_recruits", None)
+    if weighted is not None:
+        rows.append(("weighted recruits this round", weighted["mean"], *weighted["interval_90"],
+                     "the objective with priority weights" + (f" ({plan.priority})" if plan.priority else "")))
+    for label, entry in (getattr(plan, "subgroups", None) or {}).items():
+        rows.append((f"expected recruits from {label}", entry["mean"], *entry["interval_90"],
+                     "posterior mean, 90% interval"))
     if plan.value_estimate is not None:
         rows.append(("value (discounted recruits, all rounds)", plan.value_estimate, None, None,
                      "the planner's score of this allocation"))
@@ -142,6 +149,9 @@ def summarise_plan(plan: Any) -> PlanSummary:
         f"{len(plan.ids)} people on the frontier; expect {plan.expected_recruits:.1f} recruits this "
         f"round (90% interval {lo:.1f} to {hi:.1f})."
     ]
+    if getattr(plan, "subgroups", None):
+        parts = [f"{entry['mean']:.1f} from {label}" for label, entry in plan.subgroups.items()]
+        sentences.append("Of them, expect " + ", ".join(parts) + ".")
     if plan.value_estimate is not None:
         sentences.append(
             f"Counting later rounds, the plan is worth {plan.value_estimate:.1f} discounted recruits."
