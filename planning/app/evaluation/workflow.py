@@ -17,10 +17,11 @@ and Dask executors give identical results.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,8 +109,9 @@ class _Tracker:
                           f"{elapsed:.0f}s elapsed, about {left:.0f}s left")
 
 
-def _train_all(executor: Executor, specs: list[PolicySpec], setup: Setup, progress: Progress
-               ) -> dict[tuple[str, int], Any]:
+def _submit_training(executor: Executor, specs: list[PolicySpec], setup: Setup, progress: Progress
+                     ) -> dict[Future, tuple[str, int]]:
+    """Submit one training task per trainable kind and gamma (nothing when there is nothing to train on)."""
     kinds = sorted({s.training for s in specs if s.training})
     if not kinds:
         return {}
@@ -124,20 +126,24 @@ def _train_all(executor: Executor, specs: list[PolicySpec], setup: Setup, progre
              "offspring": offspring, "length": setup.episode.person_cap,
              "max_per_round": setup.episode.max_per_round, "pooled": pooled, "settings": settings,
              "identity": f"{settings.scenario}-seed{settings.seed}-{'true' if settings.oracle_models else 'pilot'}"}
-    futures: dict[Future, tuple[str, int]] = {}
     progress(f"training {', '.join(kinds)} for {len(settings.gammas)} gamma(s) ...")
     tracker = _Tracker(progress, len(kinds) * len(settings.gammas), "training")
+    futures: dict[Future, tuple[str, int]] = {}
     for kind in kinds:
         for g, gamma in enumerate(settings.gammas):
             future = executor.submit(train, kind, gamma, g, parts)
             future.add_done_callback(tracker.tick)
             futures[future] = (kind, g)
+    return futures
+
+
+def _collect_training(futures: dict[Future, tuple[str, int]], setup: Setup) -> dict[tuple[str, int], Any]:
     out: dict[tuple[str, int], Any] = {}
     for future in as_completed(futures):
         trained, seconds = future.result()
-        out[futures[future]] = trained
-        key = f"train_{futures[future][0]}"
-        setup.timings[key] = setup.timings.get(key, 0.0) + seconds
+        kind, g = futures[future]
+        out[(kind, g)] = trained
+        setup.timings[f"train_{kind}"] = setup.timings.get(f"train_{kind}", 0.0) + seconds
     return out
 
 
@@ -184,19 +190,21 @@ def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial",
     """
     specs = parse_policies(settings.policies)
     started = time.perf_counter()
-    setup = prepare(settings, progress)
     labels = [s.label for s in specs]
-    with open_executor(executor, workers, scheduler) as pool:
-        trained = _train_all(pool, specs, setup, progress)
-        train_done = time.perf_counter()
-        futures: dict[Future, tuple[str, int, int, int]] = {}
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(1) as boot:
+        # Workers start (a Dask cluster takes seconds) while the pilot study is fitted.
+        booting = boot.submit(stack.enter_context, open_executor(executor, workers, scheduler))
+        try:
+            setup = prepare(settings, progress)
+        finally:
+            pool = booting.result()
+        training = _submit_training(pool, specs, setup, progress)
         chunks = -(-settings.episodes // settings.chunk)
         n_tasks = sum(len(settings.gammas) if s.uses_gamma else 1 for s in specs) * len(setup.frontiers) * chunks
-        progress(f"playing {settings.episodes} episodes x {len(specs)} policies x "
-                 f"{len(settings.gammas)} gamma(s) x {len(setup.frontiers)} frontier size(s) "
-                 f"({n_tasks} tasks, executor {executor}) ...")
         tracker = _Tracker(progress, n_tasks, "episodes")
-        for spec in specs:
+        futures: dict[Future, tuple[str, int, int, int]] = {}
+
+        def submit(spec: PolicySpec, trained: dict[tuple[str, int], Any]) -> None:
             gammas = list(enumerate(settings.gammas)) if spec.uses_gamma else [(-1, None)]
             for g, gamma in gammas:
                 policy = _policy(spec, g if g >= 0 else None, gamma, trained, setup)
@@ -209,11 +217,24 @@ def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial",
                                            first, count)
                         task.add_done_callback(tracker.tick)
                         futures[task] = (spec.label, g, frontier, first)
+
+        progress(f"playing {settings.episodes} episodes x {len(specs)} policies x "
+                 f"{len(settings.gammas)} gamma(s) x {len(setup.frontiers)} frontier size(s) "
+                 f"({n_tasks} tasks, executor {executor}) ...")
+        played = time.perf_counter()
+        # Policies that need no training queue behind the trainings, so no worker waits for them.
+        waiting = [spec for spec in specs if spec.training and training]
+        for spec in specs:
+            if spec not in waiting:
+                submit(spec, {})
+        trained = _collect_training(training, setup)
+        for spec in waiting:
+            submit(spec, trained)
         parts: dict[tuple[str, int, int], dict[int, tuple[np.ndarray, np.ndarray]]] = {}
         for future in as_completed(futures):
             label, g, frontier, first = futures[future]
             parts.setdefault((label, g, frontier), {})[first] = future.result()
-    setup.timings["episodes"] = time.perf_counter() - train_done
+    setup.timings["training_and_episodes"] = time.perf_counter() - played
     runs = {key: _stack([chunks[k] for k in sorted(chunks)]) for key, chunks in parts.items()}
     setup.timings["total"] = time.perf_counter() - started
     ep = setup.episode
