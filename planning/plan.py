@@ -428,5 +428,7 @@ def _setting(value: Any) -> Any:
     objects (a surrogate, a Q model) by their type and identity."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    if isinstance(value, tuple | list):  # e.g. coverage requests: "SEX=F:10,DRUG=yes:4"
+        return ",".join(str(item) for item in value) or None
     identity = getattr(value, "identity", "")
     return f"{type(value).__name__}({identity})" if identity else type(value).__name__

@@ -12,11 +12,21 @@ arrays. Everything a planner reads is computed here, once:
 * the recruit-covariate law (when a covariate model was fitted) and the
   frontier's covariates;
 * the posterior predictive distance between observed and predicted redeemed
-  counts on closed coupon windows, which the error statements use.
+  counts on closed coupon windows, which the error statements use;
+* with priority subgroups (:class:`planning.priorities.Priority`): the
+  expected recruit weight ``E[w(X') | x_i]`` of every frontier member per
+  posterior sample, exact from the covariate model's offspring law; the
+  pooled weight of a future recruit's recruit (the same expectation averaged
+  over the fitted respondents the pooled capacity law averages over,
+  capacity and recruit weight taken as independent in the pool); and the
+  probability that a recruit of each frontier member falls in each reported
+  subgroup. Count-model sample ``d`` is paired with covariate-model sample
+  ``d mod D`` (:func:`planning.priorities.offspring_samples`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -43,6 +53,8 @@ def planning_inputs(
     samples: int | None = 200,
     seed: int = 1,
     pooled: bool = True,
+    priority: Any = None,
+    subgroups: Sequence[Any] = (),
 ) -> PlanningInputs:
     """Build the planners' inputs for ``data``'s frontier from fitted models.
 
@@ -65,6 +77,12 @@ def planning_inputs(
         Seed for the effects of groups the fit never saw.
     pooled : bool
         Compute the pooled law of future recruits (multi-round planners).
+    priority : planning.priorities.Priority, optional
+        Recruit weights: the inputs then carry the expected weights, the
+        pooled weight and the probabilities of the priority's subgroups.
+    subgroups : sequence of Pattern or str
+        Further subgroups to report expected recruits for (e.g. those of
+        ``--coverage``).
 
     Returns
     -------
@@ -73,7 +91,8 @@ def planning_inputs(
     Raises
     ------
     planning.errors.PlanningError
-        Empty frontier, or a cap below 1.
+        Empty frontier, a cap below 1, or priorities without a covariate
+        model or naming covariates or levels it does not have.
     """
     frontier = data.frontier
     if frontier.empty:
@@ -91,21 +110,60 @@ def planning_inputs(
         law = count.population_pmf(max_count=max(budget, length) + 1, samples=used, tail=True)
         pooled_pmf = law.values
     offspring = None if covariate is None else covariate.offspring()
+    people = frontier.reset_index(drop=True)
+    provenance = {
+        "samples": used,
+        "posterior_draws": available,
+        "truncation": length,
+        "max_per_person": cap,
+        "seed": seed,
+    }
+    weights = pooled_weight = None
+    groups: dict[str, Any] = {}
+    patterns = _patterns(priority, subgroups)
+    if priority is not None or patterns:
+        if offspring is None:
+            raise PlanningError(
+                f"{getattr(priority, 'origin', '--coverage')} needs the recruit-covariate model, which "
+                "this posterior does not have: refit with categorical covariates (rdsplan fit fits "
+                "it when the study has them)"
+            )
+    if priority is not None:
+        weights = priority.expected_weights(offspring, people, samples=used)
+        pool = data.fit_rows if len(data.fit_rows) else data.table
+        pooled_weight = priority.expected_weights(offspring, pool.reset_index(drop=True),
+                                                  samples=used).mean(axis=1)
+        provenance["priority"] = str(priority)
+    if patterns:
+        from planning.priorities import subgroup_probabilities
+
+        probs = subgroup_probabilities(patterns, offspring, people, used,
+                                       origin=getattr(priority, "origin", "--coverage"))
+        groups = {p.label: probs[..., j] for j, p in enumerate(patterns)}
     return PlanningInputs.from_arrays(
         survival,
         caps=min(cap, length),
         pooled_pmf=pooled_pmf,
         offspring=offspring,
-        frontier=frontier.reset_index(drop=True),
+        frontier=people,
         ppc=ppc_estimate(data, count, samples=min(used, 100), seed=seed),
-        provenance={
-            "samples": used,
-            "posterior_draws": available,
-            "truncation": length,
-            "max_per_person": cap,
-            "seed": seed,
-        },
+        provenance=provenance,
+        weights=weights,
+        pooled_weight=pooled_weight,
+        subgroups=groups,
     )
+
+
+def _patterns(priority: Any, extra: Sequence[Any]) -> list[Any]:
+    """The priority's subgroups, then the extra ones (text is parsed), without repeats."""
+    from planning.priorities import Pattern
+
+    out: list[Any] = list(priority.subgroups) if priority is not None else []
+    for item in extra:
+        pattern = Pattern.parse(item) if isinstance(item, str) else getattr(item, "subgroup", item)
+        if pattern.label not in [p.label for p in out]:
+            out.append(pattern)
+    return out
 
 
 def ppc_estimate(data: Any, count: Any, *, samples: int, seed: int):

@@ -387,6 +387,10 @@ class PlanRequest:
         Seed of the decision.
     allow_unconverged : bool
         Plan even when the posterior's diagnostics failed.
+    priority : planning.priorities.Priority, optional
+        Recruit weights of priority subgroups (``--priority``, ``--priority-file``).
+    subgroups : sequence
+        Further subgroups to report expected recruits for (``--coverage``'s).
     """
 
     budget: int
@@ -396,6 +400,8 @@ class PlanRequest:
     samples: int = 200
     seed: int = 1
     allow_unconverged: bool = False
+    priority: Any = None
+    subgroups: Sequence[Any] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or int(self.budget) != self.budget or self.budget < 0:
@@ -439,6 +445,7 @@ def plan_round(fit: FittedStudy, data: Any, request: PlanRequest, *,
     inputs = planning_inputs(
         data, fit.count, fit.covariate, budget=request.budget,
         max_per_person=request.max_per_person, samples=request.samples, seed=request.seed,
+        priority=request.priority, subgroups=request.subgroups,
     )
     if "surrogate" in PLANNERS[request.method].__dataclass_fields__ and settings.get("surrogate") is None:
         from planning.app.surrogates import gfp_surrogate

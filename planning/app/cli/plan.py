@@ -39,6 +39,20 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     parser.add_argument("--allow-unconverged", action="store_true",
                         help="plan even when the posterior's diagnostics failed")
+    parser.add_argument("--priority", default=None, metavar="FIELD=LEVEL:FACTOR,...",
+                        help="weigh recruits by their covariates, e.g. \"SEX=F:3,DRUG=yes:2\": a recruit's "
+                             "weight is the product of its levels' factors (1 for levels not named); "
+                             "levels as named in the data; needs the recruit-covariate model")
+    parser.add_argument("--priority-file", type=Path, default=None, metavar="FILE",
+                        help="CSV table of covariate patterns and weights (one column per covariate, blank "
+                             "or * for any level, a|b for either, and a 'weight' column); a recruit gets "
+                             "the first matching row's weight (see --priority-rule), 1 if none matches")
+    parser.add_argument("--priority-rule", choices=("first", "max"), default=None,
+                        help="overlapping rows of --priority-file: the first match (default) or the largest")
+    parser.add_argument("--coverage", default=None, metavar="SUBGROUP:N,...",
+                        help="with --method robust: at least N expected recruits from each subgroup under "
+                             "the risk measure, e.g. \"SEX=F:10\" (conditions joined by &); refused when "
+                             "no plan can reach it")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -63,15 +77,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def planner_settings(args: argparse.Namespace) -> dict:
-    """``--gamma`` and ``--risk`` for the chosen planner, when it has that setting.
+    """``--gamma``, ``--risk`` and ``--coverage`` for the chosen planner, when it has that setting.
 
     The planner's dataclass fields say which it takes; typing one it does not
     take is refused.
     """
     fields = set(PLANNERS[args.method].__dataclass_fields__)
     settings = {}
-    for name in ("gamma", "risk"):
-        value = getattr(args, name)
+    for name in ("gamma", "risk", "coverage"):
+        value = getattr(args, name, None)
         if value is None:
             continue
         if name not in fields:
@@ -80,12 +94,37 @@ def planner_settings(args: argparse.Namespace) -> dict:
     return settings
 
 
+def priority_of(args: argparse.Namespace):
+    """The :class:`planning.priorities.Priority` of ``--priority`` or ``--priority-file`` (or None).
+
+    Syntax is checked here; fields and levels against the covariate model when planning.
+    """
+    from planning.priorities import Priority
+
+    text, path = getattr(args, "priority", None), getattr(args, "priority_file", None)
+    rule = getattr(args, "priority_rule", None)
+    if text is not None and path is not None:
+        raise CommandError("give --priority or --priority-file, not both")
+    if rule is not None and path is None:
+        raise CommandError("--priority-rule applies to --priority-file")
+    if text is not None:
+        return Priority.parse(text)
+    if path is not None:
+        return Priority.from_table(path, rule=rule or "first")
+    return None
+
+
 def plan_request(args: argparse.Namespace) -> PlanRequest:
     """The typed request from the parsed plan options."""
+    from planning.priorities import Coverage
+
+    settings = planner_settings(args)
+    coverage = Coverage.parse(settings["coverage"]) if settings.get("coverage") else ()
     return PlanRequest(
-        budget=args.budget, method=args.method, settings=planner_settings(args),
+        budget=args.budget, method=args.method, settings=settings,
         max_per_person=args.max_per_person, samples=args.samples, seed=args.seed,
-        allow_unconverged=args.allow_unconverged,
+        allow_unconverged=args.allow_unconverged, priority=priority_of(args),
+        subgroups=tuple(c.subgroup for c in coverage),
     )
 
 
