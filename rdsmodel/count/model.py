@@ -98,10 +98,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 RngLike = np.random.Generator | int | None
 
+#: Config keys of earlier versions (the partially non-centred pilot), ignored when reloading.
+_RETIRED_CONFIG = frozenset({"ncp_scale", "ncp_pilot"})
+
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any] | None) -> dict[str, Any]:
     out = json.loads(json.dumps(base))
     for key, value in (over or {}).items():
+        if key in _RETIRED_CONFIG:  # options of earlier versions, kept readable in saved fits
+            continue
         if key not in out:
             raise ModelError(f"unknown config key {key!r}; known: {', '.join(out)}")
         if isinstance(out[key], dict):
