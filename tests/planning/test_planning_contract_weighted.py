@@ -54,7 +54,7 @@ ALL = {**{f"plain:{c}": plain_case for c in PLAIN_CASES}, **{f"eval:{c}": gfp_ca
 
 
 def build(key: str):
-    kind, case = key.split(":", 1)
+    _, case = key.split(":", 1)
     return ALL[key](case)
 
 
