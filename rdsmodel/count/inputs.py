@@ -289,5 +289,10 @@ def group_centring(
     cdf = np.cumsum(post) / post.sum()
     sigma_ref = float(np.exp(np.interp(0.5, cdf, log_sigma)))
     # kappa c_mle = (kappa + 1) c_ridge, finite when kappa is 0
-    out = GroupCentring(basis, kappa, (kappa + 1.0) * c_ridge, sigma_ref, "auto")
+    center = (kappa + 1.0) * c_ridge
+    if not (np.all(np.isfinite(basis)) and np.all(np.isfinite(kappa)) and np.all(np.isfinite(center))):
+        # the approximation failed (degenerate data): Helmert contrasts, non-centred
+        zero = np.zeros(n_groups - 1)
+        return GroupCentring(helmert, zero, zero, float("nan"), "noncentered")
+    out = GroupCentring(basis, kappa, center, sigma_ref, "auto")
     return out if how == "auto" else out.noncentered()

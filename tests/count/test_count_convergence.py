@@ -103,6 +103,30 @@ def test_default_fit_is_clean_and_recovers(n_sites, seed):
     # what the fit did is recorded, and says so when it had to refit
     assert model.fit_check["problems"] == []
     assert (model.remedy is None) == (model.fit_notes == [])
+    _assert_whitened(model)
+
+
+def _assert_whitened(model):
+    """The data-chosen coordinates are what the sampler should see: each whitened contrast
+    v_j = (c_j - m_j(sigma_u)) / s_j(sigma_u) is about N(0, 1) a posteriori and nearly
+    uncorrelated with log sigma_u (no funnel), and the basis is orthonormal and sums to zero."""
+    cen = model.centring
+    g = len(model.design.groups)
+    np.testing.assert_allclose(cen.basis.sum(0), 0.0, atol=1e-10)
+    np.testing.assert_allclose(cen.basis.T @ cen.basis, np.eye(g - 1), atol=1e-10)
+    post = model.idata.posterior
+    u = post["u"].values.reshape(-1, g)
+    sigma = post["sigma_u"].values.reshape(-1, 1)
+    c = (u - u.mean(1, keepdims=True)) @ cen.basis
+    r = cen.kappa * sigma**2
+    v = (c - cen.center * sigma**2 / (1 + r)) / (sigma / np.sqrt(1 + r))
+    # (measured: |mean| <= 0.05, sd 0.97 to 1.03, |corr| <= 0.05 on these studies)
+    assert np.all(np.abs(v.mean(0)) < 0.2), v.mean(0)
+    assert np.all((v.std(0) > 0.85) & (v.std(0) < 1.15)), v.std(0)
+    corr = [abs(np.corrcoef(v[:, j], np.log(sigma[:, 0]))[0, 1]) for j in range(g - 1)]
+    assert max(corr) < 0.2, corr
+    # the approximate posterior median of sigma_u (grid, before sampling) is the fit's
+    assert 0.8 < cen.sigma_ref / float(np.median(sigma)) < 1.25
 
 
 def test_remedy_refits_once_and_says_so():
