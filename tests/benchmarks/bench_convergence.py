@@ -47,7 +47,8 @@ def main(argv=None) -> int:
     warm = CountModel(make_study(0, n=200, n_sites=3).data())
     warm.fit(draws=20, tune=20, chains=1, progressbar=False)
 
-    header = (f"{'seed':>4}  {'site sizes':<26} {'div':>4} {'bulk ESS':>8} {'tail ESS':>8} "
+    width = max(26, 4 * args.sites)
+    header = (f"{'seed':>4}  {'site sizes':<{width}} {'div':>4} {'bulk ESS':>8} {'tail ESS':>8} "
               f"{'max R-hat':>9} {'remedy':>6} {'wall s':>6}  verdict")
     print(f"count model, family {args.family}, {args.sites} sites, {args.n} respondents, "
           f"defaults (4 chains x 1000 draws, tune 1000, target_accept 0.9), {os.cpu_count()} cores")
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
         verdicts.append(report.verdict)
         times.append(wall)
         sizes_text = ",".join(map(str, sizes))
-        print(f"{seed:>4}  {sizes_text:<26} {checks['divergences'].value:>4} "
+        print(f"{seed:>4}  {sizes_text:<{width}} {checks['divergences'].value:>4} "
               f"{checks['ess_bulk'].value:>8.0f} {checks['ess_tail'].value:>8.0f} "
               f"{checks['rhat'].value:>9.4f} {'yes' if model.remedy else 'no':>6} {wall:>6.1f}  "
               f"{report.verdict.upper()}", flush=True)
