@@ -80,7 +80,7 @@ def _dask_client(workers: int | None, scheduler: str | None):
     # pure-Python tasks a few percent under the GIL; the workers inherit this configuration.
     with dask.config.set(_DASK_CONFIG):
         cluster = LocalCluster(n_workers=workers or max(1, os.cpu_count() or 1), threads_per_worker=1,
-                               processes=True, dashboard_address=None, silence_logs=40,
+                               processes=True, dashboard_address=None, silence_logs=50,
                                env={name: "1" for name in _THREAD_VARIABLES})
     return Client(cluster), cluster
 
