@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from rdsmodel.count import kernel
 from rdsmodel.count.compression import Cells
 from rdsmodel.count.families import Family
 from rdsmodel.errors import ModelError
@@ -91,6 +90,14 @@ class SamplerSettings:
 
 
 @dataclass(frozen=True)
+def _kernel():
+    """The compiled kernel module, imported on first use: importing numba and compiling its
+    ufuncs costs about a second, which planning from a saved posterior never needs."""
+    from rdsmodel.count import kernel
+
+    return kernel
+
+
 class KernelModel:
     """The compressed data, prior table and group parametrisation the compiled kernel needs.
 
@@ -151,7 +158,7 @@ class KernelModel:
         """Orthonormal sum-to-zero basis ``(G, G - 1)`` of the group deviations."""
         if self.contrasts is not None:
             return np.ascontiguousarray(self.contrasts)
-        return kernel.zero_sum_basis(self.n_groups)
+        return _kernel().zero_sum_basis(self.n_groups)
 
     @property
     def ndim(self) -> int:
@@ -173,7 +180,7 @@ class KernelModel:
 
     def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Log posterior (unconstrained) and gradient at ``x``."""
-        return kernel.logp_grad(np.ascontiguousarray(x, dtype=float), *self.args())
+        return _kernel().logp_grad(np.ascontiguousarray(x, dtype=float), *self.args())
 
     def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Constrained parameters of an unconstrained point."""
@@ -218,7 +225,7 @@ def _sample_kernel(km: KernelModel, settings: SamplerSettings):
     from nutpie.compiled_pyfunc import from_pyfunc
 
     args = km.args()
-    fn = kernel.logp_grad
+    fn = _kernel().logp_grad
 
     def make_logp():
         def logp(x, **_):
