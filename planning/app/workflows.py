@@ -313,6 +313,8 @@ def fit_study(data: Any, settings: FitSettings, *, progress: Progress = _quiet) 
         target_accept=settings.target_accept,
     )
     _check_complete(count.idata, settings, "capacity")
+    for note in count.fit_notes:  # the automatic remedy, one chain, missing values
+        progress(note)
     covariate = None
     if settings.covariate_model and data.schema.categorical:
         from rdsmodel.covariates import CovariateModel
