@@ -31,8 +31,12 @@ average). Before solving, each constraint alone is checked: the largest
 allocation (of the curves ``P_d(G_c) S_d``); a request above it is refused
 with that number (:class:`CoverageInfeasibleError`), as is a set of
 constraints that cannot hold together. With coverage the mean risk is solved
-by the MIP too (the greedy ignores the constraints) and no coupon is trimmed
-by dominance (a dominated coupon may be the one that reaches the subgroup).
+by the MIP too (the greedy ignores the constraints), and trimming by
+dominance needs ``s`` coupons that beat the coupon in every sample on the
+objective (strictly) *and* on every constraint's coefficients: swapping then
+loses neither value nor coverage. (Every trimmed coupon keeps ``s`` such
+dominators among the kept ones: a trimmed dominator's own dominators dominate
+the coupon too, and have larger values.)
 
 Solution strategy
 -----------------
@@ -426,6 +430,37 @@ def _coverage_curves(coverage: Any, curves: np.ndarray) -> list[tuple[str, np.nd
     return out
 
 
+def _dominated(
+    allowed: np.ndarray, low: np.ndarray, high: np.ndarray, cover_low: list[np.ndarray],
+    cover_high: list[np.ndarray], spend: int, chunk_pairs: int = 4_000_000,
+) -> np.ndarray:
+    """``(person, width)`` coupons with ``spend`` allowed coupons better in every sample and criterion.
+
+    Better: objective ``low > high`` (strict, so no two coupons trim each
+    other) and every constraint's ``low >= high``. Only coupons below the
+    ``spend``-th largest objective ``low`` can qualify.
+    """
+    out = np.zeros(allowed.shape, dtype=bool)
+    pool = np.flatnonzero(allowed.ravel())
+    if pool.size <= spend:
+        return out
+    lows = low.ravel()[pool]
+    threshold = np.partition(lows, lows.size - spend)[lows.size - spend]
+    cand = pool[high.ravel()[pool] < threshold]
+    if cand.size == 0:
+        return out
+    c_low = [c.ravel()[pool] for c in cover_low]
+    step = max(1, chunk_pairs // pool.size)
+    flat = out.ravel()
+    for lo in range(0, cand.size, step):
+        part = cand[lo:lo + step]
+        better = lows[None, :] > high.ravel()[part][:, None]
+        for cl, ch in zip(c_low, cover_high, strict=True):
+            better &= cl[None, :] >= ch.ravel()[part][:, None]
+        flat[part] = better.sum(axis=1) >= spend
+    return out
+
+
 def _solve_mip(
     samples: np.ndarray,
     weights: np.ndarray | None,
@@ -451,9 +486,11 @@ def _solve_mip(
     allowed = np.arange(width)[None, :] < caps[:, None]
     covers = [np.minimum.accumulate(g[:, :, :width], axis=2) for _, g, _ in constraints]
     if covers:
-        # no dominance trimming: a coupon dominated in value may be the one reaching a subgroup
+        # dominance in value and in every subgroup's coefficients (module docstring)
         reach = np.max([c.max(axis=0) for c in covers], axis=0)
         keep = allowed & ((high > 1e-15) | (reach > 1e-15))
+        keep &= ~_dominated(allowed, low, high, [c.min(axis=0) for c in covers],
+                            [c.max(axis=0) for c in covers], spend)
     else:
         # Dominance trimming (module docstring, step 2).
         low_allowed = np.where(allowed, low, -np.inf).ravel()

@@ -231,3 +231,25 @@ def test_robust_planner_reads_coverage_from_the_inputs_subgroups():
     assert decision.value == pytest.approx(planner.evaluate(inputs, 5, decision.allocation, None))
     with pytest.raises(ValueError, match="recruit-covariate model"):
         make_planner("robust", coverage="DRUG=yes:1").decide(inputs, 5, np.random.default_rng(0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 6), budget=st.integers(1, 4),
+       risk=st.sampled_from(["mean", "cvar:0.5", "worst"]), share=st.floats(0.2, 0.95))
+def test_coverage_with_dominance_trimming_matches_brute_force(seed, n, budget, risk, share):
+    """Many people, few coupons: most coupons are dominated, and trimming must keep an optimum."""
+    rng = np.random.default_rng(seed)
+    curves = random_curves(rng, (3, n, 2))
+    probs = rng.uniform(0, 1, (3, n)) * (rng.random(n) < 0.5)[None]
+    weights = rng.uniform(0.5, 2.0, (3, n))
+    measure = parse_risk(risk)
+    sub = curves * probs[..., None]
+    options = list(allocations(n, budget, np.full(n, 2)))
+    reach = [measure.evaluate(allocation_values(sub, k).sum(axis=1)) for k in options]
+    minimum = share * max(reach)
+    best = max(measure.evaluate((allocation_values(curves, k) * weights).sum(axis=1))
+               for k, r in zip(options, reach, strict=True) if r >= minimum - 1e-9)
+    result = robust_allocation(curves, budget, risk, weights=weights, mip_rel_gap=0.0,
+                               coverage=[CoverageConstraint("G", probs, minimum)])
+    assert result.coverage[0]["achieved"] >= minimum - 1e-6
+    assert result.objective == pytest.approx(best, abs=1e-6)
