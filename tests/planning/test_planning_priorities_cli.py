@@ -112,3 +112,19 @@ def test_user_errors_name_the_flag_covariate_or_level(fitted, capsys, flags, mes
     assert status == 1
     assert err.count("\n") == 1, err  # one line, no traceback
     assert message in err or re.search(message, err), err
+
+
+def test_robust_json_is_the_only_thing_on_standard_output(fitted):
+    """HiGHS prints a banner from C on file descriptor 1; --json must still be pure JSON."""
+    import subprocess
+    import sys
+
+    study, posterior = fitted
+    result = subprocess.run(
+        [sys.executable, "-m", "planning.app.cli", "plan", str(posterior), "--data", str(study),
+         "--budget", "10", "--samples", "20", "--allow-unconverged", "--method", "robust",
+         "--coverage", "SEX=L1:1", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["method"] == "robust"
