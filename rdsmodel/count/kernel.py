@@ -61,7 +61,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["loglik_patterns", "logp_grad", "prior_logp", "zero_sum_basis"]
+__all__ = ["loglik_open", "loglik_patterns", "logp_grad", "prior_logp", "zero_sum_basis"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG2 = math.log(2.0)
@@ -311,6 +311,178 @@ def loglik_patterns(
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def loglik_open(
+    eta: np.ndarray,
+    log_phi: float,
+    logit_psi: float,
+    open_pattern: np.ndarray,
+    open_k: np.ndarray,
+    open_count: np.ndarray,
+    open_weight: np.ndarray,
+    family: int,
+    lfact: np.ndarray,
+    d_eta: np.ndarray,
+) -> tuple[float, float, float]:
+    r"""Log-likelihood of the open coupon windows (redemption-delay model) and its gradient.
+
+    Open type :math:`q` (pattern :math:`p`, :math:`k` coupons, binomial factors
+    :math:`W_{qc}`, see :func:`rdsmodel.count.delay.open_weights`) contributes
+
+    .. math::
+        n_q \log L_q, \qquad L_q = \sum_{c<k} W_{qc} P(C = c) + W_{qk} P(C \ge k),
+        \qquad \nabla \log L_q = \sum_c \frac{W_{qc} P_c}{L_q} \nabla \log P_c,
+
+    with :math:`P_c` and :math:`\nabla \log P_c` the family's (zero-inflated,
+    hurdle) pmf and survival and their gradients in :math:`(\eta, \log\phi,
+    \operatorname{logit}\psi)`, as in :func:`loglik_patterns`; the sum runs
+    in log space (shifted by its largest term).
+
+    Parameters
+    ----------
+    eta : numpy.ndarray
+        ``(P,)`` log means of the patterns.
+    log_phi, logit_psi : float
+    open_pattern, open_k : numpy.ndarray
+        ``(Q,)`` pattern and coupons of each open type.
+    open_count : numpy.ndarray
+        ``(Q,)`` respondents of each open type.
+    open_weight : numpy.ndarray
+        ``(Q, K + 1)`` binomial factors.
+    family : int
+    lfact : numpy.ndarray
+    d_eta : numpy.ndarray
+        ``(P,)`` derivative with respect to each ``eta``: **added to** (not overwritten).
+
+    Returns
+    -------
+    loglik, d_log_phi, d_logit_psi : float
+    """
+    n_open = open_pattern.shape[0]
+    k1 = open_weight.shape[1]
+    nb = family != 1
+    phi = math.exp(log_phi)
+    gam = np.zeros(k1)
+    har = np.zeros(k1)
+    if nb:
+        for y in range(1, k1):
+            gam[y] = gam[y - 1] + math.log(phi + y - 1)
+            har[y] = har[y - 1] + 1.0 / (phi + y - 1)
+    log_psi = _log_sigmoid(logit_psi)
+    log_1m = _log_sigmoid(-logit_psi)
+    psi = math.exp(log_psi)
+    lp = np.empty(k1)
+    dle = np.empty(k1)
+    dlt = np.empty(k1)
+    tv = np.empty(k1)  # log W_c + log P_c
+    te = np.empty(k1)
+    tt = np.empty(k1)
+    to = np.empty(k1)
+    total = 0.0
+    d_th = 0.0
+    d_om = 0.0
+    for q in range(n_open):
+        p = open_pattern[q]
+        k = open_k[q]
+        e = eta[p]
+        if nb:
+            if e > log_phi:
+                big = e + math.log1p(math.exp(log_phi - e))
+            else:
+                big = log_phi + math.log1p(math.exp(e - log_phi))
+            a = phi * (log_phi - big)
+            b = e - big
+            r = math.exp(b)
+            one_m_r = math.exp(log_phi - big)
+            for y in range(k + 1):
+                lp[y] = gam[y] - lfact[y] + a + y * b
+                dle[y] = y - (y + phi) * r
+                dlt[y] = phi * har[y] + a + phi * r - y * one_m_r
+        else:
+            mu = math.exp(e)
+            for y in range(k + 1):
+                lp[y] = y * e - mu - lfact[y]
+                dle[y] = y - mu
+                dlt[y] = 0.0
+        # base survival at 1 (hurdle) and at k
+        cdf = 0.0
+        acc_e = 0.0
+        acc_t = 0.0
+        ls1 = 0.0
+        dse1 = 0.0
+        dst1 = 0.0
+        lsk = 0.0
+        dsek = 0.0
+        dstk = 0.0
+        for j in range(1, k + 1):
+            fj = math.exp(lp[j - 1])
+            cdf += fj
+            acc_e += fj * dle[j - 1]
+            acc_t += fj * dlt[j - 1]
+            surv = max(1.0 - cdf, 1e-300)
+            if j == 1:
+                ls1 = math.log(surv)
+                dse1 = -acc_e / surv
+                dst1 = -acc_t / surv
+            if j == k:
+                lsk = math.log(surv)
+                dsek = -acc_e / surv
+                dstk = -acc_t / surv
+        top = -np.inf
+        for c in range(k + 1):
+            w = open_weight[q, c]
+            if w <= 0.0:
+                tv[c] = -np.inf
+                continue
+            if c < k:  # P(C = c)
+                if family <= 1:
+                    v, ge, gt, go = lp[c], dle[c], dlt[c], 0.0
+                elif family == 2:
+                    if c == 0:
+                        v = _logaddexp(log_psi, log_1m + lp[0])
+                        wz = math.exp(log_1m + lp[0] - v)
+                        ge, gt = wz * dle[0], wz * dlt[0]
+                        go = math.exp(log_psi - v) * (1.0 - psi) - wz * psi
+                    else:
+                        v, ge, gt, go = log_1m + lp[c], dle[c], dlt[c], -psi
+                else:
+                    if c == 0:
+                        v, ge, gt, go = log_psi, 0.0, 0.0, 1.0 - psi
+                    else:
+                        v, ge, gt, go = log_1m + lp[c] - ls1, dle[c] - dse1, dlt[c] - dst1, -psi
+            else:  # P(C >= k), k >= 1
+                if family <= 1:
+                    v, ge, gt, go = lsk, dsek, dstk, 0.0
+                elif family == 2:
+                    v, ge, gt, go = log_1m + lsk, dsek, dstk, -psi
+                else:
+                    v, ge, gt, go = log_1m + lsk - ls1, dsek - dse1, dstk - dst1, -psi
+            tv[c] = math.log(w) + v
+            te[c] = ge
+            tt[c] = gt
+            to[c] = go
+            if tv[c] > top:
+                top = tv[c]
+        s = 0.0
+        se = 0.0
+        st = 0.0
+        so = 0.0
+        for c in range(k + 1):
+            if tv[c] == -np.inf:
+                continue
+            z = math.exp(tv[c] - top)
+            s += z
+            se += z * te[c]
+            st += z * tt[c]
+            so += z * to[c]
+        n_q = open_count[q]
+        total += n_q * (top + math.log(s))
+        d_eta[p] += n_q * se / s
+        d_th += n_q * st / s
+        d_om += n_q * so / s
+    return total, d_th, d_om
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def logp_grad(
     x: np.ndarray,
     design: np.ndarray,
@@ -324,6 +496,10 @@ def logp_grad(
     basis: np.ndarray,
     kappa: np.ndarray,
     center: np.ndarray,
+    open_pattern: np.ndarray,
+    open_k: np.ndarray,
+    open_count: np.ndarray,
+    open_weight: np.ndarray,
 ) -> tuple[float, np.ndarray]:
     r"""Log posterior density (unconstrained, with Jacobians) and its gradient.
 
@@ -352,6 +528,9 @@ def logp_grad(
         :math:`c_j = m_j + s_j v_j` with :math:`s_j = \sigma_u / \sqrt{1 + \kappa_j \sigma_u^2}`
         and :math:`m_j = h_j \sigma_u^2 / (1 + \kappa_j \sigma_u^2)` (``h = center``);
         ``kappa = center = 0`` is the non-centred form :math:`c_j = \sigma_u v_j`.
+    open_pattern, open_k, open_count, open_weight : numpy.ndarray
+        The open types of the redemption-delay model (see :func:`loglik_open`);
+        ``(0,)`` arrays and a ``(0, K + 1)`` weight matrix when there are none.
 
     Returns
     -------
@@ -407,6 +586,12 @@ def logp_grad(
         eta[p] = e
     d_eta = np.empty(n_pat)
     total, d_th, d_om = loglik_patterns(eta, log_phi, logit_psi, exact, censored, family, lfact, d_eta)
+    if open_pattern.shape[0] > 0:
+        t_o, th_o, om_o = loglik_open(eta, log_phi, logit_psi, open_pattern, open_k, open_count, open_weight,
+                                      family, lfact, d_eta)
+        total += t_o
+        d_th += th_o
+        d_om += om_o
     d_grp = np.zeros(max(n_groups, 1))
     for p in range(n_pat):
         de = d_eta[p]

@@ -9,7 +9,14 @@ of :mod:`rdsmodel.count.compression`:
                  + \sum_{p,k} \text{censored}_{pk} \log P(C \ge k \mid \eta_p),
     \qquad \eta_p = b_0 + x_p^\top \beta + \sigma_u z_{g(p)},
 
-which is the same as summing ``pm.Censored(dist, lower=None, upper=censor_at)``
+plus, for open coupon windows under ``open_windows="delay"``, the open types
+of :mod:`rdsmodel.count.compression`,
+
+.. math::
+    \sum_q n_q \log\Big(\sum_{c<k_q} W_{qc} P(C = c \mid \eta_{p_q})
+                        + W_{qk_q} P(C \ge k_q \mid \eta_{p_q})\Big)
+
+(:func:`open_loglik_pt`). The closed part is the same as summing ``pm.Censored(dist, lower=None, upper=censor_at)``
 over respondents (a test checks this against scipy), but costs one small
 ``(patterns, K + 1)`` grid instead of one incomplete-beta function per
 respondent. The compiled kernel (:mod:`rdsmodel.count.kernel`) evaluates the
@@ -36,7 +43,7 @@ from rdsmodel.count.families import (
 )
 from rdsmodel.count.priors import make_prior, make_prior_dist
 
-__all__ = ["build_pymc_model", "outcome_loglik", "parameter_names"]
+__all__ = ["build_pymc_model", "open_loglik", "open_loglik_pt", "outcome_loglik", "parameter_names"]
 
 _CHUNK_ELEMENTS = 4_000_000
 
@@ -148,8 +155,58 @@ def build_pymc_model(
         psi = make_prior("psi", priors["psi"]) if fam.has_psi else None
         lp = logpmf_grid_pt(fam, eta, cells.kmax, phi, psi)
         ls = logsurv_grid_pt(fam, eta, cells.kmax, phi, psi)
-        pm.Potential("loglik", pt.sum(cells.exact * lp) + pt.sum(cells.censored[:, 1:] * ls[:, 1:]))
+        loglik = pt.sum(cells.exact * lp) + pt.sum(cells.censored[:, 1:] * ls[:, 1:])
+        if cells.n_open:
+            loglik = loglik + open_loglik_pt(cells, lp, ls)
+        pm.Potential("loglik", loglik)
     return model
+
+
+def _open_masks(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
+    """Split the open weights into the pmf part ``(Q, K + 1)`` (columns ``c < k``) and the survival factor ``(Q,)``."""
+    cols = np.arange(cells.kmax + 1)[None, :]
+    k = cells.open_k[:, None]
+    pmf_w = np.where(cols < k, cells.open_weight, 0.0)
+    surv_w = cells.open_weight[np.arange(cells.n_open), cells.open_k]
+    return pmf_w, surv_w
+
+
+def open_loglik_pt(cells: Cells, lp, ls):
+    r"""PyTensor log-likelihood of the open types given the ``(P, K + 1)`` log pmf and log survival grids.
+
+    :math:`\sum_q n_q \log(\sum_{c<k_q} W_{qc} e^{\text{lp}_{p_q c}} + W_{qk_q} e^{\text{ls}_{p_q k_q}})`,
+    summed in linear space (each term is a probability times a factor in [0, 1]).
+    """
+    import pytensor.tensor as pt
+
+    pmf_w, surv_w = _open_masks(cells)
+    pat = cells.open_pattern
+    like = pt.sum(pmf_w * pt.exp(lp[pat]), axis=1) + surv_w * pt.exp(ls[pat, cells.open_k])
+    return pt.sum(cells.open_count * pt.log(like))
+
+
+def open_loglik(lp: np.ndarray, ls: np.ndarray, cells: Cells) -> np.ndarray:
+    """Numpy log-likelihood of each open type under each draw.
+
+    Parameters
+    ----------
+    lp, ls : numpy.ndarray
+        ``(S, P, K + 1)`` log pmf and log survival grids.
+    cells : Cells
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(S, Q)``.
+    """
+    pmf_w, surv_w = _open_masks(cells)
+    pat = cells.open_pattern
+    terms = np.concatenate([np.log(np.where(pmf_w > 0, pmf_w, 1.0))[None] + np.where(pmf_w > 0, lp[:, pat], -np.inf),
+                            (np.log(np.where(surv_w > 0, surv_w, 1.0)) + np.where(
+                                surv_w > 0, ls[:, pat, cells.open_k], -np.inf))[..., None]], axis=-1)
+    from scipy.special import logsumexp
+
+    return logsumexp(terms, axis=-1)
 
 
 def outcome_loglik(
@@ -173,17 +230,21 @@ def outcome_loglik(
     Returns
     -------
     numpy.ndarray
-        ``(S, O)``: ``log P(C = y)`` for exact outcomes, ``log P(C >= k)`` for censored ones.
+        ``(S, O)``: ``log P(C = y)`` for exact outcomes, ``log P(C >= k)`` for censored ones,
+        the open-window likelihood (:func:`open_loglik`) for open types.
     """
     fam = get_family(family)
     n_draws, n_pat = eta.shape
     out = np.empty((n_draws, len(cells.outcome_weight)))
     step = max(1, _CHUNK_ELEMENTS // max(1, n_pat * (cells.kmax + 1)))
     pat, val, cen = cells.outcome_pattern, cells.outcome_value, cells.outcome_censored
+    is_open = (np.zeros(len(pat), dtype=bool) if cells.outcome_open is None else cells.outcome_open >= 0)
     for lo in range(0, n_draws, step):
         sl = slice(lo, lo + step)
         ph = None if phi is None else phi[sl, None]
         ps = None if psi is None else psi[sl, None]
         lp, ls = log_grids(fam, eta[sl], cells.kmax, ph, ps)
         out[sl] = np.where(cen[None, :], ls[:, pat, val], lp[:, pat, val])
+        if is_open.any():
+            out[sl, is_open] = open_loglik(lp, ls, cells)[:, cells.outcome_open[is_open]]
     return out

@@ -89,7 +89,6 @@ class SamplerSettings:
         return int(self.cores or max(1, min(self.chains, os.cpu_count() or 1)))
 
 
-@dataclass(frozen=True)
 def _kernel():
     """The compiled kernel module, imported on first use: importing numba and compiling its
     ufuncs costs about a second, which planning from a saved posterior never needs."""
@@ -98,6 +97,7 @@ def _kernel():
     return kernel
 
 
+@dataclass(frozen=True)
 class KernelModel:
     """The compressed data, prior table and group parametrisation the compiled kernel needs.
 
@@ -176,7 +176,11 @@ class KernelModel:
         c = self.cells
         lfact = special.gammaln(np.arange(c.kmax + 1) + 1.0)
         return (c.design, c.group, c.exact, c.censored, self.family.code, self.n_groups, self.priors,
-                lfact, self.basis, *self._whitening())
+                lfact, self.basis, *self._whitening(),
+                np.ascontiguousarray(c.open_pattern, dtype=np.int64), np.ascontiguousarray(c.open_k, dtype=np.int64),
+                np.ascontiguousarray(c.open_count, dtype=float),
+                np.ascontiguousarray(c.open_weight.reshape(-1, c.kmax + 1) if c.n_open
+                                     else np.zeros((0, c.kmax + 1)), dtype=float))
 
     def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Log posterior (unconstrained) and gradient at ``x``."""
