@@ -114,7 +114,7 @@ class FitSettings:
     family: str = "nb"
     capacity_covariates: Sequence[str] | None = None
     wave_effect: bool = False
-    open_windows: str = "exclude"
+    open_windows: str = "auto"
     draws: int = 1000
     tune: int = 1000
     chains: int = 4

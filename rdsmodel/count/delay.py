@@ -177,12 +177,14 @@ def recruitment_delays(data) -> tuple[np.ndarray, np.ndarray]:
     t_parent = times.to_numpy()[parent]
     ok = ~(np.isnat(t_child) | np.isnat(t_parent))
     child, parent = child[ok], parent[ok]
-    delays = np.maximum(_days(t_child[ok] - t_parent[ok]), _MIN_DELAY_DAYS)
+    t_child, t_parent = t_child[ok], t_parent[ok]
+    delays = np.maximum(_days(t_child - t_parent), _MIN_DELAY_DAYS)
     closed = table["window_closed"].to_numpy(dtype=bool)[parent]
     trunc = np.full(len(delays), np.inf)
     cutoff = getattr(data, "cutoff", None)
     if cutoff is not None and (~closed).any():
-        trunc[~closed] = np.maximum(_days(pd.Timestamp(cutoff) - t_parent[ok][~closed]), _MIN_DELAY_DAYS)
+        cut = np.datetime64(pd.Timestamp(cutoff).to_datetime64(), "ns")
+        trunc[~closed] = np.maximum(_days(cut - t_parent[~closed].astype("datetime64[ns]")), _MIN_DELAY_DAYS)
     return delays, trunc
 
 

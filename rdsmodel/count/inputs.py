@@ -47,7 +47,10 @@ def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_
     them (:mod:`rdsmodel.count.design`).
 
     With ``open_windows="exclude"`` only closed coupon windows are used; with
-    ``"lower-bound"`` open windows enter censored at their redeemed count.
+    ``"lower-bound"`` open windows enter censored at their redeemed count; with
+    ``"delay"`` every open window with coupons and an interview time is kept,
+    with or without recruits so far (it enters through the redemption delay,
+    :mod:`rdsmodel.count.delay`).
 
     Raises
     ------
@@ -62,6 +65,17 @@ def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_
         raise ModelError(
             f"every respondent was given zero coupons ({len(rows)} rows): their recruits carry no information"
         )
+    if open_windows == "delay":
+        closed = rows["window_closed"].to_numpy(dtype=bool)
+        coupons_ok = rows["coupons_issued"].astype("Float64").fillna(0).to_numpy(dtype=float) >= 1
+        timed = (rows["interview_time"].notna().to_numpy() if "interview_time" in rows.columns
+                 else np.zeros(len(rows), dtype=bool))
+        rows = rows[closed | (coupons_ok & timed)]
+        bound = rows["censor_at"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        rows = rows[(bound >= 1) | ~rows["window_closed"].to_numpy(dtype=bool)]
+        if len(rows) == 0:
+            raise ModelError("no usable rows: no respondent with coupons has a closed window or an interview time")
+        return rows.reset_index(drop=True)
     if open_windows == "exclude":
         rows = rows[rows["window_closed"].to_numpy(dtype=bool)]
         if len(rows) == 0:

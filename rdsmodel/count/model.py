@@ -33,7 +33,8 @@ from rdsmodel.count.design import MISSING_LEVEL, DesignSpec
 from rdsmodel.count.families import Family, get_family
 from rdsmodel.count.inputs import GroupCentring, choose_covariates, group_centring, usable_rows
 from rdsmodel.count.likelihood import build_pymc_model, parameter_names
-from rdsmodel.count.pointwise import pointwise_groups
+from rdsmodel.count.delay import DelayLaw, fit_delay_law, recruitment_delays
+from rdsmodel.count.pointwise import observed_bound, pointwise_groups, thin_open
 from rdsmodel.count.predict import (
     Draws,
     linear_predictor,
@@ -70,6 +71,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # per distinct outcome with weights (exact LOO, see rdsmodel.diagnostics.loo) and the
     # posterior predictive on evenly thinned draws (at least 100 in all).
     "max_pointwise": 20_000_000,
+    # open_windows="delay": width (days) of the bins of the time since the interview at the cut-off;
+    # G(tau) is taken at the bin's midpoint so open windows compress into patterns
+    "delay_bin_days": 1.0,
     # Posterior predictive draws kept for the checks (evenly spaced over each chain).
     "ppc_draws": 1000,
     # How the group effects u_g ~ N(0, sigma_u) are sampled (the model is the same either way):
@@ -175,11 +179,27 @@ def _missing_sentence(design: DesignSpec, counts: Mapping[str, int], group_colum
 
 
 #: Treatments of respondents whose coupon window is still open (see :class:`CountModel`).
-OPEN_WINDOWS = ("exclude", "lower-bound")
+OPEN_WINDOWS = ("auto", "delay", "exclude", "lower-bound")
+
+
+def resolve_open_windows(open_windows: str, data) -> str:
+    """``"auto"``: ``"delay"`` when the study has interview times, else ``"exclude"``; other values as given.
+
+    Without interview times no window can be told open from the times (every
+    window counts as closed unless the table says otherwise), and the delay
+    law cannot be fitted.
+    """
+    if open_windows != "auto":
+        return open_windows
+    if data is None:
+        return "exclude"
+    table = data.table
+    has_times = "interview_time" in table.columns and bool(table["interview_time"].notna().any())
+    return "delay" if has_times else "exclude"
 
 
 class CountModel:
-    """Bayesian hierarchical censored-count model of referral capacity.
+    r"""Bayesian hierarchical censored-count model of referral capacity.
 
     Parameters
     ----------
@@ -203,9 +223,18 @@ class CountModel:
         intercept centre, group parametrisation, resolved priors, schema),
         given instead of ``data`` to rebuild a fit without its study;
         :meth:`load` does this. Such a model predicts but cannot refit.
-    open_windows : {"exclude", "lower-bound"}
+    open_windows : {"auto", "delay", "exclude", "lower-bound"}
         What to do with respondents whose coupon window is still open.
-        ``"exclude"`` (default) leaves them out. ``"lower-bound"`` uses their
+        ``"auto"`` (default) is ``"delay"`` when the study has interview times
+        and ``"exclude"`` otherwise (then every window counts as closed unless
+        the table says so). ``"delay"`` fits the redemption-delay law
+        :math:`G` from the recruiter-to-recruit delays
+        (:mod:`rdsmodel.count.delay`) and lets an open window with ``k``
+        coupons and ``y`` redemptions ``tau`` days after the interview
+        contribute :math:`\log \sum_{c=0}^{k} P(C = c)\,\mathrm{Bin}(y;
+        \min(c, k), G(\tau))` (``P(C >= k)`` at ``c = k``): unbiased and
+        tighter than leaving them out (tests/count/test_count_open_windows.py).
+        ``"exclude"`` leaves them out. ``"lower-bound"`` uses their
         redeemed count ``y`` as a lower bound, ``log P(C >= y)`` (``censor_at``
         of the data), as in the design document. That treatment is biased
         upwards whenever recruits are still arriving: how many have arrived by
@@ -238,7 +267,7 @@ class CountModel:
         wave_effect: bool = False,
         priors: Mapping[str, Mapping[str, Any]] | None = None,
         config: Mapping[str, Any] | None = None,
-        open_windows: str = "exclude",
+        open_windows: str = "auto",
         spec: Mapping[str, Any] | None = None,
     ) -> None:
         if open_windows not in OPEN_WINDOWS:
@@ -246,7 +275,8 @@ class CountModel:
         if (data is None) == (spec is None):
             raise ModelError("CountModel needs the study (data=...) or, to rebuild a saved fit, its spec "
                              "(use CountModel.load)")
-        self.open_windows = open_windows
+        self.open_windows = resolve_open_windows(open_windows, data)
+        self.delay_law: DelayLaw | None = None
         self.family: Family = get_family(family)
         self.options = _merge(DEFAULT_CONFIG, config)
         SamplerSettings(**self.options["sampler"]).validate()
@@ -281,8 +311,10 @@ class CountModel:
         )
         gidx, _ = self.design.group_index(rows, self.group_column or "group")
         y = rows["n_recruits"].to_numpy(dtype=np.int64)
-        bound = rows["censor_at"].to_numpy(dtype=np.int64)
-        self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound)
+        is_open, coupons, g = self._open_rows(data, rows)
+        bound = np.where(is_open, coupons, rows["censor_at"].fillna(0).to_numpy(dtype=np.int64))
+        self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound, open_rows=is_open,
+                                            coupons=coupons, g=g)
         self._rows = rows
         self.log_mean = float(np.log(max(np.minimum(y, bound).mean(), 0.1)))
         names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
@@ -295,6 +327,37 @@ class CountModel:
         )
         self.group_ncp = None if self.centring is None else self.centring.to_config()
         self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
+
+    def _open_rows(self, data, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Open rows under ``"delay"``, their coupons and :math:`G(\tau)` (fits :attr:`delay_law`)."""
+        coupons = rows["coupons_issued"].astype("Float64").fillna(0).to_numpy(dtype=np.int64)
+        is_open = np.zeros(len(rows), dtype=bool)
+        g = np.ones(len(rows))
+        if self.open_windows != "delay":
+            return is_open, coupons, g
+        is_open = ~rows["window_closed"].to_numpy(dtype=bool)
+        if not is_open.any():
+            return is_open, coupons, g
+        window = getattr(data, "coupon_window", None)
+        window_days = None if window is None else float(pd.Timedelta(window) / pd.Timedelta(days=1))
+        delays, trunc = recruitment_delays(data)
+        self.delay_law = fit_delay_law(delays, trunc, window_days)
+        cutoff = getattr(data, "cutoff", None)
+        if cutoff is None:
+            cutoff = pd.to_datetime(data.table["interview_time"]).max()
+        times = pd.to_datetime(rows["interview_time"])
+        tau = ((pd.Timestamp(cutoff) - times) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+        width = float(self.options["delay_bin_days"])
+        mid = (np.floor(np.maximum(tau, 0.0) / width) + 0.5) * width
+        g[is_open] = self.delay_law.cdf(mid[is_open])
+        return is_open, coupons, g
+
+    @property
+    def n_open(self) -> int:
+        """Respondents with open windows in the likelihood through the redemption delay (``"delay"``)."""
+        if self.cells is not None and self.cells.row_open is not None:
+            return int(self.cells.row_open.sum())
+        return 0
 
     def _restore(self, covariates: Sequence[str] | None, group: bool | None, spec: Mapping[str, Any]) -> None:
         """Set the data-derived constants from the spec of a saved fit (no cells: it cannot refit)."""
@@ -452,6 +515,9 @@ class CountModel:
         check = check_fit(post, raw.sample_stats)
         remedy = None
         notes: list[str] = [self.missing_note] if self.missing_note else []
+        if self.delay_law is not None:
+            notes.append(f"{self.n_open} respondent(s) with open coupon windows enter through the "
+                         f"{self.delay_law.summary()}")
         if not check.clean and self.options["remedy"]:
             retry, actions = remedy_settings(settings, check)
             raw2, route2 = sample(retry, kernel_model=kernel_model, build_model=self.build)
@@ -489,6 +555,8 @@ class CountModel:
             rdsplan_fit_notes=json.dumps(notes),
             rdsplan_missing=json.dumps(self.missing_values),
             rdsplan_target_accept=float(settings.target_accept),
+            rdsplan_open_windows=self.open_windows,
+            rdsplan_delay_law=json.dumps(None if self.delay_law is None else self.delay_law.to_dict()),
             rdsplan_tune=int(settings.tune),
         )
         self.idata = idata
@@ -604,9 +672,10 @@ class CountModel:
             prior = pm.sample_prior_predictive(draws=draws, random_seed=seed)
         params = Draws.from_dataset(prior.prior, n_terms=len(self.design.terms))
         eta = linear_predictor(params, cells.design, cells.group)
-        bound = self._rows["censor_at"].to_numpy(dtype=np.int64)
-        y_rep = redeemed_draws(self.family, params, eta, bound, rng=np.random.default_rng([seed, 2]),
-                               pattern=cells.pattern)
+        bound = observed_bound(cells, self._rows)
+        gen = np.random.default_rng([seed, 2])
+        y_rep = thin_open(redeemed_draws(self.family, params, eta, bound, rng=gen, pattern=cells.pattern),
+                          cells, gen)
         ids = self._rows["id"].astype(str).to_numpy()
         pp = xr.Dataset({"y": (("chain", "draw", "person"), y_rep.reshape(1, -1, len(ids)))},
                         coords={"chain": [0], "draw": np.arange(y_rep.shape[0]), "person": ids})
@@ -682,6 +751,9 @@ class CountModel:
 
     def _attach(self, idata, meta: PosteriorMeta, reading) -> None:
         """Give a model rebuilt by :meth:`load` its posterior and what the file says of its study."""
+        law = idata.posterior.attrs.get("rdsplan_delay_law", "")
+        law = json.loads(law) if law else None
+        self.delay_law = None if law is None else DelayLaw.from_dict(law)
         self.idata = idata
         self._meta = meta
         self._reading = reading

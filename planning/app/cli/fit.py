@@ -6,7 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
-from planning.app.cli.common import add_data_options, load_study, report_reading, say
+from planning.app.cli.common import (
+    OUTPUT_NOTE,
+    CommandError,
+    add_data_options,
+    interrupts_are_final,
+    load_study,
+    report_reading,
+    say,
+)
 from planning.app.workflows import (
     FitSettings,
     covariates_path,
@@ -31,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_data_options(fit)
-    fit.add_argument("-o", "--output", type=Path, required=True, help="posterior NetCDF file to write")
+    fit.add_argument("-o", "--output", type=Path, required=True,
+                     help=f"posterior NetCDF file to write (checked before fitting); {OUTPUT_NOTE}")
     fit.add_argument("--family", choices=FAMILIES, default="nb", help="capacity family (default: nb)")
     fit.add_argument(
         "--capacity-covariates", type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
@@ -41,9 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     fit.add_argument("--wave-effect", action="store_true", help="add a linear wave effect to the mean")
     fit.add_argument(
-        "--open-windows", choices=("exclude", "lower-bound"), default="exclude",
-        help="respondents whose coupon window is still open: leave out (default, unbiased) or use "
-             "their redeemed count as a lower bound (biased upwards while recruits still arrive)",
+        "--open-windows", choices=("auto", "delay", "exclude", "lower-bound"), default="auto",
+        help="respondents whose coupon window is still open: auto (default: delay with interview times, "
+             "else exclude), delay (model the redemption delay), exclude, or lower-bound (biased upwards)",
     )
     fit.add_argument("--chains", type=int, default=4, help="MCMC chains (default: 4)")
     fit.add_argument("--draws", type=int, default=1000, help="draws per chain (default: 1000)")
@@ -69,7 +78,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     diagnose.add_argument("posterior", type=Path, metavar="POSTERIOR.nc", help="count-model posterior file")
     diagnose.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    diagnose.add_argument("-o", "--output", type=Path, default=None, help="folder for diagnostic figures")
+    diagnose.add_argument("-o", "--output", type=Path, default=None,
+                          help=f"folder for diagnostic figures; {OUTPUT_NOTE}")
     diagnose.set_defaults(func=run_diagnose)
 
 
@@ -88,11 +98,16 @@ def fit_settings(args: argparse.Namespace, **overrides) -> FitSettings:
 
 def run_fit(args: argparse.Namespace) -> int:
     """Fit, save and print a short diagnostics summary; exit 1 when the verdict is ``fail``."""
+    from rdsmodel.persistence import check_writable
+
     refuse_overwrite([args.output, covariates_path(args.output)], [args.study])
     settings = fit_settings(args)
+    check_writable(args.output)
     data = load_study(args)
     report_reading(data)
-    fit = fit_study(data, settings, progress=say)
+    _check_capacity_covariates(settings, data)
+    with interrupts_are_final():
+        fit = fit_study(data, settings, progress=say)
     for path in fit.save(args.output):
         say(f"wrote {path}")
     report = fit.diagnostics()
@@ -101,6 +116,18 @@ def run_fit(args: argparse.Namespace) -> int:
         say("rdsplan: the fit failed its diagnostics; the posterior was written for inspection")
         return 1
     return 0
+
+
+def _check_capacity_covariates(settings: FitSettings, data) -> None:
+    """Refuse, before fitting, ``--capacity-covariates`` that are not covariates of the study."""
+    if settings.capacity_covariates is None:
+        return
+    unknown = [name for name in settings.capacity_covariates if name not in data.covariates]
+    if unknown:
+        raise CommandError(
+            f"--capacity-covariates names {', '.join(map(repr, unknown))}, not among the study's covariates "
+            f"({', '.join(map(repr, data.covariates)) or 'none'}); check the names, or --covariates"
+        )
 
 
 def diagnostics_json(report) -> dict:
@@ -117,7 +144,10 @@ def diagnostics_json(report) -> dict:
 def run_diagnose(args: argparse.Namespace) -> int:
     """Print the diagnostics (text or JSON); exit 1 when the verdict is ``fail``."""
     if args.output is not None:
+        from rdsmodel.persistence import output_folder
+
         refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior)])
+        output_folder(args.output)
     report = load_fit(args.posterior).diagnostics()
     if args.output is not None:
         report.save_figures(args.output)
