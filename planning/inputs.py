@@ -56,7 +56,26 @@ from planning.errors import PlanningError
 from planning.greedy import allocation_values
 from planning.pgf import check_pmf
 
-__all__ = ["PlanningInputs", "choose_truncation"]
+__all__ = [
+    "MAX_PER_PERSON",
+    "MAX_PLANNING_FLOATS",
+    "MAX_POOLED_SUPPORT",
+    "PlanningInputs",
+    "check_planning_size",
+    "choose_truncation",
+]
+
+#: Most coupons one person can be planned for (the field tables allow no more either,
+#: ``rdsmodel.data.build.MAX_COUPONS``): the curves hold one level per coupon.
+MAX_PER_PERSON = 1_000
+#: Most floats the frontier's curves and their pmfs (2 x samples x frontier members x levels) may
+#: take: 2 GB, checked before anything is allocated.
+MAX_PLANNING_FLOATS = 250_000_000
+#: Largest count the pooled law of future recruits is laid out to (its last entry holds the mass
+#: beyond). The population DP refuses budgets above about 1,000 (its table would pass
+#: ``planning.planners.MAX_TABLE_FLOATS``) and no capacity law puts mass that far, so a larger
+#: budget for a single-round planner does not lay out billions of counts.
+MAX_POOLED_SUPPORT = 1_000
 
 
 def choose_truncation(budget: int, max_per_person: int) -> int:
@@ -64,10 +83,42 @@ def choose_truncation(budget: int, max_per_person: int) -> int:
 
     A person can be given at most ``max_per_person`` coupons and never more
     than the budget, so ``S(l)`` beyond that level never enters a plan.
+
+    Raises
+    ------
+    planning.errors.PlanningError
+        For a cap below 1 or above :data:`MAX_PER_PERSON` (naming ``--max-per-person``).
     """
     if max_per_person < 1:
-        raise PlanningError(f"the coupon cap per person must be at least 1, got {max_per_person}")
+        raise PlanningError(f"--max-per-person must be at least 1, got {max_per_person}")
+    if max_per_person > MAX_PER_PERSON:
+        raise PlanningError(
+            f"--max-per-person {max_per_person} is more than the {MAX_PER_PERSON:,} coupons one person can be "
+            "planned for; RDS studies give a few each"
+        )
     return max(1, min(int(max_per_person), int(budget)))
+
+
+def check_planning_size(samples: int, people: int, levels: int) -> None:
+    """Refuse, before allocating, curves of more than :data:`MAX_PLANNING_FLOATS` floats.
+
+    Parameters
+    ----------
+    samples, people, levels : int
+        Posterior samples, frontier members and coupon levels of the curves.
+
+    Raises
+    ------
+    planning.errors.PlanningError
+        Naming the size, the limit and the flags that shrink it.
+    """
+    size = 2 * int(samples) * int(people) * (int(levels) + 1)  # the curves and their pmfs
+    if size > MAX_PLANNING_FLOATS:
+        raise PlanningError(
+            f"planning {people:,} frontier member(s) over {samples} posterior draws with up to {levels} "
+            f"coupon(s) each needs about {size * 8 / 1e9:.1f} GB (the limit is "
+            f"{MAX_PLANNING_FLOATS * 8 / 1e9:.0f} GB); lower --samples or --max-per-person"
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,8 @@ arrays. Everything a planner reads is computed here, once:
   the cap defaults to the most coupons anyone in the study was given;
 * the pooled capacity law of future recruits per sample, on ``0..budget``
   with the tail mass last (the population DP never gives one person more than
-  the budget, so that support is exact for it);
+  the budget, so that support is exact for it), at most on
+  ``0..MAX_POOLED_SUPPORT`` (:data:`planning.inputs.MAX_POOLED_SUPPORT`);
 * the recruit-covariate law (when a covariate model was fitted) and the
   frontier's covariates;
 * the posterior predictive distance between observed and predicted redeemed
@@ -32,7 +33,12 @@ from typing import Any
 import numpy as np
 
 from planning.errors import PlanningError
-from planning.inputs import PlanningInputs, choose_truncation
+from planning.inputs import (
+    MAX_POOLED_SUPPORT,
+    PlanningInputs,
+    check_planning_size,
+    choose_truncation,
+)
 
 __all__ = ["default_cap", "planning_inputs", "ppc_estimate"]
 
@@ -104,10 +110,12 @@ def planning_inputs(
     posterior = count.idata.posterior
     available = int(posterior.sizes["chain"] * posterior.sizes["draw"])
     used = available if samples is None else min(int(samples), available)
+    check_planning_size(used, len(frontier), length)
     survival = count.survival(frontier, max_coupons=length, samples=used, seed=seed)
     pooled_pmf = None
     if pooled:
-        law = count.population_pmf(max_count=max(budget, length) + 1, samples=used, tail=True)
+        support = max(min(int(budget), MAX_POOLED_SUPPORT), length)
+        law = count.population_pmf(max_count=support + 1, samples=used, tail=True)
         pooled_pmf = law.values
     offspring = None if covariate is None else covariate.offspring()
     people = frontier.reset_index(drop=True)
