@@ -253,3 +253,30 @@ def test_coverage_with_dominance_trimming_matches_brute_force(seed, n, budget, r
                                coverage=[CoverageConstraint("G", probs, minimum)])
     assert result.coverage[0]["achieved"] >= minimum - 1e-6
     assert result.objective == pytest.approx(best, abs=1e-6)
+
+
+def test_plan_reports_weighted_recruits_and_subgroups_and_round_trips():
+    from planning import make_plan
+    from planning.plan import Plan
+
+    curves, probs, weights = coverage_instance(8, n_samples=40, n=6)
+    inputs = PlanningInputs.from_arrays(curves, weights=weights, subgroups={"SEX=F": probs},
+                                        provenance={"priority": "SEX=F:3"})
+    plan = make_plan(inputs, make_planner("greedy"), 5, seed=0)
+    per_sample = (allocation_values(curves, plan.allocation) * probs).sum(axis=1)
+    assert plan.subgroups["SEX=F"]["mean"] == pytest.approx(per_sample.mean())
+    lo, hi = plan.subgroups["SEX=F"]["interval_90"]
+    assert lo == pytest.approx(np.quantile(per_sample, 0.05)) and hi == pytest.approx(np.quantile(per_sample, 0.95))
+    weighted = (allocation_values(curves, plan.allocation) * weights).sum(axis=1)
+    assert plan.weighted_recruits["mean"] == pytest.approx(weighted.mean())
+    assert plan.statement.plan_value == pytest.approx(weighted.mean())
+    again = Plan.from_json(plan.to_json())
+    assert again.subgroups == plan.subgroups and again.weighted_recruits == plan.weighted_recruits
+    assert again.priority == "SEX=F:3"
+    text = plan.summary_text()
+    assert "Weighted recruits this round (SEX=F:3)" in text and "Expected recruits by subgroup" in text
+    rows = plan.summary().table.set_index("quantity")
+    assert rows.loc["expected recruits from SEX=F", "value"] == pytest.approx(per_sample.mean())
+    plain = make_plan(PlanningInputs.from_arrays(curves), make_planner("greedy"), 5, seed=0)
+    assert plain.subgroups == {} and plain.weighted_recruits is None and plain.priority is None
+    assert "Weighted recruits" not in plain.summary_text()
