@@ -57,6 +57,9 @@ CANONICAL = ("id", "recruiter_id", "coupons_issued", "interview_time", "group", 
 STRING = pd.StringDtype()
 #: More coupons than this for one respondent is reported (``implausible_coupons``).
 MAX_PLAUSIBLE_COUPONS = 100
+#: More coupons than this for one respondent is an error (``too_many_coupons``): the models lay out
+#: every count up to the largest one, so a typo such as 1e12 would ask for terabytes.
+MAX_COUPONS = 1_000
 
 
 @dataclass
@@ -119,11 +122,16 @@ def _resolve_columns(
     elif group_col not in available:
         problems.append(_missing_column(group_col, "group", available, "Fix --group"))
     used = {id_col, recruiter_col, coupons_col, time_col, group_col} - {None}
+    inferred = covariates is None and schema is None
     if covariates is None:
         covariates = schema.names if schema is not None else [
             c for c in available if c not in used and c not in DERIVED
         ]
     covariates = list(covariates)
+    if inferred and problems:
+        # A column option names a missing column: the canonical column it left behind (e.g. 'id'
+        # beside --id-col rid) would otherwise be reported as a covariate clash too.
+        covariates = [c for c in covariates if c not in CANONICAL]
     for name in covariates:
         if name not in available:
             problems.append(_missing_column(name, "covariate", available, "Fix --covariates (or the schema)"))
@@ -249,6 +257,21 @@ def _differs(ctx: Context, frame: pd.DataFrame, keep: np.ndarray, table: pd.Data
     return notes
 
 
+def _too_many_coupons(ctx: Context, issued: np.ndarray, column: str) -> list[Problem]:
+    """Errors for respondents given more than :data:`MAX_COUPONS` coupons (checked before any model
+    lays out memory per count)."""
+    return [
+        ctx.problem(
+            "too_many_coupons",
+            f"{ctx.who(i)} was issued {issued[i]:.0f} coupons (column {column!r}); at most "
+            f"{MAX_COUPONS:,} per respondent are supported (the models lay out every count up to the "
+            "largest): check the column",
+            [i],
+        )
+        for i in np.flatnonzero(np.nan_to_num(issued, nan=0.0) > MAX_COUPONS)
+    ]
+
+
 def _only_seeds(table: pd.DataFrame, names: Mapping[str, str]) -> list[Problem]:
     """Warn when no respondent names a recruiter: every one is a seed."""
     if len(table) == 0 or table["recruiter_id"].notna().any():
@@ -361,7 +384,8 @@ def build_table(
                     f"{ctx.who(i)} was issued {int(issued[i])} coupons (column {names['coupons_issued']!r}); "
                     f"studies hand out a few each, so check the column (more than {MAX_PLAUSIBLE_COUPONS} "
                     "is reported)", [i], "warning")
-        for i in np.flatnonzero(np.nan_to_num(issued, nan=0.0) > MAX_PLAUSIBLE_COUPONS)
+        for i in np.flatnonzero((np.nan_to_num(issued, nan=0.0) > MAX_PLAUSIBLE_COUPONS)
+                                & (np.nan_to_num(issued, nan=0.0) <= MAX_COUPONS))
     ]
     warnings += [p for p in reader_problems if not p.is_error]
     reader_errors = [p for p in reader_problems if p.is_error]
@@ -390,6 +414,7 @@ def build_table(
     errors += check_missing_ids(kctx, sub_ids.isna().to_numpy())
     errors += bad_cells(kctx, "bad_coupons", coupons.bad[keep], names["coupons_issued"],
                         coupons.text[keep].reset_index(drop=True), "a whole number >= 0 (or empty for the frontier)")
+    errors += _too_many_coupons(kctx, issued[keep], names["coupons_issued"])
     sub_times = None
     if times is not None:
         sub_times = times.values[keep].reset_index(drop=True)

@@ -192,6 +192,8 @@ def _load(source: PathOrFrame, opts: ReadingOptions) -> _Source:
             loaded.notes.append(Problem(
                 "delimiter", f"{source} read as {table.delimiter_name}-separated (guessed from the header line; "
                 "pass --delimiter to choose)", severity="note"))
+    if loaded.frame.empty and not isinstance(source, pd.DataFrame):
+        raise DataError(f"{loaded.name} has no respondents: it holds a header but no data rows")
     return _leave_out(loaded, opts)
 
 

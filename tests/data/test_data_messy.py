@@ -229,10 +229,19 @@ def test_a_study_of_only_seeds_gets_a_hint(tmp_path):
 
 
 def test_an_implausible_number_of_coupons_is_a_warning(tmp_path):
-    data = read_table(write(tmp_path, "id,recruiter_id,coupons_issued\ns1,,1e12\na,s1,3\n"))
+    data = read_table(write(tmp_path, "id,recruiter_id,coupons_issued\ns1,,5e2\na,s1,3\n"))
     (warning,) = [p for p in data.warnings if p.kind == "implausible_coupons"]
-    assert "id 's1' (line 2) was issued 1000000000000 coupons" in warning.message
+    assert "id 's1' (line 2) was issued 500 coupons" in warning.message
     assert "'coupons_issued'" in warning.message
+
+
+def test_an_impossible_number_of_coupons_is_an_error_with_the_limit(tmp_path):
+    # the models lay out every count up to the largest: 1e12 would ask for terabytes
+    with pytest.raises(DataValidationError) as caught:
+        read_table(write(tmp_path, "id,recruiter_id,coupons_issued\ns1,,1e12\na,s1,3\n"))
+    (error,) = [p for p in caught.value.errors if p.kind == "too_many_coupons"]
+    assert "id 's1' (line 2) was issued 1000000000000 coupons" in error.message
+    assert "'coupons_issued'" in error.message and "at most 1,000" in error.message
 
 
 # -- dropped rows -----------------------------------------------------------------------------------------------
