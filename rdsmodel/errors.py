@@ -13,7 +13,8 @@ names.
     │   └── DataValidationError           validation problems, listed (rdsmodel.data)
     ├── ModelError (ValueError)           a model cannot be built, saved or loaded as asked
     │   └── StudyMismatchError            a posterior and a table are not the same study
-    └── MissingFileError (FileNotFoundError)
+    ├── MissingFileError (FileNotFoundError)
+    └── OutputError (OSError)             an output cannot be written where the user asked
 
 ``DataError`` and ``ModelError`` derive from :class:`ValueError` as well, so
 code that caught ``ValueError`` before keeps working.
@@ -21,7 +22,7 @@ code that caught ``ValueError`` before keeps working.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "MissingFileError", "ModelError", "RdsplanError", "StudyMismatchError"]
+__all__ = ["DataError", "MissingFileError", "ModelError", "OutputError", "RdsplanError", "StudyMismatchError"]
 
 
 class RdsplanError(Exception):
@@ -42,3 +43,8 @@ class StudyMismatchError(ModelError):
 
 class MissingFileError(RdsplanError, FileNotFoundError):
     """A file the user named does not exist."""
+
+
+class OutputError(RdsplanError, OSError):
+    """An output cannot be written where the user asked (a folder is in the way, a file is where a
+    folder should be, no permission, the disk is full); the message names the user's path."""

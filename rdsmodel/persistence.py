@@ -58,7 +58,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rdsmodel.errors import MissingFileError, ModelError, StudyMismatchError
+from rdsmodel.errors import (
+    MissingFileError,
+    ModelError,
+    OutputError,
+    RdsplanError,
+    StudyMismatchError,
+)
 
 __all__ = [
     "LAYOUT",
@@ -70,8 +76,10 @@ __all__ = [
     "check_reading",
     "check_study",
     "check_table",
+    "check_writable",
     "column_digest",
     "load_inference",
+    "output_folder",
     "package_version",
     "require_init",
     "row_digests",
@@ -244,6 +252,11 @@ def atomic_path(path: str | os.PathLike) -> _AtomicPath:
     """Context manager yielding a temporary path that replaces ``path`` on success.
 
     Nothing the user had is lost: if writing fails the old file stays untouched.
+    Missing folders on the way to ``path`` are created (every ``rdsplan``
+    command that writes does so). A path that cannot be written (a folder,
+    a file where a folder should be, no permission, a full disk) raises
+    :class:`~rdsmodel.errors.OutputError` naming ``path``, never the
+    temporary file.
 
     Examples
     --------
@@ -253,25 +266,90 @@ def atomic_path(path: str | os.PathLike) -> _AtomicPath:
     return _AtomicPath(Path(path))
 
 
+def _blocking_file(folder: Path) -> Path | None:
+    """The nearest of ``folder`` and its parents that exists but is not a folder."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def output_folder(path: str | os.PathLike) -> Path:
+    """Create the output folder ``path`` (with missing parents), or refuse naming what is in the way.
+
+    Raises
+    ------
+    OutputError
+        When ``path`` or one of its parents is a file, or the folder cannot be created.
+    """
+    path = Path(path)
+    blocker = _blocking_file(path)
+    if blocker == path:
+        raise OutputError(f"{path} exists and is not a folder; name a folder for the output")
+    if blocker is not None:
+        raise OutputError(f"cannot create the folder {path}: {blocker} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create the folder {path}: {err.strerror or err}") from None
+    return path
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, an output file that could not be written at the end.
+
+    Creates the missing folders on the way (as the write would) and tries a
+    temporary file beside ``path``, removed at once; ``path`` itself is not touched.
+
+    Raises
+    ------
+    OutputError
+        When ``path`` is a folder, a file is in the way of its folder, or the
+        folder is not writable.
+    """
+    path = Path(path)
+    os.unlink(_temporary_beside(path))
+    return path
+
+
+def _temporary_beside(path: Path) -> Path:
+    """An empty temporary file in ``path``'s folder (created if missing), or :class:`OutputError`."""
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; name a file to write")
+    output_folder(path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: the folder {path.parent} is not writable "
+                          f"({err.strerror or err})") from None
+    os.close(fd)
+    return Path(name)
+
+
 class _AtomicPath:
     def __init__(self, path: Path):
         self.path = path
         self.tmp: Path | None = None
 
     def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(name)
+        self.tmp = _temporary_beside(self.path)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.tmp is not None
         if exc_type is None:
-            os.chmod(self.tmp, _mode_for(self.path))
-            os.replace(self.tmp, self.path)
+            try:
+                os.chmod(self.tmp, _mode_for(self.path))
+                os.replace(self.tmp, self.path)
+            except OSError as err:
+                self.tmp.unlink(missing_ok=True)
+                raise OutputError(f"cannot write {self.path}: {err.strerror or err}") from None
         else:
             self.tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and not isinstance(exc, RdsplanError):
+                # e.g. a full disk while writing: name the user's file, not the temporary one
+                raise OutputError(f"could not write {self.path} ({exc.strerror or exc}); any previous "
+                                  "file there is unchanged") from exc
 
 
 def _mode_for(path: Path) -> int:

@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from rdsmodel.data.recruitment import RecruitmentData
-from rdsmodel.errors import DataError
-from rdsmodel.persistence import atomic_path
+from rdsmodel.persistence import atomic_path, output_folder
 
 __all__ = ["StudySummary", "describe", "homophily_table"]
 
@@ -141,10 +140,7 @@ class StudySummary:
         list of pathlib.Path
             The files written.
         """
-        out = Path(outdir)
-        if out.exists() and not out.is_dir():
-            raise DataError(f"{out} exists and is not a folder")
-        out.mkdir(parents=True, exist_ok=True)
+        out = output_folder(outdir)
         written = []
         path = out / "summary.txt"
         with atomic_path(path) as tmp:
