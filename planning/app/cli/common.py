@@ -10,15 +10,21 @@ reading options, checking the typed ones against them
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "OUTPUT_NOTE",
     "READING_FLAGS",
     "CommandError",
     "add_data_options",
     "given_reading_options",
+    "interrupts_are_final",
     "load_study",
     "reading_options",
     "report_reading",
@@ -34,8 +40,60 @@ READING_FLAGS = (
 )
 
 
+#: What every ``-o`` does with folders that do not exist (said in each command's help).
+OUTPUT_NOTE = "missing folders on the way are created"
+
+
 class CommandError(Exception):
     """A user error the command line reports as one line, without a traceback."""
+
+
+@contextlib.contextmanager
+def interrupts_are_final(repeat: float = 0.2) -> Iterator[None]:
+    """Make Ctrl-C (SIGINT) stop the block for good, whatever the libraries inside do with it.
+
+    Samplers catch ``KeyboardInterrupt`` and return the draws made so far
+    (nutpie, PyMC); the count model then sees a poor run and samples again
+    (its automatic remedy), so one Ctrl-C used to end in a complete-looking
+    fit that was saved. Inside this block the first SIGINT is remembered and
+    raised again every ``repeat`` seconds until the block is left, so every
+    sampler run stops at once; leaving the block after an interrupt raises
+    :class:`planning.app.workflows.FitInterrupted` (exit status 130), so
+    nothing is written. Outside the main thread this does nothing.
+    """
+    from planning.app.workflows import FitInterrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hit = threading.Event()
+    stop = threading.Event()
+    own = {__file__, contextlib.__file__}
+
+    def handler(signum, frame) -> None:
+        hit.set()
+        # Leaving the block (here or in contextlib) must not be cut short by a repeated signal.
+        if not stop.is_set() and (frame is None or frame.f_code.co_filename not in own):
+            raise KeyboardInterrupt
+
+    def resend() -> None:
+        while not stop.wait(repeat):
+            if hit.is_set():
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    watcher = threading.Thread(target=resend, name="rdsplan-interrupt", daemon=True)
+    watcher.start()
+    try:
+        yield
+    except KeyboardInterrupt:
+        hit.set()
+    finally:
+        stop.set()
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    if hit.is_set():
+        raise FitInterrupted("Ctrl-C during the fit; nothing was written")
 
 
 def say(*parts: Any) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.app.cli.common import add_data_options, load_study, report_reading, say
+from planning.app.cli.common import OUTPUT_NOTE, add_data_options, load_study, report_reading, say
+from planning.app.workflows import refuse_overwrite
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_data_options(describe)
-    describe.add_argument("-o", "--output", type=Path, default=None, help="folder for tables and figures")
+    describe.add_argument("-o", "--output", type=Path, default=None,
+                          help=f"folder for tables and figures; {OUTPUT_NOTE}")
     describe.set_defaults(func=run_describe)
 
 
@@ -49,7 +51,11 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_describe(args: argparse.Namespace) -> int:
     """Print the summary and optionally write tables and figures."""
     from rdsmodel.data import describe
+    from rdsmodel.persistence import output_folder
 
+    if args.output is not None:
+        refuse_overwrite([args.output], [args.study])
+        output_folder(args.output)
     data = load_study(args)
     report_reading(data)
     summary = describe(data)

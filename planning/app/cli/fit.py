@@ -8,7 +8,6 @@ from pathlib import Path
 
 from planning.app.cli.common import (
     OUTPUT_NOTE,
-    CommandError,
     add_data_options,
     interrupts_are_final,
     load_study,
@@ -105,7 +104,6 @@ def run_fit(args: argparse.Namespace) -> int:
     check_writable(args.output)
     data = load_study(args)
     report_reading(data)
-    _check_capacity_covariates(settings, data)
     with interrupts_are_final():
         fit = fit_study(data, settings, progress=say)
     for path in fit.save(args.output):
@@ -116,18 +114,6 @@ def run_fit(args: argparse.Namespace) -> int:
         say("rdsplan: the fit failed its diagnostics; the posterior was written for inspection")
         return 1
     return 0
-
-
-def _check_capacity_covariates(settings: FitSettings, data) -> None:
-    """Refuse, before fitting, ``--capacity-covariates`` that are not covariates of the study."""
-    if settings.capacity_covariates is None:
-        return
-    unknown = [name for name in settings.capacity_covariates if name not in data.covariates]
-    if unknown:
-        raise CommandError(
-            f"--capacity-covariates names {', '.join(map(repr, unknown))}, not among the study's covariates "
-            f"({', '.join(map(repr, data.covariates)) or 'none'}); check the names, or --covariates"
-        )
 
 
 def diagnostics_json(report) -> dict:
@@ -143,12 +129,14 @@ def diagnostics_json(report) -> dict:
 
 def run_diagnose(args: argparse.Namespace) -> int:
     """Print the diagnostics (text or JSON); exit 1 when the verdict is ``fail``."""
-    if args.output is not None:
-        from rdsmodel.persistence import output_folder
+    from rdsmodel.persistence import output_folder
 
+    if args.output is not None:
         refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior)])
+    fit = load_fit(args.posterior)
+    if args.output is not None:
         output_folder(args.output)
-    report = load_fit(args.posterior).diagnostics()
+    report = fit.diagnostics()
     if args.output is not None:
         report.save_figures(args.output)
         say(f"wrote figures to {args.output}")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.app.cli.common import CommandError, say
+from planning.app.cli.common import OUTPUT_NOTE, CommandError, say
 
 SCENARIOS = ("homogeneous", "calibrated", "tunnel", "network")
+#: Largest study ``simulate`` writes: a million rows is a few dozen MB of CSV; a typo of
+#: a billion would hold the whole simulation in memory.
+MAX_RESPONDENTS = 1_000_000
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,18 +25,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--scenario", choices=SCENARIOS, default="calibrated", help="world to simulate (default: calibrated)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    parser.add_argument("--respondents", type=int, default=500, help="study size (default: 500)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="CSV file to write")
+    parser.add_argument("--respondents", type=int, default=500,
+                        help=f"study size, 2 to {MAX_RESPONDENTS:,} (default: 500)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help=f"CSV file to write; {OUTPUT_NOTE}")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Simulate the study and write it atomically."""
     from planning.simulation import simulate_study
-    from rdsmodel.persistence import atomic_path
+    from rdsmodel.persistence import atomic_path, check_writable
 
-    if args.respondents < 2:
-        raise CommandError("--respondents must be at least 2")
+    if not 2 <= args.respondents <= MAX_RESPONDENTS:
+        raise CommandError(f"--respondents must be from 2 to {MAX_RESPONDENTS:,}, got {args.respondents}")
+    check_writable(args.output)
     table = simulate_study(args.scenario, seed=args.seed, respondents=args.respondents)
     with atomic_path(args.output) as tmp:
         table.to_csv(tmp, index=False)
