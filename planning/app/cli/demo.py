@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from planning.app.cli.common import CommandError, say
+from planning.app.cli.common import OUTPUT_NOTE, CommandError, say
 from planning.planners import PLANNERS
 
 #: The built-in default study: the ICPSR-calibrated branching world.
@@ -20,6 +20,8 @@ DEFAULT_STUDY = {"scenario": "calibrated", "seed": 2026, "respondents": 1500}
 #: enter the recruit-covariate model): 51 dummies on a few hundred closed coupon
 #: windows would not be identified.
 DEFAULT_CAPACITY_COVARIATES = ["SEX", "BEHAV"]
+#: Files and folders the demo writes into its output folder besides the simulated study.csv.
+_WRITES = ("described", "posterior.nc", "posterior.covariates.nc", "diagnostics", "plan.csv", "report.html")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("-o", "--output", type=Path, default=Path("rdsplan-demo"),
-                        help="folder for everything the demo writes (default: rdsplan-demo)")
+                        help=f"folder for everything the demo writes (default: rdsplan-demo); {OUTPUT_NOTE}")
     parser.add_argument("--data", type=Path, default=None, help="use this canonical field table instead")
     parser.add_argument("--budget", type=int, default=60, help="coupons left (default: 60)")
     parser.add_argument("--gamma", type=float, default=0.9, help="discount per round (default: 0.9)")
@@ -55,10 +57,17 @@ def _step(number: int, text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Run every step, printing progress to standard error and results to standard output."""
     from planning.app.report import write_report
-    from planning.app.workflows import FitSettings, PlanRequest, fit_study, plan_round, write_plan
+    from planning.app.workflows import (
+        FitSettings,
+        PlanRequest,
+        fit_study,
+        plan_round,
+        refuse_overwrite,
+        write_plan,
+    )
     from planning.simulation import simulate_study
     from rdsmodel.data import describe, read_table
-    from rdsmodel.persistence import atomic_path
+    from rdsmodel.persistence import atomic_path, output_folder
 
     settings = {"gamma": args.gamma} if args.method == "dp" else {}
     # The demo always shows a plan; a failed verdict is printed beside it.
@@ -70,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     out: Path = args.output
-    out.mkdir(parents=True, exist_ok=True)
+    # what the demo writes into -o must not be the --data it reads
+    refuse_overwrite([out / name for name in _WRITES], [args.data])
+    output_folder(out)
 
     _step(1, "study")
     if args.data is None:
@@ -85,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"no such file: {study_path}")
 
     _step(2, "validate")
-    data = read_table(study_path, format="canonical", group_col="group" if _has_group(study_path) else None)
+    data = read_table(study_path, format="canonical")  # a column named group is the group
     say(f"valid: {len(data.table)} respondents, {len(data.frontier)} awaiting coupons, "
         f"{len(data.warnings)} warning(s)")
 
@@ -115,8 +126,3 @@ def run(args: argparse.Namespace) -> int:
         f"open {report} in a browser for the decision report")
     return 0
 
-
-def _has_group(path: Path) -> bool:
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().strip().split(",")
-    return "group" in header

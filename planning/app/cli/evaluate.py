@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from planning.app.cli.common import CommandError, say
+from planning.app.cli.common import OUTPUT_NOTE, CommandError, say
 
 SCENARIOS = ("homogeneous", "calibrated", "tunnel", "network")
 
@@ -64,7 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", type=Path, help="figure to write (default: beside -o, .png)")
     parser.add_argument("--no-plot", action="store_true", help="write no figure")
     parser.add_argument("--json", action="store_true", help="print only JSON: the results and the budget-binding check")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="NetCDF file to write")
+    parser.add_argument("-o", "--output", type=Path, required=True, help=f"NetCDF file to write; {OUTPUT_NOTE}")
     parser.set_defaults(func=run)
 
 

@@ -6,7 +6,14 @@ import argparse
 import warnings
 from pathlib import Path
 
-from planning.app.cli.common import CommandError, add_data_options, load_study, report_reading, say
+from planning.app.cli.common import (
+    OUTPUT_NOTE,
+    CommandError,
+    add_data_options,
+    load_study,
+    report_reading,
+    say,
+)
 from planning.app.workflows import (
     PlanRequest,
     covariates_path,
@@ -72,7 +79,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_data_options(parser, positional=False)
     add_plan_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole plan as JSON")
-    parser.add_argument("-o", "--output", type=Path, default=None, help="CSV file for the allocation")
+    parser.add_argument("-o", "--output", type=Path, default=None,
+                        help=f"CSV file for the allocation; {OUTPUT_NOTE}")
     parser.set_defaults(func=run)
 
 

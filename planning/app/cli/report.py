@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.app.cli.common import add_data_options, say
+from planning.app.cli.common import OUTPUT_NOTE, add_data_options, say
 from planning.app.cli.plan import add_plan_options, load_for_planning, plan_request
 from planning.app.workflows import covariates_path, plan_round, refuse_overwrite
 
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("posterior", type=Path, metavar="POSTERIOR.nc", help="count-model posterior from 'rdsplan fit'")
     add_data_options(parser, positional=False)
     add_plan_options(parser)
-    parser.add_argument("-o", "--output", type=Path, required=True, help="HTML file to write")
+    parser.add_argument("-o", "--output", type=Path, required=True, help=f"HTML file to write; {OUTPUT_NOTE}")
     parser.set_defaults(func=run)
 
 
