@@ -126,7 +126,10 @@ class FitSettings:
 
     def __post_init__(self) -> None:
         if self.chains < 1 or self.draws < 1 or self.tune < 0:
-            raise PlanningError("--chains and --draws must be positive and --tune non-negative")
+            raise PlanningError(
+                "--chains and --draws must be at least 1 and --tune at least 0; got "
+                f"--chains {self.chains}, --draws {self.draws}, --tune {self.tune}"
+            )
 
 
 @dataclass
@@ -457,7 +460,12 @@ def plan_round(fit: FittedStudy, data: Any, request: PlanRequest, *,
             max_per_round=settings.get("max_per_round"), seed=request.seed, progress=progress,
         )
     planner = make_planner(request.method, **settings)
-    return make_plan(inputs, planner, request.budget, seed=request.seed, diagnostics=summary)
+    plan = make_plan(inputs, planner, request.budget, seed=request.seed, diagnostics=summary)
+    usable = int(inputs.caps.sum())
+    if plan.value_estimate is None and request.budget > usable:  # a single-round plan
+        progress(f"note: --budget {request.budget} is more than this frontier can use in one round "
+                 f"({inputs.n_people} people, {usable} coupons at most); the plan hands out {plan.spend}")
+    return plan
 
 
 def write_plan(plan: Any, path: str | os.PathLike) -> Path:
