@@ -61,14 +61,8 @@ The price of robustness is the posterior-expected value of the mean-optimal
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import os
-import sys
-import threading
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,40 +167,6 @@ class RobustResult:
     coverage: list[dict[str, Any]] = field(default_factory=list)
 
 
-_BANNER_DONE = False
-
-
-def _quiet_highs_banner() -> None:
-    """Construct the process's first HiGHS instance with standard output sent to standard error.
-
-    HiGHS prints its copyright banner on standard output once per process,
-    from C, which would corrupt ``rdsplan plan --json``.
-    """
-    global _BANNER_DONE
-    if _BANNER_DONE:
-        return
-    _BANNER_DONE = True
-    try:
-        import highspy
-    except ImportError:  # pragma: no cover - cvxpy may drive HiGHS through scipy
-        return
-    import os
-    import sys
-
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # pragma: no cover - no file descriptor 1
-        highspy.Highs()
-        return
-    try:
-        os.dup2(2, 1)
-        highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _pick_solver(solver: str | None) -> str:
     try:
         import cvxpy as cp
@@ -222,59 +182,13 @@ def _pick_solver(solver: str | None) -> str:
                 f"solver {solver!r} is not installed (installed: {', '.join(sorted(installed))}); "
                 "install highspy (`pip install highspy`) or pass solver=None"
             )
-        if name == "HIGHS":
-            _quiet_highs_banner()
         return name
     for name in MIP_SOLVERS:
         if name in installed:
-            if name == "HIGHS":
-                _quiet_highs_banner()
             return name
     raise SolverUnavailableError(
         "no mixed-integer solver is available to cvxpy; install one with `pip install highspy`"
     )
-
-
-_STDOUT_LOCK = threading.Lock()
-
-
-def _flush_c_stdio() -> None:
-    """Flush the C library's output buffers (a solver's ``printf`` sits there when stdout is a pipe)."""
-    try:
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):  # no C library to speak to (not POSIX): nothing buffered there
-        pass
-
-
-@contextlib.contextmanager
-def _silenced_stdout() -> Iterator[None]:
-    """Send what native code writes to file descriptor 1 to the null device meanwhile.
-
-    HiGHS prints its banner ("Running HiGHS ...") from C++ the first time it is
-    created in a process, whatever the options; on standard output it would
-    corrupt ``rdsplan plan --json``. Python's own ``sys.stdout`` is flushed
-    first and keeps working afterwards. Without a file descriptor 1 (embedded
-    interpreters) nothing is done.
-    """
-    try:
-        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
-        saved = os.dup(fd)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    with _STDOUT_LOCK:
-        for stream in (sys.stdout, sys.__stdout__):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        _flush_c_stdio()
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), fd)
-            yield
-        finally:
-            _flush_c_stdio()
-            os.dup2(saved, fd)
-            os.close(saved)
 
 
 def _solve(problem: Any, solver: str, time_limit: float | None, gap: float,
@@ -291,7 +205,7 @@ def _solve(problem: Any, solver: str, time_limit: float | None, gap: float,
             options["time_limit"] = float(time_limit)
         options["mip_rel_gap"] = float(gap)
     try:
-        with warnings.catch_warnings(), np.errstate(invalid="ignore"), _silenced_stdout():
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
             warnings.simplefilter("ignore")
             problem.solve(solver=solver, **options)
     except cp.error.SolverError as exc:
