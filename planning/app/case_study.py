@@ -143,6 +143,7 @@ def run_case_study(study: CaseStudy, folder: str | Path, *, quick: bool = False,
     figure_path = plot_results(evaluation.dataset, folder / f"{stem}.png", title=study.title)
     figure = {"caption": "Discounted recruits per policy and discount, with two standard errors.",
               "png": base64.b64encode(figure_path.read_bytes()).decode("ascii")}
+    figure_path.unlink()  # embedded in the page
     binding = pd.DataFrame(evaluation.binding)
     context = {
         "title": study.title,
