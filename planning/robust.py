@@ -167,6 +167,41 @@ class RobustResult:
     coverage: list[dict[str, Any]] = field(default_factory=list)
 
 
+_BANNER_DONE = False
+
+
+def _quiet_highs_banner() -> None:
+    """Construct the process's first HiGHS instance with standard output sent to standard error.
+
+    HiGHS prints its copyright banner on standard output once per process,
+    from C++, which would corrupt ``rdsplan plan --json``; later instances
+    print nothing.
+    """
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        return
+    _BANNER_DONE = True
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - cvxpy may drive HiGHS through scipy
+        return
+    import os
+    import sys
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # pragma: no cover - no file descriptor 1
+        highspy.Highs()
+        return
+    try:
+        os.dup2(2, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _pick_solver(solver: str | None) -> str:
     try:
         import cvxpy as cp
@@ -182,9 +217,13 @@ def _pick_solver(solver: str | None) -> str:
                 f"solver {solver!r} is not installed (installed: {', '.join(sorted(installed))}); "
                 "install highspy (`pip install highspy`) or pass solver=None"
             )
+        if name == "HIGHS":
+            _quiet_highs_banner()
         return name
     for name in MIP_SOLVERS:
         if name in installed:
+            if name == "HIGHS":
+                _quiet_highs_banner()
             return name
     raise SolverUnavailableError(
         "no mixed-integer solver is available to cvxpy; install one with `pip install highspy`"
