@@ -187,5 +187,9 @@ def ppc_estimate(data: Any, count: Any, *, samples: int, seed: int):
     if closed.empty:
         return None
     coupons = closed["coupons_issued"].to_numpy(dtype=np.int64)
-    curves = count.survival(closed, max_coupons=int(coupons.max()), samples=samples, seed=seed)
-    return ppc_tv(closed["n_recruits"].to_numpy(dtype=np.int64), coupons, curves, seed=seed)
+    curves = count.survival(closed, max_coupons=int(coupons.max()), samples=samples, seed=seed).values
+    # ppc_tv uses the predictive law averaged over samples, which is linear in the curves: hand it
+    # the mean curve (one "sample") instead of (sample, row, L) copies of its laws.
+    mean = curves.mean(axis=0, keepdims=True)
+    del curves
+    return ppc_tv(closed["n_recruits"].to_numpy(dtype=np.int64), coupons, mean, seed=seed)
