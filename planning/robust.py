@@ -171,7 +171,7 @@ _BANNER_DONE = False
 
 
 def _quiet_highs_banner() -> None:
-    """Construct the process's first HiGHS instance with standard output sent to standard error.
+    """Construct the process's first HiGHS instance with standard output sent to the null device.
 
     HiGHS prints its copyright banner on standard output once per process,
     from C++, which would corrupt ``rdsplan plan --json``; later instances
@@ -195,7 +195,8 @@ def _quiet_highs_banner() -> None:
         highspy.Highs()
         return
     try:
-        os.dup2(2, 1)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
         highspy.Highs()
     finally:
         os.dup2(saved, 1)
