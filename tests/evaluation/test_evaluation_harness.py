@@ -126,6 +126,10 @@ def test_dask_missing_is_a_clear_message(monkeypatch):
     with pytest.raises(PlanningError, match=r"pip install 'rdsplan\[dask\]'"):
         with open_executor("dask"):
             pass
+    # refused before the pilot study is simulated and fitted
+    monkeypatch.setattr("planning.app.evaluation.workflow.prepare", lambda *a, **k: pytest.fail("prepared"))
+    with pytest.raises(PlanningError, match="dask"):
+        evaluate_policies(EvaluationSettings("calibrated"), executor="dask")
     with pytest.raises(PlanningError, match="--scheduler needs --executor dask"):
         with open_executor("serial", scheduler="tcp://localhost:1"):
             pass

@@ -30,7 +30,7 @@ from typing import Any
 
 from planning.errors import PlanningError
 
-__all__ = ["SerialExecutor", "open_executor"]
+__all__ = ["SerialExecutor", "check_executor", "open_executor"]
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _DASK_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.worker.profile.interval": "1s",
@@ -85,6 +85,30 @@ def _dask_client(workers: int | None, scheduler: str | None):
     return Client(cluster), cluster
 
 
+def check_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> None:
+    """Refuse an executor request that cannot work, before any work is done.
+
+    Raises
+    ------
+    planning.errors.PlanningError
+        For an unknown kind, a scheduler without ``dask``, a worker count
+        below one, or Dask missing.
+    """
+    if kind not in ("serial", "processes", "dask"):
+        raise PlanningError(f"unknown executor {kind!r}; choose serial, processes or dask")
+    if scheduler and kind != "dask":
+        raise PlanningError("--scheduler needs --executor dask")
+    if workers is not None and workers < 1:
+        raise PlanningError(f"--workers must be at least 1, got {workers}")
+    if kind == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise PlanningError(
+                "--executor dask needs dask.distributed, which is not installed; install it with "
+                "pip install 'rdsplan[dask]' (or use --executor processes)") from None
+
+
 @contextlib.contextmanager
 def open_executor(kind: str = "serial", workers: int | None = None, scheduler: str | None = None
                   ) -> Iterator[Executor]:
@@ -103,10 +127,7 @@ def open_executor(kind: str = "serial", workers: int | None = None, scheduler: s
     planning.errors.PlanningError
         For an unknown kind, a scheduler without ``dask``, or Dask missing.
     """
-    if scheduler and kind != "dask":
-        raise PlanningError("--scheduler needs --executor dask")
-    if workers is not None and workers < 1:
-        raise PlanningError(f"--workers must be at least 1, got {workers}")
+    check_executor(kind, workers, scheduler)
     if kind == "serial":
         yield SerialExecutor()
     elif kind == "processes":
@@ -129,5 +150,3 @@ def open_executor(kind: str = "serial", workers: int | None = None, scheduler: s
             client.close()
             if cluster is not None:
                 cluster.close()
-    else:
-        raise PlanningError(f"unknown executor {kind!r}; choose serial, processes or dask")

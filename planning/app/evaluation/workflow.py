@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from planning.app.evaluation.executors import open_executor
+from planning.app.evaluation.executors import check_executor, open_executor
 from planning.app.evaluation.pilot import Setup, episode_seed, prepare, train
 from planning.app.evaluation.policies import PolicySpec, parse_policies
 from planning.app.evaluation.results import budget_binding, build_dataset, summarise
@@ -189,6 +189,7 @@ def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial",
         For a user mistake (unknown policy, bad settings, Dask missing).
     """
     specs = parse_policies(settings.policies)
+    check_executor(executor, workers, scheduler)
     started = time.perf_counter()
     labels = [s.label for s in specs]
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(1) as boot:
