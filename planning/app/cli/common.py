@@ -78,7 +78,7 @@ def interrupts_are_final(repeat: float = 0.2) -> Iterator[None]:
 
     def resend() -> None:
         while not stop.wait(repeat):
-            if hit.is_set():
+            if hit.is_set() and hasattr(signal, "pthread_kill"):  # POSIX; elsewhere the flag alone stops
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
     previous = signal.signal(signal.SIGINT, handler)
