@@ -133,15 +133,17 @@ def test_open_windows_without_recruits_are_not_usable():
     df["recruiter_id"] = [None, None, None]
     df["interview_time"] = pd.to_datetime(["2024-01-10", "2024-01-10", "2024-01-11"])
     data = RecruitmentData.from_frame(df, coupon_window=30, cutoff="2024-01-12")
+    with pytest.raises(ValueError, match="open coupon windows need the redemption delay law, but only 0"):
+        CountModel(data)  # "auto" is "delay" with interview times: no delay to fit G from
     with pytest.raises(ValueError, match="no usable rows: every respondent with coupons still has an open"):
-        CountModel(data)
+        CountModel(data, open_windows="exclude")
     with pytest.raises(ValueError, match="no usable rows: every respondent with coupons has an open window"):
         CountModel(data, open_windows="lower-bound")
     with pytest.raises(ValueError, match="open-windows must be one of"):
         CountModel(data, open_windows="maybe")
 
 
-def test_open_windows_are_left_out_by_default_and_used_as_lower_bounds_on_request():
+def test_open_windows_enter_through_the_delay_by_default_left_out_or_lower_bounds_on_request():
     from planning.simulation import simulate_study
 
     data = RecruitmentData.from_frame(simulate_study("homogeneous", seed=5, respondents=400), group_col="group")
@@ -149,7 +151,11 @@ def test_open_windows_are_left_out_by_default_and_used_as_lower_bounds_on_reques
     informative = table["coupons_issued"].notna() & (table["censor_at"].fillna(0) >= 1)
     closed = informative & table["window_closed"]
     assert closed.sum() < informative.sum(), "the study should have informative open windows"
-    assert CountModel(data).n_observations == closed.sum()
+    with_coupons = table["coupons_issued"].fillna(0) >= 1
+    default = CountModel(data)
+    assert default.open_windows == "delay"
+    assert default.n_observations == (closed | (with_coupons & ~table["window_closed"])).sum()
+    assert CountModel(data, open_windows="exclude").n_observations == closed.sum()
     assert CountModel(data, open_windows="lower-bound").n_observations == informative.sum()
 
 
