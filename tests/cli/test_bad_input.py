@@ -63,7 +63,11 @@ class Result:
 
 def _digest(path: Path) -> dict[str, str]:
     if path.is_dir():
-        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.rglob("*")) if p.is_file()}
+        return {
+            str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+        }
     if path.exists():
         return {str(path): hashlib.sha256(path.read_bytes()).hexdigest()}
     return {str(path): "absent"}
@@ -128,8 +132,15 @@ def branching_study(seed: int, seeds: int = 12, waves: int = 4) -> str:
     rows: list[dict] = []
     frontier: list[int] = []
     for s in range(seeds):
-        rows.append({"id": f"P{len(rows):04d}", "recruiter_id": "", "site": "ABC"[s % 3],
-                     "sex": str(rng.choice(["f", "m"])), "day": int(rng.integers(0, 5))})
+        rows.append(
+            {
+                "id": f"P{len(rows):04d}",
+                "recruiter_id": "",
+                "site": "ABC"[s % 3],
+                "sex": str(rng.choice(["f", "m"])),
+                "day": int(rng.integers(0, 5)),
+            }
+        )
         frontier.append(len(rows) - 1)
     for _ in range(waves):
         nxt = []
@@ -137,16 +148,24 @@ def branching_study(seed: int, seeds: int = 12, waves: int = 4) -> str:
             rows[parent]["coupons_issued"] = 3
             mean = 1.6 if rows[parent]["sex"] == "f" else 1.0
             for _ in range(min(3, int(rng.negative_binomial(2, 2 / (2 + mean))))):
-                rows.append({"id": f"P{len(rows):04d}", "recruiter_id": rows[parent]["id"],
-                             "site": rows[parent]["site"], "sex": str(rng.choice(["f", "m"])),
-                             "day": rows[parent]["day"] + int(rng.integers(1, 6))})
+                rows.append(
+                    {
+                        "id": f"P{len(rows):04d}",
+                        "recruiter_id": rows[parent]["id"],
+                        "site": rows[parent]["site"],
+                        "sex": str(rng.choice(["f", "m"])),
+                        "day": rows[parent]["day"] + int(rng.integers(1, 6)),
+                    }
+                )
                 nxt.append(len(rows) - 1)
         frontier = nxt
     lines = ["id,recruiter_id,coupons_issued,interview_time,group,sex"]
     for row in rows:
         date = np.datetime64("2024-01-01") + np.timedelta64(row["day"], "D")
-        lines.append(f"{row['id']},{row['recruiter_id']},{row.get('coupons_issued', '')},{date},"
-                     f"{row['site']},{row['sex']}")
+        lines.append(
+            f"{row['id']},{row['recruiter_id']},{row.get('coupons_issued', '')},{date},"
+            f"{row['site']},{row['sex']}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -195,31 +214,53 @@ def fit_files(fitted) -> list[Path]:
 # ============================================================ 1. outputs that are inputs: refused
 def test_plan_output_is_the_study(fitted, capfd):
     study, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", study],
-                     fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", study],
+        fit_files(fitted),
+    )
     refused(result, "-o", str(study), "input")
 
 
 def test_plan_output_is_the_posterior(fitted, capfd):
     study, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", posterior],
-                     fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", posterior],
+        fit_files(fitted),
+    )
     refused(result, "-o", str(posterior))
 
 
 def test_plan_output_is_the_covariate_posterior(fitted, capfd):
     study, posterior = fitted
     beside = posterior.with_name("posterior.covariates.nc")
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", beside],
-                     fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", beside],
+        fit_files(fitted),
+    )
     refused(result, "-o", str(beside))
 
 
 def test_plan_output_is_the_study_by_another_spelling(fitted, capfd, monkeypatch):
     study, posterior = fitted
     monkeypatch.chdir(study.parent)
-    result = rdsplan(capfd, ["plan", posterior, "--data", "study.csv", "--budget", 5, *PLAN,
-                             "-o", "./sub/../study.csv"], fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        [
+            "plan",
+            posterior,
+            "--data",
+            "study.csv",
+            "--budget",
+            5,
+            *PLAN,
+            "-o",
+            "./sub/../study.csv",
+        ],
+        fit_files(fitted),
+    )
     refused(result, "-o", "study.csv")
 
 
@@ -238,15 +279,21 @@ def test_fit_covariate_output_is_the_study(tmp_path, capfd):
 
 def test_report_output_is_the_study(fitted, capfd):
     study, posterior = fitted
-    result = rdsplan(capfd, ["report", posterior, "--data", study, "--budget", 5, *PLAN, "-o", study],
-                     fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["report", posterior, "--data", study, "--budget", 5, *PLAN, "-o", study],
+        fit_files(fitted),
+    )
     refused(result, "-o", str(study))
 
 
 def test_report_output_is_the_posterior(fitted, capfd):
     study, posterior = fitted
-    result = rdsplan(capfd, ["report", posterior, "--data", study, "--budget", 5, *PLAN, "-o", posterior],
-                     fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["report", posterior, "--data", study, "--budget", 5, *PLAN, "-o", posterior],
+        fit_files(fitted),
+    )
     refused(result, "-o", str(posterior))
 
 
@@ -270,7 +317,9 @@ def test_diagnose_output_is_the_covariate_posterior(fitted, capfd):
 
 def test_evaluate_output_is_its_figure(tmp_path, capfd):
     out = write(tmp_path / "results.nc", b"keep me")
-    result = rdsplan(capfd, ["evaluate", "--oracle-models", "--episodes", 1, "-o", out, "--plot", out], [out])
+    result = rdsplan(
+        capfd, ["evaluate", "--oracle-models", "--episodes", 1, "-o", out, "--plot", out], [out]
+    )
     refused(result, "--plot", "-o")
 
 
@@ -279,7 +328,9 @@ def test_demo_output_folder_holds_the_study_under_a_name_it_writes(tmp_path, cap
     # would be replaced
     out = tmp_path / "run"
     study = write(out / "plan.csv", GOOD)
-    result = rdsplan(capfd, ["demo", "--data", study, "-o", out, "--chains", 1, "--draws", 20], [study])
+    result = rdsplan(
+        capfd, ["demo", "--data", study, "-o", out, "--chains", 1, "--draws", 20], [study]
+    )
     refused(result, str(study))
 
 
@@ -294,8 +345,11 @@ def test_plan_output_is_a_folder(fitted, tmp_path, capfd):
     study, posterior = fitted
     folder = tmp_path / "plans"
     write(folder / "old.csv", "x")
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", folder],
-                     [*fit_files(fitted), folder])
+    result = rdsplan(
+        capfd,
+        ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", folder],
+        [*fit_files(fitted), folder],
+    )
     refused(result, str(folder), "folder")
     assert ".tmp" not in result.err
 
@@ -318,23 +372,55 @@ def test_validate_refuses_a_trillion_coupons(tmp_path, capfd):
 
 def test_plan_refuses_a_billion_coupons_per_person(fitted, capfd, memory_cap):
     study, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 10, *PLAN,
-                             "--max-per-person", 1_000_000_000], fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        [
+            "plan",
+            posterior,
+            "--data",
+            study,
+            "--budget",
+            10,
+            *PLAN,
+            "--max-per-person",
+            1_000_000_000,
+        ],
+        fit_files(fitted),
+    )
     refused(result, "--max-per-person", "1000000000", "1,000")
 
 
 def test_dp_budget_of_ten_thousand_is_refused_naming_the_budget(fitted, capfd, memory_cap):
     study, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 10_000, "--method", "dp", *PLAN],
-                     fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["plan", posterior, "--data", study, "--budget", 10_000, "--method", "dp", *PLAN],
+        fit_files(fitted),
+    )
     refused(result, "--budget", "10000")
 
 
 @pytest.mark.parametrize("method", ["greedy", "robust"])
-def test_single_round_budget_beyond_the_frontier_is_clipped_with_a_note(fitted, capfd, memory_cap, method):
+def test_single_round_budget_beyond_the_frontier_is_clipped_with_a_note(
+    fitted, capfd, memory_cap, method
+):
     study, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 10_000, "--method", method,
-                             *PLAN, "--json"], fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        [
+            "plan",
+            posterior,
+            "--data",
+            study,
+            "--budget",
+            10_000,
+            "--method",
+            method,
+            *PLAN,
+            "--json",
+        ],
+        fit_files(fitted),
+    )
     assert_clean(result)
     assert result.status == 0, result.err
     plan = json.loads(result.out)
@@ -344,8 +430,11 @@ def test_single_round_budget_beyond_the_frontier_is_clipped_with_a_note(fitted, 
 
 def test_a_billion_coupon_budget_plans_in_bounded_memory(fitted, capfd, memory_cap):
     study, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 1_000_000_000, *PLAN, "--json"],
-                     fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["plan", posterior, "--data", study, "--budget", 1_000_000_000, *PLAN, "--json"],
+        fit_files(fitted),
+    )
     assert_clean(result)
     assert result.status == 0, result.err
     assert json.loads(result.out)["spend"] > 0
@@ -359,18 +448,24 @@ def test_simulate_refuses_a_billion_respondents(tmp_path, capfd, memory_cap):
 
 # ============================================================ 3. files that are not what they claim
 def test_duplicate_column_names(tmp_path, capfd):
-    study = write(tmp_path / "study.csv", "id,recruiter_id,coupons_issued,sex,sex\n1,,3,f,f\n2,1,,m,m\n")
+    study = write(
+        tmp_path / "study.csv", "id,recruiter_id,coupons_issued,sex,sex\n1,,3,f,f\n2,1,,m,m\n"
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "sex", "line 1")
 
 
 def test_duplicate_column_names_in_fit(tmp_path, capfd):
-    study = write(tmp_path / "study.csv", "id,recruiter_id,coupons_issued,sex,sex\n1,,3,f,f\n2,1,,m,m\n")
+    study = write(
+        tmp_path / "study.csv", "id,recruiter_id,coupons_issued,sex,sex\n1,,3,f,f\n2,1,,m,m\n"
+    )
     refused(rdsplan(capfd, ["fit", study, "-o", tmp_path / "p.nc", *FAST_FIT], [study]), "sex")
 
 
 def test_numeric_covariate_with_inf(tmp_path, capfd):
-    study = write(tmp_path / "study.csv",
-                  "id,recruiter_id,coupons_issued,x\n1,,3,1.5\n2,1,3,inf\n3,1,,2.5\n4,2,,3\n")
+    study = write(
+        tmp_path / "study.csv",
+        "id,recruiter_id,coupons_issued,x\n1,,3,1.5\n2,1,3,inf\n3,1,,2.5\n4,2,,3\n",
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "bad_covariate", "'x'", "inf", "line 3")
 
 
@@ -386,7 +481,11 @@ def test_other_separators_are_sniffed_with_a_note(tmp_path, capfd, separator, na
 
 def test_wrong_delimiter_forced(tmp_path, capfd):
     study = write(tmp_path / "study.csv", GOOD.replace(",", ";"))
-    refused(rdsplan(capfd, ["validate", study, "--delimiter", "comma"], [study]), "single column", "--delimiter")
+    refused(
+        rdsplan(capfd, ["validate", study, "--delimiter", "comma"], [study]),
+        "single column",
+        "--delimiter",
+    )
 
 
 @pytest.mark.parametrize("command", ["validate", "describe", "fit"])
@@ -427,17 +526,26 @@ def test_png_as_csv(tmp_path, capfd, command):
 
 
 def test_spreadsheet_as_csv(tmp_path, capfd):
-    study = write(tmp_path / "export.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(200))
+    study = write(
+        tmp_path / "export.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(200)
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "export.csv")
 
 
 def test_ragged_row_names_its_line(tmp_path, capfd):
-    study = write(tmp_path / "study.csv", GOOD.replace("5,2,3,2024-01-07,f,28", "5,2,3,2024-01-07,f,28,extra"))
+    study = write(
+        tmp_path / "study.csv", GOOD.replace("5,2,3,2024-01-07,f,28", "5,2,3,2024-01-07,f,28,extra")
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "line 6")
 
 
 def test_format_rdsat_on_a_csv(good, capfd):
-    refused(rdsplan(capfd, ["validate", good, "--format", "rdsat"], [good]), "RDSAT", "--format", "line 1")
+    refused(
+        rdsplan(capfd, ["validate", good, "--format", "rdsat"], [good]),
+        "RDSAT",
+        "--format",
+        "line 1",
+    )
 
 
 def test_posterior_that_is_a_csv(fitted, capfd):
@@ -467,7 +575,9 @@ def test_truncated_posterior_in_diagnose(tmp_path, fitted, capfd):
 def test_covariate_posterior_given_as_the_count_posterior(fitted, capfd):
     study, posterior = fitted
     beside = posterior.with_name("posterior.covariates.nc")
-    result = rdsplan(capfd, ["plan", beside, "--data", study, "--budget", 5, *PLAN], fit_files(fitted))
+    result = rdsplan(
+        capfd, ["plan", beside, "--data", study, "--budget", 5, *PLAN], fit_files(fitted)
+    )
     refused(result, str(beside), "covariates", "count")
 
 
@@ -490,7 +600,9 @@ def test_folder_as_posterior(fitted, tmp_path, capfd):
 
 def test_plan_on_another_study(fitted, good, capfd):
     _, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", good, "--budget", 5, *PLAN], [good, *fit_files(fitted)])
+    result = rdsplan(
+        capfd, ["plan", posterior, "--data", good, "--budget", 5, *PLAN], [good, *fit_files(fitted)]
+    )
     assert result.status == 1
     assert_clean(result)
 
@@ -520,8 +632,11 @@ def test_bad_plan_options(fitted, capfd, extra, culprits, status):
 
 def test_report_negative_budget(fitted, tmp_path, capfd):
     study, posterior = fitted
-    result = rdsplan(capfd, ["report", posterior, "--data", study, "--budget", -1, *PLAN,
-                             "-o", tmp_path / "r.html"], fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        ["report", posterior, "--data", study, "--budget", -1, *PLAN, "-o", tmp_path / "r.html"],
+        fit_files(fitted),
+    )
     refused(result, "--budget", "-1")
     assert not (tmp_path / "r.html").exists()
 
@@ -555,15 +670,20 @@ def test_bad_fit_options(good, tmp_path, capfd, extra, culprits):
     ],
 )
 def test_unknown_column_in_a_column_flag(good, capfd, flag, value):
-    err = refused(rdsplan(capfd, ["validate", good, flag, value], [good]), flag, value.split(",")[-1])
+    err = refused(
+        rdsplan(capfd, ["validate", good, flag, value], [good]), flag, value.split(",")[-1]
+    )
     # one problem, not a cascade of consequences
     assert "has the name of a column the toolkit derives" not in err
 
 
 def test_unknown_capacity_covariate(good, tmp_path, capfd):
     start = time.perf_counter()
-    result = rdsplan(capfd, ["fit", good, "-o", tmp_path / "p.nc", "--capacity-covariates", "sex,height",
-                             *FAST_FIT], [good])
+    result = rdsplan(
+        capfd,
+        ["fit", good, "-o", tmp_path / "p.nc", "--capacity-covariates", "sex,height", *FAST_FIT],
+        [good],
+    )
     refused(result, "--capacity-covariates", "height")
     assert time.perf_counter() - start < 60, "refused only after fitting"
 
@@ -586,7 +706,9 @@ def test_unknown_command(capfd):
 
 
 def test_simulate_needs_two_respondents(tmp_path, capfd):
-    refused(rdsplan(capfd, ["simulate", "--respondents", 0, "-o", tmp_path / "s.csv"]), "--respondents")
+    refused(
+        rdsplan(capfd, ["simulate", "--respondents", 0, "-o", tmp_path / "s.csv"]), "--respondents"
+    )
 
 
 @pytest.mark.parametrize(
@@ -621,7 +743,11 @@ def test_demo_with_bad_data(tmp_path, capfd, data, culprits):
         write(path / "x.csv", GOOD)
     else:
         path = write(tmp_path / "data.csv", data)
-    result = rdsplan(capfd, ["demo", "--data", path, "-o", tmp_path / "out", "--chains", 1, "--draws", 20], [path])
+    result = rdsplan(
+        capfd,
+        ["demo", "--data", path, "-o", tmp_path / "out", "--chains", 1, "--draws", 20],
+        [path],
+    )
     refused(result, *culprits)
 
 
@@ -632,19 +758,26 @@ def test_duplicated_ids(tmp_path, capfd):
 
 
 def test_recruiter_cycle(tmp_path, capfd):
-    study = write(tmp_path / "study.csv", "id,recruiter_id,coupons_issued\n1,,3\n2,3,3\n3,2,3\n4,1,\n")
+    study = write(
+        tmp_path / "study.csv", "id,recruiter_id,coupons_issued\n1,,3\n2,3,3\n3,2,3\n4,1,\n"
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "cycle", "'2'", "'3'")
 
 
 def test_recruited_before_the_recruiter(tmp_path, capfd):
-    study = write(tmp_path / "study.csv", "id,recruiter_id,coupons_issued,interview_time\n"
-                  "1,,3,2024-01-01\n2,1,3,2024-01-10\n3,2,,2024-01-05\n")
+    study = write(
+        tmp_path / "study.csv",
+        "id,recruiter_id,coupons_issued,interview_time\n"
+        "1,,3,2024-01-01\n2,1,3,2024-01-10\n3,2,,2024-01-05\n",
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "'3'", "line 4", "before", "'2'")
 
 
 @pytest.mark.parametrize("value", ["-2", "2.5", "three"])
 def test_bad_coupon_counts(tmp_path, capfd, value):
-    study = write(tmp_path / "study.csv", f"id,recruiter_id,coupons_issued\n1,,3\n2,1,{value}\n3,1,\n")
+    study = write(
+        tmp_path / "study.csv", f"id,recruiter_id,coupons_issued\n1,,3\n2,1,{value}\n3,1,\n"
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "coupons_issued", value, "line 3")
 
 
@@ -655,8 +788,11 @@ def test_unknown_recruiter(tmp_path, capfd):
 
 def test_errors_name_physical_lines(tmp_path, capfd):
     # a blank line and a note with a line break come before the bad row: it is on line 7
-    study = write(tmp_path / "study.csv", 'id,recruiter_id,coupons_issued,note\n1,,3,ok\n\n2,1,3,"two\nlines"\n'
-                  "3,1,,fine\n4,2,lots,bad\n")
+    study = write(
+        tmp_path / "study.csv",
+        'id,recruiter_id,coupons_issued,note\n1,,3,ok\n\n2,1,3,"two\nlines"\n'
+        "3,1,,fine\n4,2,lots,bad\n",
+    )
     refused(rdsplan(capfd, ["validate", study], [study]), "id '4' (line 7)", "lots")
 
 
@@ -668,7 +804,10 @@ def test_recruiter_written_as_a_float_matches(tmp_path, capfd):
 
 
 def test_study_of_only_seeds_hints_to_skip_the_covariate_model(tmp_path, capfd):
-    study = write(tmp_path / "seeds.csv", "id,recruiter_id,coupons_issued,sex\n1,,3,f\n2,,3,m\n3,,3,f\n4,,,m\n")
+    study = write(
+        tmp_path / "seeds.csv",
+        "id,recruiter_id,coupons_issued,sex\n1,,3,f\n2,,3,m\n3,,3,f\n4,,,m\n",
+    )
     result = rdsplan(capfd, ["fit", study, "-o", tmp_path / "p.nc", *FAST_FIT], [study])
     refused(result, "seeds", "--no-covariate-model")
     assert not (tmp_path / "p.nc").exists()
@@ -680,10 +819,28 @@ def test_every_command_creates_a_missing_output_folder(fitted, tmp_path, capfd):
     study, posterior = fitted
     base = tmp_path / "new" / "deeper"
     runs = {
-        "simulate": ["simulate", "--scenario", "homogeneous", "--respondents", 30, "-o", base / "sim" / "s.csv"],
+        "simulate": [
+            "simulate",
+            "--scenario",
+            "homogeneous",
+            "--respondents",
+            30,
+            "-o",
+            base / "sim" / "s.csv",
+        ],
         "describe": ["describe", study, "-o", base / "described"],
         "diagnose": ["diagnose", posterior, "-o", base / "figures"],
-        "plan": ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", base / "plan" / "plan.csv"],
+        "plan": [
+            "plan",
+            posterior,
+            "--data",
+            study,
+            "--budget",
+            5,
+            *PLAN,
+            "-o",
+            base / "plan" / "plan.csv",
+        ],
     }
     for name, args in runs.items():
         result = rdsplan(capfd, args, fit_files(fitted))
@@ -721,7 +878,9 @@ def test_output_under_a_file(fitted, tmp_path, capfd, command):
         assert time.perf_counter() - start < 60, "refused only after fitting"
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders"
+)
 @pytest.mark.parametrize("command", ["simulate", "plan", "describe"])
 def test_output_into_a_read_only_folder(fitted, tmp_path, capfd, command):
     study, posterior = fitted
@@ -757,7 +916,9 @@ def test_output_folder_not_writable(fitted, tmp_path, capfd, monkeypatch, comman
         "simulate": ["simulate", "--respondents", 20, "-o", target],
         "plan": ["plan", posterior, "--data", study, "--budget", 5, *PLAN, "-o", target],
     }[command]
-    err = refused(rdsplan(capfd, args, fit_files(fitted)), str(target), "not writable", "permission denied")
+    err = refused(
+        rdsplan(capfd, args, fit_files(fitted)), str(target), "not writable", "permission denied"
+    )
     assert ".tmp" not in err
 
 
@@ -773,8 +934,22 @@ def test_outputs_follow_the_umask(tmp_path, capfd):
 
 def test_more_samples_than_the_posterior_holds_is_not_an_error(fitted, capfd):
     study, posterior = fitted
-    result = rdsplan(capfd, ["plan", posterior, "--data", study, "--budget", 5, "--allow-unconverged",
-                             "--samples", 5000, "--json"], fit_files(fitted))
+    result = rdsplan(
+        capfd,
+        [
+            "plan",
+            posterior,
+            "--data",
+            study,
+            "--budget",
+            5,
+            "--allow-unconverged",
+            "--samples",
+            5000,
+            "--json",
+        ],
+        fit_files(fitted),
+    )
     assert_clean(result)
     assert result.status == 0, result.err
     assert "5000" not in result.err
@@ -786,9 +961,24 @@ def test_robust_json_is_only_json(fitted):
     study, posterior = fitted
     before = snapshot(fit_files(fitted))
     process = subprocess.run(
-        [sys.executable, "-m", "planning.app.cli", "plan", str(posterior), "--data", str(study), "--budget", "6",
-         "--method", "robust", *PLAN, "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "planning.app.cli",
+            "plan",
+            str(posterior),
+            "--data",
+            str(study),
+            "--budget",
+            "6",
+            "--method",
+            "robust",
+            *PLAN,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert snapshot(fit_files(fitted)) == before
     assert_clean(Result(process.returncode, process.stdout, process.stderr))
@@ -808,8 +998,11 @@ def test_json_with_warnings_keeps_warnings_on_stderr(fitted, tmp_path, capfd):
     parent = text[1].split(",")[0]
     extra = f"NEW001,{parent},,2024-02-01,{text[1].split(',')[4]},f"
     write(grown, "\n".join([*text, extra]).replace(",", ";") + "\n")
-    result = rdsplan(capfd, ["plan", posterior, "--data", grown, "--budget", 5, *PLAN, "--json"],
-                     [grown, *fit_files(fitted)])
+    result = rdsplan(
+        capfd,
+        ["plan", posterior, "--data", grown, "--budget", 5, *PLAN, "--json"],
+        [grown, *fit_files(fitted)],
+    )
     assert_clean(result)
     assert result.status == 0, result.err
     json.loads(result.out)
@@ -822,9 +1015,26 @@ def test_sigint_during_fit_writes_nothing_and_keeps_the_old_posterior(tmp_path):
     posterior = write(tmp_path / "posterior.nc", b"the previous posterior")
     before = snapshot([study, posterior])
     process = subprocess.Popen(
-        [sys.executable, "-m", "planning.app.cli", "fit", str(study), "-o", str(posterior),
-         "--chains", "2", "--draws", "50000", "--tune", "1000", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "planning.app.cli",
+            "fit",
+            str(study),
+            "-o",
+            str(posterior),
+            "--chains",
+            "2",
+            "--draws",
+            "50000",
+            "--tune",
+            "1000",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     lines = []
     try:
@@ -844,4 +1054,7 @@ def test_sigint_during_fit_writes_nothing_and_keeps_the_old_posterior(tmp_path):
     assert "Traceback" not in err and "internal error" not in err
     assert snapshot([study, posterior]) == before
     assert not posterior.with_name("posterior.covariates.nc").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["posterior.nc", "study.csv"]  # no temporary files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "posterior.nc",
+        "study.csv",
+    ]  # no temporary files
