@@ -52,7 +52,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
 
 from rdsmodel.errors import ModelError
 
@@ -64,6 +63,7 @@ _DAY = pd.Timedelta(days=1)
 
 
 def _dist(family: str, params: np.ndarray):
+    from scipy import stats  # imported when used: planning never needs it
     if family == "gamma":
         return stats.gamma(a=float(params[0]), scale=float(params[1]))
     if family == "lognormal":
@@ -189,6 +189,7 @@ def recruitment_delays(data) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _negloglik(family: str, theta: np.ndarray, d: np.ndarray, upper: np.ndarray) -> float:
+    from scipy import special, stats
     if family == "gamma":
         shape, scale = np.exp(theta)
         logf = stats.gamma.logpdf(d, a=shape, scale=scale)
@@ -223,6 +224,7 @@ def fit_delay_law(delays: np.ndarray, truncation: np.ndarray, window: float | No
     rdsmodel.errors.ModelError
         With fewer than two delays.
     """
+    from scipy import optimize
     d = np.asarray(delays, dtype=float)
     trunc = np.asarray(truncation, dtype=float)
     if len(d) < 2:
@@ -271,6 +273,7 @@ def open_weights(k: np.ndarray, y: np.ndarray, g: np.ndarray, kmax: int) -> np.n
     numpy.ndarray
         ``(Q, kmax + 1)``.
     """
+    from scipy import stats
     k = np.asarray(k, dtype=np.int64)
     y = np.asarray(y, dtype=np.int64)
     g = np.asarray(g, dtype=float)
