@@ -154,6 +154,10 @@ def load_for_planning(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Load, check, plan, print and write the plan."""
     refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
+    if args.output is not None:
+        from rdsmodel.persistence import check_writable
+
+        check_writable(args.output)  # before planning, not after
     request = plan_request(args)
     fit, data = load_for_planning(args)
     plan = plan_round(fit, data, request, posterior=args.posterior, progress=say)

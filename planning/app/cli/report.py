@@ -35,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     """Plan, then render and write the report."""
     from planning.app.report import write_report
 
+    from rdsmodel.persistence import check_writable
+
     refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
+    check_writable(args.output)  # before planning, not after
     request = plan_request(args)
     fit, data = load_for_planning(args)
     plan = plan_round(fit, data, request, posterior=args.posterior, progress=say)
