@@ -64,13 +64,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -480,37 +477,26 @@ class FittedQModel:
         """``Q`` of (expected recruits, budget after, spend, frontier size, best value)."""
         return self.scale * (_features(v, left, spend, n, vmax, self.scale) @ self.theta)
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write JSON atomically."""
-        target = Path(path)
-        data = {"format": FQ_FORMAT, "version": 1, "theta": self.theta.tolist(), "scale": self.scale,
-                "fractions": list(self.fractions), "gamma": self.gamma, "identity": self.identity,
-                "info": json.loads(json.dumps(self.info, default=_plain))}
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+    def to_json(self) -> str:
+        """The model as JSON text (the application writes files, atomically)."""
+        return json.dumps({"format": FQ_FORMAT, "version": 1, "theta": self.theta.tolist(),
+                           "scale": self.scale, "fractions": list(self.fractions), "gamma": self.gamma,
+                           "identity": self.identity,
+                           "info": json.loads(json.dumps(self.info, default=_plain))})
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], identity: str | None = None) -> FittedQModel:
-        """Read a saved model; with ``identity``, refuse one fitted for another posterior."""
+    def from_json(cls, text: str, identity: str | None = None) -> FittedQModel:
+        """Inverse of :meth:`to_json`; with ``identity``, refuse one fitted for another posterior."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise PlanningError(f"cannot read the fitted-Q model {str(path)!r}: {err}") from None
+            data = json.loads(text)
+        except ValueError as err:
+            raise PlanningError(f"not a readable fitted-Q model: {err}") from None
         if data.get("format") != FQ_FORMAT:
-            raise PlanningError(f"{str(path)!r} is not a saved fitted-Q model")
+            raise PlanningError("not a saved fitted-Q model")
         model = cls(np.asarray(data["theta"]), float(data["scale"]), tuple(data["fractions"]),
                     float(data["gamma"]), str(data.get("identity", "")), dict(data.get("info", {})))
         if identity is not None and model.identity != identity:
-            raise PlanningError(
-                f"the fitted-Q model {str(path)!r} was fitted for {model.identity!r}, not {identity!r}"
-            )
+            raise PlanningError(f"the fitted-Q model was fitted for {model.identity!r}, not {identity!r}")
         return model
 
 

@@ -107,12 +107,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -121,6 +118,7 @@ from planning.errors import PlanningError
 from planning.inputs import PlanningInputs
 from planning.planners import PLANNERS, Decision
 from planning.risk import parse_risk
+from planning.serial import jsonable
 
 __all__ = [
     "GFPPlanner",
@@ -335,7 +333,7 @@ class GFPSurrogate:
             "H": self.H.ravel().tolist(),
             "h0": self.h0.tolist(),
             "weight_coef": self.weight_coef.tolist(),
-            "info": _jsonable(self.info),
+            "info": jsonable(self.info),
         }
 
     @classmethod
@@ -356,38 +354,27 @@ class GFPSurrogate:
             info=dict(data.get("info", {})),
         )
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write JSON to ``path`` atomically (a temporary file renamed into place)."""
-        target = Path(path)
-        text = json.dumps(self.to_dict())
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+    def to_json(self) -> str:
+        """The surrogate as JSON text (the application writes it, atomically, beside the posterior)."""
+        return json.dumps(self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], identity: str | None = None) -> GFPSurrogate:
-        """Read a saved surrogate; with ``identity``, refuse one fitted for another posterior.
+    def from_json(cls, text: str, identity: str | None = None) -> GFPSurrogate:
+        """Inverse of :meth:`to_json`; with ``identity``, refuse one fitted for another posterior.
 
         Raises
         ------
         planning.errors.PlanningError
-            Unreadable file, or an identity that differs.
+            Unreadable text, or an identity that differs.
         """
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise PlanningError(f"cannot read the GFP surrogate {str(path)!r}: {err}") from None
-        surrogate = cls.from_dict(data)
+            surrogate = cls.from_dict(json.loads(text))
+        except (ValueError, KeyError) as err:
+            raise PlanningError(f"not a readable GFP surrogate: {err}") from None
         if identity is not None and surrogate.identity != identity:
             raise PlanningError(
-                f"the GFP surrogate {str(path)!r} was fitted for {surrogate.identity!r}, not "
-                f"{identity!r}: refit it for this posterior"
+                f"the GFP surrogate was fitted for {surrogate.identity!r}, not {identity!r}: "
+                "refit it for this posterior"
             )
         return surrogate
 
@@ -397,18 +384,6 @@ def hat_basis(x: Any, knots: int) -> np.ndarray:
     x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
     centres = np.linspace(0.0, 1.0, knots)
     return np.maximum(0.0, 1.0 - np.abs(x[..., None] - centres) * (knots - 1))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _offspring_samples(offspring: Any, sample: Any) -> np.ndarray:

@@ -19,7 +19,6 @@ interval, beside the total.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,28 +32,9 @@ from planning.greedy import allocation_values
 from planning.inputs import PlanningInputs
 from planning.planners import Planner
 from planning.regret import Regret
+from planning.serial import jsonable
 
 __all__ = ["Plan", "make_plan"]
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain-Python copy of ``value`` for JSON (no NaN/inf: they become None)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    return str(value)
 
 
 @dataclass
@@ -166,7 +146,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything in the plan as JSON-ready Python objects."""
-        return _jsonable(
+        return jsonable(
             {
                 "method": self.method,
                 "budget": self.budget,

@@ -20,7 +20,6 @@ saved surrogate covers, reuses it instead of refitting.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,8 +134,8 @@ def gfp_surrogate(
     path = None if posterior is None else surrogate_path(posterior)
     if path is not None and path.exists():
         try:
-            saved = GFPSurrogate.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (PlanningError, ValueError, KeyError):
+            saved = GFPSurrogate.from_json(path.read_text(encoding="utf-8"))
+        except PlanningError:
             saved = None  # unreadable or of an older format: refit
         if saved is not None and _covers(saved, identity, gamma, budget):
             progress(f"reusing the GFP surrogate {path}")
@@ -151,6 +150,6 @@ def gfp_surrogate(
         from rdsmodel.persistence import atomic_path
 
         with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(surrogate.to_dict()), encoding="utf-8")
+            tmp.write_text(surrogate.to_json(), encoding="utf-8")
         progress(f"wrote {path}")
     return surrogate

@@ -165,11 +165,11 @@ def test_fitted_q_is_fitted_seeded_and_saved_and_no_worse_than_myopia_in_the_tun
     again = fit_fitted_q(initial, 60, capacity, offspring, **settings)
     np.testing.assert_array_equal(model.theta, again.theta)
     assert len(model.info["loss"]) == 2 * 15 and model.info["transitions"] > 100
-    path = model.save(tmp_path / "fq.json")
-    back = FittedQModel.load(path, identity="tunnel")
+    text = model.to_json()
+    back = FittedQModel.from_json(text, identity="tunnel")
     np.testing.assert_array_equal(back.theta, model.theta)
     with pytest.raises(PlanningError, match="fitted for"):
-        FittedQModel.load(path, identity="other")
+        FittedQModel.from_json(text, identity="other")
 
     def play(planner):
         def rule(batch, e, rng):

@@ -331,13 +331,13 @@ def test_save_load_round_trip_and_identity(tmp_path):
     surrogate = random_surrogate(np.random.default_rng(2), 5, fields=("type",), levels=(3,))
     surrogate = GFPSurrogate(surrogate.H, surrogate.h0, surrogate.weight_coef, 20.0, ("type",), (3,),
                              identity="posterior-abc", gamma=0.9, info={"loss": [1.0, 0.5]})
-    path = surrogate.save(tmp_path / "gfp.json")
-    back = GFPSurrogate.load(path, identity="posterior-abc")
+    text = surrogate.to_json()
+    back = GFPSurrogate.from_json(text, identity="posterior-abc")
     np.testing.assert_array_equal(back.H, surrogate.H)
     np.testing.assert_array_equal(back.weight_coef, surrogate.weight_coef)
     assert back.info["loss"] == [1.0, 0.5] and back.gamma == 0.9
     with pytest.raises(PlanningError, match="refit"):
-        GFPSurrogate.load(path, identity="another-posterior")
+        GFPSurrogate.from_json(text, identity="another-posterior")
     with pytest.raises(PlanningError, match="nonnegative"):
         GFPSurrogate(-surrogate.H, surrogate.h0, surrogate.weight_coef, 20.0, ("type",), (3,))
 
