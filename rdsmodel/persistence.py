@@ -49,7 +49,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -81,6 +81,7 @@ __all__ = [
     "load_inference",
     "output_folder",
     "package_version",
+    "rebuild",
     "require_init",
     "row_digests",
     "save_inference",
@@ -699,3 +700,34 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     raise TypeError(f"cannot store {type(value).__name__} in a posterior's configuration")
+
+
+def rebuild(cls: type, path: str | os.PathLike, *, kind: str,
+            legacy_init: Callable[[Mapping[str, Any]], dict[str, Any]],
+            clean_init: Callable[[dict[str, Any]], dict[str, Any]] = lambda init: init):
+    """Load a saved model through its constructor (pymc-marketing's ``ModelIO`` pattern).
+
+    Reads the file (:func:`load_inference`), rebuilds the model as
+    ``cls(None, **init)`` from the stored constructor arguments (or, for files
+    written before those were stored, ``legacy_init(config)``), restores the
+    reading options, and hands the posterior to ``model._attach``.
+
+    Raises
+    ------
+    rdsmodel.errors.ModelError
+        When the stored arguments no longer build a model (refit).
+    """
+    idata, meta = load_inference(path, kind=kind)
+    init = dict(meta.init) if meta.init is not None else legacy_init(meta.config)
+    try:
+        model = cls(None, **clean_init(init))
+        reading = None
+        if meta.reading is not None:
+            from rdsmodel.data import ReadingOptions
+
+            reading = ReadingOptions.from_dict(meta.reading)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{path} was written by rdsplan {meta.version} and cannot be rebuilt by this "
+                         f"version ({type(err).__name__}: {err}); refit") from None
+    model._attach(idata, meta, reading)
+    return model

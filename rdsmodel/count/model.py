@@ -29,11 +29,11 @@ import pandas as pd
 import xarray as xr
 
 from rdsmodel.count.compression import Cells, compress
+from rdsmodel.count.delay import DelayLaw, fit_delay_law, recruitment_delays
 from rdsmodel.count.design import MISSING_LEVEL, DesignSpec
 from rdsmodel.count.families import Family, get_family
 from rdsmodel.count.inputs import GroupCentring, choose_covariates, group_centring, usable_rows
 from rdsmodel.count.likelihood import build_pymc_model, parameter_names
-from rdsmodel.count.delay import DelayLaw, fit_delay_law, recruitment_delays
 from rdsmodel.count.pointwise import observed_bound, pointwise_groups, thin_open
 from rdsmodel.count.predict import (
     Draws,
@@ -55,8 +55,8 @@ from rdsmodel.persistence import (
     PosteriorMeta,
     StudyRecord,
     check_table,
-    load_inference,
     package_version,
+    rebuild,
     require_init,
     save_inference,
     study_record,
@@ -730,20 +730,10 @@ class CountModel:
         rdsmodel.errors.StudyMismatchError
             If ``data`` is not the fitted study, or was read differently.
         """
-        idata, meta = load_inference(path, kind="count")
-        init = dict(meta.init) if meta.init is not None else _legacy_init(meta.config)
-        try:
-            init["config"] = _known_config(init.get("config") or {})
-            model = cls(None, **init)
-            reading = None
-            if meta.reading is not None:
-                from rdsmodel.data import ReadingOptions
+        def clean(init: dict[str, Any]) -> dict[str, Any]:
+            return {**init, "config": _known_config(init.get("config") or {})}
 
-                reading = ReadingOptions.from_dict(meta.reading)
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelError(f"{path} was written by rdsplan {meta.version} and cannot be rebuilt by this "
-                             f"version ({type(err).__name__}: {err}); refit") from None
-        model._attach(idata, meta, reading)
+        model = rebuild(cls, path, kind="count", legacy_init=_legacy_init, clean_init=clean)
         if data is not None:
             model.check_study(data)
             model.data = data

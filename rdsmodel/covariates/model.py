@@ -338,20 +338,7 @@ class CovariateModel:
         rdsmodel.errors.ModelError
             If the file is not a covariate posterior or cannot be rebuilt (refit).
         """
-        idata, meta = persistence.load_inference(path, kind=KIND)
-        init = meta.init if meta.init is not None else _legacy_init(meta.config)
-        try:
-            model = cls(None, **init)
-            reading = None
-            if meta.reading is not None:
-                from rdsmodel.data import ReadingOptions
-
-                reading = ReadingOptions.from_dict(meta.reading)
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelError(f"{path} was written by rdsplan {meta.version} and cannot be rebuilt by this "
-                             f"version ({type(err).__name__}: {err}); refit") from None
-        model._attach(idata, meta, reading)
-        return model
+        return persistence.rebuild(cls, path, kind=KIND, legacy_init=_legacy_init)
 
     def _attach(self, idata: Any, meta: persistence.PosteriorMeta, reading: Any) -> None:
         """Give a model rebuilt by :meth:`load` its posterior and what the file says of its study."""
