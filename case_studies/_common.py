@@ -19,6 +19,12 @@ def main(study, extras=lambda quick: ()) -> None:
     parser.add_argument("-o", "--output", type=Path, default=REPORTS, help="folder for the report")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
-    path = run_case_study(study, args.output, quick=args.quick, extras=extras(args.quick),
-                          executor=args.executor, progress=lambda line: print(line, file=sys.stderr))
+    path = run_case_study(
+        study,
+        args.output,
+        quick=args.quick,
+        extras=extras(args.quick),
+        executor=args.executor,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
     print(f"wrote {path}")

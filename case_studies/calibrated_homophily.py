@@ -22,8 +22,14 @@ STUDY = CaseStudy(
         "capacities (an upper bound, not a policy).",
     ],
     settings=EvaluationSettings("calibrated", episodes=30, frontiers=(10,)),
-    quick=EvaluationSettings("calibrated", episodes=3, gammas=(0.9,), frontiers=(10,),
-                             policies=["dp", "greedy", "constant:3", "oracle"], oracle_models=True),
+    quick=EvaluationSettings(
+        "calibrated",
+        episodes=3,
+        gammas=(0.9,),
+        frontiers=(10,),
+        policies=["dp", "greedy", "constant:3", "oracle"],
+        oracle_models=True,
+    ),
     contrasts=[("gfp", "dp"), ("dp", "constant:3"), ("dp", "greedy_fixed:0.2")],
 )
 

@@ -64,12 +64,25 @@ def allocate(arm: str, episode, budget: int, k: int, state: dict, args) -> np.nd
         return make_plan(truth, make_planner("greedy"), budget).allocation
     data = RecruitmentData.from_frame(episode.table(), group_col="group")
     draws = 200 if args.quick else 1000
-    settings = FitSettings(draws=draws, tune=draws, chains=2 if args.quick else 4, seed=args.seed + k,
-                           progress_bars=False, capacity_covariates=["SEX", "BEHAV"])
-    request = PlanRequest(budget=budget, method="greedy", max_per_person=CAP, seed=args.seed,
-                          allow_unconverged=True)
-    result = run_round(data, settings, request, args.output / "live_rounds" / f"round_{k}",
-                       previous=state.get("fit"), study_name=f"round {k}")
+    settings = FitSettings(
+        draws=draws,
+        tune=draws,
+        chains=2 if args.quick else 4,
+        seed=args.seed + k,
+        progress_bars=False,
+        capacity_covariates=["SEX", "BEHAV"],
+    )
+    request = PlanRequest(
+        budget=budget, method="greedy", max_per_person=CAP, seed=args.seed, allow_unconverged=True
+    )
+    result = run_round(
+        data,
+        settings,
+        request,
+        args.output / "live_rounds" / f"round_{k}",
+        previous=state.get("fit"),
+        study_name=f"round {k}",
+    )
     state["fit"] = result.fit
     state.setdefault("notes", []).append(
         f"Round {k}: {len(data.table)} respondents, diagnostics "
@@ -83,7 +96,9 @@ def allocate(arm: str, episode, budget: int, k: int, state: dict, args) -> np.nd
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="two rounds, small fits (a smoke test)")
+    parser.add_argument(
+        "--quick", action="store_true", help="two rounds, small fits (a smoke test)"
+    )
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--per-round", type=int, default=60)
@@ -102,13 +117,23 @@ def main() -> None:
                 break
             allocation = allocate(arm, episode, args.per_round, k, state, args)
             outcome = episode.step(allocation, np.random.default_rng([args.seed, 100 + k]))
-            rows.append({"arm": arm, "round": k, "coupons": int(np.sum(allocation)),
-                         "recruits": int(outcome.n_recruits)})
-            print(f"{arm}, round {k}: {rows[-1]['coupons']} coupons, {rows[-1]['recruits']} recruits",
-                  file=sys.stderr)
+            rows.append(
+                {
+                    "arm": arm,
+                    "round": k,
+                    "coupons": int(np.sum(allocation)),
+                    "recruits": int(outcome.n_recruits),
+                }
+            )
+            print(
+                f"{arm}, round {k}: {rows[-1]['coupons']} coupons, {rows[-1]['recruits']} recruits",
+                file=sys.stderr,
+            )
         notes += state.get("notes", [])
     frame = pd.DataFrame(rows)
-    table = frame.pivot_table(index="arm", columns="round", values="recruits", aggfunc="sum").loc[list(ARMS)]
+    table = frame.pivot_table(index="arm", columns="round", values="recruits", aggfunc="sum").loc[
+        list(ARMS)
+    ]
     table["total"] = table.sum(axis=1)
     table["coupons"] = frame.groupby("arm")["coupons"].sum().loc[list(ARMS)]
     total = table["total"]
@@ -125,8 +150,9 @@ def main() -> None:
     print(f"wrote {report}")
 
 
-def render(table: pd.DataFrame, conclusions: list[str], notes: list[str], args, rounds: int,
-           seconds: float) -> Path:
+def render(
+    table: pd.DataFrame, conclusions: list[str], notes: list[str], args, rounds: int, seconds: float
+) -> Path:
     """The case study's HTML page (figure embedded)."""
     import matplotlib
 
@@ -135,8 +161,12 @@ def render(table: pd.DataFrame, conclusions: list[str], notes: list[str], args, 
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for arm in ARMS:
-        ax.plot(range(1, rounds + 1), np.cumsum(table.loc[arm, list(range(1, rounds + 1))].fillna(0)),
-                marker="o", label=arm)
+        ax.plot(
+            range(1, rounds + 1),
+            np.cumsum(table.loc[arm, list(range(1, rounds + 1))].fillna(0)),
+            marker="o",
+            label=arm,
+        )
     ax.set_xlabel("round")
     ax.set_ylabel("recruits so far")
     ax.legend()

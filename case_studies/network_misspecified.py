@@ -28,8 +28,14 @@ STUDY = CaseStudy(
         "really made, computed from the network's true capacity laws.",
     ],
     settings=EvaluationSettings("network", episodes=30, frontiers=(10,)),
-    quick=EvaluationSettings("network", episodes=3, gammas=(0.9,), frontiers=(10,),
-                             policies=["dp", "greedy", "constant:3", "oracle"], oracle_models=True),
+    quick=EvaluationSettings(
+        "network",
+        episodes=3,
+        gammas=(0.9,),
+        frontiers=(10,),
+        policies=["dp", "greedy", "constant:3", "oracle"],
+        oracle_models=True,
+    ),
     contrasts=[("dp", "constant:3"), ("gfp", "dp"), ("dp", "greedy")],
 )
 
@@ -45,10 +51,13 @@ def error_statement_section(quick: bool) -> list[dict]:
     study = simulate_study_detailed("network", seed=5, respondents=400 if quick else 1200)
     data = RecruitmentData.from_frame(study.table)
     draws = 200 if quick else 1000
-    fit = fit_study(data, FitSettings(draws=draws, tune=draws, chains=2 if quick else 4, seed=5,
-                                      progress_bars=False))
-    plan = plan_round(fit, data, PlanRequest(budget=budget, max_per_person=cap, seed=5,
-                                             allow_unconverged=True))
+    fit = fit_study(
+        data,
+        FitSettings(draws=draws, tune=draws, chains=2 if quick else 4, seed=5, progress_bars=False),
+    )
+    plan = plan_round(
+        fit, data, PlanRequest(budget=budget, max_per_person=cap, seed=5, allow_unconverged=True)
+    )
     truth = study.episode.capacity_survival(cap)
     best = make_plan(PlanningInputs.from_arrays(truth), make_planner("greedy"), budget)
     realised = float(best.expected_recruits - allocation_values(truth, plan.allocation).sum())
@@ -60,13 +69,21 @@ def error_statement_section(quick: bool) -> list[dict]:
         f"error statement printed {bound.total:.2f} as the single-round bound (paper's form "
         f"{bound.paper_total:.1f}) and a posterior regret of {plan.regret.mean:.2f} "
         f"(90% quantile {plan.regret.q90:.2f}): "
-        + ("the bound covered the realised loss." if realised <= bound.total + 1e-9 else
-           "the realised loss EXCEEDED the bound estimated from the posterior: the posterior "
-           "spread does not see a wrong model class; the capacity check below is the warning to read.")
+        + (
+            "the bound covered the realised loss."
+            if realised <= bound.total + 1e-9
+            else "the realised loss EXCEEDED the bound estimated from the posterior: the posterior "
+            "spread does not see a wrong model class; the capacity check below is the warning to read."
+        )
     )
-    return [{"id": "error-statement", "title": "What the error statements said",
-             "paragraphs": [words],
-             "pre": plan.statement.text() + "\n\n" + (plan.capacity_check or {}).get("text", "")}]
+    return [
+        {
+            "id": "error-statement",
+            "title": "What the error statements said",
+            "paragraphs": [words],
+            "pre": plan.statement.text() + "\n\n" + (plan.capacity_check or {}).get("text", ""),
+        }
+    ]
 
 
 if __name__ == "__main__":

@@ -46,15 +46,29 @@ def main() -> None:
     study = simulate_study_detailed("calibrated", seed=args.seed, respondents=args.respondents)
     data = RecruitmentData.from_frame(study.table, group_col="group")
     frontier = data.frontier
-    print(f"study: {len(data.table)} respondents, frontier of {len(frontier)}, budget {args.budget}")
+    print(
+        f"study: {len(data.table)} respondents, frontier of {len(frontier)}, budget {args.budget}"
+    )
 
-    settings = FitSettings(capacity_covariates=["SEX", "BEHAV"], seed=args.seed, target_accept=0.95,
-                           covariate_model=False, progress_bars=False)
+    settings = FitSettings(
+        capacity_covariates=["SEX", "BEHAV"],
+        seed=args.seed,
+        target_accept=0.95,
+        covariate_model=False,
+        progress_bars=False,
+    )
     fit = fit_study(data, settings)
-    print(f"count model: {fit.count.n_observations} closed windows, "
-          f"diagnostics {fit.diagnostics().verdict}")
-    request = PlanRequest(budget=args.budget, method="greedy", max_per_person=MAX_PER_PERSON,
-                          seed=args.seed, allow_unconverged=True)
+    print(
+        f"count model: {fit.count.n_observations} closed windows, "
+        f"diagnostics {fit.diagnostics().verdict}"
+    )
+    request = PlanRequest(
+        budget=args.budget,
+        method="greedy",
+        max_per_person=MAX_PER_PERSON,
+        seed=args.seed,
+        allow_unconverged=True,
+    )
     plan = plan_round(fit, data, request)
 
     # The world's frontier is in the same order as the table's frontier rows.
@@ -74,8 +88,9 @@ def main() -> None:
     table = pd.DataFrame(
         {
             "coupons": {name: int(k.sum()) for name, k in plans.items()},
-            "expected recruits (truth)": {name: float(allocation_values(truth, k).sum())
-                                          for name, k in plans.items()},
+            "expected recruits (truth)": {
+                name: float(allocation_values(truth, k).sum()) for name, k in plans.items()
+            },
         }
     )
     best = table.loc["oracle greedy", "expected recruits (truth)"]
@@ -83,11 +98,14 @@ def main() -> None:
     print(table.round(3).to_string())
 
     loss = best - table.loc["fitted greedy", "expected recruits (truth)"]
-    fitted = PlanningInputs.from_arrays(fit.count.survival(
-        frontier, max_coupons=MAX_PER_PERSON, seed=args.seed)).mean_survival
+    fitted = PlanningInputs.from_arrays(
+        fit.count.survival(frontier, max_coupons=MAX_PER_PERSON, seed=args.seed)
+    ).mean_survival
     bound = float(single_round_bound(truth, fitted, args.budget))
-    print(f"\nfitted greedy loses {loss:.3f} recruits to model error; "
-          f"the single-round bound allows {bound:.3f} (holds: {loss <= bound + 1e-9})")
+    print(
+        f"\nfitted greedy loses {loss:.3f} recruits to model error; "
+        f"the single-round bound allows {bound:.3f} (holds: {loss <= bound + 1e-9})"
+    )
     print("\nThe plan as the command line prints it:\n")
     print(plan.summary_text(max_rows=10))
 

@@ -25,8 +25,15 @@ STUDY = CaseStudy(
         "and is scored in the true world, over the same episodes (common random numbers).",
     ],
     settings=EvaluationSettings("tunnel", episodes=40),
-    quick=EvaluationSettings("tunnel", episodes=4, gammas=(0.9,), policies=QUICK_POLICIES,
-                             oracle_models=True, gfp_episodes=32, gfp_iterations=4),
+    quick=EvaluationSettings(
+        "tunnel",
+        episodes=4,
+        gammas=(0.9,),
+        policies=QUICK_POLICIES,
+        oracle_models=True,
+        gfp_episodes=32,
+        gfp_iterations=4,
+    ),
     contrasts=[("gfp", "dp"), ("dp", "greedy"), ("dp", "constant:3"), ("gfp", "greedy")],
 )
 

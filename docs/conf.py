@@ -53,7 +53,9 @@ myst_heading_anchors = 3  # links such as field-data.md#reading-options
 
 # -- API reference: autodoc + autosummary + numpydoc -------------------------------------------------
 autosummary_generate = True
-autosummary_ignore_module_all = False  # a package's __all__ is its public API, imported names included
+autosummary_ignore_module_all = (
+    False  # a package's __all__ is its public API, imported names included
+)
 autosummary_imported_members = False
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "none"  # the numpydoc Parameters sections say the types

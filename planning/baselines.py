@@ -112,9 +112,13 @@ def _recruits(inputs: PlanningInputs, allocation: np.ndarray) -> np.ndarray:
     return inputs.objective(allocation)
 
 
-def _single(inputs: PlanningInputs, allocation: np.ndarray, details: dict[str, Any] | None = None) -> Decision:
+def _single(
+    inputs: PlanningInputs, allocation: np.ndarray, details: dict[str, Any] | None = None
+) -> Decision:
     values = _recruits(inputs, allocation)
-    return Decision(allocation.astype(np.int64), float(values.mean()), "single", values, details or {})
+    return Decision(
+        allocation.astype(np.int64), float(values.mean()), "single", values, details or {}
+    )
 
 
 def _greedy(curves: np.ndarray, spend: int, caps: np.ndarray) -> np.ndarray:
@@ -241,7 +245,9 @@ class RemainingFractionGreedyPlanner:
 
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
         budget = _budget(budget)
-        spend = min(math.ceil(self.fraction * budget - 1e-12), _limit(inputs, budget, self.max_per_round))
+        spend = min(
+            math.ceil(self.fraction * budget - 1e-12), _limit(inputs, budget, self.max_per_round)
+        )
         return _single(inputs, _greedy(inputs.mean_values, max(0, spend), inputs.caps))
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
@@ -317,13 +323,32 @@ class ThompsonPlanner:
         budget = _budget(budget)
         d, table = self._draw(inputs, budget, rng)
         weights, scale = self._weights(inputs, d)
-        spend = online_decision(inputs.survival[d], budget, table, float(self.gamma), caps=inputs.caps,
-                                max_spend=self.max_per_round, weights=weights, table_scale=scale)
+        spend = online_decision(
+            inputs.survival[d],
+            budget,
+            table,
+            float(self.gamma),
+            caps=inputs.caps,
+            max_spend=self.max_per_round,
+            weights=weights,
+            table_scale=scale,
+        )
         allocation = spend.allocation.astype(np.int64)
-        value = allocation_scores(inputs.survival[d], budget, table, float(self.gamma), allocation,
-                                  weights=weights, table_scale=scale)
-        details = {"sample": d, "gamma": float(self.gamma), "spend_scores": spend.scores,
-                   "remaining_after": budget - int(allocation.sum())}
+        value = allocation_scores(
+            inputs.survival[d],
+            budget,
+            table,
+            float(self.gamma),
+            allocation,
+            weights=weights,
+            table_scale=scale,
+        )
+        details = {
+            "sample": d,
+            "gamma": float(self.gamma),
+            "spend_scores": spend.scores,
+            "remaining_after": budget - int(allocation.sum()),
+        }
         return Decision(allocation, float(value[0]), "multi", value, details)
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
@@ -332,9 +357,17 @@ class ThompsonPlanner:
         budget = _budget(budget)
         d, table = self._draw(inputs, budget, rng)
         weights, scale = self._weights(inputs, d)
-        return float(allocation_scores(inputs.survival[d], budget, table, float(self.gamma),
-                                       np.asarray(allocation, dtype=np.int64), weights=weights,
-                                       table_scale=scale)[0])
+        return float(
+            allocation_scores(
+                inputs.survival[d],
+                budget,
+                table,
+                float(self.gamma),
+                np.asarray(allocation, dtype=np.int64),
+                weights=weights,
+                table_scale=scale,
+            )[0]
+        )
 
     @staticmethod
     def _weights(inputs: PlanningInputs, d: int) -> tuple[np.ndarray | None, float | None]:
@@ -371,7 +404,9 @@ class HindsightOraclePlanner:
                 raise PlanningError("capacities must be whole numbers >= 0")
             object.__setattr__(self, "capacities", caps)
 
-    def _capacities(self, inputs: PlanningInputs, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    def _capacities(
+        self, inputs: PlanningInputs, rng: np.random.Generator
+    ) -> tuple[np.ndarray, str]:
         given = self.capacities
         source = "given"
         if given is None and "capacities" in inputs.provenance:
@@ -402,8 +437,12 @@ class HindsightOraclePlanner:
             person = np.repeat(np.arange(inputs.n_people), useful)
             level = np.arange(person.size) - np.repeat(np.cumsum(useful) - useful, useful)
             mean_w = inputs.weights.mean(axis=0)
-            order = np.lexsort((level, person, -(2.0 + inputs.mean_values[person, level]), -mean_w[person]))
-            allocation = np.bincount(person[order[:spend]], minlength=inputs.n_people).astype(np.int64)
+            order = np.lexsort(
+                (level, person, -(2.0 + inputs.mean_values[person, level]), -mean_w[person])
+            )
+            allocation = np.bincount(person[order[:spend]], minlength=inputs.n_people).astype(
+                np.int64
+            )
         value = self._value(inputs, capacity, allocation)
         details = {"capacities": capacity, "capacity_source": source}
         return Decision(allocation, value, "hindsight", np.array([value]), details)
@@ -425,12 +464,38 @@ class HindsightOraclePlanner:
 FQ_FORMAT = "rdsplan-fitted-q"
 
 
-def _features(v: np.ndarray, left: np.ndarray, spend: np.ndarray, n: np.ndarray, vmax: np.ndarray,
-              scale: float) -> np.ndarray:
+def _features(
+    v: np.ndarray,
+    left: np.ndarray,
+    spend: np.ndarray,
+    n: np.ndarray,
+    vmax: np.ndarray,
+    scale: float,
+) -> np.ndarray:
     """``psi``: quadratic features of scaled (value, budget after, spend, frontier, best value)."""
     a, b, c, d, e = (np.asarray(x, dtype=np.float64) / scale for x in (v, left, spend, n, vmax))
-    return np.stack([np.ones_like(a), a, b, c, d, e, a * a, b * b, a * b, a * c, b * c, a * d, b * d,
-                     np.sqrt(np.maximum(a * b, 0.0)), np.minimum(a, b), a * e, b * e], axis=-1)
+    return np.stack(
+        [
+            np.ones_like(a),
+            a,
+            b,
+            c,
+            d,
+            e,
+            a * a,
+            b * b,
+            a * b,
+            a * c,
+            b * c,
+            a * d,
+            b * d,
+            np.sqrt(np.maximum(a * b, 0.0)),
+            np.minimum(a, b),
+            a * e,
+            b * e,
+        ],
+        axis=-1,
+    )
 
 
 N_FEATURES = 17
@@ -479,10 +544,18 @@ class FittedQModel:
 
     def to_json(self) -> str:
         """The model as JSON text (the application writes files, atomically)."""
-        return json.dumps({"format": FQ_FORMAT, "version": 1, "theta": self.theta.tolist(),
-                           "scale": self.scale, "fractions": list(self.fractions), "gamma": self.gamma,
-                           "identity": self.identity,
-                           "info": json.loads(json.dumps(self.info, default=_plain))})
+        return json.dumps(
+            {
+                "format": FQ_FORMAT,
+                "version": 1,
+                "theta": self.theta.tolist(),
+                "scale": self.scale,
+                "fractions": list(self.fractions),
+                "gamma": self.gamma,
+                "identity": self.identity,
+                "info": json.loads(json.dumps(self.info, default=_plain)),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str, identity: str | None = None) -> FittedQModel:
@@ -493,10 +566,18 @@ class FittedQModel:
             raise PlanningError(f"not a readable fitted-Q model: {err}") from None
         if data.get("format") != FQ_FORMAT:
             raise PlanningError("not a saved fitted-Q model")
-        model = cls(np.asarray(data["theta"]), float(data["scale"]), tuple(data["fractions"]),
-                    float(data["gamma"]), str(data.get("identity", "")), dict(data.get("info", {})))
+        model = cls(
+            np.asarray(data["theta"]),
+            float(data["scale"]),
+            tuple(data["fractions"]),
+            float(data["gamma"]),
+            str(data.get("identity", "")),
+            dict(data.get("info", {})),
+        )
         if identity is not None and model.identity != identity:
-            raise PlanningError(f"the fitted-Q model was fitted for {model.identity!r}, not {identity!r}")
+            raise PlanningError(
+                f"the fitted-Q model was fitted for {model.identity!r}, not {identity!r}"
+            )
         return model
 
 
@@ -540,8 +621,9 @@ class FittedQPlanner:
         if self.model is not None and not isinstance(self.model, FittedQModel):
             raise PlanningError("model must be a FittedQModel (planning.baselines.fit_fitted_q)")
 
-    def _q(self, inputs: PlanningInputs, budget: int, spend: np.ndarray, value: np.ndarray,
-           vmax: float) -> np.ndarray:
+    def _q(
+        self, inputs: PlanningInputs, budget: int, spend: np.ndarray, value: np.ndarray, vmax: float
+    ) -> np.ndarray:
         if self.model is None:
             return value
         n = np.full(spend.shape, inputs.n_people)
@@ -573,7 +655,9 @@ class FittedQPlanner:
         limit = _limit(inputs, budget, self.max_per_round)
         _, _, gains = greedy_order(inputs.mean_values, limit, inputs.caps)
         spend = np.array([int(allocation.sum())])
-        return float(self._q(inputs, budget, spend, np.array([recruits.mean()]), float(gains.sum()))[0])
+        return float(
+            self._q(inputs, budget, spend, np.array([recruits.mean()]), float(gains.sum()))[0]
+        )
 
 
 def _batch_actions(batch: Any, e: int, fractions: tuple[float, ...]):
@@ -640,19 +724,38 @@ def fit_fitted_q(
                 if current is None or rng_.random() < explore:
                     a = int(rng_.integers(spends.size))
                 else:
-                    q = current.q(cum[spends], batch.remaining[e] - spends, spends, np.full(spends.size, n),
-                                  np.full(spends.size, cum[-1]))
+                    q = current.q(
+                        cum[spends],
+                        batch.remaining[e] - spends,
+                        spends,
+                        np.full(spends.size, n),
+                        np.full(spends.size, cum[-1]),
+                    )
                     a = int(np.argmax(q))
                 out[batch.rows(e)] = np.bincount(person[: spends[a]], minlength=n)
             return out
+
         return policy
 
     for collection in range(int(rounds)):
         current = None if collection == 0 else model
-        budgets = np.where(np.arange(episodes) % 2 == 0, int(budget), rng.integers(1, int(budget) + 1, episodes))
-        result = rollout(policy_for(current, epsilon), initial, int(budget), capacity, offspring, rng,
-                         episodes=int(episodes), gamma=gamma, length=L, max_per_round=max_per_round,
-                         budgets=budgets, record=True)
+        budgets = np.where(
+            np.arange(episodes) % 2 == 0, int(budget), rng.integers(1, int(budget) + 1, episodes)
+        )
+        result = rollout(
+            policy_for(current, epsilon),
+            initial,
+            int(budget),
+            capacity,
+            offspring,
+            rng,
+            episodes=int(episodes),
+            gamma=gamma,
+            length=L,
+            max_per_round=max_per_round,
+            budgets=budgets,
+            record=True,
+        )
         first = len(options)
         where: dict[tuple[int, int], int] = {}
         pending = []
@@ -664,8 +767,16 @@ def fit_fitted_q(
                 v = float(allocation_values(batch.survival[rows], batch.allocation[rows]).sum())
                 r = int(batch.remaining[e])
                 where[(int(batch.episodes[e]), t)] = len(options)
-                options.append(_features(cum[spends], r - spends, spends, np.full(spends.size, n),
-                                         np.full(spends.size, cum[-1]), scale))
+                options.append(
+                    _features(
+                        cum[spends],
+                        r - spends,
+                        spends,
+                        np.full(spends.size, n),
+                        np.full(spends.size, cum[-1]),
+                        scale,
+                    )
+                )
                 taken.append(_features(v, r - spent, spent, n, cum[-1], scale))
                 rewards.append(float(batch.recruits[rows].sum()))
                 pending.append((int(batch.episodes[e]), t))
@@ -683,14 +794,34 @@ def fit_fitted_q(
             theta = np.linalg.solve(gram, X.T @ y)
             losses.append(float(np.mean((scale * (X @ theta - y)) ** 2)))
             model = FittedQModel(theta, scale, tuple(fractions), float(gamma), identity)
-    info = {"method": "fitted_q_iteration", "loss": losses, "transitions": len(taken), "seed": int(seed),
-            "seconds": time.perf_counter() - started,
-            "settings": {"budget": int(budget), "gamma": float(gamma), "length": L,
-                         "max_per_round": max_per_round, "episodes": episodes, "iterations": iterations,
-                         "rounds": rounds, "epsilon": epsilon, "ridge": ridge}}
+    info = {
+        "method": "fitted_q_iteration",
+        "loss": losses,
+        "transitions": len(taken),
+        "seed": int(seed),
+        "seconds": time.perf_counter() - started,
+        "settings": {
+            "budget": int(budget),
+            "gamma": float(gamma),
+            "length": L,
+            "max_per_round": max_per_round,
+            "episodes": episodes,
+            "iterations": iterations,
+            "rounds": rounds,
+            "epsilon": epsilon,
+            "ridge": ridge,
+        },
+    }
     return FittedQModel(model.theta, scale, tuple(fractions), float(gamma), identity, info)
 
 
-for _cls in (RandomPlanner, ConstantPlanner, FixedFractionGreedyPlanner, RemainingFractionGreedyPlanner,
-             ThompsonPlanner, FittedQPlanner, HindsightOraclePlanner):
+for _cls in (
+    RandomPlanner,
+    ConstantPlanner,
+    FixedFractionGreedyPlanner,
+    RemainingFractionGreedyPlanner,
+    ThompsonPlanner,
+    FittedQPlanner,
+    HindsightOraclePlanner,
+):
     PLANNERS[_cls.name] = _cls

@@ -447,7 +447,7 @@ def _top_cumsum(values: np.ndarray, count: int) -> np.ndarray:
     take = min(count, size)
     if take == 0:
         return out
-    top = np.partition(values, size - take, axis=1)[:, size - take:]
+    top = np.partition(values, size - take, axis=1)[:, size - take :]
     top = -np.sort(-top, axis=1)
     top = np.where(np.isfinite(top), np.maximum(top, 0.0), 0.0)
     out[:, 1 : take + 1] = np.cumsum(top, axis=1)
@@ -663,8 +663,12 @@ def single_round_terms(
 
 
 def tightened_single_round_bound(
-    S_true: Any, S_hat: Any, allocation: Any = None, budget: int | None = None,
-    caps: Any = None, weights: Any = None,
+    S_true: Any,
+    S_hat: Any,
+    allocation: Any = None,
+    budget: int | None = None,
+    caps: Any = None,
+    weights: Any = None,
 ) -> Any:
     """Tightened single-round bound with the truth known (envelope ``|S_true - S_hat|``).
 
@@ -678,8 +682,12 @@ def tightened_single_round_bound(
         if budget is None:
             raise ValueError("give the allocation or the budget of the greedy on S_hat")
         caps_arr = _check_caps(caps, *b.shape)
-        person, _, _ = greedy_order(np.minimum.accumulate(b, axis=1), _check_budget(budget),
-                                    caps_arr, _check_weights(weights, b.shape[0]))
+        person, _, _ = greedy_order(
+            np.minimum.accumulate(b, axis=1),
+            _check_budget(budget),
+            caps_arr,
+            _check_weights(weights, b.shape[0]),
+        )
         allocation = np.bincount(person, minlength=b.shape[0])
     terms = single_round_terms(b, allocation, np.abs(a - b), caps, weights)
     return float(terms.total[0]) if a.ndim == 2 else terms.total
@@ -754,7 +762,9 @@ def _normalised_values(samples: np.ndarray, weights: Any) -> tuple[np.ndarray, n
     n_samples, n, _ = samples.shape
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 2 or w.shape[1] != n or w.shape[0] not in (1, n_samples):
-        raise ValueError(f"weights must be (person,) or (sample, person) = ({n_samples}, {n}); got {w.shape}")
+        raise ValueError(
+            f"weights must be (person,) or (sample, person) = ({n_samples}, {n}); got {w.shape}"
+        )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("weights must be finite and non-negative")
     top = w.max(axis=0)
@@ -811,7 +821,9 @@ def single_round_report(
     budget = _check_budget(budget)
     if weights is not None and np.ndim(weights) == 2:
         if plugin is not None:
-            raise ValueError("with per-sample weights the plug-in is the mean value curve: leave plugin None")
+            raise ValueError(
+                "with per-sample weights the plug-in is the mean value curve: leave plugin None"
+            )
         samples, weights = _normalised_values(samples, weights)
     hat = samples.mean(axis=0) if plugin is None else np.asarray(plugin, dtype=np.float64)
     n_samples, n_people, length = samples.shape
@@ -837,27 +849,54 @@ def single_round_report(
             "at that quantile)"
         )
     parts = [
-        BoundPart("passed-over coupons", float(terms.passed_over[idx]),
-                  "k* term: error allowance on the coupons the plan did not give", how),
-        BoundPart("plan's coupons", float(terms.own[idx]),
-                  "k^ term: error allowance on the plan's own coupons", how),
-        BoundPart("margin", float(terms.margin[idx]),
-                  "minus the plug-in margin of the plan's coupons over those passed over", how),
+        BoundPart(
+            "passed-over coupons",
+            float(terms.passed_over[idx]),
+            "k* term: error allowance on the coupons the plan did not give",
+            how,
+        ),
+        BoundPart(
+            "plan's coupons",
+            float(terms.own[idx]),
+            "k^ term: error allowance on the plan's own coupons",
+            how,
+        ),
+        BoundPart(
+            "margin",
+            float(terms.margin[idx]),
+            "minus the plug-in margin of the plan's coupons over those passed over",
+            how,
+        ),
     ]
     checks = []
     if ppc is not None:
-        ppc_terms = single_round_terms(hat, k, float(ppc.value), caps_arr, w,
-                                       plan_is_greedy=terms.plan_is_greedy)
-        checks.append(BoundPart("tightened bound (PPC)", float(ppc_terms.total[0]),
-                                "tightened bound with |S - S^| <= TV_ppc everywhere", ppc.method))
+        ppc_terms = single_round_terms(
+            hat, k, float(ppc.value), caps_arr, w, plan_is_greedy=terms.plan_is_greedy
+        )
+        checks.append(
+            BoundPart(
+                "tightened bound (PPC)",
+                float(ppc_terms.total[0]),
+                "tightened bound with |S - S^| <= TV_ppc everywhere",
+                ppc.method,
+            )
+        )
         width = min(spend, length)
-        checks.append(BoundPart("curve error (PPC)", float(n_people * width * ppc.value),
-                                "paper's form: n * min(s, L) * TV_ppc", ppc.method))
+        checks.append(
+            BoundPart(
+                "curve error (PPC)",
+                float(n_people * width * ppc.value),
+                "paper's form: n * min(s, L) * TV_ppc",
+                ppc.method,
+            )
+        )
     informative, verdict = _verdict(total, plan_value, parts, "recruits")
     if not terms.plan_is_greedy:
-        verdict += (" The plan does not maximise the plug-in expected recruits (e.g. a robust "
-                    "plan), so only the exchange form applies; the paper's form is shown for "
-                    "reference.")
+        verdict += (
+            " The plan does not maximise the plug-in expected recruits (e.g. a robust "
+            "plan), so only the exchange form applies; the paper's form is shown for "
+            "reference."
+        )
     return BoundReport(
         kind="single-round",
         total=total,
@@ -926,15 +965,18 @@ def population_error(
     zero = np.zeros((*e.shape[:-1], 1))
     e_pad = np.concatenate([zero, e[..., :r], zero], axis=-1)  # e_pad[l] = e(l), l <= r + 1
     e_cum = np.cumsum(e_pad, axis=-1)
-    t_pad = np.concatenate([np.zeros((*tau.shape[:-1], 1)), tau[..., :r],
-                            tau[..., r - 1 : r]], axis=-1)
+    t_pad = np.concatenate(
+        [np.zeros((*tau.shape[:-1], 1)), tau[..., :r], tau[..., r - 1 : r]], axis=-1
+    )
     s_all, n_all = np.nonzero(np.tril(np.ones((r, r), dtype=bool)))
     s_all, n_all = s_all + 1, n_all + 1  # pairs 1 <= n <= s <= r, sorted by s
     a, c = s_all // n_all, s_all % n_all
     starts = np.searchsorted(s_all, np.arange(1, r + 1))
     rho = np.maximum.reduceat(n_all * e_cum[..., a] + c * e_pad[..., a + 1], starts, axis=-1)
-    theta = np.minimum(1.0, np.maximum.reduceat((n_all - c) * t_pad[..., a] + c * t_pad[..., a + 1],
-                                                starts, axis=-1))
+    theta = np.minimum(
+        1.0,
+        np.maximum.reduceat((n_all - c) * t_pad[..., a] + c * t_pad[..., a + 1], starts, axis=-1),
+    )
     # B(y) = max_{1<=s<=y} rho(s) + gamma R(y - s) theta(s) + gamma B(y - s)
     out = np.zeros((*np.broadcast_shapes(rho.shape[:-1], theta.shape[:-1]), r + 1))
     for y in range(1, r + 1):
@@ -1016,8 +1058,9 @@ def multi_round_terms(
     if tvs.ndim == 2:
         tvs = tvs[None]
     if env.ndim != 3 or tvs.shape[1:] != env.shape[1:]:
-        raise ValueError(f"envelope and frontier_tv must be (sample, person, L); got "
-                         f"{env.shape} and {tvs.shape}")
+        raise ValueError(
+            f"envelope and frontier_tv must be (sample, person, L); got {env.shape} and {tvs.shape}"
+        )
     n_samples = max(env.shape[0], tvs.shape[0])
     _, n, length = env.shape
     caps_arr = _check_caps(caps, n, length)
@@ -1052,9 +1095,9 @@ def multi_round_terms(
         top_e[part] = _top_cumsum(e_out, r)
         inc = np.diff(tvs[part], axis=2, prepend=0.0).clip(0.0, None)
         top_d[part] = _top_cumsum(inc.reshape(-1, n * length)[:, flat_all], r)
-    comp = (top_e + gamma * R[r - s_range] * np.minimum(1.0, top_d))
+    comp = top_e + gamma * R[r - s_range] * np.minimum(1.0, top_d)
     comp_all = comp + gamma * B[:, r - s_range]
-    comp_all[:, max_spend + 1:] = -np.inf
+    comp_all[:, max_spend + 1 :] = -np.inf
     best = np.argmax(comp_all, axis=1)
     rows = np.arange(n_samples)
     frontier = plan_eps + gamma * R[r - spend] * plan_tv + comp[rows, best]
@@ -1068,8 +1111,9 @@ def multi_round_terms(
     if paper_tvs is None or gamma >= 1.0:
         paper = np.full(n_samples, np.nan)
     else:
-        f_tv, p_tv, h_tv = (np.broadcast_to(np.asarray(x, dtype=float), (n_samples,))
-                            for x in paper_tvs)
+        f_tv, p_tv, h_tv = (
+            np.broadcast_to(np.asarray(x, dtype=float), (n_samples,)) for x in paper_tvs
+        )
         c = 2 * gamma * r / (1 - gamma)
         paper = 2 * (1 + gamma) * r * f_tv + c * p_tv + c * r * h_tv
     return MultiRoundTerms(
@@ -1099,7 +1143,9 @@ def _pooled_laws(pooled: Any, size: int) -> np.ndarray:
     return np.stack([extend_pmf(check_pmf(row, "pooled_pmf"), size) for row in arr])
 
 
-def _pooled_distances(true_laws: np.ndarray, hat_law: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+def _pooled_distances(
+    true_laws: np.ndarray, hat_law: np.ndarray, r: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``(e, tau)`` of pooled laws of ``min(C, r)``: ``(sample, r)`` each."""
     surv_true = 1.0 - np.cumsum(true_laws[..., :-1], axis=-1)
     surv_hat = 1.0 - np.cumsum(hat_law[..., :-1], axis=-1)
@@ -1163,8 +1209,11 @@ def tightened_multi_round_bound(
         if population_laws is not None:
             raise ValueError("weights are not combined with population_laws")
         n = a.shape[0]
-        w_t, w_e = (np.ones(n), np.ones(n)) if weights is None else (
-            np.broadcast_to(np.asarray(x, dtype=float), (n,)) for x in weights)
+        w_t, w_e = (
+            (np.ones(n), np.ones(n))
+            if weights is None
+            else (np.broadcast_to(np.asarray(x, dtype=float), (n,)) for x in weights)
+        )
         p_t, p_e = (1.0, 1.0) if pooled_weight is None else (float(x) for x in pooled_weight)
         c = max(float(w_t.max(initial=0.0)), float(w_e.max(initial=0.0)), p_t, p_e) or 1.0
         a, b = a * (w_t / c)[:, None], b * (w_e / c)[:, None]
@@ -1186,13 +1235,19 @@ def tightened_multi_round_bound(
         delta = np.abs(s_types - s_bar).sum(axis=1)
         t = tv_distance(type_laws, bar)
         het = (float(weights @ delta), float(weights @ t))
-    terms = multi_round_terms(env, tvs, allocation, pe, pt, gamma, r, caps=caps, table=table,
-                              heterogeneity=het)
+    terms = multi_round_terms(
+        env, tvs, allocation, pe, pt, gamma, r, caps=caps, table=table, heterogeneity=het
+    )
     if c == 1.0:
         return terms
-    return MultiRoundTerms(total=terms.total * c, frontier=terms.frontier * c,
-                           transition=terms.transition * c, heterogeneity=terms.heterogeneity * c,
-                           comparator_spend=terms.comparator_spend, paper=terms.paper * c)
+    return MultiRoundTerms(
+        total=terms.total * c,
+        frontier=terms.frontier * c,
+        transition=terms.transition * c,
+        heterogeneity=terms.heterogeneity * c,
+        comparator_spend=terms.comparator_spend,
+        paper=terms.paper * c,
+    )
 
 
 def multi_round_report(
@@ -1280,10 +1335,20 @@ def multi_round_report(
     # Rewards: recruits, or weighted recruits divided by c (each recruit worth at most 1).
     weighted = weights is not None or pooled_weight is not None
     w = np.ones((1, n)) if weights is None else np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    wbar = np.ones(n_samples) if pooled_weight is None else np.broadcast_to(
-        np.asarray(pooled_weight, dtype=np.float64), (n_samples,))
-    if w.shape[1] != n or w.shape[0] not in (1, n_samples) or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError(f"weights must be finite, >= 0 and (person,) or (sample, person); got {w.shape}")
+    wbar = (
+        np.ones(n_samples)
+        if pooled_weight is None
+        else np.broadcast_to(np.asarray(pooled_weight, dtype=np.float64), (n_samples,))
+    )
+    if (
+        w.shape[1] != n
+        or w.shape[0] not in (1, n_samples)
+        or not np.all(np.isfinite(w))
+        or np.any(w < 0)
+    ):
+        raise ValueError(
+            f"weights must be finite, >= 0 and (person,) or (sample, person); got {w.shape}"
+        )
     if not np.all(np.isfinite(wbar)) or np.any(wbar < 0):
         raise ValueError("pooled_weight must be finite and >= 0")
     c = max(float(w.max()), float(wbar.max())) if weighted else 1.0
@@ -1324,67 +1389,123 @@ def multi_round_report(
     het = (mean_delta, mean_t) if heterogeneity else None
     full, full_hat = laws_at(max(r, length, pooled.shape[1]))
     paper_tvs = (tvs[:, :, -1].sum(axis=1), tv_distance(full, full_hat[None]), mean_t)
-    terms = multi_round_terms(env, tvs, k, pe, pt, gamma, r, caps=caps_arr, table=table,
-                              heterogeneity=het, paper_tvs=paper_tvs)
+    terms = multi_round_terms(
+        env,
+        tvs,
+        k,
+        pe,
+        pt,
+        gamma,
+        r,
+        caps=caps_arr,
+        table=table,
+        heterogeneity=het,
+        paper_tvs=paper_tvs,
+    )
     if weighted and c != 1.0:
         terms = MultiRoundTerms(
-            total=terms.total * c, frontier=terms.frontier * c, transition=terms.transition * c,
-            heterogeneity=terms.heterogeneity * c, comparator_spend=terms.comparator_spend,
+            total=terms.total * c,
+            frontier=terms.frontier * c,
+            transition=terms.transition * c,
+            heterogeneity=terms.heterogeneity * c,
+            comparator_spend=terms.comparator_spend,
             paper=terms.paper * c,
         )
     idx = _quantile_index(terms.total, quantile)
     total = float(terms.total[idx])
-    paper_total = None if gamma >= 1.0 else float(np.quantile(terms.paper, quantile, method="higher"))
+    paper_total = (
+        None if gamma >= 1.0 else float(np.quantile(terms.paper, quantile, method="higher"))
+    )
     how = (
         f"{quantile:.0%} posterior quantile over {_count(n_samples, 'sample')}, each sample "
         "taken as the truth (parts: the sample at that quantile)"
     )
     parts = [
-        BoundPart("frontier", float(terms.frontier[idx]),
-                  "sum_P eps + gamma R min(1, sum_i TV(min(C_i,k_i))) for the plan and the best "
-                  "comparator (s largest eps and TV increments outside the plan)",
-                  how + "; TV of capacity truncated at what each person can be given"),
-        BoundPart("transition", float(terms.transition[idx]),
-                  "gamma B(r - s^) + gamma B(r - s*), B the population-error recursion",
-                  how + "; pooled law of the sample against the plug-in pooled law, "
-                  "truncated at each possible coupon count"),
-        BoundPart("heterogeneity", float(terms.heterogeneity[idx]),
-                  "gamma r E delta + gamma^2 (r-1) G(r E TV(min(C_D,L), min(Cbar,L)))",
-                  how + "; frontier members' laws as draws from the population, against "
-                  "the sample's pooled law" if heterogeneity else "not included"),
+        BoundPart(
+            "frontier",
+            float(terms.frontier[idx]),
+            "sum_P eps + gamma R min(1, sum_i TV(min(C_i,k_i))) for the plan and the best "
+            "comparator (s largest eps and TV increments outside the plan)",
+            how + "; TV of capacity truncated at what each person can be given",
+        ),
+        BoundPart(
+            "transition",
+            float(terms.transition[idx]),
+            "gamma B(r - s^) + gamma B(r - s*), B the population-error recursion",
+            how + "; pooled law of the sample against the plug-in pooled law, "
+            "truncated at each possible coupon count",
+        ),
+        BoundPart(
+            "heterogeneity",
+            float(terms.heterogeneity[idx]),
+            "gamma r E delta + gamma^2 (r-1) G(r E TV(min(C_D,L), min(Cbar,L)))",
+            how + "; frontier members' laws as draws from the population, against "
+            "the sample's pooled law"
+            if heterogeneity
+            else "not included",
+        ),
     ]
     checks = []
     if ppc is not None:
         eps = float(ppc.value)
-        ppc_terms = multi_round_terms(np.full((n, length), eps), np.full((n, length), eps), k,
-                                      pe[idx], pt[idx], gamma, r, caps=caps_arr, table=table)
+        ppc_terms = multi_round_terms(
+            np.full((n, length), eps),
+            np.full((n, length), eps),
+            k,
+            pe[idx],
+            pt[idx],
+            gamma,
+            r,
+            caps=caps_arr,
+            table=table,
+        )
         scale_ppc = c if weighted else 1.0
-        checks.append(BoundPart("frontier (PPC)", float(ppc_terms.frontier[0]) * scale_ppc,
-                                "frontier part with every |S - S^| and TV <= TV_ppc", ppc.method))
+        checks.append(
+            BoundPart(
+                "frontier (PPC)",
+                float(ppc_terms.frontier[0]) * scale_ppc,
+                "frontier part with every |S - S^| and TV <= TV_ppc",
+                ppc.method,
+            )
+        )
     same_form = float(terms.frontier[idx] + terms.transition[idx])
     if heterogeneity:
-        checks.insert(0, BoundPart(
-            "same-form bound", same_form,
-            "frontier + transition: loss against the best plan of the planner's own form "
-            "(even splits after this round), leaving out the heterogeneity part",
-            how))
+        checks.insert(
+            0,
+            BoundPart(
+                "same-form bound",
+                same_form,
+                "frontier + transition: loss against the best plan of the planner's own form "
+                "(even splits after this round), leaving out the heterogeneity part",
+                how,
+            ),
+        )
     informative, verdict = _verdict(total, plan_value, parts, "discounted recruits")
-    if (informative is False and heterogeneity and plan_value is not None
-            and same_form <= plan_value):
+    if (
+        informative is False
+        and heterogeneity
+        and plan_value is not None
+        and same_form <= plan_value
+    ):
         verdict += (
             f" Against plans of the planner's own form (even splits after this round) the bound "
             f"is {same_form:.2f} and does inform; only a planner that knew each future "
             "recruit's own capacity law could gain more than the plan is worth."
         )
-    paper_words = ("the paper's form has no finite value at gamma = 1"
-                   if paper_total is None else f"paper's form {paper_total:.3f}")
+    paper_words = (
+        "the paper's form has no finite value at gamma = 1"
+        if paper_total is None
+        else f"paper's form {paper_total:.3f}"
+    )
     message = (
         f"Multi-round misspecification bound: discounted recruits lost to model error "
         f"<= {total:.3f} ({paper_words})"
     )
     if gamma >= 1.0:
-        message += ("; this bound stays finite because every round spends a coupon and the "
-                    "budget ends the process")
+        message += (
+            "; this bound stays finite because every round spends a coupon and the "
+            "budget ends the process"
+        )
     return BoundReport(
         kind="multi-round",
         total=total,
@@ -1540,7 +1661,9 @@ def multi_round_bound(
     total = frontier + transition + hetero
     parts = [
         BoundPart("frontier", frontier, "2(1+gamma) r sum_i TV(D_i, D^_i)", f_how),
-        BoundPart("transition", transition, f"c TV(P, P^), c = 2 gamma r/(1-gamma) = {c:.3g}", p_how),
+        BoundPart(
+            "transition", transition, f"c TV(P, P^), c = 2 gamma r/(1-gamma) = {c:.3g}", p_how
+        ),
         BoundPart("heterogeneity", hetero, "c r E_{D~P} TV(D, Dbar)", h_how),
     ]
     return BoundReport(

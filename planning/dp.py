@@ -106,7 +106,9 @@ def transition_laws(pmf: Any, budget: int) -> TransitionLaws:
     for a in range(1, b + 2):
         h_a = extend_pmf(law, a)  # H_a coefficients
         start = offsets[a - 1]
-        powers[start : start + max_power[a - 1] + 1] = power_table(h_a, int(max_power[a - 1]), width)
+        powers[start : start + max_power[a - 1] + 1] = power_table(
+            h_a, int(max_power[a - 1]), width
+        )
 
     laws: list[np.ndarray] = [np.zeros((0, 1))]
     immediate: list[np.ndarray] = [np.zeros(0)]

@@ -217,8 +217,14 @@ def error_statement(
         regret = single_round_regret(samples, k, caps_arr, weights, plan_value, check=False)
         value = regret.plan_value
         bound = single_round_report(
-            samples, int(k.sum()), quantile=quantile, weights=weights, ppc=ppc,
-            allocation=k, caps=caps_arr, plan_value=value,
+            samples,
+            int(k.sum()),
+            quantile=quantile,
+            weights=weights,
+            ppc=ppc,
+            allocation=k,
+            caps=caps_arr,
+            plan_value=value,
         )
     elif horizon == "multi":
         if spend_sample_scores is None or gamma is None or (multi_bound and pooled_pmf is None):
@@ -227,17 +233,35 @@ def error_statement(
                 "multi-round bound) pooled_pmf"
             )
         played = int(k.sum()) if spend is None else int(spend)
-        regret = spend_regret(spend_sample_scores, played, plan_value,
-                              kind="spend" if multi_bound else "backed-up")
+        regret = spend_regret(
+            spend_sample_scores, played, plan_value, kind="spend" if multi_bound else "backed-up"
+        )
         value = regret.plan_value
         if multi_bound:
             bound = multi_round_report(
-                samples, k, pooled_pmf, gamma, budget, caps=caps_arr, quantile=quantile,
-                plan_value=value, table=table, ppc=ppc, weights=weights, pooled_weight=pooled_weight,
+                samples,
+                k,
+                pooled_pmf,
+                gamma,
+                budget,
+                caps=caps_arr,
+                quantile=quantile,
+                plan_value=value,
+                table=table,
+                ppc=ppc,
+                weights=weights,
+                pooled_weight=pooled_weight,
             )
         else:
-            bound = single_round_report(samples, played, quantile=quantile, ppc=ppc,
-                                        allocation=k, caps=caps_arr, weights=weights)
+            bound = single_round_report(
+                samples,
+                played,
+                quantile=quantile,
+                ppc=ppc,
+                allocation=k,
+                caps=caps_arr,
+                weights=weights,
+            )
             bound.verdict += (
                 " No multi-round bound is derived for this planner (its later rounds are not "
                 "the population surrogate DP); this bound covers this round's recruits only, "
@@ -274,15 +298,32 @@ def error_statement_for(
         scores = np.asarray(scores, dtype=np.float64)
         population_dp = "tables" in details  # the DP planner's surrogate tables
         return error_statement(
-            inputs.survival, allocation, budget=budget, caps=inputs.caps, horizon="multi",
-            spend_sample_scores=scores, spend=decision.spend,
+            inputs.survival,
+            allocation,
+            budget=budget,
+            caps=inputs.caps,
+            horizon="multi",
+            spend_sample_scores=scores,
+            spend=decision.spend,
             plan_value=float(scores[:, decision.spend].mean()),
             pooled_pmf=inputs.pooled_pmf if not population_dp else inputs.require_pooled(),
-            gamma=float(details["gamma"]), ppc=inputs.ppc, quantile=quantile, table=table,
-            check=False, multi_bound=population_dp, weights=inputs.weights,
+            gamma=float(details["gamma"]),
+            ppc=inputs.ppc,
+            quantile=quantile,
+            table=table,
+            check=False,
+            multi_bound=population_dp,
+            weights=inputs.weights,
             pooled_weight=inputs.pooled_weight,
         )
     return error_statement(
-        inputs.survival, allocation, budget=budget, caps=inputs.caps, horizon="single",
-        ppc=inputs.ppc, quantile=quantile, check=False, weights=inputs.weights,
+        inputs.survival,
+        allocation,
+        budget=budget,
+        caps=inputs.caps,
+        horizon="single",
+        ppc=inputs.ppc,
+        quantile=quantile,
+        check=False,
+        weights=inputs.weights,
     )

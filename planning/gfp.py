@@ -187,7 +187,9 @@ class GFPSurrogate:
         h0 = np.asarray(self.h0, dtype=np.float64)
         coef = np.asarray(self.weight_coef, dtype=np.float64)
         if H.ndim != 3:
-            raise PlanningError(f"GFP surrogate: H must be (J, fields, levels), got shape {H.shape}")
+            raise PlanningError(
+                f"GFP surrogate: H must be (J, fields, levels), got shape {H.shape}"
+            )
         J = H.shape[0]
         if h0.shape != (J,) or coef.ndim != 2 or coef.shape[0] != J or coef.shape[1] < 2:
             raise PlanningError(
@@ -396,7 +398,9 @@ def _offspring_samples(offspring: Any, sample: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the backup
-def backup_tables(survival: np.ndarray, pmf: np.ndarray, alpha: np.ndarray, depth: int) -> np.ndarray:
+def backup_tables(
+    survival: np.ndarray, pmf: np.ndarray, alpha: np.ndarray, depth: int
+) -> np.ndarray:
     r"""``tau_ij(k)`` for ``k = 0..depth``, shape ``(..., person, depth + 1, J)``.
 
     ``tau_ij(k) = sum_{c<k} P(C_i = c) alpha_ij^c + S_i(k) alpha_ij^k`` by a
@@ -430,7 +434,9 @@ def _powers(alpha: np.ndarray, depth: int) -> np.ndarray:
     return out
 
 
-def tau_at(survival: np.ndarray, pmf: np.ndarray, alpha: np.ndarray, allocation: np.ndarray) -> np.ndarray:
+def tau_at(
+    survival: np.ndarray, pmf: np.ndarray, alpha: np.ndarray, allocation: np.ndarray
+) -> np.ndarray:
     r"""``tau_ij(k_i)`` of one allocation, computed directly, shape ``(..., person, J)``.
 
     Written independently of :func:`backup_tables` and of the greedy's ratio
@@ -490,7 +496,9 @@ def q_values(
     k = np.asarray(allocation, dtype=np.int64)
     value = survival if gains is None else gains
     cum = np.concatenate([np.zeros_like(value[..., :1]), np.cumsum(value, axis=-1)], axis=-1)
-    now = np.take_along_axis(cum, np.broadcast_to(k, cum.shape[:-1])[..., None], axis=-1)[..., 0].sum(-1)
+    now = np.take_along_axis(cum, np.broadcast_to(k, cum.shape[:-1])[..., None], axis=-1)[
+        ..., 0
+    ].sum(-1)
     if k.size == 0:
         return now
     product = np.prod(tau_at(survival, pmf, alpha, k), axis=-2)  # (..., J)
@@ -570,8 +578,13 @@ def _unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _build_units(
-    survival: np.ndarray, pmf: np.ndarray, alpha: np.ndarray, caps: np.ndarray,
-    people: np.ndarray, depth: int, gains: np.ndarray | None = None,
+    survival: np.ndarray,
+    pmf: np.ndarray,
+    alpha: np.ndarray,
+    caps: np.ndarray,
+    people: np.ndarray,
+    depth: int,
+    gains: np.ndarray | None = None,
 ) -> _Units:
     """Tables of the problems whose people are ``people[p]:people[p+1]`` of the stacked arrays.
 
@@ -582,7 +595,12 @@ def _build_units(
     N, J = alpha.shape
     P = people.size - 1
     owner = np.repeat(np.arange(P), np.diff(people))
-    parts = [owner[:, None].astype(np.float64), survival[:, :depth], alpha, caps[:, None].astype(np.float64)]
+    parts = [
+        owner[:, None].astype(np.float64),
+        survival[:, :depth],
+        alpha,
+        caps[:, None].astype(np.float64),
+    ]
     if gains is not None:
         parts.append(gains[:, :depth])
     key = np.concatenate(parts, axis=1)
@@ -657,8 +675,9 @@ def _lazy_greedy(
     step = max(1, 1_000_000 // max(1, n_max * J))
     for lo in range(0, R, step):
         at = index[lo : lo + step]
-        bound[lo : lo + step] = units.gain[at, 0] + np.einsum("rj,rnj->rn", coef[lo : lo + step],
-                                                              units.drop[at, 0])
+        bound[lo : lo + step] = units.gain[at, 0] + np.einsum(
+            "rj,rnj->rn", coef[lo : lo + step], units.drop[at, 0]
+        )
     bound[units.caps[index] == 0] = -np.inf
 
     coupons = np.zeros((R, n_max), dtype=np.int64)
@@ -701,7 +720,9 @@ def _lazy_greedy(
             if not exact.all():
                 rows = miss[~exact]
                 cand[rows] = _top(B[rows], n_cand)
-                again[~exact], exact[~exact] = _refresh_some(B, K, U, C, ix, rows, cand[rows], units)
+                again[~exact], exact[~exact] = _refresh_some(
+                    B, K, U, C, ix, rows, cand[rows], units
+                )
             if not exact.all():
                 rows = miss[~exact]
                 _refresh_rows(B, K, U, C, ix, rows, units)
@@ -753,7 +774,9 @@ def _refresh_some(B, K, U, C, ix, rows, cand, units: _Units) -> tuple[np.ndarray
     r = rows[:, None]
     unit = ix[r, cand]
     level = np.minimum(K[r, cand] // units.mult[unit], units.depth - 1)
-    value = units.gain[unit, level] + np.einsum("kj,ktj->kt", C[rows] * U[rows], units.drop[unit, level])
+    value = units.gain[unit, level] + np.einsum(
+        "kj,ktj->kt", C[rows] * U[rows], units.drop[unit, level]
+    )
     room = K[r, cand] < units.caps[unit] * units.mult[unit]
     B[r, cand] = np.where(room, value, -np.inf)
     best = B[rows].argmax(axis=1)
@@ -776,8 +799,10 @@ def _refresh_rows(B, K, U, C, ix, rows, units: _Units) -> None:
         top = int(level[:, :n].max()) + 1
         every = (weights @ units.drop[:n, :top].reshape(n * top, -1).T).reshape(rows.size, n, top)
         value = np.full(level.shape, -np.inf)
-        value[:, :n] = units.gain[np.arange(n), level[:, :n]] + np.take_along_axis(
-            every, level[:, :n, None], axis=2)[..., 0]
+        value[:, :n] = (
+            units.gain[np.arange(n), level[:, :n]]
+            + np.take_along_axis(every, level[:, :n, None], axis=2)[..., 0]
+        )
     else:
         value = units.gain[unit, level] + np.einsum("rj,rnj->rn", weights, units.drop[unit, level])
     room = K[rows] < units.caps[unit] * units.mult[unit]
@@ -874,11 +899,15 @@ def gfp_spend_table(
     depth = max(1, int(min(length, caps.max(), smax)))
     units = _build_units(survival, pmf, alpha, caps, np.array([0, n]), depth, gains)
     with blas_threads(1):
-        coupons, immediate, product = _lazy_greedy(units, np.zeros(spends.size, dtype=np.int64), spends, coef)
+        coupons, immediate, product = _lazy_greedy(
+            units, np.zeros(spends.size, dtype=np.int64), spends, coef
+        )
     n_units = units.offsets[1]
     allocations = _expand(units, 0, coupons[:, :n_units])
     continuation = np.sum(coef * (1.0 - product), axis=1) / gamma
-    return SpendTable(spends, allocations, immediate, continuation, immediate + gamma * continuation)
+    return SpendTable(
+        spends, allocations, immediate, continuation, immediate + gamma * continuation
+    )
 
 
 def _sample_scores(
@@ -975,7 +1004,9 @@ def gfp_best(
     sizes = np.diff(offsets)
     owner = np.repeat(np.arange(P), sizes)
     capsum = np.bincount(owner, weights=caps, minlength=P).astype(np.int64)
-    smax = np.minimum(np.minimum(np.asarray(remaining, dtype=np.int64), np.asarray(limit, dtype=np.int64)), capsum)
+    smax = np.minimum(
+        np.minimum(np.asarray(remaining, dtype=np.int64), np.asarray(limit, dtype=np.int64)), capsum
+    )
     values = np.zeros(P)
     spends = np.zeros(P, dtype=np.int64)
     best: list[np.ndarray] | None = (
@@ -986,7 +1017,9 @@ def gfp_best(
     start = 0
     while start < todo.size:
         stop, cost = start, 0
-        while stop < todo.size and (stop == start or (cost + (smax[todo[stop]] + 1)) * sizes[todo[stop]] <= chunk_elements):
+        while stop < todo.size and (
+            stop == start or (cost + (smax[todo[stop]] + 1)) * sizes[todo[stop]] <= chunk_elements
+        ):
             cost += int(smax[todo[stop]] + 1)
             stop += 1
         chunk = todo[start:stop]
@@ -1004,12 +1037,12 @@ def gfp_best(
             coupons, immediate, product = _lazy_greedy(units, local, spend, coef)
         scores = immediate + np.sum(coef * (1.0 - product), axis=1)
         for q, p in enumerate(chunk):
-            row = first[q] + int(np.argmax(scores[first[q]:first[q] + counts[q]]))
+            row = first[q] + int(np.argmax(scores[first[q] : first[q] + counts[q]]))
             values[p] = scores[row]
             spends[p] = spend[row]
             if best is not None:
                 n_units = units.offsets[q + 1] - units.offsets[q]
-                best[p] = _expand(units, q, coupons[row:row + 1, :n_units])[0]
+                best[p] = _expand(units, q, coupons[row : row + 1, :n_units])[0]
     return values, spends, best
 
 
@@ -1018,7 +1051,9 @@ _FALLBACK: OrderedDict[tuple, GFPSurrogate] = OrderedDict()
 _FALLBACK_LOCK = threading.Lock()
 
 
-def _population_surrogate(pooled: np.ndarray, budget: int, gamma: float, n_types: int) -> GFPSurrogate:
+def _population_surrogate(
+    pooled: np.ndarray, budget: int, gamma: float, n_types: int
+) -> GFPSurrogate:
     """Covariate-blind surrogate fitted to the population DP (cached per law, gamma and size).
 
     Fitted at the next power of two at or above the budget (at least 16), so
@@ -1105,7 +1140,9 @@ class GFPPlanner:
     def _surrogate(self, inputs: PlanningInputs, budget: int) -> GFPSurrogate:
         if self.surrogate is not None:
             return self.surrogate
-        return _population_surrogate(inputs.mean_pooled_pmf, budget, float(self.gamma), self.n_types)
+        return _population_surrogate(
+            inputs.mean_pooled_pmf, budget, float(self.gamma), self.n_types
+        )
 
     def _scored(self, inputs: PlanningInputs, rng: np.random.Generator) -> np.ndarray | None:
         if self.samples == 0:
@@ -1132,8 +1169,16 @@ class GFPPlanner:
         alpha = surrogate.alpha(inputs.offspring, frontier)
         gains, scale = self._plugin_weights(inputs)
         table = gfp_spend_table(
-            surrogate, inputs.mean_survival, pmf, alpha, inputs.caps, budget, gamma, self.max_per_round,
-            gains=gains, future_scale=scale,
+            surrogate,
+            inputs.mean_survival,
+            pmf,
+            alpha,
+            inputs.caps,
+            budget,
+            gamma,
+            self.max_per_round,
+            gains=gains,
+            future_scale=scale,
         )
         details: dict[str, Any] = {
             "gamma": gamma,
@@ -1147,31 +1192,55 @@ class GFPPlanner:
         if chosen is None:
             best = table.best
             allocation = table.allocations[best].astype(np.int64)
-            value = float(q_values(inputs.mean_survival, pmf, alpha, allocation,
-                                   surrogate.weights(budget - allocation.sum()), gamma,
-                                   gains=gains, future_scale=scale))
+            value = float(
+                q_values(
+                    inputs.mean_survival,
+                    pmf,
+                    alpha,
+                    allocation,
+                    surrogate.weights(budget - allocation.sum()),
+                    gamma,
+                    gains=gains,
+                    future_scale=scale,
+                )
+            )
             sample_values = np.array([value])
         else:
             alphas = surrogate.alpha(inputs.offspring, frontier, chosen)
             survival, pmfs = inputs.survival[chosen], inputs.pmf[chosen]
             values, scales = self._sample_weights(inputs, chosen)
-            scores = _sample_scores(surrogate, table, survival, pmfs, alphas, budget, gamma,
-                                    values, scales)
+            scores = _sample_scores(
+                surrogate, table, survival, pmfs, alphas, budget, gamma, values, scales
+            )
             measure = parse_risk(self.risk)
             risk_scores = np.asarray(measure.evaluate(scores, axis=0))
             best = int(np.argmax(risk_scores))
             allocation = table.allocations[best].astype(np.int64)
-            sample_values = q_values(survival, pmfs, alphas, allocation,
-                                     surrogate.weights(budget - allocation.sum()), gamma,
-                                     gains=values, future_scale=1.0 if scales is None else scales)
+            sample_values = q_values(
+                survival,
+                pmfs,
+                alphas,
+                allocation,
+                surrogate.weights(budget - allocation.sum()),
+                gamma,
+                gains=values,
+                future_scale=1.0 if scales is None else scales,
+            )
             value = float(measure.evaluate(sample_values))
-            details.update(scored_samples=len(chosen), risk=str(measure),
-                           spend_sample_scores=scores, spend_risk_scores=risk_scores)
+            details.update(
+                scored_samples=len(chosen),
+                risk=str(measure),
+                spend_sample_scores=scores,
+                spend_risk_scores=risk_scores,
+            )
         details["remaining_after"] = budget - int(allocation.sum())
-        return Decision(allocation, value, "multi", np.asarray(sample_values, dtype=np.float64), details)
+        return Decision(
+            allocation, value, "multi", np.asarray(sample_values, dtype=np.float64), details
+        )
 
-    def evaluate(self, inputs: PlanningInputs, budget: int, allocation: np.ndarray,
-                 rng: np.random.Generator) -> float:
+    def evaluate(
+        self, inputs: PlanningInputs, budget: int, allocation: np.ndarray, rng: np.random.Generator
+    ) -> float:
         budget = _check_budget(budget)
         allocation = np.asarray(allocation, dtype=np.int64)
         spend = int(allocation.sum())
@@ -1184,13 +1253,30 @@ class GFPPlanner:
         if chosen is None:
             alpha = surrogate.alpha(inputs.offspring, frontier)
             gains, scale = self._plugin_weights(inputs)
-            return float(q_values(inputs.mean_survival, inputs.pmf.mean(axis=0), alpha, allocation,
-                                  weights, float(self.gamma), gains=gains, future_scale=scale))
+            return float(
+                q_values(
+                    inputs.mean_survival,
+                    inputs.pmf.mean(axis=0),
+                    alpha,
+                    allocation,
+                    weights,
+                    float(self.gamma),
+                    gains=gains,
+                    future_scale=scale,
+                )
+            )
         alphas = surrogate.alpha(inputs.offspring, frontier, chosen)
         gains_d, scales = self._sample_weights(inputs, chosen)
-        values = q_values(inputs.survival[chosen], inputs.pmf[chosen], alphas, allocation, weights,
-                          float(self.gamma), gains=gains_d,
-                          future_scale=1.0 if scales is None else scales)
+        values = q_values(
+            inputs.survival[chosen],
+            inputs.pmf[chosen],
+            alphas,
+            allocation,
+            weights,
+            float(self.gamma),
+            gains=gains_d,
+            future_scale=1.0 if scales is None else scales,
+        )
         return float(parse_risk(self.risk).evaluate(values))
 
     @staticmethod
@@ -1201,7 +1287,9 @@ class GFPPlanner:
         return gains, scale
 
     @staticmethod
-    def _sample_weights(inputs: PlanningInputs, chosen: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def _sample_weights(
+        inputs: PlanningInputs, chosen: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Scored samples' value curves ``S_d w_d`` and pooled weights (``None`` without weights)."""
         gains = inputs.values(chosen) if inputs.weighted else None
         scales = None if inputs.pooled_weight is None else inputs.future_weight(chosen)

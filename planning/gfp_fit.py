@@ -119,8 +119,11 @@ class _Objective:
 
     def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         nH = self.J * self.F * self.K
-        return (theta[:nH].reshape(self.J, self.F * self.K), theta[nH : nH + self.J],
-                theta[nH + self.J :].reshape(self.J, self.P))
+        return (
+            theta[:nH].reshape(self.J, self.F * self.K),
+            theta[nH : nH + self.J],
+            theta[nH + self.J :].reshape(self.J, self.P),
+        )
 
     def values(self, theta: np.ndarray) -> tuple[np.ndarray, ...]:
         tH, t0, coef = self.unpack(theta)
@@ -163,8 +166,12 @@ def _theta_of(s: GFPSurrogate, levels: int) -> np.ndarray:
 
 def _surrogate_of(theta: np.ndarray, obj: _Objective, template: dict[str, Any]) -> GFPSurrogate:
     tH, t0, coef = obj.unpack(theta)
-    return GFPSurrogate(H=_softplus(tH).reshape(obj.J, obj.F, obj.K), h0=_softplus(t0),
-                        weight_coef=coef.copy(), **template)
+    return GFPSurrogate(
+        H=_softplus(tH).reshape(obj.J, obj.F, obj.K),
+        h0=_softplus(t0),
+        weight_coef=coef.copy(),
+        **template,
+    )
 
 
 def fit_values(
@@ -183,21 +190,44 @@ def fit_values(
     if obj.F != start.n_fields:
         raise PlanningError(f"the data have {obj.F} field(s) but the surrogate {start.n_fields}")
     theta0 = _theta_of(start, obj.K)
-    result = optimize.minimize(obj, theta0, jac=True, method="L-BFGS-B",
-                               options={"maxiter": int(maxiter)})
-    template = dict(scale=start.scale, fields=start.fields, levels=start.levels,
-                    identity=start.identity, gamma=start.gamma, info=dict(start.info))
+    result = optimize.minimize(
+        obj, theta0, jac=True, method="L-BFGS-B", options={"maxiter": int(maxiter)}
+    )
+    template = dict(
+        scale=start.scale,
+        fields=start.fields,
+        levels=start.levels,
+        identity=start.identity,
+        gamma=start.gamma,
+        info=dict(start.info),
+    )
     return _surrogate_of(result.x, obj, template), obj.mse(result.x)
 
 
-def _initial(n_types: int, knots: int, scale: float, fields: tuple[str, ...], levels: tuple[int, ...],
-             rng: np.random.Generator, identity: str, gamma: float) -> GFPSurrogate:
+def _initial(
+    n_types: int,
+    knots: int,
+    scale: float,
+    fields: tuple[str, ...],
+    levels: tuple[int, ...],
+    rng: np.random.Generator,
+    identity: str,
+    gamma: float,
+) -> GFPSurrogate:
     """Types spread over coverage scales ``h0`` in ``[0.02, 3]``, small random ``H``, even weights."""
     h0 = np.exp(np.linspace(np.log(0.02), np.log(3.0), n_types))
     width = max(levels, default=1)
     H = 0.05 * rng.random((n_types, len(fields), width))
-    return GFPSurrogate(H=H, h0=h0, weight_coef=0.01 * rng.standard_normal((n_types, knots)),
-                        scale=scale, fields=fields, levels=levels, identity=identity, gamma=gamma)
+    return GFPSurrogate(
+        H=H,
+        h0=h0,
+        weight_coef=0.01 * rng.standard_normal((n_types, knots)),
+        scale=scale,
+        fields=fields,
+        levels=levels,
+        identity=identity,
+        gamma=gamma,
+    )
 
 
 def surrogate_from_population_dp(
@@ -231,21 +261,51 @@ def surrogate_from_population_dp(
     rr, nn = rr.ravel(), nn.ravel()
     width = max(levels, default=1)
     data = FitData(rr, np.zeros((rr.size, len(fields), width)), nn, U[rr, nn])
-    start = _initial(n_types, knots, float(b), tuple(fields), tuple(levels), np.random.default_rng(seed),
-                     identity, float(gamma))
-    start = GFPSurrogate(H=np.full_like(start.H, 1e-3), h0=start.h0, weight_coef=np.zeros((n_types, knots)),
-                         scale=start.scale, fields=start.fields, levels=start.levels,
-                         identity=identity, gamma=float(gamma))
+    start = _initial(
+        n_types,
+        knots,
+        float(b),
+        tuple(fields),
+        tuple(levels),
+        np.random.default_rng(seed),
+        identity,
+        float(gamma),
+    )
+    start = GFPSurrogate(
+        H=np.full_like(start.H, 1e-3),
+        h0=start.h0,
+        weight_coef=np.zeros((n_types, knots)),
+        scale=start.scale,
+        fields=start.fields,
+        levels=start.levels,
+        identity=identity,
+        gamma=float(gamma),
+    )
     fitted, mse = fit_values(data, start, maxiter=maxiter)
-    info = {"method": "population_dp", "budget": b, "gamma": float(gamma), "mse": mse,
-            "rmse": float(np.sqrt(mse))}
-    return GFPSurrogate(H=fitted.H, h0=fitted.h0, weight_coef=fitted.weight_coef, scale=fitted.scale,
-                        fields=fitted.fields, levels=fitted.levels, identity=identity,
-                        gamma=float(gamma), info=info)
+    info = {
+        "method": "population_dp",
+        "budget": b,
+        "gamma": float(gamma),
+        "mse": mse,
+        "rmse": float(np.sqrt(mse)),
+    }
+    return GFPSurrogate(
+        H=fitted.H,
+        h0=fitted.h0,
+        weight_coef=fitted.weight_coef,
+        scale=fitted.scale,
+        fields=fitted.fields,
+        levels=fitted.levels,
+        identity=identity,
+        gamma=float(gamma),
+        info=info,
+    )
 
 
 # --------------------------------------------------------------------------- rollout policies
-def behaviour_policy(zero_share: float = 0.0) -> Callable[[RoundBatch, np.random.Generator], np.ndarray]:
+def behaviour_policy(
+    zero_share: float = 0.0,
+) -> Callable[[RoundBatch, np.random.Generator], np.ndarray]:
     """Exploring policy: a uniform spend of ``1..limit``; greedy or uniformly random allocation.
 
     With probability ``zero_share`` an episode spends nothing (it then ends).
@@ -271,8 +331,14 @@ def behaviour_policy(zero_share: float = 0.0) -> Callable[[RoundBatch, np.random
     return policy
 
 
-def gfp_policy(surrogate: GFPSurrogate, gamma: float, offspring: Any, *, epsilon: float = 0.0,
-               explore: Callable | None = None) -> Callable[[RoundBatch, np.random.Generator], np.ndarray]:
+def gfp_policy(
+    surrogate: GFPSurrogate,
+    gamma: float,
+    offspring: Any,
+    *,
+    epsilon: float = 0.0,
+    explore: Callable | None = None,
+) -> Callable[[RoundBatch, np.random.Generator], np.ndarray]:
     """The GFP decision for every episode of a batch (one ``laplace`` call, one batched kernel).
 
     With probability ``epsilon`` per episode and round, ``explore``'s
@@ -283,8 +349,18 @@ def gfp_policy(surrogate: GFPSurrogate, gamma: float, offspring: Any, *, epsilon
     def policy(batch: RoundBatch, rng: np.random.Generator) -> np.ndarray:
         frontier = batch.frame if surrogate.n_fields else batch.caps.size
         alpha = surrogate.alpha(offspring, frontier)
-        _, _, best = gfp_best(surrogate, batch.survival, batch.pmf, alpha, batch.caps, batch.offsets,
-                              batch.remaining, batch.limit, gamma, allocations=True)
+        _, _, best = gfp_best(
+            surrogate,
+            batch.survival,
+            batch.pmf,
+            alpha,
+            batch.caps,
+            batch.offsets,
+            batch.remaining,
+            batch.limit,
+            gamma,
+            allocations=True,
+        )
         out = np.concatenate(best) if best else np.zeros(0, dtype=np.int64)
         if epsilon > 0:
             flip = rng.random(batch.n_episodes) < epsilon
@@ -306,8 +382,17 @@ def _pool_alpha(surrogate: GFPSurrogate, pool: StatePool, offspring: Any) -> np.
 
 def _targets(surrogate: GFPSurrogate, pool: StatePool, offspring: Any, gamma: float) -> np.ndarray:
     alpha = _pool_alpha(surrogate, pool, offspring)
-    values, _, _ = gfp_best(surrogate, pool.survival, pool.pmf, alpha, pool.caps, pool.offsets,
-                            pool.remaining, pool.limit, gamma)
+    values, _, _ = gfp_best(
+        surrogate,
+        pool.survival,
+        pool.pmf,
+        alpha,
+        pool.caps,
+        pool.offsets,
+        pool.remaining,
+        pool.limit,
+        gamma,
+    )
     return values
 
 
@@ -414,17 +499,56 @@ def fit_surrogate(
     """
     with limit_blas(blas_threads):
         return _fit_surrogate(
-            initial, budget, capacity, offspring, gamma=gamma, length=length,
-            max_per_round=max_per_round, n_types=n_types, knots=knots, episodes=episodes,
-            iterations=iterations, refresh_every=refresh_every, refresh_episodes=refresh_episodes,
-            epsilon=epsilon, maxiter=maxiter, ridge=ridge, pooled_pmf=pooled_pmf, samples=samples,
-            coder=coder, identity=identity, seed=seed, progress=progress,
+            initial,
+            budget,
+            capacity,
+            offspring,
+            gamma=gamma,
+            length=length,
+            max_per_round=max_per_round,
+            n_types=n_types,
+            knots=knots,
+            episodes=episodes,
+            iterations=iterations,
+            refresh_every=refresh_every,
+            refresh_episodes=refresh_episodes,
+            epsilon=epsilon,
+            maxiter=maxiter,
+            ridge=ridge,
+            pooled_pmf=pooled_pmf,
+            samples=samples,
+            coder=coder,
+            identity=identity,
+            seed=seed,
+            progress=progress,
         )
 
 
-def _fit_surrogate(initial, budget, capacity, offspring, *, gamma, length, max_per_round, n_types, knots,
-                   episodes, iterations, refresh_every, refresh_episodes, epsilon, maxiter, ridge,
-                   pooled_pmf, samples, coder, identity, seed, progress) -> GFPSurrogate:
+def _fit_surrogate(
+    initial,
+    budget,
+    capacity,
+    offspring,
+    *,
+    gamma,
+    length,
+    max_per_round,
+    n_types,
+    knots,
+    episodes,
+    iterations,
+    refresh_every,
+    refresh_episodes,
+    epsilon,
+    maxiter,
+    ridge,
+    pooled_pmf,
+    samples,
+    coder,
+    identity,
+    seed,
+    progress,
+) -> GFPSurrogate:
     started = time.perf_counter()
     if not 0.0 < float(gamma) <= 1.0:
         raise PlanningError(f"gamma must be in (0, 1], got {gamma}")
@@ -443,25 +567,49 @@ def _fit_surrogate(initial, budget, capacity, offspring, *, gamma, length, max_p
         return [int(pool_[i % pool_.size]) for i in range(count)]
 
     def collect(policy: Any, count: int, resample: bool) -> StatePool:
-        budgets = np.where(np.arange(count) % 2 == 0, budget, rng.integers(1, budget + 1, size=count))
+        budgets = np.where(
+            np.arange(count) % 2 == 0, budget, rng.integers(1, budget + 1, size=count)
+        )
         frames = _initial_frames(initial, count, rng, resample)
-        result = rollout(policy, frames, budget, capacity, offspring, rng, episodes=count,
-                         budgets=budgets, samples=sample_list(count), record=True, **common)
+        result = rollout(
+            policy,
+            frames,
+            budget,
+            capacity,
+            offspring,
+            rng,
+            episodes=count,
+            budgets=budgets,
+            samples=sample_list(count),
+            record=True,
+            **common,
+        )
         return StatePool.from_batches(result.batches, coder)
 
     pool = collect(behaviour_policy(), int(episodes), True)
     if pooled_pmf is not None:
-        current = surrogate_from_population_dp(pooled_pmf, budget, gamma, n_types=n_types, knots=knots,
-                                               fields=coder.fields, levels=coder.levels,
-                                               identity=identity, seed=seed)
+        current = surrogate_from_population_dp(
+            pooled_pmf,
+            budget,
+            gamma,
+            n_types=n_types,
+            knots=knots,
+            fields=coder.fields,
+            levels=coder.levels,
+            identity=identity,
+            seed=seed,
+        )
     else:
-        current = _initial(n_types, knots, float(budget), coder.fields, coder.levels, rng, identity,
-                           float(gamma))
+        current = _initial(
+            n_types, knots, float(budget), coder.fields, coder.levels, rng, identity, float(gamma)
+        )
     losses, bellman, sizes = [], [], []
     for it in range(int(iterations)):
         if it > 0 and refresh_every and it % int(refresh_every) == 0:
             count = int(refresh_episodes or max(1, episodes // 2))
-            pool = pool.merge(collect(gfp_policy(current, gamma, offspring, epsilon=epsilon), count, False))
+            pool = pool.merge(
+                collect(gfp_policy(current, gamma, offspring, epsilon=epsilon), count, False)
+            )
         y = _targets(current, pool, offspring, gamma)
         data = FitData(pool.remaining, pool.counts, pool.sizes, y)
         before = float(np.mean((current.value(pool.remaining, pool.counts, pool.sizes) - y) ** 2))
@@ -478,18 +626,38 @@ def _fit_surrogate(initial, budget, capacity, offspring, *, gamma, length, max_p
         "states": sizes,
         "seed": int(seed),
         "seconds": time.perf_counter() - started,
-        "settings": {"budget": budget, "gamma": float(gamma), "length": L,
-                     "max_per_round": max_per_round, "n_types": n_types, "knots": knots,
-                     "episodes": episodes, "iterations": iterations, "refresh_every": refresh_every,
-                     "epsilon": epsilon, "maxiter": maxiter, "ridge": ridge,
-                     "warm_start": "population_dp" if pooled_pmf is not None else "spread"},
+        "settings": {
+            "budget": budget,
+            "gamma": float(gamma),
+            "length": L,
+            "max_per_round": max_per_round,
+            "n_types": n_types,
+            "knots": knots,
+            "episodes": episodes,
+            "iterations": iterations,
+            "refresh_every": refresh_every,
+            "epsilon": epsilon,
+            "maxiter": maxiter,
+            "ridge": ridge,
+            "warm_start": "population_dp" if pooled_pmf is not None else "spread",
+        },
     }
-    return GFPSurrogate(H=current.H, h0=current.h0, weight_coef=current.weight_coef, scale=current.scale,
-                        fields=current.fields, levels=current.levels, identity=identity,
-                        gamma=float(gamma), info=info)
+    return GFPSurrogate(
+        H=current.H,
+        h0=current.h0,
+        weight_coef=current.weight_coef,
+        scale=current.scale,
+        fields=current.fields,
+        levels=current.levels,
+        identity=identity,
+        gamma=float(gamma),
+        info=info,
+    )
 
 
-def fit_surrogate_from_inputs(inputs: Any, budget: int, *, capacity: Any = None, **settings: Any) -> GFPSurrogate:
+def fit_surrogate_from_inputs(
+    inputs: Any, budget: int, *, capacity: Any = None, **settings: Any
+) -> GFPSurrogate:
     """:func:`fit_surrogate` from :class:`planning.PlanningInputs`.
 
     The rollouts start from the inputs' frontier (its covariates, or its
@@ -504,5 +672,9 @@ def fit_surrogate_from_inputs(inputs: Any, budget: int, *, capacity: Any = None,
     L = inputs.length
     settings.setdefault("length", L)
     settings.setdefault("pooled_pmf", inputs.mean_pooled_pmf)
-    initial = inputs.frontier if inputs.offspring is not None and inputs.frontier is not None else inputs.n_people
+    initial = (
+        inputs.frontier
+        if inputs.offspring is not None and inputs.frontier is not None
+        else inputs.n_people
+    )
     return fit_surrogate(initial, budget, capacity, inputs.offspring, **settings)

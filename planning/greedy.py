@@ -107,7 +107,11 @@ def prepare_single_round(
         dims = getattr(survival, "dims", None)
         raise ValueError(
             "survival must have shape (person, L) or (sample, person, L)"
-            + (f" with dims from {SURVIVAL_DIMS}; got dims {dims}" if dims else f"; got {curves.shape}")
+            + (
+                f" with dims from {SURVIVAL_DIMS}; got dims {dims}"
+                if dims
+                else f"; got {curves.shape}"
+            )
         )
     n, length = curves.shape
     if length == 0 and n > 0:
@@ -241,8 +245,6 @@ def greedy_allocation(
 
 def allocation_values(curves: np.ndarray, allocation: np.ndarray) -> np.ndarray:
     """Expected recruits per person ``sum_{l<=k_i} S_i(l)`` for curves ``(..., person, L)``."""
-    cum = np.concatenate(
-        [np.zeros((*curves.shape[:-1], 1)), np.cumsum(curves, axis=-1)], axis=-1
-    )
+    cum = np.concatenate([np.zeros((*curves.shape[:-1], 1)), np.cumsum(curves, axis=-1)], axis=-1)
     idx = np.broadcast_to(np.asarray(allocation, dtype=np.int64), cum.shape[:-1])[..., None]
     return np.take_along_axis(cum, idx, axis=-1)[..., 0]

@@ -265,7 +265,9 @@ class PlanningInputs:
                     raise PlanningError("pooled_weight must be finite and >= 0")
         groups = {}
         for label, probs in (subgroups or {}).items():
-            groups[str(label)] = _per_sample(probs, f"subgroup {label!r}", n_samples, n_people, upper=1.0)
+            groups[str(label)] = _per_sample(
+                probs, f"subgroup {label!r}", n_samples, n_people, upper=1.0
+            )
         for array in (curves, pmf, caps_arr, w, pooled_w, *groups.values()):
             if array is not None:
                 array.flags.writeable = False  # validated once: nobody changes them afterwards
@@ -414,7 +416,9 @@ class PlanningInputs:
         )
 
 
-def _per_sample(values: Any, name: str, n_samples: int, n: int, upper: float | None) -> np.ndarray | None:
+def _per_sample(
+    values: Any, name: str, n_samples: int, n: int, upper: float | None
+) -> np.ndarray | None:
     """``(sample, person)`` float array from ``(person,)``, ``(1, person)`` or ``(sample, person)``."""
     if values is None:
         return None
@@ -425,7 +429,11 @@ def _per_sample(values: Any, name: str, n_samples: int, n: int, upper: float | N
         raise PlanningError(
             f"{name} must have shape ({n},), (1, {n}) or ({n_samples}, {n}); got {arr.shape}"
         )
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or (upper is not None and np.any(arr > upper)):
+    if (
+        not np.all(np.isfinite(arr))
+        or np.any(arr < 0)
+        or (upper is not None and np.any(arr > upper))
+    ):
         bound = "in [0, 1]" if upper == 1.0 else ">= 0"
         raise PlanningError(f"{name} must be finite and {bound}")
     return np.array(np.broadcast_to(arr, (n_samples, n)))

@@ -207,7 +207,9 @@ def online_decision(
         )
     n_samples = max(n_curves, tables.shape[0])
     caps_arr = _check_caps(caps, n_people, length)
-    limit = remaining if max_spend is None else min(remaining, _check_budget(max_spend, "max_spend"))
+    limit = (
+        remaining if max_spend is None else min(remaining, _check_budget(max_spend, "max_spend"))
+    )
     w = _weights(weights, n_curves, n_people)
     scale = _scale(table_scale, n_samples)
     if order_curves is None:
@@ -219,9 +221,7 @@ def online_decision(
         if not np.all(np.isfinite(mean_curves)) or np.any(mean_curves < 0):
             raise ValueError("order_curves must be finite and non-negative")
     if mean_curves.shape != curves.shape[1:]:
-        raise ValueError(
-            f"order_curves has shape {mean_curves.shape}, expected {curves.shape[1:]}"
-        )
+        raise ValueError(f"order_curves has shape {mean_curves.shape}, expected {curves.shape[1:]}")
     person, level, _ = greedy_order(mean_curves, limit, caps_arr)
     top = person.size  # spends 0..top are possible
     spends = np.arange(top + 1)
@@ -273,9 +273,7 @@ def online_decision(
             step[:, 1:] -= log_h[:, :-1]
             step[:, starts] = log_h[:, starts]
             delta = step[:, rank]  # greedy order
-            log_g = np.concatenate(
-                [np.zeros_like(delta[:, :1]), np.cumsum(delta, axis=1)], axis=1
-            )
+            log_g = np.concatenate([np.zeros_like(delta[:, :1]), np.cumsum(delta, axis=1)], axis=1)
             coeffs = sfft.irfft(np.exp(log_g), n=size, axis=2)  # (chunk, top+1, size)
         else:
             coeffs = np.zeros((hi - lo, 1, size))
@@ -305,8 +303,13 @@ def online_decision(
 
 
 def allocation_scores(
-    survival: Any, remaining_budget: int, table: Any, gamma: float, allocation: Any,
-    weights: Any = None, table_scale: Any = None,
+    survival: Any,
+    remaining_budget: int,
+    table: Any,
+    gamma: float,
+    allocation: Any,
+    weights: Any = None,
+    table_scale: Any = None,
 ) -> np.ndarray:
     r"""Score ``Q_d(k)`` of one given allocation per sample, by direct polynomial products.
 
@@ -359,8 +362,10 @@ def _weights(weights: Any, n_curves: int, n: int) -> np.ndarray | None:
     if w.ndim == 1:
         w = w[None]
     if w.ndim != 2 or w.shape[1] != n or w.shape[0] not in (1, n_curves):
-        raise ValueError(f"weights must be (sample, person) with {n_curves} sample(s) and {n} people; "
-                         f"got {w.shape}")
+        raise ValueError(
+            f"weights must be (sample, person) with {n_curves} sample(s) and {n} people; "
+            f"got {w.shape}"
+        )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("weights must be finite and non-negative")
     return np.broadcast_to(w, (n_curves, n))
@@ -374,5 +379,7 @@ def _scale(table_scale: Any, n_samples: int) -> np.ndarray | None:
     if scale.ndim == 0 or scale.shape == (1,):
         scale = np.full(n_samples, float(scale.reshape(-1)[0]))
     if scale.shape != (n_samples,) or not np.all(np.isfinite(scale)) or np.any(scale < 0):
-        raise ValueError(f"table_scale must be a scalar or ({n_samples},) numbers >= 0; got {scale.shape}")
+        raise ValueError(
+            f"table_scale must be a scalar or ({n_samples},) numbers >= 0; got {scale.shape}"
+        )
     return scale

@@ -246,7 +246,9 @@ class Plan:
             )
         lines += ["", "In short: " + self.summary().text]
         lines.append("")
-        lines.append(self.statement.text() if self.statement is not None else "Error statement: not computed")
+        lines.append(
+            self.statement.text() if self.statement is not None else "Error statement: not computed"
+        )
         if self.diagnostics:
             lines.append("")
             lines.append(_capacity_text(self.capacity_check))
@@ -270,9 +272,11 @@ def _priority_lines(plan: Plan) -> list[str]:
     if plan.weighted_recruits is not None:
         lo, hi = plan.weighted_recruits["interval_90"]
         what = f" ({plan.priority})" if plan.priority else ""
-        lines.append(f"Weighted recruits this round{what}: {plan.weighted_recruits['mean']:.2f} "
-                     f"(90% interval {lo:.2f} to {hi:.2f}); the planner's objective, and the unit of "
-                     "the posterior regret and bounds below")
+        lines.append(
+            f"Weighted recruits this round{what}: {plan.weighted_recruits['mean']:.2f} "
+            f"(90% interval {lo:.2f} to {hi:.2f}); the planner's objective, and the unit of "
+            "the posterior regret and bounds below"
+        )
     if plan.subgroups:
         width = max(len(label) for label in plan.subgroups)
         lines.append("Expected recruits by subgroup (90% interval):")
@@ -285,8 +289,10 @@ def _priority_lines(plan: Plan) -> list[str]:
 def _capacity_text(check: dict[str, Any] | None) -> str:
     """The capacity check's words, or why there are none."""
     if check is None:
-        return ("Capacity check: not available (the posterior was saved without it; refit to see "
-                "where the fitted capacity law departs from the observed redeemed coupons)")
+        return (
+            "Capacity check: not available (the posterior was saved without it; refit to see "
+            "where the fitted capacity law departs from the observed redeemed coupons)"
+        )
     return str(check.get("text") or f"Capacity check: {check.get('verdict')}")
 
 
@@ -298,7 +304,9 @@ def _diagnostics_text(diagnostics: dict[str, Any] | None) -> str:
     if not diagnostics:
         return "Posterior diagnostics: not supplied"
     verdict = diagnostics.get("verdict", diagnostics.get("status"))
-    lines = [f"Posterior diagnostics: {verdict}" if verdict is not None else "Posterior diagnostics:"]
+    lines = [
+        f"Posterior diagnostics: {verdict}" if verdict is not None else "Posterior diagnostics:"
+    ]
     for key, value in diagnostics.items():
         if key in {"verdict", "status", "capacity_check"}:
             continue
@@ -375,7 +383,9 @@ def make_plan(
     }
     settings["quantile"] = quantile
     statement = error_statement_for(inputs, decision, budget, quantile=quantile)
-    subgroups = {label: _interval(values) for label, values in inputs.subgroup_recruits(allocation).items()}
+    subgroups = {
+        label: _interval(values) for label, values in inputs.subgroup_recruits(allocation).items()
+    }
     weighted = _interval(inputs.objective(allocation)) if inputs.weighted else None
     priority = inputs.provenance.get("priority")
     details = dict(decision.details)

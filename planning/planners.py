@@ -179,18 +179,28 @@ class RobustPlanner:
         missing = [c.subgroup for c in self.coverage if c.label not in inputs.subgroups]
         computed = {}
         if missing:
-            probs = subgroup_probabilities(missing, inputs.offspring, inputs.frontier, inputs.n_samples,
-                                           origin="--coverage")
+            probs = subgroup_probabilities(
+                missing, inputs.offspring, inputs.frontier, inputs.n_samples, origin="--coverage"
+            )
             computed = {p.label: probs[..., j] for j, p in enumerate(missing)}
-        return [CoverageConstraint(c.label, inputs.subgroups.get(c.label, computed.get(c.label)), c.minimum)
-                for c in self.coverage]
+        return [
+            CoverageConstraint(
+                c.label, inputs.subgroups.get(c.label, computed.get(c.label)), c.minimum
+            )
+            for c in self.coverage
+        ]
 
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
         from planning.robust import robust_allocation
 
         result = robust_allocation(
-            inputs.survival, _budget(budget), self.risk, caps=inputs.caps, weights=inputs.weights,
-            time_limit=self.time_limit, coverage=self._constraints(inputs),
+            inputs.survival,
+            _budget(budget),
+            self.risk,
+            caps=inputs.caps,
+            weights=inputs.weights,
+            time_limit=self.time_limit,
+            coverage=self._constraints(inputs),
         )
         details = {
             "price_of_robustness": result.price_of_robustness,
@@ -200,7 +210,9 @@ class RobustPlanner:
         }
         if result.coverage:
             details["coverage"] = result.coverage
-        return Decision(result.allocation, result.objective, "single", result.sample_values, details)
+        return Decision(
+            result.allocation, result.objective, "single", result.sample_values, details
+        )
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
         return float(parse_risk(self.risk).evaluate(_recruits(inputs, allocation)))
@@ -256,8 +268,9 @@ class DPPlanner:
         from planning.dp import surrogate_table
 
         pooled = inputs.require_pooled()
-        chosen = np.sort(rng.choice(inputs.n_samples, size=min(self.samples, inputs.n_samples),
-                                    replace=False))
+        chosen = np.sort(
+            rng.choice(inputs.n_samples, size=min(self.samples, inputs.n_samples), replace=False)
+        )
         per_sample = self.tables == "per_sample" or (self.tables == "auto" and budget <= 200)
         size = (budget + 1) ** 3 // 8
         if size > MAX_TABLE_FLOATS:
@@ -278,9 +291,15 @@ class DPPlanner:
         budget = _budget(budget)
         chosen, tables, per_sample = self._scored(inputs, budget, rng)
         spend = online_decision(
-            inputs.survival[chosen], budget, tables, self.gamma, self.risk,
-            caps=inputs.caps, order_curves=inputs.mean_values,
-            weights=inputs.sample_weights(chosen), table_scale=self._scale(inputs, chosen, per_sample),
+            inputs.survival[chosen],
+            budget,
+            tables,
+            self.gamma,
+            self.risk,
+            caps=inputs.caps,
+            order_curves=inputs.mean_values,
+            weights=inputs.sample_weights(chosen),
+            table_scale=self._scale(inputs, chosen, per_sample),
         )
         details = {
             "gamma": float(self.gamma),
@@ -290,17 +309,24 @@ class DPPlanner:
             "spend_sample_scores": spend.sample_scores,
             "remaining_after": budget - spend.spend,
         }
-        return Decision(spend.allocation, spend.value, "multi",
-                        spend.sample_scores[:, spend.spend], details)
+        return Decision(
+            spend.allocation, spend.value, "multi", spend.sample_scores[:, spend.spend], details
+        )
 
     def evaluate(self, inputs, budget, allocation, rng) -> float:
         from planning.online import allocation_scores
 
         budget = _budget(budget)
         chosen, tables, per_sample = self._scored(inputs, budget, rng)
-        scores = allocation_scores(inputs.survival[chosen], budget, tables, self.gamma, allocation,
-                                   weights=inputs.sample_weights(chosen),
-                                   table_scale=self._scale(inputs, chosen, per_sample))
+        scores = allocation_scores(
+            inputs.survival[chosen],
+            budget,
+            tables,
+            self.gamma,
+            allocation,
+            weights=inputs.sample_weights(chosen),
+            table_scale=self._scale(inputs, chosen, per_sample),
+        )
         return float(parse_risk(self.risk).evaluate(scores))
 
     @staticmethod
@@ -336,4 +362,6 @@ def make_planner(name: str, **settings: Any) -> Planner:
             f"{', '.join(sorted(known)) or 'none'}"
         )
     return cls(**settings)
+
+
 from planning import baselines, gfp  # noqa: E402, F401  (they register GFP and the evaluation baselines)

@@ -209,8 +209,12 @@ def law_layout(offspring: Any) -> LawLayout:
         names = tuple(str(f.name) for f in cats)
         everyone = [str(n) for n in getattr(offspring, "names", names)]
         width = max([len(f.levels) for f in cats], default=1)
-        return LawLayout(names, tuple(tuple(str(v) for v in f.levels) for f in cats), width,
-                         tuple(n for n in everyone if n not in names))
+        return LawLayout(
+            names,
+            tuple(tuple(str(v) for v in f.levels) for f in cats),
+            width,
+            tuple(n for n in everyone if n not in names),
+        )
     raise PlanningError(
         f"the offspring law {type(offspring).__name__} does not name its covariate levels "
         "(field_names and level_labels, or categorical field laws): priorities cannot be checked"
@@ -219,7 +223,9 @@ def law_layout(offspring: Any) -> LawLayout:
 
 def offspring_samples(offspring: Any, samples: int | Sequence[int] | np.ndarray) -> np.ndarray:
     """Offspring-law sample of each planning sample: ``d mod D_offspring`` (as GFP pairs them)."""
-    index = np.arange(int(samples)) if np.ndim(samples) == 0 else np.asarray(samples, dtype=np.int64)
+    index = (
+        np.arange(int(samples)) if np.ndim(samples) == 0 else np.asarray(samples, dtype=np.int64)
+    )
     count = getattr(offspring, "n_samples", None)
     if isinstance(count, int | np.integer) and count > 0:
         index = index % int(count)
@@ -232,7 +238,9 @@ def _laplace(offspring: Any, H: np.ndarray, frontier: Any, samples: Any) -> np.n
     try:
         out = np.asarray(offspring.laplace(H, frontier, index), dtype=np.float64)
     except (KeyError, TypeError, ValueError) as err:
-        raise PlanningError(f"the recruit-covariate law cannot score these priorities: {err}") from None
+        raise PlanningError(
+            f"the recruit-covariate law cannot score these priorities: {err}"
+        ) from None
     if out.ndim == 2:
         out = np.broadcast_to(out, (1 if index is None else index.size, *out.shape))
     return np.clip(out, 0.0, None)
@@ -332,8 +340,12 @@ class Pattern:
 
 
 def subgroup_probabilities(
-    patterns: Sequence[Pattern], offspring: Any, frontier: Any, samples: Any = None,
-    *, origin: str = "subgroup",
+    patterns: Sequence[Pattern],
+    offspring: Any,
+    frontier: Any,
+    samples: Any = None,
+    *,
+    origin: str = "subgroup",
 ) -> np.ndarray:
     r"""``P(X' in G_j | x_i)`` for every subgroup ``G_j``, exactly (one Laplace call).
 
@@ -359,7 +371,9 @@ def subgroup_probabilities(
     layout = law_layout(offspring)
     if not patterns:
         n = len(frontier)
-        return np.zeros((1 if samples is None else np.size(offspring_samples(offspring, samples)), n, 0))
+        return np.zeros(
+            (1 if samples is None else np.size(offspring_samples(offspring, samples)), n, 0)
+        )
     H = np.stack([p.indicator(layout, origin) for p in patterns])
     return np.clip(_laplace(offspring, H, frontier, samples), 0.0, 1.0)
 
@@ -369,9 +383,13 @@ def _number(text: str, what: str, origin: str) -> float:
     try:
         value = float(str(text).strip())
     except ValueError:
-        raise PlanningError(f"{origin}: cannot read the weight {text!r} of {what}; write a number >= 0") from None
+        raise PlanningError(
+            f"{origin}: cannot read the weight {text!r} of {what}; write a number >= 0"
+        ) from None
     if not math.isfinite(value) or value < 0:
-        raise PlanningError(f"{origin}: the weight of {what} must be a finite number >= 0, got {text!r}")
+        raise PlanningError(
+            f"{origin}: the weight of {what} must be a finite number >= 0, got {text!r}"
+        )
     return value
 
 
@@ -424,7 +442,7 @@ class Priority:
         entries: dict[str, dict[str, float]] = {}
         items = [item for item in str(text).split(",") if item.strip()]
         if not items:
-            raise PlanningError(f"{origin}: no priorities given; write e.g. \"SEX=F:3,DRUG=yes:2\"")
+            raise PlanningError(f'{origin}: no priorities given; write e.g. "SEX=F:3,DRUG=yes:2"')
         for item in items:
             head, colon, weight = item.rpartition(":")
             name, eq, levels = head.partition("=")
@@ -443,12 +461,16 @@ class Priority:
         return cls.factors_of(entries, origin=origin)
 
     @classmethod
-    def factors_of(cls, factors: Mapping[str, Mapping[str, float]], *, origin: str = "--priority") -> Priority:
+    def factors_of(
+        cls, factors: Mapping[str, Mapping[str, float]], *, origin: str = "--priority"
+    ) -> Priority:
         """Per-field factors from ``{field: {level: factor}}`` (levels not named: 1)."""
         items = []
         for name, levels in factors.items():
-            pairs = tuple((str(level), _number(value, f"{name}={level}", origin))
-                          for level, value in levels.items())
+            pairs = tuple(
+                (str(level), _number(value, f"{name}={level}", origin))
+                for level, value in levels.items()
+            )
             if not pairs:
                 continue
             items.append((str(name), pairs))
@@ -456,7 +478,12 @@ class Priority:
 
     @classmethod
     def from_table(
-        cls, table: Any, *, rule: str = "first", default: float = 1.0, weight_column: str = "weight",
+        cls,
+        table: Any,
+        *,
+        rule: str = "first",
+        default: float = 1.0,
+        weight_column: str = "weight",
         origin: str | None = None,
     ) -> Priority:
         """A pattern table from a CSV file, CSV text or a pandas DataFrame.
@@ -478,7 +505,9 @@ class Priority:
             try:
                 text = Path(table).read_text(encoding="utf-8-sig")
             except OSError as err:
-                raise PlanningError(f"{origin}: cannot read the priority table: {err.strerror or err}") from None
+                raise PlanningError(
+                    f"{origin}: cannot read the priority table: {err.strerror or err}"
+                ) from None
             records, columns = _read_csv(text, origin)
         elif isinstance(table, str):
             origin = origin or "priority table"
@@ -486,8 +515,10 @@ class Priority:
         else:
             origin = origin or "priority table"
             columns = [str(c) for c in table.columns]
-            records = [[("" if _missing(v) else str(v)) for v in row]
-                       for row in table.itertuples(index=False, name=None)]
+            records = [
+                [("" if _missing(v) else str(v)) for v in row]
+                for row in table.itertuples(index=False, name=None)
+            ]
         if weight_column not in columns:
             raise PlanningError(
                 f"{origin}: the priority table needs a {weight_column!r} column beside the covariate "
@@ -515,8 +546,12 @@ class Priority:
     def subgroups(self) -> tuple[Pattern, ...]:
         """The subgroups plans report: each level given a factor other than 1, or each row."""
         if self.kind == "factors":
-            return tuple(Pattern(((name, (level,)),)) for name, pairs in self.factors
-                         for level, value in pairs if value != 1.0)
+            return tuple(
+                Pattern(((name, (level,)),))
+                for name, pairs in self.factors
+                for level, value in pairs
+                if value != 1.0
+            )
         out: list[Pattern] = []
         for row in self.rows:
             if row.pattern.conditions and row.pattern not in out:
@@ -542,18 +577,29 @@ class Priority:
 
     def __str__(self) -> str:
         if self.kind == "factors":
-            return ",".join(f"{name}={level}:{value:g}" for name, pairs in self.factors
-                            for level, value in pairs)
+            return ",".join(
+                f"{name}={level}:{value:g}"
+                for name, pairs in self.factors
+                for level, value in pairs
+            )
         rows = "; ".join(f"{r.pattern.label}:{r.weight:g}" for r in self.rows)
         return f"table ({self.rule} match, others {self.default:g}): {rows}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (stored with plans and evaluation results)."""
         if self.kind == "factors":
-            return {"kind": "factors", "origin": self.origin,
-                    "factors": {name: dict(pairs) for name, pairs in self.factors}}
-        return {"kind": "table", "origin": self.origin, "rule": self.rule, "default": self.default,
-                "rows": [{"pattern": r.pattern.label, "weight": r.weight} for r in self.rows]}
+            return {
+                "kind": "factors",
+                "origin": self.origin,
+                "factors": {name: dict(pairs) for name, pairs in self.factors},
+            }
+        return {
+            "kind": "table",
+            "origin": self.origin,
+            "rule": self.rule,
+            "default": self.default,
+            "rows": [{"pattern": r.pattern.label, "weight": r.weight} for r in self.rows],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Priority:
@@ -561,10 +607,22 @@ class Priority:
         origin = str(data.get("origin", "--priority"))
         if data["kind"] == "factors":
             return cls.factors_of(data["factors"], origin=origin)
-        rows = tuple(_Row(Pattern.parse(r["pattern"], origin=origin) if r["pattern"] != "everyone"
-                          else Pattern(), float(r["weight"])) for r in data["rows"])
-        return cls(kind="table", rows=rows, rule=str(data.get("rule", "first")),
-                   default=float(data.get("default", 1.0)), origin=origin)
+        rows = tuple(
+            _Row(
+                Pattern.parse(r["pattern"], origin=origin)
+                if r["pattern"] != "everyone"
+                else Pattern(),
+                float(r["weight"]),
+            )
+            for r in data["rows"]
+        )
+        return cls(
+            kind="table",
+            rows=rows,
+            rule=str(data.get("rule", "first")),
+            default=float(data.get("default", 1.0)),
+            origin=origin,
+        )
 
     # ------------------------------------------------------------------ checks and weights
     def validate(self, offspring: Any) -> LawLayout:
@@ -611,7 +669,9 @@ class Priority:
             out = self._table(layout, offspring, frontier, samples)
         return out[0] if samples is None else out
 
-    def _product(self, layout: LawLayout, offspring: Any, frontier: Any, samples: Any) -> np.ndarray:
+    def _product(
+        self, layout: LawLayout, offspring: Any, frontier: Any, samples: Any
+    ) -> np.ndarray:
         H = np.zeros((1, len(layout.names), layout.width))
         scale = 1.0
         for name, pairs in self.factors:
@@ -630,7 +690,9 @@ class Priority:
             scale *= top
         return scale * _laplace(offspring, H, frontier, samples)[..., 0]
 
-    def cell_weights(self, layout: LawLayout) -> tuple[list[tuple[int, ...]], np.ndarray, list[int]]:
+    def cell_weights(
+        self, layout: LawLayout
+    ) -> tuple[list[tuple[int, ...]], np.ndarray, list[int]]:
         """Cells of the named fields and their weights under the table's rule.
 
         Returns ``(cells, weights, field positions)``: each cell gives a level
@@ -655,8 +717,11 @@ class Priority:
         cells = list(itertools.product(*[range(k) for k in sizes]))
         weights = np.empty(len(cells))
         for c, cell in enumerate(cells):
-            hits = [w for allowed, w in codes
-                    if all(cell[names.index(n)] in lv for n, lv in allowed.items())]
+            hits = [
+                w
+                for allowed, w in codes
+                if all(cell[names.index(n)] in lv for n, lv in allowed.items())
+            ]
             if not hits:
                 weights[c] = self.default
             elif self.rule == "first":
@@ -691,7 +756,9 @@ class Priority:
             out = np.ones(n)
             for name, pairs in self.factors:
                 if name not in recruits.columns:
-                    raise PlanningError(f"{self.origin}: the recruits' table has no column {name!r}")
+                    raise PlanningError(
+                        f"{self.origin}: the recruits' table has no column {name!r}"
+                    )
                 values = recruits[name].astype("string").fillna("").to_numpy(dtype=object)
                 table = dict(pairs)
                 out *= np.array([table.get(v, 1.0) for v in values])
@@ -714,13 +781,19 @@ class Priority:
 
 def _missing(value: Any) -> bool:
     try:
-        return value is None or (isinstance(value, float) and math.isnan(value)) or bool(value != value)
+        return (
+            value is None
+            or (isinstance(value, float) and math.isnan(value))
+            or bool(value != value)
+        )
     except (TypeError, ValueError):
         return False
 
 
 def _read_csv(text: str, origin: str) -> tuple[list[list[str]], list[str]]:
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     reader = csv.reader(io.StringIO("\n".join(lines)))
     try:
         rows = [row for row in reader]
@@ -730,7 +803,9 @@ def _read_csv(text: str, origin: str) -> tuple[list[list[str]], list[str]]:
         raise PlanningError(f"{origin}: the priority table is empty")
     columns = [c.strip() for c in rows[0]]
     if len(set(columns)) != len(columns):
-        raise PlanningError(f"{origin}: the priority table names a column twice: {', '.join(columns)}")
+        raise PlanningError(
+            f"{origin}: the priority table names a column twice: {', '.join(columns)}"
+        )
     out = []
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(columns):
@@ -744,7 +819,7 @@ def _read_csv(text: str, origin: str) -> tuple[list[list[str]], list[str]]:
 # --------------------------------------------------------------------------- coverage
 @dataclass(frozen=True)
 class Coverage:
-    """"At least ``minimum`` expected recruits from ``subgroup``" (a robust-MIP constraint).
+    """ "At least ``minimum`` expected recruits from ``subgroup``" (a robust-MIP constraint).
 
     Attributes
     ----------
@@ -757,7 +832,9 @@ class Coverage:
     minimum: float
 
     @classmethod
-    def parse(cls, text: str | Iterable[Any], *, origin: str = "--coverage") -> tuple[Coverage, ...]:
+    def parse(
+        cls, text: str | Iterable[Any], *, origin: str = "--coverage"
+    ) -> tuple[Coverage, ...]:
         """Read ``"SEX=F:10,DRUG=yes&SEX=M:4"``; ``Coverage`` objects pass through."""
         if not isinstance(text, str):
             out = []

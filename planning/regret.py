@@ -156,8 +156,11 @@ class Regret:
         def share(x: float | None, first: bool) -> str:
             if x is None:
                 return ""
-            return f" ({100 * x:.1f}% of the plan's {self.plan_value:.2f})" if first else (
-                f" ({100 * x:.1f}%)")
+            return (
+                f" ({100 * x:.1f}% of the plan's {self.plan_value:.2f})"
+                if first
+                else (f" ({100 * x:.1f}%)")
+            )
 
         what = "spend decision" if multi else "plan"
         return (
@@ -173,8 +176,14 @@ class Regret:
         return self.text()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, plan_value: float = float("nan"),
-                  samples: int = 0, kind: str = "single-round") -> Regret:
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        *,
+        plan_value: float = float("nan"),
+        samples: int = 0,
+        kind: str = "single-round",
+    ) -> Regret:
         """Rebuild from :meth:`to_dict` (the extra fields are passed separately)."""
         return cls(
             mean=float(data["mean"]),
@@ -303,7 +312,9 @@ def _value_curves(curves: np.ndarray, weights: Any) -> tuple[np.ndarray, np.ndar
         return curves, _check_weights(weights, n)
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 2 or w.shape[1] != n or w.shape[0] not in (1, n_samples):
-        raise ValueError(f"weights must be (person,) or (sample, person) = ({n_samples}, {n}); got {w.shape}")
+        raise ValueError(
+            f"weights must be (person,) or (sample, person) = ({n_samples}, {n}); got {w.shape}"
+        )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("weights must be finite and non-negative")
     return curves * w[..., None], None
@@ -317,7 +328,7 @@ def _best_values(
     first = curves[:, :, 0] if w is None else curves[:, :, 0] * w
     first = np.where(caps > 0, first, -1.0)
     if n > spend:
-        rows = np.argpartition(first, n - spend, axis=1)[:, n - spend:]  # (sample, spend)
+        rows = np.argpartition(first, n - spend, axis=1)[:, n - spend :]  # (sample, spend)
         floor = np.take_along_axis(first, rows, axis=1).min(axis=1)  # s-th largest first marginal
     else:
         rows = np.broadcast_to(np.arange(n), (n_samples, n))
@@ -334,7 +345,7 @@ def _best_values(
     sub = np.where(np.arange(width) < caps[rows][:, :, None], sub, -1.0)
     flat = sub.reshape(n_samples, -1)
     count = min(spend, flat.shape[1])
-    top = np.partition(flat, flat.shape[1] - count, axis=1)[:, flat.shape[1] - count:]
+    top = np.partition(flat, flat.shape[1] - count, axis=1)[:, flat.shape[1] - count :]
     return np.maximum(top, 0.0).sum(axis=1)
 
 
@@ -372,8 +383,9 @@ def single_round_regret(
     >>> round(r.mean, 3), r.p_optimal
     (0.15, 0.5)
     """
-    regret, values, best = single_round_regret_samples(survival, allocation, caps, weights,
-                                                       check=check)
+    regret, values, best = single_round_regret_samples(
+        survival, allocation, caps, weights, check=check
+    )
     return summarise_regret(regret, best, plan_value=plan_value, values=values, kind="single-round")
 
 

@@ -231,8 +231,9 @@ def _pick_solver(solver: str | None) -> str:
     )
 
 
-def _solve(problem: Any, solver: str, time_limit: float | None, gap: float,
-           allow_infeasible: bool = False) -> str:
+def _solve(
+    problem: Any, solver: str, time_limit: float | None, gap: float, allow_infeasible: bool = False
+) -> str:
     """Solve a cvxpy problem; return its status or raise SolverUnavailableError.
 
     With ``allow_infeasible`` an infeasible program returns ``"infeasible"``.
@@ -265,7 +266,10 @@ def _solve(problem: Any, solver: str, time_limit: float | None, gap: float,
 
 
 def _fill(
-    curves_mean: np.ndarray, allocation: np.ndarray, budget: int, caps: np.ndarray,
+    curves_mean: np.ndarray,
+    allocation: np.ndarray,
+    budget: int,
+    caps: np.ndarray,
     weights: np.ndarray | None,
 ) -> np.ndarray:
     """Hand out unspent budget greedily on the mean curves, above the current plan."""
@@ -282,7 +286,9 @@ def _fill(
     return allocation + extra
 
 
-def _split_weights(weights: Any, n_samples: int, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _split_weights(
+    weights: Any, n_samples: int, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """``(per-person weights, per-sample weights)``: one of them (or both) ``None``.
 
     ``(person,)`` weights keep the historical path (weights applied to the
@@ -397,8 +403,15 @@ def robust_allocation(
     mean_value = float(mean_values.mean())
     spend = int(min(budget, int(caps_arr.sum())))
     attainable = [
-        robust_allocation(g, spend, measure, caps_arr, solver=solver, time_limit=time_limit,
-                          mip_rel_gap=mip_rel_gap).objective
+        robust_allocation(
+            g,
+            spend,
+            measure,
+            caps_arr,
+            solver=solver,
+            time_limit=time_limit,
+            mip_rel_gap=mip_rel_gap,
+        ).objective
         for _, g, _ in constraints
     ]
 
@@ -408,9 +421,15 @@ def robust_allocation(
         reached = []
         for (label, g, minimum), top in zip(constraints, attainable, strict=True):
             per_sample = allocation_values(g, alloc).sum(axis=1)
-            reached.append({"subgroup": label, "minimum": minimum,
-                            "achieved": float(measure.evaluate(per_sample)),
-                            "mean": float(per_sample.mean()), "attainable": float(top)})
+            reached.append(
+                {
+                    "subgroup": label,
+                    "minimum": minimum,
+                    "achieved": float(measure.evaluate(per_sample)),
+                    "mean": float(per_sample.mean()),
+                    "attainable": float(top),
+                }
+            )
         return RobustResult(
             allocation=alloc.astype(np.int64),
             objective=float(measure.evaluate(vals)),
@@ -426,13 +445,16 @@ def robust_allocation(
             coverage=reached,
         )
 
-    short = [f"{label}: at most {top:.2f} (asked {minimum:g})"
-             for (label, _, minimum), top in zip(constraints, attainable, strict=True)
-             if top < minimum * (1.0 - mip_rel_gap) - 1e-9]
+    short = [
+        f"{label}: at most {top:.2f} (asked {minimum:g})"
+        for (label, _, minimum), top in zip(constraints, attainable, strict=True)
+        if top < minimum * (1.0 - mip_rel_gap) - 1e-9
+    ]
     if short:
         raise CoverageInfeasibleError(
             f"the coverage cannot be met with {spend} coupon(s) and these caps (expected recruits "
-            f"under {measure}): " + "; ".join(short)
+            f"under {measure}): "
+            + "; ".join(short)
             + ". Lower the coverage, raise the budget or the coupons per person"
         )
     if not constraints and (isinstance(measure, Mean) or spend == 0 or n_samples == 1):
@@ -471,8 +493,13 @@ def _coverage_curves(coverage: Any, curves: np.ndarray) -> list[tuple[str, np.nd
 
 
 def _dominated(
-    allowed: np.ndarray, low: np.ndarray, high: np.ndarray, cover_low: list[np.ndarray],
-    cover_high: list[np.ndarray], spend: int, chunk_pairs: int = 4_000_000,
+    allowed: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    cover_low: list[np.ndarray],
+    cover_high: list[np.ndarray],
+    spend: int,
+    chunk_pairs: int = 4_000_000,
 ) -> np.ndarray:
     """``(person, width)`` coupons with ``spend`` allowed coupons better in every sample and criterion.
 
@@ -493,7 +520,7 @@ def _dominated(
     step = max(1, chunk_pairs // pool.size)
     flat = out.ravel()
     for lo in range(0, cand.size, step):
-        part = cand[lo:lo + step]
+        part = cand[lo : lo + step]
         better = lows[None, :] > high.ravel()[part][:, None]
         for cl, ch in zip(c_low, cover_high, strict=True):
             better &= cl[None, :] >= ch.ravel()[part][:, None]
@@ -529,8 +556,14 @@ def _solve_mip(
         # dominance in value and in every subgroup's coefficients (module docstring)
         reach = np.max([c.max(axis=0) for c in covers], axis=0)
         keep = allowed & ((high > 1e-15) | (reach > 1e-15))
-        keep &= ~_dominated(allowed, low, high, [c.min(axis=0) for c in covers],
-                            [c.max(axis=0) for c in covers], spend)
+        keep &= ~_dominated(
+            allowed,
+            low,
+            high,
+            [c.min(axis=0) for c in covers],
+            [c.max(axis=0) for c in covers],
+            spend,
+        )
     else:
         # Dominance trimming (module docstring, step 2).
         low_allowed = np.where(allowed, low, -np.inf).ravel()
@@ -549,7 +582,10 @@ def _solve_mip(
     link = np.flatnonzero(owner[1:] == owner[:-1])
     rows = np.arange(link.size)
     mono = sp.csr_matrix(
-        (np.r_[np.ones(link.size), -np.ones(link.size)], (np.r_[rows, rows], np.r_[link + 1, link])),
+        (
+            np.r_[np.ones(link.size), -np.ones(link.size)],
+            (np.r_[rows, rows], np.r_[link + 1, link]),
+        ),
         shape=(link.size, n_vars),
     )
 
@@ -557,7 +593,9 @@ def _solve_mip(
         constraints_ = [cp.sum(z) <= spend, *extra]
         if link.size:
             constraints_.append(mono @ z <= 0)
-        constraints_ += [measure.expression(g @ z) >= m for g, m in zip(cover_coef, minimums, strict=True)]
+        constraints_ += [
+            measure.expression(g @ z) >= m for g, m in zip(cover_coef, minimums, strict=True)
+        ]
         return cp.Problem(cp.Maximize(measure.expression(coef @ z)), constraints_)
 
     def infeasible() -> CoverageInfeasibleError:
@@ -598,8 +636,10 @@ def _solve_mip(
             return False
         zr = np.round(z)
         ok = np.all(np.abs(z - zr) < 1e-6) and zr.sum() <= spend
-        ok = ok and all(float(measure.evaluate(g @ zr)) >= m - 1e-6 * max(1.0, m)
-                        for g, m in zip(cover_coef, minimums, strict=True))
+        ok = ok and all(
+            float(measure.evaluate(g @ zr)) >= m - 1e-6 * max(1.0, m)
+            for g, m in zip(cover_coef, minimums, strict=True)
+        )
         return bool(ok and (not link.size or np.all(zr[link + 1] <= zr[link])))
 
     incumbent: np.ndarray | None = None
@@ -622,7 +662,13 @@ def _solve_mip(
     if incumbent is not None and feasible(incumbent):
         value = objective_of(incumbent)
         if rel_gap(value) <= mip_rel_gap + 1e-9:
-            return to_alloc(incumbent), "optimal", rel_gap(value), time.perf_counter() - started, info
+            return (
+                to_alloc(incumbent),
+                "optimal",
+                rel_gap(value),
+                time.perf_counter() - started,
+                info,
+            )
     else:
         incumbent = None
     # Full MIP.

@@ -136,7 +136,9 @@ class CovariateCoder:
         return out.reshape(n_states, F, K)
 
 
-def _category_encoder(names: Sequence[str], levels: Sequence[Sequence[str]]) -> Callable[[Any], np.ndarray]:
+def _category_encoder(
+    names: Sequence[str], levels: Sequence[Sequence[str]]
+) -> Callable[[Any], np.ndarray]:
     def encode(frame: Any) -> np.ndarray:
         out = np.empty((len(frame), len(names)), dtype=np.int64)
         for f, (name, lv) in enumerate(zip(names, levels, strict=True)):
@@ -170,7 +172,9 @@ def coder_for(offspring: Any) -> CovariateCoder:
     if cats is not None:
         names = tuple(c.name for c in cats)
         levels = [tuple(c.levels) for c in cats]
-        return CovariateCoder(names, tuple(len(v) for v in levels), _category_encoder(names, levels))
+        return CovariateCoder(
+            names, tuple(len(v) for v in levels), _category_encoder(names, levels)
+        )
     raise PlanningError(
         f"cannot tell the covariate levels of {type(offspring).__name__}: pass a CovariateCoder"
     )
@@ -282,7 +286,9 @@ def _takes_sample(capacity: Any) -> bool:
         return False
 
 
-def _laws(capacity: Any, frame: Any, length: int, sample: int | None, with_sample: bool) -> np.ndarray:
+def _laws(
+    capacity: Any, frame: Any, length: int, sample: int | None, with_sample: bool
+) -> np.ndarray:
     pmf = capacity.pmf(frame, length, sample=sample) if with_sample else capacity.pmf(frame, length)
     pmf = np.asarray(pmf, dtype=np.float64)
     if pmf.shape != (len(frame), length + 1):
@@ -352,16 +358,23 @@ def rollout(
         episodes = len(frames)
     else:
         frames = None
-    budgets_arr = (np.full(episodes, int(budget), dtype=np.int64) if budgets is None
-                   else np.asarray(budgets, dtype=np.int64))
+    budgets_arr = (
+        np.full(episodes, int(budget), dtype=np.int64)
+        if budgets is None
+        else np.asarray(budgets, dtype=np.int64)
+    )
     if budgets_arr.shape != (episodes,) or np.any(budgets_arr < 0):
         raise PlanningError(f"budgets must be {episodes} whole numbers >= 0")
     L = int(length) if length is not None else max(1, min(int(budgets_arr.max(initial=1)), 10))
     sample_of = [None] * episodes if samples is None else list(samples)
     if len(sample_of) != episodes:
         raise PlanningError(f"samples must give one posterior sample per episode ({episodes})")
-    result = RolloutResult(np.zeros(episodes), np.zeros(episodes), np.zeros(episodes, dtype=np.int64),
-                           np.zeros(episodes, dtype=np.int64))
+    result = RolloutResult(
+        np.zeros(episodes),
+        np.zeros(episodes),
+        np.zeros(episodes, dtype=np.int64),
+        np.zeros(episodes, dtype=np.int64),
+    )
     groups: dict[Any, list[int]] = {}
     for e, s in enumerate(sample_of):
         groups.setdefault(s, []).append(e)
@@ -372,15 +385,37 @@ def rollout(
             n = len(base)
             frame = base.iloc[np.tile(np.arange(n), ids.size)].reset_index(drop=True)
             owner = np.repeat(ids, n)
-            pmf0 = None if initial_pmf is None else np.tile(np.asarray(initial_pmf, dtype=np.float64), (ids.size, 1))
+            pmf0 = (
+                None
+                if initial_pmf is None
+                else np.tile(np.asarray(initial_pmf, dtype=np.float64), (ids.size, 1))
+            )
         else:
             parts = [frames[e] for e in ids]
             frame = pd.concat(parts, ignore_index=True) if parts else frames[0].iloc[:0]
             owner = np.repeat(ids, [len(p) for p in parts])
-            pmf0 = (None if initial_pmf is None
-                    else np.concatenate([np.asarray(initial_pmf[e], dtype=np.float64) for e in ids]))
-        _run(policy, frame, owner, budgets_arr, capacity, offspring, rng, L, gamma, max_rounds,
-             max_per_round, pmf0, sample, record, result)
+            pmf0 = (
+                None
+                if initial_pmf is None
+                else np.concatenate([np.asarray(initial_pmf[e], dtype=np.float64) for e in ids])
+            )
+        _run(
+            policy,
+            frame,
+            owner,
+            budgets_arr,
+            capacity,
+            offspring,
+            rng,
+            L,
+            gamma,
+            max_rounds,
+            max_per_round,
+            pmf0,
+            sample,
+            record,
+            result,
+        )
     return result
 
 
@@ -392,8 +427,23 @@ def _as_frame(initial: Any) -> Any:
     return initial.reset_index(drop=True)
 
 
-def _run(policy, frame, owner, budgets, capacity, offspring, rng, L, gamma, max_rounds,
-         max_per_round, pmf0, sample, record, result) -> None:
+def _run(
+    policy,
+    frame,
+    owner,
+    budgets,
+    capacity,
+    offspring,
+    rng,
+    L,
+    gamma,
+    max_rounds,
+    max_per_round,
+    pmf0,
+    sample,
+    record,
+    result,
+) -> None:
     remaining = budgets.copy()
     with_sample = _takes_sample(capacity)
     keep = remaining[owner] > 0
@@ -405,10 +455,24 @@ def _run(policy, frame, owner, budgets, capacity, offspring, rng, L, gamma, max_
     while owner.size and (max_rounds is None or t < max_rounds):
         episodes, starts = np.unique(owner, return_index=True)
         offsets = np.append(starts, owner.size).astype(np.int64)
-        limit = remaining[episodes] if max_per_round is None else np.minimum(remaining[episodes], max_per_round)
+        limit = (
+            remaining[episodes]
+            if max_per_round is None
+            else np.minimum(remaining[episodes], max_per_round)
+        )
         survival = np.clip(1.0 - np.cumsum(pmf[:, :L], axis=1), 0.0, 1.0)
-        batch = RoundBatch(t, episodes, offsets, remaining[episodes].copy(), limit, survival, pmf,
-                           np.full(owner.size, L, dtype=np.int64), frame, sample)
+        batch = RoundBatch(
+            t,
+            episodes,
+            offsets,
+            remaining[episodes].copy(),
+            limit,
+            survival,
+            pmf,
+            np.full(owner.size, L, dtype=np.int64),
+            frame,
+            sample,
+        )
         k = np.asarray(policy(batch, rng))
         if k.shape != (owner.size,) or (k.size and (np.any(k < 0) or np.any(k > L))):
             raise PlanningError(f"the policy must return {owner.size} coupon counts in 0..{L}")

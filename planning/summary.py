@@ -60,8 +60,12 @@ class PlanSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the table as records, the paragraph, the verdict and reasons."""
         records = self.table.astype(object).where(self.table.notna(), None).to_dict("records")
-        return {"verdict": self.verdict, "reasons": list(self.reasons), "text": self.text,
-                "table": records}
+        return {
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "text": self.text,
+            "table": records,
+        }
 
 
 def _verdict(plan: Any) -> tuple[str, list[str]]:
@@ -82,12 +86,18 @@ def _verdict(plan: Any) -> tuple[str, list[str]]:
         share = float(regret.share_q90)
         if share > REGRET_REFUSE:
             level = 2
-            reasons.append(f"parameter uncertainty may cost {share:.0%} of the plan's value (90% quantile)")
+            reasons.append(
+                f"parameter uncertainty may cost {share:.0%} of the plan's value (90% quantile)"
+            )
         elif share > REGRET_CAUTION:
             level = max(level, 1)
-            reasons.append(f"parameter uncertainty may cost {share:.0%} of the plan's value (90% quantile)")
+            reasons.append(
+                f"parameter uncertainty may cost {share:.0%} of the plan's value (90% quantile)"
+            )
         else:
-            reasons.append(f"parameter uncertainty costs at most {share:.0%} of the value (90% quantile)")
+            reasons.append(
+                f"parameter uncertainty costs at most {share:.0%} of the value (90% quantile)"
+            )
     bound = plan.bound
     if bound is not None and bound.informative is False:
         level = max(level, 1)
@@ -111,37 +121,100 @@ def summarise_plan(plan: Any) -> PlanSummary:
     lo, hi = plan.interval
     rows = [
         ("coupons this round", plan.spend, None, None, f"of a budget of {plan.budget}"),
-        ("people given coupons", int((plan.allocation > 0).sum()), None, None,
-         f"of {len(plan.ids)} frontier members"),
-        ("expected recruits this round", plan.expected_recruits, lo, hi, "posterior mean, 90% interval"),
+        (
+            "people given coupons",
+            int((plan.allocation > 0).sum()),
+            None,
+            None,
+            f"of {len(plan.ids)} frontier members",
+        ),
+        (
+            "expected recruits this round",
+            plan.expected_recruits,
+            lo,
+            hi,
+            "posterior mean, 90% interval",
+        ),
     ]
     weighted = getattr(plan, "weighted_recruits", None)
     if weighted is not None:
-        rows.append(("weighted recruits this round", weighted["mean"], *weighted["interval_90"],
-                     "the objective with priority weights" + (f" ({plan.priority})" if plan.priority else "")))
+        rows.append(
+            (
+                "weighted recruits this round",
+                weighted["mean"],
+                *weighted["interval_90"],
+                "the objective with priority weights"
+                + (f" ({plan.priority})" if plan.priority else ""),
+            )
+        )
     for label, entry in (getattr(plan, "subgroups", None) or {}).items():
-        rows.append((f"expected recruits from {label}", entry["mean"], *entry["interval_90"],
-                     "posterior mean, 90% interval"))
+        rows.append(
+            (
+                f"expected recruits from {label}",
+                entry["mean"],
+                *entry["interval_90"],
+                "posterior mean, 90% interval",
+            )
+        )
     if plan.value_estimate is not None:
-        rows.append(("value (discounted recruits, all rounds)", plan.value_estimate, None, None,
-                     "the planner's score of this allocation"))
+        rows.append(
+            (
+                "value (discounted recruits, all rounds)",
+                plan.value_estimate,
+                None,
+                None,
+                "the planner's score of this allocation",
+            )
+        )
     if "price_of_robustness" in plan.details:
-        rows.append(("price of robustness", plan.details["price_of_robustness"], None, None,
-                     "expected recruits given up against the mean-optimal plan"))
+        rows.append(
+            (
+                "price of robustness",
+                plan.details["price_of_robustness"],
+                None,
+                None,
+                "expected recruits given up against the mean-optimal plan",
+            )
+        )
     regret = plan.regret
     if regret is not None:
         rows += [
-            ("posterior regret (mean)", regret.mean, None, None, "recruits given up to parameter uncertainty"),
-            ("posterior regret (90% quantile)", regret.q90, None, None, "share of value: "
-             + ("n/a" if regret.share_q90 is None else f"{regret.share_q90:.1%}")),
-            ("P(plan optimal for a sample)", regret.p_optimal, None, None, "over posterior samples"),
+            (
+                "posterior regret (mean)",
+                regret.mean,
+                None,
+                None,
+                "recruits given up to parameter uncertainty",
+            ),
+            (
+                "posterior regret (90% quantile)",
+                regret.q90,
+                None,
+                None,
+                "share of value: "
+                + ("n/a" if regret.share_q90 is None else f"{regret.share_q90:.1%}"),
+            ),
+            (
+                "P(plan optimal for a sample)",
+                regret.p_optimal,
+                None,
+                None,
+                "over posterior samples",
+            ),
         ]
     bound = plan.bound
     if bound is not None:
         informs = {True: "informs", False: "does not inform", None: "unknown"}[bound.informative]
         rows.append(("misspecification bound", bound.total, None, None, f"{informs}; {bound.kind}"))
-        rows.append(("paper's bound", bound.paper_total, None, None,
-                     "not finite" if bound.paper_total is None else "Pan et al., Section 7"))
+        rows.append(
+            (
+                "paper's bound",
+                bound.paper_total,
+                None,
+                None,
+                "not finite" if bound.paper_total is None else "Pan et al., Section 7",
+            )
+        )
     table = pd.DataFrame(rows, columns=["quantity", "value", "low", "high", "note"])
     verdict, reasons = _verdict(plan)
     sentences = [
@@ -164,7 +237,13 @@ def summarise_plan(plan: Any) -> PlanSummary:
     if bound is not None and bound.total is not None:
         sentences.append(
             f"If the model class itself is wrong, the loss is at most {bound.total:.1f}, which "
-            + ("is below the plan's value." if bound.informative else "does not inform at this budget.")
+            + (
+                "is below the plan's value."
+                if bound.informative
+                else "does not inform at this budget."
+            )
         )
     sentences.append(f"Verdict: {verdict} ({'; '.join(reasons)}).")
-    return PlanSummary(table=table, text=" ".join(sentences), verdict=verdict, reasons=tuple(reasons))
+    return PlanSummary(
+        table=table, text=" ".join(sentences), verdict=verdict, reasons=tuple(reasons)
+    )

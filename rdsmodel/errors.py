@@ -22,7 +22,14 @@ code that caught ``ValueError`` before keeps working.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "MissingFileError", "ModelError", "OutputError", "RdsplanError", "StudyMismatchError"]
+__all__ = [
+    "DataError",
+    "MissingFileError",
+    "ModelError",
+    "OutputError",
+    "RdsplanError",
+    "StudyMismatchError",
+]
 
 
 class RdsplanError(Exception):

@@ -91,7 +91,10 @@ __all__ = [
 _DIGEST_CHARS = 16
 #: Layout of the attributes this version writes (see the module docstring).
 LAYOUT = 2
-_ROLES = {"recruiter_id": ("the recruiter column", "--recruiter-col"), "group": ("the group column", "--group")}
+_ROLES = {
+    "recruiter_id": ("the recruiter column", "--recruiter-col"),
+    "group": ("the group column", "--group"),
+}
 
 
 class StudyChangedWarning(UserWarning):
@@ -321,8 +324,9 @@ def _temporary_beside(path: Path) -> Path:
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
-        raise OutputError(f"cannot write {path}: the folder {path.parent} is not writable "
-                          f"({err.strerror or err})") from None
+        raise OutputError(
+            f"cannot write {path}: the folder {path.parent} is not writable ({err.strerror or err})"
+        ) from None
     os.close(fd)
     return Path(name)
 
@@ -349,8 +353,10 @@ class _AtomicPath:
             self.tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError) and not isinstance(exc, RdsplanError):
                 # e.g. a full disk while writing: name the user's file, not the temporary one
-                raise OutputError(f"could not write {self.path} ({exc.strerror or exc}); any previous "
-                                  "file there is unchanged") from exc
+                raise OutputError(
+                    f"could not write {self.path} ({exc.strerror or exc}); any previous "
+                    "file there is unchanged"
+                ) from exc
 
 
 def _mode_for(path: Path) -> int:
@@ -364,7 +370,9 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def require_init(cls: type, init: Mapping[str, Any], *, exclude: Sequence[str] = ("self", "data")) -> None:
+def require_init(
+    cls: type, init: Mapping[str, Any], *, exclude: Sequence[str] = ("self", "data")
+) -> None:
     """Refuse to save a model whose constructor arguments are not all stored.
 
     pymc-marketing's ``ModelIO`` rule: a saved model reloads through
@@ -385,8 +393,11 @@ def require_init(cls: type, init: Mapping[str, Any], *, exclude: Sequence[str] =
     ModelError
         Naming the missing arguments.
     """
-    params = [name for name, p in inspect.signature(cls.__init__).parameters.items()
-              if name not in exclude and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    params = [
+        name
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name not in exclude and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
     missing = [name for name in params if name not in init]
     if missing:
         raise ModelError(
@@ -440,7 +451,11 @@ def save_inference(
     attrs["rdsplan_config"] = _dumps(config)
     attrs["rdsplan_identity"] = json.dumps(dict(identity), sort_keys=True)
     attrs["rdsplan_state"] = json.dumps(dict(state), sort_keys=True)
-    for key, value in (("rdsplan_init", init), ("rdsplan_reading", reading), ("rdsplan_columns", columns)):
+    for key, value in (
+        ("rdsplan_init", init),
+        ("rdsplan_reading", reading),
+        ("rdsplan_columns", columns),
+    ):
         if value is None:
             attrs.pop(key, None)
         else:
@@ -490,9 +505,13 @@ def load_inference(path: str | os.PathLike, *, kind: str | None = None):
         # Materialise so the file handle is not held open (and can be replaced later).
         idata = idata.load() if hasattr(idata, "load") else idata
     except Exception as err:  # netCDF/HDF5 raise many unrelated types
-        raise ModelError(f"{path} is not a readable NetCDF posterior ({type(err).__name__}: {err})") from None
+        raise ModelError(
+            f"{path} is not a readable NetCDF posterior ({type(err).__name__}: {err})"
+        ) from None
     if "posterior" not in idata.groups() or "rdsplan_kind" not in idata.posterior.attrs:
-        raise ModelError(f"{path} was not written by rdsplan (no rdsplan attributes in its posterior)")
+        raise ModelError(
+            f"{path} was not written by rdsplan (no rdsplan attributes in its posterior)"
+        )
     attrs = idata.posterior.attrs
     try:
         meta = PosteriorMeta(
@@ -509,8 +528,10 @@ def load_inference(path: str | os.PathLike, *, kind: str | None = None):
     except (TypeError, ValueError) as err:  # json.JSONDecodeError is a ValueError
         raise ModelError(f"{path}: the rdsplan attributes are damaged ({err}); refit") from None
     if meta.layout > LAYOUT:
-        raise ModelError(f"{path} was written by rdsplan {meta.version} in a newer layout ({meta.layout}); "
-                         f"upgrade rdsplan (this is {package_version()}) or refit")
+        raise ModelError(
+            f"{path} was written by rdsplan {meta.version} in a newer layout ({meta.layout}); "
+            f"upgrade rdsplan (this is {package_version()}) or refit"
+        )
     if kind is not None and meta.kind != kind:
         raise ModelError(f"{path} holds a {meta.kind!r} posterior, expected a {kind!r} posterior")
     return idata, meta
@@ -613,11 +634,16 @@ def check_reading(meta: PosteriorMeta, data: Any) -> None:
     try:
         stored = ReadingOptions.from_dict(meta.reading)
     except ValueError as err:
-        raise ModelError(f"the posterior's reading options cannot be read by this version ({err}); refit") from None
+        raise ModelError(
+            f"the posterior's reading options cannot be read by this version ({err}); refit"
+        ) from None
     differ = stored.differences(actual)
     if differ:
-        raise StudyMismatchError("; ".join(
-            read_differs(name, getattr(stored, name), getattr(actual, name)) for name in differ))
+        raise StudyMismatchError(
+            "; ".join(
+                read_differs(name, getattr(stored, name), getattr(actual, name)) for name in differ
+            )
+        )
 
 
 def check_table(meta: PosteriorMeta, data: Any, *, source: str = "the posterior") -> list[str]:
@@ -649,9 +675,14 @@ def check_table(meta: PosteriorMeta, data: Any, *, source: str = "the posterior"
     """
     if meta.layout < 2 or meta.columns is None:
         return check_study(
-            meta, data.identity_digests(legacy=True), data.state_digests(), source=source,
-            advice=(f"{source} was written by rdsplan {meta.version}, which did not store how the study was read: "
-                    "read the table with the options used for the fit, or refit"),
+            meta,
+            data.identity_digests(legacy=True),
+            data.state_digests(),
+            source=source,
+            advice=(
+                f"{source} was written by rdsplan {meta.version}, which did not store how the study was read: "
+                "read the table with the options used for the fit, or refit"
+            ),
         )
     check_reading(meta, data)
     ids = set(data.ids.astype(str))
@@ -665,14 +696,18 @@ def check_table(meta: PosteriorMeta, data: Any, *, source: str = "the posterior"
     present = set(data.identity_columns)
     absent = [name for name in meta.columns if name not in present]
     if absent:
-        parts = [f"{_column_label(n, meta.columns[n]['column'])} ({_ROLES.get(n, ('', '--covariates'))[1]})"
-                 for n in absent]
+        parts = [
+            f"{_column_label(n, meta.columns[n]['column'])} ({_ROLES.get(n, ('', '--covariates'))[1]})"
+            for n in absent
+        ]
         raise StudyMismatchError(
             f"{source} was fitted with {', '.join(parts)}, which this table was read without: read it with the "
             "posterior's options (omit the reading flags on the command line), or refit"
         )
     current = data.column_digests(list(meta.identity))
-    changed = [name for name, entry in meta.columns.items() if current[name]["digest"] != entry["digest"]]
+    changed = [
+        name for name, entry in meta.columns.items() if current[name]["digest"] != entry["digest"]
+    ]
     identity = data.identity_digests(sorted(meta.columns))
     if changed:
         rows = [rid for rid, digest in meta.identity.items() if identity.get(rid) != digest]
@@ -702,9 +737,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a posterior's configuration")
 
 
-def rebuild(cls: type, path: str | os.PathLike, *, kind: str,
-            legacy_init: Callable[[Mapping[str, Any]], dict[str, Any]],
-            clean_init: Callable[[dict[str, Any]], dict[str, Any]] = lambda init: init):
+def rebuild(
+    cls: type,
+    path: str | os.PathLike,
+    *,
+    kind: str,
+    legacy_init: Callable[[Mapping[str, Any]], dict[str, Any]],
+    clean_init: Callable[[dict[str, Any]], dict[str, Any]] = lambda init: init,
+):
     """Load a saved model through its constructor (pymc-marketing's ``ModelIO`` pattern).
 
     Reads the file (:func:`load_inference`), rebuilds the model as
@@ -727,7 +767,9 @@ def rebuild(cls: type, path: str | os.PathLike, *, kind: str,
 
             reading = ReadingOptions.from_dict(meta.reading)
     except (KeyError, TypeError, ValueError) as err:
-        raise ModelError(f"{path} was written by rdsplan {meta.version} and cannot be rebuilt by this "
-                         f"version ({type(err).__name__}: {err}); refit") from None
+        raise ModelError(
+            f"{path} was written by rdsplan {meta.version} and cannot be rebuilt by this "
+            f"version ({type(err).__name__}: {err}); refit"
+        ) from None
     model._attach(idata, meta, reading)
     return model

@@ -24,8 +24,14 @@ __all__ = ["skip_blas_probe_without_blas"]
 
 _LIBRARIES = ("blas", "cblas", "openblas", "mkl_rt", "flexiblas")
 #: Where a linker finds libraries on Linux and macOS (plus LD_LIBRARY_PATH).
-_DIRS = ("/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/lib/*-linux-gnu", "/opt/homebrew/lib",
-         "/usr/local/opt/openblas/lib")
+_DIRS = (
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/usr/lib/*-linux-gnu",
+    "/opt/homebrew/lib",
+    "/usr/local/opt/openblas/lib",
+)
 
 
 def _blas_installed() -> bool:
@@ -43,9 +49,11 @@ def _blas_installed() -> bool:
 def skip_blas_probe_without_blas() -> bool:
     """Set ``blas__ldflags=`` for PyTensor when there is no BLAS to find; return whether it did."""
     flags = os.environ.get("PYTENSOR_FLAGS", "")
-    configured = "blas__ldflags" in flags or os.environ.get("PYTENSORRC") or (
-        Path.home() / ".pytensorrc"
-    ).exists()
+    configured = (
+        "blas__ldflags" in flags
+        or os.environ.get("PYTENSORRC")
+        or (Path.home() / ".pytensorrc").exists()
+    )
     if configured or _blas_installed():
         return False
     os.environ["PYTENSOR_FLAGS"] = ",".join(part for part in (flags, "blas__ldflags=") if part)

@@ -77,8 +77,8 @@ def test_planners_and_simulator_load_without_pymc():
     """At run time too: importing the planners and the simulator pulls in no PyMC."""
     code = (
         "import sys, planning, planning.planners, planning.simulation; "
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in %r); print(bad); "
-        "assert not bad, bad" % (PYMC,)
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {PYMC!r}); print(bad); "
+        "assert not bad, bad"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

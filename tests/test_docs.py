@@ -18,8 +18,11 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLES = DOCS / "examples"
 
-_MISSING = [name for name in ("sphinx", "myst_parser", "numpydoc", "pydata_sphinx_theme")
-            if importlib.util.find_spec(name) is None]
+_MISSING = [
+    name
+    for name in ("sphinx", "myst_parser", "numpydoc", "pydata_sphinx_theme")
+    if importlib.util.find_spec(name) is None
+]
 needs_sphinx = pytest.mark.skipif(
     bool(_MISSING),
     reason=f"the docs extra is not installed (missing {', '.join(_MISSING)}): pip install -e '.[docs]'",
@@ -32,13 +35,37 @@ def test_docs_build_without_warnings(tmp_path):
     """``sphinx -W --keep-going -b html`` from a fresh environment: every warning fails the test."""
     out = tmp_path / "html"
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-b", "html",
-         "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-E",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, f"sphinx failed:\n{result.stderr[-6000:]}"
-    for page in ("index", "getting-started", "field-data", "field-data-examples", "modelling",
-                 "planning-guide", "case-studies", "cli", "api/index"):
+    for page in (
+        "index",
+        "getting-started",
+        "field-data",
+        "field-data-examples",
+        "modelling",
+        "planning-guide",
+        "case-studies",
+        "cli",
+        "api/index",
+    ):
         assert (out / f"{page}.html").is_file(), page
     cli = (out / "cli.html").read_text(encoding="utf-8")
     assert "rdsplan plan" in cli and "--budget" in cli
@@ -48,8 +75,13 @@ def test_docs_build_without_warnings(tmp_path):
 EXAMPLE_READS = {
     "study.csv": {"group_col": "site", "coupon_window": 14, "cutoff": "2024-03-30"},
     "faux.csv": {"format": "rds", "max_coupons": 3},
-    "redcap_export.csv": {"format": "coupons", "id_col": "record_id", "redeemed_col": "redeemed_coupon",
-                          "exclude_columns": ["issued_count"], "time_col": "interview_date"},
+    "redcap_export.csv": {
+        "format": "coupons",
+        "id_col": "record_id",
+        "redeemed_col": "redeemed_coupon",
+        "exclude_columns": ["issued_count"],
+        "time_col": "interview_date",
+    },
     "nyc.rdsat": {"format": "rdsat", "group_col": "site"},
 }
 

@@ -41,7 +41,9 @@ def usage_text(parser: argparse.ArgumentParser) -> str:
     return formatter.format_help().strip()
 
 
-def subcommands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, str, argparse.ArgumentParser]]:
+def subcommands(
+    parser: argparse.ArgumentParser,
+) -> Iterator[tuple[str, str, argparse.ArgumentParser]]:
     """``(name, one-line help, parser)`` of each sub-command, in the order they were added."""
     for action in parser._actions:
         if not isinstance(action, argparse._SubParsersAction):
@@ -74,7 +76,11 @@ def _sentence(text: str) -> str:
 
 def _default_note(action: argparse.Action, help_text: str) -> str | None:
     default = action.default
-    if action.option_strings == [] or default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
+    if (
+        action.option_strings == []
+        or default in (None, False, argparse.SUPPRESS)
+        or action.nargs == 0
+    ):
         return None
     if "default" in help_text.lower():
         return None
@@ -84,8 +90,10 @@ def _default_note(action: argparse.Action, help_text: str) -> str | None:
 
 
 #: Flags and commands inside help text, shown as code (and kept safe from smart quotes: ``--x``).
-_CODE = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*(?:[ =](?:[A-Z][A-Z_.,]*\b|[a-z0-9_.,:-]+(?=[),;]|$)))?"
-                   r"|'rdsplan [^']+')")
+_CODE = re.compile(
+    r"(?<![\w-])(--?[A-Za-z][\w-]*(?:[ =](?:[A-Z][A-Z_.,]*\b|[a-z0-9_.,:-]+(?=[),;]|$)))?"
+    r"|'rdsplan [^']+')"
+)
 
 
 def _paragraph(text: str) -> nodes.paragraph:
@@ -94,7 +102,7 @@ def _paragraph(text: str) -> nodes.paragraph:
     pos = 0
     for match in _CODE.finditer(text):
         if match.start() > pos:
-            para += nodes.Text(text[pos:match.start()])
+            para += nodes.Text(text[pos : match.start()])
         para += nodes.literal(text=match.group(0).strip("'"))
         pos = match.end()
     if pos < len(text):
@@ -109,8 +117,11 @@ def _paragraphs(text: str) -> list[nodes.paragraph]:
 def _options(parser: argparse.ArgumentParser) -> list[nodes.Node]:
     out: list[nodes.Node] = []
     for group in parser._action_groups:
-        actions = [a for a in group._group_actions
-                   if a.help != argparse.SUPPRESS and not isinstance(a, argparse._SubParsersAction)]
+        actions = [
+            a
+            for a in group._group_actions
+            if a.help != argparse.SUPPRESS and not isinstance(a, argparse._SubParsersAction)
+        ]
         if not actions:
             continue
         out.append(nodes.rubric(text=group.title[:1].upper() + group.title[1:]))
@@ -123,7 +134,11 @@ def _options(parser: argparse.ArgumentParser) -> list[nodes.Node]:
             term += nodes.literal(text=_invocation(parser, action))
             definition = nodes.definition()
             text = help_text
-            if action.choices is not None and action.metavar is not None and not isinstance(action.choices, dict):
+            if (
+                action.choices is not None
+                and action.metavar is not None
+                and not isinstance(action.choices, dict)
+            ):
                 # a metavar hides the choices from the invocation: say them
                 shown = ", ".join(str(c) for c in action.choices)
                 text = f"{_sentence(text)} Choices: {shown}." if text else f"Choices: {shown}."
@@ -169,7 +184,9 @@ class CliReference(SphinxDirective):
         intro: list[nodes.Node] = []
         intro.append(nodes.literal_block(text=usage_text(parser), language="text"))
         intro.extend(_options(parser))
-        sections = [self._section(sub, sub.prog, help_text) for _, help_text, sub in subcommands(parser)]
+        sections = [
+            self._section(sub, sub.prog, help_text) for _, help_text, sub in subcommands(parser)
+        ]
         return [*intro, *sections]
 
 

@@ -39,7 +39,19 @@ logger = logging.getLogger(__name__)
 #: Where the case studies live, relative to the documentation's source folder.
 CASE_STUDIES = Path("..") / "case_studies"
 #: Files copied into the built site beside the reports (what a report or the README may link to).
-REPORT_ASSETS = {".html", ".png", ".svg", ".jpg", ".jpeg", ".gif", ".csv", ".json", ".txt", ".md", ".py"}
+REPORT_ASSETS = {
+    ".html",
+    ".png",
+    ".svg",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".csv",
+    ".json",
+    ".txt",
+    ".md",
+    ".py",
+}
 
 _ENTRY = re.compile(r"^(?:.*<(?P<target>[^<>]+)>|(?P<plain>\S+))\s*$")
 _LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
@@ -79,9 +91,13 @@ def case_study_files(srcdir: Path) -> tuple[Path, list[Path], list[Path]]:
     root = (srcdir / CASE_STUDIES).resolve()
     if not root.is_dir():
         return root, [], []
-    files = sorted(p for p in root.rglob("*")
-                   if p.is_file() and p.suffix.lower() in REPORT_ASSETS
-                   and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts[:-1]))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in REPORT_ASSETS
+        and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts[:-1])
+    )
     return root, [p for p in files if p.suffix.lower() == ".html"], files
 
 
@@ -99,13 +115,19 @@ class CaseStudyReports(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         root, reports, _ = case_study_files(Path(self.env.srcdir))
         if not reports:
-            return [nodes.paragraph(text="No case-study report has been committed yet: run a case "
-                                         "study (see above) and open the HTML report it writes.")]
+            return [
+                nodes.paragraph(
+                    text="No case-study report has been committed yet: run a case "
+                    "study (see above) and open the HTML report it writes."
+                )
+            ]
         listing = nodes.bullet_list()
         for report in reports:
             self.env.note_dependency(str(report))
             rel = report.relative_to(root).as_posix()
-            uri = relative_uri(self.env.app.builder.get_target_uri(self.env.docname), f"case_studies/{rel}")
+            uri = relative_uri(
+                self.env.app.builder.get_target_uri(self.env.docname), f"case_studies/{rel}"
+            )
             para = nodes.paragraph()
             para += nodes.reference("", _title(report), refuri=uri, internal=False)
             para += nodes.Text(" (")
@@ -133,7 +155,11 @@ def _case_study_links(app, relative_path, parent_docname, content: list[str]) ->
         resolved = (path.parent / file).resolve()
         if resolved.is_relative_to(srcdir):
             return match.group(0)  # a page of the docs: MyST resolves it
-        if resolved.is_relative_to(root) and resolved.is_file() and resolved.suffix.lower() in REPORT_ASSETS:
+        if (
+            resolved.is_relative_to(root)
+            and resolved.is_file()
+            and resolved.suffix.lower() in REPORT_ASSETS
+        ):
             uri = relative_uri(page, f"case_studies/{resolved.relative_to(root).as_posix()}")
             return f'<a href="{html.escape(uri)}{"#" + fragment if fragment else ""}">{text}</a>'
         shown = resolved.relative_to(repo).as_posix() if resolved.is_relative_to(repo) else file
@@ -151,7 +177,9 @@ def _copy_reports(app, exception) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     if files:
-        logger.info("copied %d case-study file(s) into %s", len(files), Path(app.outdir) / "case_studies")
+        logger.info(
+            "copied %d case-study file(s) into %s", len(files), Path(app.outdir) / "case_studies"
+        )
 
 
 def setup(app):

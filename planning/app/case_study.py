@@ -61,14 +61,19 @@ def compare(ds: Any, policy: str, against: str, gamma: float, frontier: int) -> 
     b = ds["discounted"].sel(policy=against, **sel).values
     diff = a - b
     se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("nan")
-    return {"difference": float(diff.mean()), "se": se,
-            "z": float(diff.mean() / se) if se and np.isfinite(se) and se > 0 else float("nan")}
+    return {
+        "difference": float(diff.mean()),
+        "se": se,
+        "z": float(diff.mean() / se) if se and np.isfinite(se) and se > 0 else float("nan"),
+    }
 
 
 def _table(summary: list[dict[str, Any]], mean: str, se: str) -> pd.DataFrame:
     frame = pd.DataFrame(summary)
     frame["cell"] = [f"{m:.2f} ± {s:.2f}" for m, s in zip(frame[mean], frame[se], strict=True)]
-    wide = frame.pivot_table(index="policy", columns=["frontier", "gamma"], values="cell", aggfunc="first")
+    wide = frame.pivot_table(
+        index="policy", columns=["frontier", "gamma"], values="cell", aggfunc="first"
+    )
     order = frame.groupby("policy")[mean].mean().sort_values(ascending=False).index
     wide = wide.loc[order]
     wide.columns = [f"frontier {f}, gamma = {g:g}" for f, g in wide.columns]
@@ -81,24 +86,43 @@ def conclusions(evaluation: Any, study: CaseStudy) -> list[str]:
     out = []
     for row in evaluation.binding:
         g, f = row["gamma"], row["frontier"]
-        cells = [r for r in evaluation.summary if r["gamma"] == g and r["frontier"] == f
-                 and r["policy"] != "oracle"]
+        cells = [
+            r
+            for r in evaluation.summary
+            if r["gamma"] == g and r["frontier"] == f and r["policy"] != "oracle"
+        ]
         best = max(cells, key=lambda r: r["mean"])
-        oracle = [r for r in evaluation.summary if r["gamma"] == g and r["frontier"] == f
-                  and r["policy"] == "oracle"]
+        oracle = [
+            r
+            for r in evaluation.summary
+            if r["gamma"] == g and r["frontier"] == f and r["policy"] == "oracle"
+        ]
         tail = f"; the hindsight oracle reaches {oracle[0]['mean']:.1f}" if oracle else ""
-        binds = "the budget binds" if row["binds"] else "the budget does NOT bind (read differences with care)"
-        out.append(f"gamma = {g:g}, frontier {f}: {best['policy']} is best with {best['mean']:.1f} ± "
-                   f"{best['se']:.1f} discounted recruits{tail}; {binds}.")
+        binds = (
+            "the budget binds"
+            if row["binds"]
+            else "the budget does NOT bind (read differences with care)"
+        )
+        out.append(
+            f"gamma = {g:g}, frontier {f}: {best['policy']} is best with {best['mean']:.1f} ± "
+            f"{best['se']:.1f} discounted recruits{tail}; {binds}."
+        )
         for policy, against in study.contrasts:
             names = [str(p) for p in ds["policy"].values]
             if policy not in names or against not in names:
                 continue
             c = compare(ds, policy, against, g, f)
-            verdict = ("beats" if c["z"] > 2 else "loses to" if c["z"] < -2 else "does not differ "
-                       "by more than two standard errors from")
-            out.append(f"  {policy} {verdict} {against} at gamma = {g:g}: difference "
-                       f"{c['difference']:+.2f} ± {c['se']:.2f} (paired).")
+            verdict = (
+                "beats"
+                if c["z"] > 2
+                else "loses to"
+                if c["z"] < -2
+                else "does not differ by more than two standard errors from"
+            )
+            out.append(
+                f"  {policy} {verdict} {against} at gamma = {g:g}: difference "
+                f"{c['difference']:+.2f} ± {c['se']:.2f} (paired)."
+            )
     return out
 
 
@@ -106,9 +130,15 @@ def _html(frame: pd.DataFrame) -> str:
     return frame.to_html(border=0, na_rep="")
 
 
-def run_case_study(study: CaseStudy, folder: str | Path, *, quick: bool = False,
-                   extras: Sequence[dict[str, Any]] = (), executor: str = "serial",
-                   progress: Any = print) -> Path:
+def run_case_study(
+    study: CaseStudy,
+    folder: str | Path,
+    *,
+    quick: bool = False,
+    extras: Sequence[dict[str, Any]] = (),
+    executor: str = "serial",
+    progress: Any = print,
+) -> Path:
     """Run the evaluation of ``study`` and write ``NAME.html`` and ``NAME.nc`` into ``folder``.
 
     Parameters
@@ -141,22 +171,36 @@ def run_case_study(study: CaseStudy, folder: str | Path, *, quick: bool = False,
     evaluation = evaluate_policies(settings, executor=executor, progress=progress)
     save_results(evaluation.dataset, folder / f"{stem}.nc")
     figure_path = plot_results(evaluation.dataset, folder / f"{stem}.png", title=study.title)
-    figure = {"caption": "Discounted recruits per policy and discount, with two standard errors.",
-              "png": base64.b64encode(figure_path.read_bytes()).decode("ascii")}
+    figure = {
+        "caption": "Discounted recruits per policy and discount, with two standard errors.",
+        "png": base64.b64encode(figure_path.read_bytes()).decode("ascii"),
+    }
     figure_path.unlink()  # embedded in the page
     binding = pd.DataFrame(evaluation.binding)
     context = {
         "title": study.title,
-        "subtitle": (f"scenario {settings.scenario}, {settings.episodes} episodes per cell"
-                     + (" (quick version)" if quick else "")),
+        "subtitle": (
+            f"scenario {settings.scenario}, {settings.episodes} episodes per cell"
+            + (" (quick version)" if quick else "")
+        ),
         "description": list(study.description),
         "conclusions": conclusions(evaluation, study),
         "results_table": Markup(_html(_table(evaluation.summary, "mean", "se"))),
         "totals_table": Markup(_html(_table(evaluation.summary, "total_mean", "total_se"))),
         "figures": [figure],
-        "binding_table": Markup(binding.to_html(index=False, border=0, float_format=lambda v: f"{v:.2f}")),
-        "extras": [{"id": e.get("id", "extra"), "title": e["title"], "paragraphs": e.get("paragraphs", []),
-                    "pre": e.get("pre", ""), "html": Markup(e.get("html", ""))} for e in extras],
+        "binding_table": Markup(
+            binding.to_html(index=False, border=0, float_format=lambda v: f"{v:.2f}")
+        ),
+        "extras": [
+            {
+                "id": e.get("id", "extra"),
+                "title": e["title"],
+                "paragraphs": e.get("paragraphs", []),
+                "pre": e.get("pre", ""),
+                "html": Markup(e.get("html", "")),
+            }
+            for e in extras
+        ],
         "settings": json.dumps(dataclasses.asdict(settings), indent=2, default=str),
         "command": f"python case_studies/{study.name}.py" + (" --quick" if quick else ""),
         "notes": evaluation.notes,
@@ -164,9 +208,11 @@ def run_case_study(study: CaseStudy, folder: str | Path, *, quick: bool = False,
         "written": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "seconds": f"{time.perf_counter() - start:.0f}",
     }
-    env = jinja2.Environment(loader=jinja2.PackageLoader("planning.app", "templates"),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("planning.app", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
     html = env.get_template("case_study.html.j2").render(**context)
     path = folder / f"{stem}.html"
     with atomic_path(path) as tmp:

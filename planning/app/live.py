@@ -85,9 +85,13 @@ def settings_like(previous: FittedStudy, base: FitSettings) -> FitSettings:
     """``base`` with the previous round's model settings (so rounds stay comparable)."""
     init = previous.count.init_kwargs
     values = {**base.__dict__}
-    values.update(family=init["family"], capacity_covariates=list(init["covariates"]),
-                  wave_effect=bool(init["wave_effect"]), open_windows=init["open_windows"],
-                  covariate_model=previous.covariate is not None and base.covariate_model)
+    values.update(
+        family=init["family"],
+        capacity_covariates=list(init["covariates"]),
+        wave_effect=bool(init["wave_effect"]),
+        open_windows=init["open_windows"],
+        covariate_model=previous.covariate is not None and base.covariate_model,
+    )
     return FitSettings(**values)
 
 
@@ -135,12 +139,35 @@ def compare_fits(previous: FittedStudy, current: FittedStudy) -> pd.DataFrame:
             b, n = before[name], now[name]
             sd = float(b.std())
             shift = (float(n.mean()) - float(b.mean())) / sd if sd > 0 else 0.0
-            rows.append((model, name, float(b.mean()), sd, float(n.mean()), float(n.std()), shift,
-                         float(n.std()) / sd if sd > 0 else np.nan))
-    frame = pd.DataFrame(rows, columns=["model", "parameter", "mean_before", "sd_before", "mean_now",
-                                        "sd_now", "shift", "sd_ratio"])
+            rows.append(
+                (
+                    model,
+                    name,
+                    float(b.mean()),
+                    sd,
+                    float(n.mean()),
+                    float(n.std()),
+                    shift,
+                    float(n.std()) / sd if sd > 0 else np.nan,
+                )
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "parameter",
+            "mean_before",
+            "sd_before",
+            "mean_now",
+            "sd_now",
+            "shift",
+            "sd_ratio",
+        ],
+    )
     frame["moved"] = frame["shift"].abs() > MOVED_SDS
-    return frame.reindex(frame["shift"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    return frame.reindex(frame["shift"].abs().sort_values(ascending=False).index).reset_index(
+        drop=True
+    )
 
 
 def changes_text(changes: pd.DataFrame | None) -> str:
@@ -150,12 +177,19 @@ def changes_text(changes: pd.DataFrame | None) -> str:
     moved = changes[changes["moved"]]
     if moved.empty:
         largest = changes.iloc[0] if len(changes) else None
-        tail = "" if largest is None else (
-            f" (largest shift: {largest['parameter']}, {largest['shift']:+.2f} previous sds)")
-        return f"The new data did not move any estimate by more than {MOVED_SDS:g} previous sd{tail}."
+        tail = (
+            ""
+            if largest is None
+            else (f" (largest shift: {largest['parameter']}, {largest['shift']:+.2f} previous sds)")
+        )
+        return (
+            f"The new data did not move any estimate by more than {MOVED_SDS:g} previous sd{tail}."
+        )
     names = ", ".join(f"{r.parameter} ({r.shift:+.1f} sd)" for r in moved.head(6).itertuples())
-    return (f"The new data moved {len(moved)} of {len(changes)} estimates by more than "
-            f"{MOVED_SDS:g} previous sd: {names}.")
+    return (
+        f"The new data moved {len(moved)} of {len(changes)} estimates by more than "
+        f"{MOVED_SDS:g} previous sd: {names}."
+    )
 
 
 def run_round(
@@ -216,10 +250,15 @@ def run_round(
         _write_json(out / SUMMARY, {**summary, "plan": None})
         raise
     files["plan"] = write_plan(plan, out / PLAN)
-    files["report"] = write_report(out / REPORT, fit, data, plan, study_name=study_name,
-                                   title="Coupon plan for this round")
-    summary.update(spend=plan.spend, expected_recruits=plan.expected_recruits,
-                   verdict=plan.summary().verdict, budget_left_after=request.budget - plan.spend)
+    files["report"] = write_report(
+        out / REPORT, fit, data, plan, study_name=study_name, title="Coupon plan for this round"
+    )
+    summary.update(
+        spend=plan.spend,
+        expected_recruits=plan.expected_recruits,
+        verdict=plan.summary().verdict,
+        budget_left_after=request.budget - plan.spend,
+    )
     files["summary"] = _write_json(out / SUMMARY, summary)
     return RoundResult(fit, plan, changes, files)
 

@@ -139,14 +139,16 @@ def planning_inputs(
     if priority is not None:
         weights = priority.expected_weights(offspring, people, samples=used)
         pool = data.fit_rows if len(data.fit_rows) else data.table
-        pooled_weight = priority.expected_weights(offspring, pool.reset_index(drop=True),
-                                                  samples=used).mean(axis=1)
+        pooled_weight = priority.expected_weights(
+            offspring, pool.reset_index(drop=True), samples=used
+        ).mean(axis=1)
         provenance["priority"] = str(priority)
     if patterns:
         from planning.priorities import subgroup_probabilities
 
-        probs = subgroup_probabilities(patterns, offspring, people, used,
-                                       origin=getattr(priority, "origin", "--coverage"))
+        probs = subgroup_probabilities(
+            patterns, offspring, people, used, origin=getattr(priority, "origin", "--coverage")
+        )
         groups = {p.label: probs[..., j] for j, p in enumerate(patterns)}
     return PlanningInputs.from_arrays(
         survival,
@@ -187,7 +189,9 @@ def ppc_estimate(data: Any, count: Any, *, samples: int, seed: int):
     if closed.empty:
         return None
     coupons = closed["coupons_issued"].to_numpy(dtype=np.int64)
-    curves = count.survival(closed, max_coupons=int(coupons.max()), samples=samples, seed=seed).values
+    curves = count.survival(
+        closed, max_coupons=int(coupons.max()), samples=samples, seed=seed
+    ).values
     # ppc_tv uses the predictive law averaged over samples, which is linear in the curves: hand it
     # the mean curve (one "sample") instead of (sample, row, L) copies of its laws.
     mean = curves.mean(axis=0, keepdims=True)

@@ -63,8 +63,11 @@ def _rank_plot(idata: Any) -> _Figure | None:
         return None
     axes = az.plot_rank(idata, var_names=names, show=False)
     fig = axes.ravel()[0].figure if hasattr(axes, "ravel") else axes.figure
-    return _png(fig, "Rank plots of the capacity model's parameters: each chain's ranks should "
-                     "be spread evenly (uniform bars); a chain piled at one end did not mix.")
+    return _png(
+        fig,
+        "Rank plots of the capacity model's parameters: each chain's ranks should "
+        "be spread evenly (uniform bars); a chain piled at one end did not mix.",
+    )
 
 
 def _section_figures(report: Any, names: tuple[str, ...]) -> list[_Figure]:
@@ -76,8 +79,9 @@ def _section_figures(report: Any, names: tuple[str, ...]) -> list[_Figure]:
     return figures
 
 
-def render_report(fit: Any, data: Any, plan: Any, *, title: str | None = None,
-                  study_name: str | None = None) -> str:
+def render_report(
+    fit: Any, data: Any, plan: Any, *, title: str | None = None, study_name: str | None = None
+) -> str:
     """Render the decision report as an HTML string.
 
     Parameters
@@ -122,8 +126,10 @@ def render_report(fit: Any, data: Any, plan: Any, *, title: str | None = None,
     study = describe(data)
     context = {
         "title": title or "Coupon plan for the next round",
-        "subtitle": (f"{study_name + ': ' if study_name else ''}{len(data.table)} respondents, "
-                     f"{len(plan.ids)} on the frontier, budget {plan.budget}"),
+        "subtitle": (
+            f"{study_name + ': ' if study_name else ''}{len(data.table)} respondents, "
+            f"{len(plan.ids)} on the frontier, budget {plan.budget}"
+        ),
         "summary": summary,
         "summary_table": Markup(_html_table(summary.table)),
         "plan": plan,
@@ -137,7 +143,8 @@ def render_report(fit: Any, data: Any, plan: Any, *, title: str | None = None,
         "robustness": (
             f"{plan.details['price_of_robustness']:.3f} expected recruits given up against the "
             "mean-optimal plan, in exchange for a better worst case over posterior samples."
-            if "price_of_robustness" in plan.details else ""
+            if "price_of_robustness" in plan.details
+            else ""
         ),
         "bound_informs": "none" if bound is None else str(bound.informative).lower(),
         "bound_headline": "not computed" if bound is None else bound.text().splitlines()[0],
@@ -148,9 +155,13 @@ def render_report(fit: Any, data: Any, plan: Any, *, title: str | None = None,
             "verdict": report.verdict,
             "messages": report.messages,
             "sections": [
-                {"title": s.title, "verdict": s.verdict,
-                 "tables": [(n, Markup(_html_table(t))) for n, t in s.tables.items()]}
-                for s in report.sections.values() if s.name != "homophily"
+                {
+                    "title": s.title,
+                    "verdict": s.verdict,
+                    "tables": [(n, Markup(_html_table(t))) for n, t in s.tables.items()],
+                }
+                for s in report.sections.values()
+                if s.name != "homophily"
             ],
         },
         "study_text": study.text(),

@@ -59,8 +59,9 @@ class FittedCapacity:
         if self.count.group_column is not None:
             table[self.count.group_column] = NEW_SITE  # recruits' sites: u from its population
         table["id"] = np.arange(len(table)).astype(str)
-        law = self.count.capacity_pmf(table, max_count=int(max_count), samples=PREDICTIVE_DRAWS,
-                                      tail=True, seed=0).values.mean(axis=0)
+        law = self.count.capacity_pmf(
+            table, max_count=int(max_count), samples=PREDICTIVE_DRAWS, tail=True, seed=0
+        ).values.mean(axis=0)
         if not columns:
             return np.repeat(law, len(frame), axis=0)
         keys = pd.MultiIndex.from_frame(patterns.astype(str))
@@ -87,8 +88,12 @@ def surrogate_path(posterior: str | os.PathLike) -> Path:
 
 
 def _covers(surrogate: Any, identity: str, gamma: float, budget: int) -> bool:
-    return (surrogate.identity == identity and surrogate.gamma is not None
-            and abs(float(surrogate.gamma) - gamma) < 1e-12 and surrogate.scale >= budget)
+    return (
+        surrogate.identity == identity
+        and surrogate.gamma is not None
+        and abs(float(surrogate.gamma) - gamma) < 1e-12
+        and surrogate.scale >= budget
+    )
 
 
 def gfp_surrogate(
@@ -141,10 +146,17 @@ def gfp_surrogate(
             progress(f"reusing the GFP surrogate {path}")
             return saved
     scale = 1 << max(1, int(np.ceil(np.log2(max(budget, 2)))))
-    progress(f"fitting the GFP surrogate on rollouts of the fitted models (budget up to {scale}) ...")
+    progress(
+        f"fitting the GFP surrogate on rollouts of the fitted models (budget up to {scale}) ..."
+    )
     surrogate = fit_surrogate_from_inputs(
-        inputs, scale, capacity=FittedCapacity(fit.count), gamma=gamma,
-        max_per_round=max_per_round, identity=identity, seed=seed,
+        inputs,
+        scale,
+        capacity=FittedCapacity(fit.count),
+        gamma=gamma,
+        max_per_round=max_per_round,
+        identity=identity,
+        seed=seed,
     )
     if path is not None:
         from rdsmodel.persistence import atomic_path

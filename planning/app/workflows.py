@@ -57,8 +57,11 @@ def covariates_path(posterior: str | os.PathLike) -> Path:
     return posterior.with_name(posterior.stem + ".covariates" + posterior.suffix)
 
 
-def refuse_overwrite(outputs: Sequence[str | os.PathLike | None], inputs: Sequence[str | os.PathLike | None],
-                     flag: str = "-o") -> None:
+def refuse_overwrite(
+    outputs: Sequence[str | os.PathLike | None],
+    inputs: Sequence[str | os.PathLike | None],
+    flag: str = "-o",
+) -> None:
     """Refuse, before any work, an output path that is one of the inputs.
 
     Raises
@@ -66,9 +69,12 @@ def refuse_overwrite(outputs: Sequence[str | os.PathLike | None], inputs: Sequen
     planning.errors.PlanningError
         Naming the path and the flag.
     """
+
     def same(a: Path, b: Path) -> bool:
         try:
-            return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+            return a.resolve() == b.resolve() or (
+                a.exists() and b.exists() and os.path.samefile(a, b)
+            )
         except OSError:
             return False
 
@@ -182,7 +188,8 @@ class FittedStudy:
                     self._capacity = {"error": str(err)}
                 else:
                     self._capacity = (
-                        {"none": "no respondent has a closed coupon window"} if result is None
+                        {"none": "no respondent has a closed coupon window"}
+                        if result is None
                         else {**result[0].to_dict(), "focus": result[1]}
                     )
             else:
@@ -193,11 +200,17 @@ class FittedStudy:
         if stored is None:
             return None
         if "error" in stored:
-            return Section("capacity_check", title,
-                           [Check("capacity_check", "warn", f"could not compute: {stored['error']}")])
+            return Section(
+                "capacity_check",
+                title,
+                [Check("capacity_check", "warn", f"could not compute: {stored['error']}")],
+            )
         if "none" in stored:
-            return Section("capacity_check", title,
-                           [Check("capacity_check", "ok", f"nothing to check: {stored['none']}")])
+            return Section(
+                "capacity_check",
+                title,
+                [Check("capacity_check", "ok", f"nothing to check: {stored['none']}")],
+            )
         return CapacityCheck.from_dict(stored).section(focus=stored.get("focus"))
 
     def diagnostics_summary(self) -> dict[str, Any]:
@@ -231,7 +244,12 @@ class FittedStudy:
 
 
 def capacity_check_of(
-    data: Any, count: Any, *, samples: int = 100, replicates: int = 500, seed: int = 1,
+    data: Any,
+    count: Any,
+    *,
+    samples: int = 100,
+    replicates: int = 500,
+    seed: int = 1,
     min_rows: int = 10,
 ) -> tuple[Any, list[str]] | None:
     """Check the fitted capacity law against the study's closed coupon windows.
@@ -278,8 +296,15 @@ def capacity_check_of(
     names = getattr(getattr(data, "schema", None), "names", [])
     others = [name for name in names if name in closed and name not in model]
     labels = {name: closed[name] for name in (*model, *others)}
-    check = capacity_check(redeemed, coupons, labels, survival=np.asarray(curves), replicates=replicates,
-                           seed=seed, min_rows=min_rows)
+    check = capacity_check(
+        redeemed,
+        coupons,
+        labels,
+        survival=np.asarray(curves),
+        replicates=replicates,
+        seed=seed,
+        min_rows=min_rows,
+    )
     return check, model
 
 
@@ -302,7 +327,9 @@ def fit_study(data: Any, settings: FitSettings, *, progress: Progress = _quiet) 
     count = CountModel(
         data,
         family=settings.family,
-        covariates=None if settings.capacity_covariates is None else list(settings.capacity_covariates),
+        covariates=None
+        if settings.capacity_covariates is None
+        else list(settings.capacity_covariates),
         wave_effect=settings.wave_effect,
         open_windows=settings.open_windows,
     )
@@ -311,8 +338,12 @@ def fit_study(data: Any, settings: FitSettings, *, progress: Progress = _quiet) 
         f"({count.n_cells} distinct cells) ..."
     )
     count.fit(
-        draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=settings.seed,
-        sampler=settings.sampler, progressbar=settings.progress_bars,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        seed=settings.seed,
+        sampler=settings.sampler,
+        progressbar=settings.progress_bars,
         target_accept=settings.target_accept,
     )
     _check_complete(count.idata, settings, "capacity")
@@ -327,12 +358,18 @@ def fit_study(data: Any, settings: FitSettings, *, progress: Progress = _quiet) 
             progress("no recruitment pairs (a study of seeds only): the covariate model is skipped")
             covariate = None
         else:
-            progress(f"fitting the recruit-covariate model on {covariate.pairs.n_pairs} recruitment pairs ...")
+            progress(
+                f"fitting the recruit-covariate model on {covariate.pairs.n_pairs} recruitment pairs ..."
+            )
             # No per-pair log-likelihood: it would weigh pairs x draws in the file and the
             # homophily report does not use LOO.
             covariate.fit(
-                draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                seed=settings.seed, progressbar=settings.progress_bars, log_likelihood=False,
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                seed=settings.seed,
+                progressbar=settings.progress_bars,
+                log_likelihood=False,
             )
             _check_complete(covariate.idata, settings, "recruit-covariate")
     return FittedStudy(count, covariate)
@@ -343,9 +380,11 @@ def _check_complete(idata: Any, settings: FitSettings, which: str) -> None:
     import numpy as np
 
     posterior = idata.posterior
-    complete = posterior.sizes.get("draw", 0) == settings.draws and posterior.sizes.get(
-        "chain", 0
-    ) == settings.chains
+    complete = (
+        posterior.sizes.get("draw", 0) == settings.draws
+        and posterior.sizes.get("chain", 0) == settings.chains
+    )
+
     # Padding (NaN for levels a field does not have) is the same in every draw;
     # draws a stopped sampler never made are NaN where the first draw is not.
     def same_gaps(values: np.ndarray) -> bool:
@@ -417,8 +456,14 @@ class PlanRequest:
             raise PlanningError(f"--samples must be at least 1, got {self.samples}")
 
 
-def plan_round(fit: FittedStudy, data: Any, request: PlanRequest, *,
-               posterior: str | os.PathLike | None = None, progress: Progress = _quiet):
+def plan_round(
+    fit: FittedStudy,
+    data: Any,
+    request: PlanRequest,
+    *,
+    posterior: str | os.PathLike | None = None,
+    progress: Progress = _quiet,
+):
     """Plan the next round for ``data``'s frontier from a fitted study.
 
     Planners with a fitted value surrogate (a ``surrogate`` setting, e.g. GFP)
@@ -448,23 +493,40 @@ def plan_round(fit: FittedStudy, data: Any, request: PlanRequest, *,
             "draws, or pass --allow-unconverged to plan anyway"
         )
     inputs = planning_inputs(
-        data, fit.count, fit.covariate, budget=request.budget,
-        max_per_person=request.max_per_person, samples=request.samples, seed=request.seed,
-        priority=request.priority, subgroups=request.subgroups,
+        data,
+        fit.count,
+        fit.covariate,
+        budget=request.budget,
+        max_per_person=request.max_per_person,
+        samples=request.samples,
+        seed=request.seed,
+        priority=request.priority,
+        subgroups=request.subgroups,
     )
-    if "surrogate" in PLANNERS[request.method].__dataclass_fields__ and settings.get("surrogate") is None:
+    if (
+        "surrogate" in PLANNERS[request.method].__dataclass_fields__
+        and settings.get("surrogate") is None
+    ):
         from planning.app.surrogates import gfp_surrogate
 
         settings["surrogate"] = gfp_surrogate(
-            fit, inputs, request.budget, float(settings.get("gamma", 0.9)), posterior=posterior,
-            max_per_round=settings.get("max_per_round"), seed=request.seed, progress=progress,
+            fit,
+            inputs,
+            request.budget,
+            float(settings.get("gamma", 0.9)),
+            posterior=posterior,
+            max_per_round=settings.get("max_per_round"),
+            seed=request.seed,
+            progress=progress,
         )
     planner = make_planner(request.method, **settings)
     plan = make_plan(inputs, planner, request.budget, seed=request.seed, diagnostics=summary)
     usable = int(inputs.caps.sum())
     if plan.value_estimate is None and request.budget > usable:  # a single-round plan
-        progress(f"note: --budget {request.budget} is more than this frontier can use in one round "
-                 f"({inputs.n_people} people, {usable} coupons at most); the plan hands out {plan.spend}")
+        progress(
+            f"note: --budget {request.budget} is more than this frontier can use in one round "
+            f"({inputs.n_people} people, {usable} coupons at most); the plan hands out {plan.spend}"
+        )
     return plan
 
 

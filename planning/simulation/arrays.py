@@ -125,16 +125,27 @@ class ArrayWorld(ABC):
         """The first frontier of ``n`` people and the episode's memory."""
 
     @abstractmethod
-    def capacity_pmf(self, cohort: Cohort, max_count: int, memory: Memory | None = None) -> FloatArray:
+    def capacity_pmf(
+        self, cohort: Cohort, max_count: int, memory: Memory | None = None
+    ) -> FloatArray:
         """True capacity law, ``(person, max_count + 1)`` with the tail mass last."""
 
     @abstractmethod
-    def realise(self, cohort: Cohort, keys: UInt, ceiling: int, memory: Memory, round: int) -> Realisation:
+    def realise(
+        self, cohort: Cohort, keys: UInt, ceiling: int, memory: Memory, round: int
+    ) -> Realisation:
         """This round's capacities (truncated at ``ceiling``)."""
 
     @abstractmethod
-    def recruit(self, cohort: Cohort, keys: UInt, realisation: Realisation, allocation: IntArray,
-                memory: Memory, round: int) -> Recruits:
+    def recruit(
+        self,
+        cohort: Cohort,
+        keys: UInt,
+        realisation: Realisation,
+        allocation: IntArray,
+        memory: Memory,
+        round: int,
+    ) -> Recruits:
         """The recruits ``allocation`` brings."""
 
     def population_pmf(self, people: Cohort, max_count: int) -> FloatArray:
@@ -153,7 +164,9 @@ def _mix_frontier(cohort: Cohort, coding: Coding, mix_: dict[str, dict[str, floa
         levels = coding.levels[f]
         unknown = sorted(set(shares) - set(levels))
         if unknown:
-            raise ValueError(f"frontier_mix[{name!r}] names level(s) {unknown} the field does not have")
+            raise ValueError(
+                f"frontier_mix[{name!r}] names level(s) {unknown} the field does not have"
+            )
         share = np.array([float(shares.get(lv, 0.0)) for lv in levels])
         exact = share * n
         counts = np.floor(exact).astype(np.int64)
@@ -208,7 +221,9 @@ def _compile_mean(mean_function: Any, coding: Coding):
         if mean_function.field not in coding.categorical:
             return None
         f = coding.field_index(mean_function.field)
-        rates = np.array([mean_function.rates.get(lv, np.nan) for lv in coding.levels[f]], dtype=float)
+        rates = np.array(
+            [mean_function.rates.get(lv, np.nan) for lv in coding.levels[f]], dtype=float
+        )
         missing = [lv for lv, r in zip(coding.levels[f], rates, strict=True) if np.isnan(r)]
         if missing:
             raise ValueError(f"no rate for level(s) {missing} of {mean_function.field!r}")
@@ -226,7 +241,9 @@ def _compile_mean(mean_function: Any, coding: Coding):
     for name, term in mean_function.numeric.items():
         if name not in coding.numeric:
             return None
-        slopes.append((coding.numeric.index(name), float(term.coef), term.transform, float(term.center)))
+        slopes.append(
+            (coding.numeric.index(name), float(term.coef), term.transform, float(term.center))
+        )
     group_table = None
     if mean_function.group_effects is not None:
         if coding.groups is None:
@@ -254,9 +271,13 @@ class BranchingArrays(ArrayWorld):
         if len(cats) + len(nums) != len(fields):
             raise TypeError("the offspring law has fields of unknown kinds")
         self.coding = Coding(
-            columns=tuple(world.covariate_names), categorical=tuple(f.name for f in cats),
-            levels=tuple(tuple(f.levels) for f in cats), numeric=tuple(f.name for f in nums),
-            groups=world.groups, group_column=world.group_column)
+            columns=tuple(world.covariate_names),
+            categorical=tuple(f.name for f in cats),
+            levels=tuple(tuple(f.levels) for f in cats),
+            numeric=tuple(f.name for f in nums),
+            groups=world.groups,
+            group_column=world.group_column,
+        )
         self._cats = cats
         self._nums = nums
         self._matrices = [f.transition_matrix() for f in cats]
@@ -279,10 +300,14 @@ class BranchingArrays(ArrayWorld):
                         f = self.coding.field_index(name)
                         levels = tuple(by_name[name].levels)
                         if levels != self.coding.levels[f]:
-                            draw = pd.Categorical(np.asarray(draw), categories=list(self.coding.levels[f]))
+                            draw = pd.Categorical(
+                                np.asarray(draw), categories=list(self.coding.levels[f])
+                            )
                         codes[:, f] = np.asarray(draw.codes, dtype=np.int64)
                     else:
-                        numeric[:, self.coding.numeric.index(name)] = np.asarray(draw, dtype=np.float64)
+                        numeric[:, self.coding.numeric.index(name)] = np.asarray(
+                            draw, dtype=np.float64
+                        )
                 return Cohort(codes, numeric)
         frame = law.sample(n, rng).reset_index(drop=True)
         return replace(self.coding, groups=None).encode(frame)
@@ -294,10 +319,14 @@ class BranchingArrays(ArrayWorld):
         if self.coding.groups is not None:
             group = balanced_groups(self.coding.groups, 0, int(n))
         cohort = Cohort(cohort.codes, cohort.numeric, group)
-        return _mix_frontier(cohort, self.coding, dict(self.defaults.frontier_mix)), Memory(np.uint64(key))
+        return _mix_frontier(cohort, self.coding, dict(self.defaults.frontier_mix)), Memory(
+            np.uint64(key)
+        )
 
     # -------------------------------------------------------------- the laws
-    def capacity_pmf(self, cohort: Cohort, max_count: int, memory: Memory | None = None) -> FloatArray:
+    def capacity_pmf(
+        self, cohort: Cohort, max_count: int, memory: Memory | None = None
+    ) -> FloatArray:
         """True capacity pmf of the cohort, tail last."""
         if max_count < 0:
             raise ValueError(f"max_count must be >= 0, got {max_count}")
@@ -305,15 +334,24 @@ class BranchingArrays(ArrayWorld):
             return np.zeros((0, max_count + 1))
         return self._capacity.pmf(cohort, int(max_count))
 
-    def realise(self, cohort: Cohort, keys: UInt, ceiling: int, memory: Memory, round: int) -> Realisation:
+    def realise(
+        self, cohort: Cohort, keys: UInt, ceiling: int, memory: Memory, round: int
+    ) -> Realisation:
         """``min(C_i, ceiling)`` by inversion of ``u(K_i, 0)``."""
         if len(cohort) == 0:
             return Realisation(np.zeros(0, dtype=np.int64))
         pmf = self.capacity_pmf(cohort, int(ceiling))
         return Realisation(inverse_cdf(pmf, uniforms(keys, 0)))
 
-    def recruit(self, cohort: Cohort, keys: UInt, realisation: Realisation, allocation: IntArray,
-                memory: Memory, round: int) -> Recruits:
+    def recruit(
+        self,
+        cohort: Cohort,
+        keys: UInt,
+        realisation: Realisation,
+        allocation: IntArray,
+        memory: Memory,
+        round: int,
+    ) -> Recruits:
         """``min(C_i, k_i)`` recruits each; covariates from the offspring law by keyed inversion."""
         counts = np.minimum(realisation.capacity, allocation)
         parent = np.repeat(np.arange(len(cohort), dtype=np.int64), counts)
@@ -340,13 +378,19 @@ class NetworkArrays(ArrayWorld):
         self.world = world
         self.defaults = world.defaults
         if world.defaults.frontier_mix:
-            raise ValueError("a network world's people are its nodes: frontier_mix cannot set their fields")
+            raise ValueError(
+                "a network world's people are its nodes: frontier_mix cannot set their fields"
+            )
         pop = world.population
         cats = [c for c in pop.columns if isinstance(pop[c].dtype, pd.CategoricalDtype)]
         nums = [c for c in pop.columns if c not in cats]
-        self.coding = Coding(columns=tuple(pop.columns), categorical=tuple(cats),
-                             levels=tuple(tuple(str(v) for v in pop[c].cat.categories) for c in cats),
-                             numeric=tuple(nums), groups=None)
+        self.coding = Coding(
+            columns=tuple(pop.columns),
+            categorical=tuple(cats),
+            levels=tuple(tuple(str(v) for v in pop[c].cat.categories) for c in cats),
+            numeric=tuple(nums),
+            groups=None,
+        )
         self.population = self.coding.encode(pop, node=np.arange(len(pop), dtype=np.int64))
         self.adjacency: sparse.csr_array = world.adjacency
         self.degree = world.degree
@@ -369,7 +413,9 @@ class NetworkArrays(ArrayWorld):
         free = np.ones(len(nbr), dtype=bool) if memory is None else ~memory.recruited[nbr]
         return np.bincount(owner[free], minlength=len(cohort)).astype(np.int64)
 
-    def capacity_pmf(self, cohort: Cohort, max_count: int, memory: Memory | None = None) -> FloatArray:
+    def capacity_pmf(
+        self, cohort: Cohort, max_count: int, memory: Memory | None = None
+    ) -> FloatArray:
         """``Binomial(a_i, accept_prob)``, ``a_i`` the not-yet-recruited neighbours (given ``memory``)."""
         if max_count < 0:
             raise ValueError(f"max_count must be >= 0, got {max_count}")
@@ -382,13 +428,19 @@ class NetworkArrays(ArrayWorld):
             out[:, 0] = 1.0
         return out
 
-    def _edge_uniforms(self, memory: Memory, owner_nodes: IntArray, nbr: IntArray, round: int,
-                       draw: int) -> FloatArray:
-        key = mix(mix(np.asarray(memory.key, dtype=np.uint64) ^ owner_nodes.astype(np.uint64))
-                  ^ (nbr.astype(np.uint64) << np.uint64(20)) ^ np.uint64(round))
+    def _edge_uniforms(
+        self, memory: Memory, owner_nodes: IntArray, nbr: IntArray, round: int, draw: int
+    ) -> FloatArray:
+        key = mix(
+            mix(np.asarray(memory.key, dtype=np.uint64) ^ owner_nodes.astype(np.uint64))
+            ^ (nbr.astype(np.uint64) << np.uint64(20))
+            ^ np.uint64(round)
+        )
         return uniforms(key, draw)
 
-    def realise(self, cohort: Cohort, keys: UInt, ceiling: int, memory: Memory, round: int) -> Realisation:
+    def realise(
+        self, cohort: Cohort, keys: UInt, ceiling: int, memory: Memory, round: int
+    ) -> Realisation:
         """Willing not-yet-recruited neighbours (keyed by the two nodes and the round)."""
         owner, nbr = _neighbour_pairs(self.adjacency, cohort.node)
         free = ~memory.recruited[nbr]
@@ -398,8 +450,15 @@ class NetworkArrays(ArrayWorld):
         capacity = np.bincount(owner, minlength=len(cohort)).astype(np.int64)
         return Realisation(np.minimum(capacity, int(ceiling)), (owner, nbr, capacity))
 
-    def recruit(self, cohort: Cohort, keys: UInt, realisation: Realisation, allocation: IntArray,
-                memory: Memory, round: int) -> Recruits:
+    def recruit(
+        self,
+        cohort: Cohort,
+        keys: UInt,
+        realisation: Realisation,
+        allocation: IntArray,
+        memory: Memory,
+        round: int,
+    ) -> Recruits:
         """Coupons to the first ``k_i`` willing neighbours (keyed order); one recruiter per person."""
         owner, nbr, _ = realisation.detail
         owner_nodes = cohort.node[owner]
@@ -435,4 +494,3 @@ def as_arrays(world: World | ArrayWorld) -> ArrayWorld:
     if isinstance(world, NetworkWorld):
         return NetworkArrays(world)
     raise TypeError(f"no array form for {type(world).__name__}")
-

@@ -74,15 +74,22 @@ class BranchingWorld(World):
         ``world.capacity.pmf(episode.frontier, L)``.
     """
 
-    def __init__(self, capacity: CapacityLaw, offspring: OffspringLaw,
-                 seed_covariate_law: SeedCovariateLaw | None = None,
-                 groups: Sequence[str] | None = None, group_column: str = "group",
-                 defaults: EpisodeDefaults | None = None) -> None:
+    def __init__(
+        self,
+        capacity: CapacityLaw,
+        offspring: OffspringLaw,
+        seed_covariate_law: SeedCovariateLaw | None = None,
+        groups: Sequence[str] | None = None,
+        group_column: str = "group",
+        defaults: EpisodeDefaults | None = None,
+    ) -> None:
         self.capacity = capacity
         if defaults is not None:
             self.defaults = defaults
         self.offspring = offspring
-        self.seed_covariate_law = offspring.population() if seed_covariate_law is None else seed_covariate_law
+        self.seed_covariate_law = (
+            offspring.population() if seed_covariate_law is None else seed_covariate_law
+        )
         if groups is not None:
             groups = tuple(str(g) for g in groups)
             if not groups or len(set(groups)) != len(groups):
@@ -93,8 +100,10 @@ class BranchingWorld(World):
             raise ValueError(f"the group column {group_column!r} clashes with a covariate")
 
     def __repr__(self) -> str:
-        return (f"BranchingWorld(capacity={type(self.capacity).__name__}, offspring={self.offspring!r}, "
-                f"groups={self._groups})")
+        return (
+            f"BranchingWorld(capacity={type(self.capacity).__name__}, offspring={self.offspring!r}, "
+            f"groups={self._groups})"
+        )
 
     @property
     def groups(self) -> tuple[str, ...] | None:
@@ -106,8 +115,9 @@ class BranchingWorld(World):
         """Covariate columns, in order."""
         return self.offspring.names
 
-    def draw_seeds(self, episode: Episode, n: int, rng: np.random.Generator
-                   ) -> tuple[pd.DataFrame, NDArray[np.int64] | None]:
+    def draw_seeds(
+        self, episode: Episode, n: int, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, NDArray[np.int64] | None]:
         """``n`` seeds from the seed law, assigned to the groups in turn."""
         cov = self.seed_covariate_law.sample(n, rng).reset_index(drop=True)
         missing = [c for c in self.covariate_names if c not in cov.columns]
@@ -120,8 +130,9 @@ class BranchingWorld(World):
             cov.insert(0, self.group_column, group)
         return cov, None
 
-    def recruit(self, episode: Episode, allocation: NDArray[np.int64],
-                rng: np.random.Generator) -> Recruitment:
+    def recruit(
+        self, episode: Episode, allocation: NDArray[np.int64], rng: np.random.Generator
+    ) -> Recruitment:
         """``C_i`` from the capacity law, ``min(C_i, k_i)`` recruits from the offspring law."""
         frontier = episode.frontier_covariates
         capacity = self.capacity.sample(frontier, rng).astype(np.int64)
@@ -130,8 +141,11 @@ class BranchingWorld(World):
         parent = np.repeat(np.arange(len(frontier), dtype=np.int64), recruits)
         if self._groups is not None:
             codes = category_codes(frontier[self.group_column], self._groups, self.group_column)
-            children.insert(0, self.group_column,
-                            pd.Categorical.from_codes(codes[parent], categories=list(self._groups)))
+            children.insert(
+                0,
+                self.group_column,
+                pd.Categorical.from_codes(codes[parent], categories=list(self._groups)),
+            )
         times = episode.frontier_times[parent] + episode.clock.recruit_delays(len(parent), rng)
         return Recruitment(parent=parent, covariates=children, times=times, capacity=capacity)
 

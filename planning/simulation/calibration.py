@@ -195,16 +195,22 @@ def _parse(raw: dict[str, Any]) -> Calibration:
     if "binding_setting" in tv:
         bs = tv["binding_setting"]
         binding = BindingSetting(
-            poisson_rate_by_type=MappingProxyType({str(k): float(v) for k, v in bs["poisson_rate_by_type"].items()}),
+            poisson_rate_by_type=MappingProxyType(
+                {str(k): float(v) for k, v in bs["poisson_rate_by_type"].items()}
+            ),
             budget=int(bs["budget"]),
             initial_frontier=int(bs["initial_frontier"]),
             max_coupons_per_round=int(bs["max_coupons_per_round"]),
-            seed_type_fractions=MappingProxyType({str(k): float(v) for k, v in bs["seed_pool_type_fractions"].items()}),
+            seed_type_fractions=MappingProxyType(
+                {str(k): float(v) for k, v in bs["seed_pool_type_fractions"].items()}
+            ),
             source=str(bs.get("source", "")),
         )
     tunnel = TunnelVisionCalibration(
         type_field="LOCAL",
-        poisson_rate_by_type=MappingProxyType({str(k): float(v) for k, v in tv["poisson_rate_by_type"].items()}),
+        poisson_rate_by_type=MappingProxyType(
+            {str(k): float(v) for k, v in tv["poisson_rate_by_type"].items()}
+        ),
         offspring_type=MappingProxyType({str(k): str(v) for k, v in tv["offspring_type"].items()}),
         p_follow_transition=float(tv["p_follow_transition"]),
         note=str(tv.get("note", "")) + " " + str(tv.get("otherwise", "")),
@@ -230,5 +236,9 @@ def load_calibration() -> Calibration:
         The parsed, read-only figures (cached: every call returns the same
         object).
     """
-    text = resources.files("planning.simulation").joinpath("data", _RESOURCE).read_text(encoding="utf-8")
+    text = (
+        resources.files("planning.simulation")
+        .joinpath("data", _RESOURCE)
+        .read_text(encoding="utf-8")
+    )
     return _parse(json.loads(text))

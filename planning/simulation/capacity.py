@@ -103,8 +103,10 @@ class MeanFunction(Protocol):
 
 def _column(frame: pd.DataFrame, name: str, who: str) -> pd.Series:
     if name not in frame.columns:
-        raise ValueError(f"{who} needs the column {name!r}, which the table does not have "
-                         f"(columns: {', '.join(map(str, frame.columns))})")
+        raise ValueError(
+            f"{who} needs the column {name!r}, which the table does not have "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     return frame[name]
 
 
@@ -181,15 +183,19 @@ class LogLinearMean:
             x = _column(frame, name, "the capacity law").to_numpy(dtype="float64")
             if term.transform == "log":
                 if np.any(x <= 0):
-                    raise ValueError(f"column {name!r} must be positive for a log-scale capacity effect")
+                    raise ValueError(
+                        f"column {name!r} must be positive for a log-scale capacity effect"
+                    )
                 x = np.log(x)
             eta += term.coef * (x - term.center)
         if self.group_effects is not None:
             col = _column(frame, self.group_column, "the capacity law")
             u = _lookup(col, self.group_effects)
             if np.isnan(u).any():
-                raise ValueError(f"no group effect for group(s) {_unknown(col, u)} in column "
-                                 f"{self.group_column!r}; known groups: {sorted(self.group_effects)}")
+                raise ValueError(
+                    f"no group effect for group(s) {_unknown(col, u)} in column "
+                    f"{self.group_column!r}; known groups: {sorted(self.group_effects)}"
+                )
             eta += u
         return eta
 
@@ -218,8 +224,10 @@ class TypeRates:
         col = _column(frame, self.field, "the type-rate capacity law")
         mu = _lookup(col, self.rates)
         if np.isnan(mu).any():
-            raise ValueError(f"no rate for level(s) {_unknown(col, mu)} of {self.field!r}; "
-                             f"known: {sorted(self.rates)}")
+            raise ValueError(
+                f"no rate for level(s) {_unknown(col, mu)} of {self.field!r}; "
+                f"known: {sorted(self.rates)}"
+            )
         return mu
 
     def log_mean(self, frame: pd.DataFrame) -> FloatArray:

@@ -70,7 +70,9 @@ class Cohort:
         if codes.ndim != 2:
             raise ValueError(f"codes must be (people, fields), got shape {codes.shape}")
         n = codes.shape[0]
-        numeric = np.zeros((n, 0)) if self.numeric is None else np.asarray(self.numeric, dtype=np.float64)
+        numeric = (
+            np.zeros((n, 0)) if self.numeric is None else np.asarray(self.numeric, dtype=np.float64)
+        )
         if numeric.ndim != 2 or numeric.shape[0] != n:
             raise ValueError(f"numeric must be ({n}, fields), got shape {numeric.shape}")
         object.__setattr__(self, "codes", codes)
@@ -93,8 +95,12 @@ class Cohort:
     @staticmethod
     def concat(parts: Sequence[Cohort]) -> Cohort:
         """Row-bind cohorts with the same fields."""
-        return Cohort(np.concatenate([p.codes for p in parts]), np.concatenate([p.numeric for p in parts]),
-                      np.concatenate([p.group for p in parts]), np.concatenate([p.node for p in parts]))
+        return Cohort(
+            np.concatenate([p.codes for p in parts]),
+            np.concatenate([p.numeric for p in parts]),
+            np.concatenate([p.group for p in parts]),
+            np.concatenate([p.node for p in parts]),
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,9 @@ class Coding:
         try:
             return self.categorical.index(name)
         except ValueError:
-            raise KeyError(f"no categorical field {name!r}; fields: {list(self.categorical)}") from None
+            raise KeyError(
+                f"no categorical field {name!r}; fields: {list(self.categorical)}"
+            ) from None
 
     def frame(self, cohort: Cohort) -> pd.DataFrame:
         """The cohort as a table: group first (categorical), then the covariates in table order.
@@ -152,7 +160,9 @@ class Coding:
         """
         columns: dict[str, object] = {}
         if self.groups is not None:
-            columns[self.group_column] = pd.Categorical.from_codes(cohort.group, categories=list(self.groups))
+            columns[self.group_column] = pd.Categorical.from_codes(
+                cohort.group, categories=list(self.groups)
+            )
         cat = {name: k for k, name in enumerate(self.categorical)}
         num = {name: k for k, name in enumerate(self.numeric)}
         dtypes = self._dtypes  # type: ignore[attr-defined]
@@ -176,8 +186,11 @@ class Coding:
         codes = np.empty((n, len(self.categorical)), dtype=np.int64)
         for k, (name, levels) in enumerate(zip(self.categorical, self.levels, strict=True)):
             codes[:, k] = _codes(frame[name], levels, name)
-        numeric = np.column_stack([frame[name].to_numpy(dtype=np.float64) for name in self.numeric]) \
-            if self.numeric else np.zeros((n, 0))
+        numeric = (
+            np.column_stack([frame[name].to_numpy(dtype=np.float64) for name in self.numeric])
+            if self.numeric
+            else np.zeros((n, 0))
+        )
         group = None
         if self.groups is not None:
             group = _codes(frame[self.group_column], self.groups, self.group_column)
@@ -189,7 +202,9 @@ def _codes(values: pd.Series, levels: Sequence[str], name: str) -> IntArray:
     if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(levels):
         codes = values.cat.codes.to_numpy().astype(np.int64)
     else:
-        codes = pd.Index(list(levels)).get_indexer(values.astype(object).to_numpy()).astype(np.int64)
+        codes = (
+            pd.Index(list(levels)).get_indexer(values.astype(object).to_numpy()).astype(np.int64)
+        )
     if codes.size and codes.min() < 0:
         bad = sorted({str(v) for v in values[codes < 0]})[:5]
         raise ValueError(f"column {name!r}: value(s) {bad} are not among its levels {list(levels)}")

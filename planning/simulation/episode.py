@@ -197,17 +197,17 @@ class Episode:
         tail = self._chunks[-1] if self._chunks else pd.DataFrame()
         if len(tail) < self.frontier_size:
             tail = self._covariates()
-        return tail.iloc[len(tail) - self.frontier_size:].reset_index(drop=True)
+        return tail.iloc[len(tail) - self.frontier_size :].reset_index(drop=True)
 
     @property
     def frontier_times(self) -> IntArray:
         """Interview minutes of the frontier."""
-        return self._time[self._frontier_start:]
+        return self._time[self._frontier_start :]
 
     @property
     def frontier_nodes(self) -> IntArray:
         """Population nodes of the frontier (``-1`` in branching worlds)."""
-        return self._node[self._frontier_start:]
+        return self._node[self._frontier_start :]
 
     @property
     def nodes(self) -> IntArray:
@@ -220,7 +220,9 @@ class Episode:
         if self._frontier_cache is None:
             cov = self.frontier_covariates
             columns = {
-                "id": pd.array(respondent_ids(self.n_respondents)[self._frontier_start:], dtype="string"),
+                "id": pd.array(
+                    respondent_ids(self.n_respondents)[self._frontier_start :], dtype="string"
+                ),
                 "interview_time": self.clock.to_timestamps(self.frontier_times).to_numpy(),
             }
             columns.update({c: _as_string_column(cov[c]) for c in cov.columns})
@@ -240,8 +242,14 @@ class Episode:
         return survival_from_pmf(self.capacity_pmf(max_count))
 
     # -------------------------------------------------------------- growth
-    def _append(self, covariates: pd.DataFrame, recruiter: IntArray, times: IntArray,
-                wave: IntArray, nodes: IntArray | None) -> None:
+    def _append(
+        self,
+        covariates: pd.DataFrame,
+        recruiter: IntArray,
+        times: IntArray,
+        wave: IntArray,
+        nodes: IntArray | None,
+    ) -> None:
         n = len(times)
         self._chunks.append(covariates.reset_index(drop=True))
         self._recruiter = np.concatenate([self._recruiter, recruiter])
@@ -265,8 +273,13 @@ class Episode:
         covariates, nodes = self.world.draw_seeds(self, n, rng)
         found = len(covariates)
         times = self.clock.seed_times(found, rng, after=self.last_time)
-        self._append(covariates, np.full(found, -1, dtype=np.int64), times,
-                     np.zeros(found, dtype=np.int64), nodes)
+        self._append(
+            covariates,
+            np.full(found, -1, dtype=np.int64),
+            times,
+            np.zeros(found, dtype=np.int64),
+            nodes,
+        )
         self.n_seeds += found
         return found
 
@@ -293,7 +306,9 @@ class Episode:
                 raise ValueError("allocation must hold whole numbers of coupons")
         alloc = alloc.astype(np.int64)
         if size and alloc.min() < 0:
-            raise ValueError(f"allocation must be >= 0; frontier position {int(np.argmin(alloc))} has {alloc.min()}")
+            raise ValueError(
+                f"allocation must be >= 0; frontier position {int(np.argmin(alloc))} has {alloc.min()}"
+            )
         start = self._frontier_start
         result = self.world.recruit(self, alloc, rng)
         self._coupons[start:] = alloc
@@ -303,10 +318,16 @@ class Episode:
             raise RuntimeError("the world returned more recruits than coupons")
         recruiter = start + result.parent
         self._frontier_start = self.n_respondents
-        self._append(result.covariates, recruiter, result.times, self._wave[recruiter] + 1, result.nodes)
+        self._append(
+            result.covariates, recruiter, result.times, self._wave[recruiter] + 1, result.nodes
+        )
         self.round += 1
-        return RoundOutcome(allocation=alloc, recruits=recruits, capacity=result.capacity.astype(np.int64),
-                            new_frontier=self.frontier)
+        return RoundOutcome(
+            allocation=alloc,
+            recruits=recruits,
+            capacity=result.capacity.astype(np.int64),
+            new_frontier=self.frontier,
+        )
 
     # ---------------------------------------------------------------- stop
     def stop(self, max_respondents: int | None = None, cutoff_minutes: int | None = None) -> int:
@@ -409,13 +430,15 @@ class Episode:
         cap[self._capacity < 0] = pd.NA
         rec = self._recruiter
         n_recruits = np.bincount(rec[rec >= 0], minlength=n).astype(np.int64)
-        out = pd.DataFrame({
-            "id": pd.array(respondent_ids(n), dtype="string"),
-            "wave": self._wave.copy(),
-            "capacity": cap,
-            "n_recruits": n_recruits,
-            "window_closed": self._window_closed(),
-        })
+        out = pd.DataFrame(
+            {
+                "id": pd.array(respondent_ids(n), dtype="string"),
+                "wave": self._wave.copy(),
+                "capacity": cap,
+                "n_recruits": n_recruits,
+                "window_closed": self._window_closed(),
+            }
+        )
         if np.any(self._node >= 0):
             out["node"] = self._node.copy()
         return out

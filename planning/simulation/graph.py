@@ -52,8 +52,13 @@ def homophily_affinity(block_levels: NDArray[np.int64], factors: ArrayLike) -> N
     return np.prod(np.where(same, factors[None, None, :], 1.0), axis=2)
 
 
-def degree_corrected_sbm(blocks: ArrayLike, affinity: ArrayLike, theta: ArrayLike, mean_degree: float,
-                         rng: np.random.Generator) -> sparse.csr_array:
+def degree_corrected_sbm(
+    blocks: ArrayLike,
+    affinity: ArrayLike,
+    theta: ArrayLike,
+    mean_degree: float,
+    rng: np.random.Generator,
+) -> sparse.csr_array:
     """Draw a simple undirected DC-SBM graph.
 
     Parameters
@@ -109,7 +114,9 @@ def degree_corrected_sbm(blocks: ArrayLike, affinity: ArrayLike, theta: ArrayLik
     else:
         u = v = np.empty(0, dtype=np.int64)
     data = np.ones(2 * len(u), dtype=np.int32)
-    adj = sparse.coo_array((data, (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n)).tocsr()
+    adj = sparse.coo_array(
+        (data, (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n)
+    ).tocsr()
     adj.sum_duplicates()
     adj.sort_indices()
     adj.data = np.ones(len(adj.data), dtype=np.int8)

@@ -95,8 +95,9 @@ def inverse_cdf(pmf: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.
     return (u[:, None] >= cum).sum(axis=1).astype(np.int64)
 
 
-def categorical_draws(table: NDArray[np.float64], rows: NDArray[np.int64],
-                      u: NDArray[np.float64]) -> NDArray[np.int64]:
+def categorical_draws(
+    table: NDArray[np.float64], rows: NDArray[np.int64], u: NDArray[np.float64]
+) -> NDArray[np.int64]:
     """Codes drawn from ``table[rows[i]]`` (a law per row of ``table``) by inverse CDF."""
     cum = np.cumsum(table, axis=1)
     cum[:, -1] = np.inf

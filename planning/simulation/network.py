@@ -81,12 +81,18 @@ class NetworkWorld(World):
         Probability that a not-yet-recruited neighbour is willing to come.
     """
 
-    def __init__(self, adjacency: sparse.sparray | sparse.spmatrix, population: pd.DataFrame,
-                 accept_prob: float = 0.3) -> None:
+    def __init__(
+        self,
+        adjacency: sparse.sparray | sparse.spmatrix,
+        population: pd.DataFrame,
+        accept_prob: float = 0.3,
+    ) -> None:
         adj = sparse.csr_array(adjacency)
         n = adj.shape[0]
         if adj.shape != (n, n) or len(population) != n:
-            raise ValueError(f"adjacency {adj.shape} and population ({len(population)} rows) disagree")
+            raise ValueError(
+                f"adjacency {adj.shape} and population ({len(population)} rows) disagree"
+            )
         if not 0.0 < accept_prob <= 1.0:
             raise ValueError(f"accept_prob must be in (0, 1], got {accept_prob}")
         adj.sort_indices()
@@ -96,14 +102,23 @@ class NetworkWorld(World):
         self.degree = np.diff(adj.indptr).astype(np.int64)
 
     def __repr__(self) -> str:
-        return (f"NetworkWorld(nodes={self.n_nodes}, edges={self.adjacency.nnz // 2}, "
-                f"accept_prob={self.accept_prob})")
+        return (
+            f"NetworkWorld(nodes={self.n_nodes}, edges={self.adjacency.nnz // 2}, "
+            f"accept_prob={self.accept_prob})"
+        )
 
     @classmethod
-    def generate(cls, rng: np.random.Generator, n_nodes: int = 3000, *,
-                 fields: Mapping[str, Mapping[str, object]] = DEFAULT_POPULATION,
-                 mean_degree: float = 8.0, degree_tail: float = 2.5, accept_prob: float = 0.3,
-                 network_size_column: str = "network_size") -> NetworkWorld:
+    def generate(
+        cls,
+        rng: np.random.Generator,
+        n_nodes: int = 3000,
+        *,
+        fields: Mapping[str, Mapping[str, object]] = DEFAULT_POPULATION,
+        mean_degree: float = 8.0,
+        degree_tail: float = 2.5,
+        accept_prob: float = 0.3,
+        network_size_column: str = "network_size",
+    ) -> NetworkWorld:
         """Draw a population and its DC-SBM graph.
 
         Parameters
@@ -146,7 +161,9 @@ class NetworkWorld(World):
         if codes:
             stacked = np.stack(codes, axis=1)
             block = np.ravel_multi_index(tuple(stacked.T), tuple(sizes))
-            block_levels = np.stack(np.unravel_index(np.arange(int(np.prod(sizes))), tuple(sizes)), axis=1)
+            block_levels = np.stack(
+                np.unravel_index(np.arange(int(np.prod(sizes))), tuple(sizes)), axis=1
+            )
             affinity = homophily_affinity(block_levels, factors)
         else:
             block = np.zeros(int(n_nodes), dtype=np.int64)
@@ -191,17 +208,21 @@ class NetworkWorld(World):
         return np.bincount(owner[~recruited[nbr]], minlength=episode.frontier_size).astype(np.int64)
 
     # ------------------------------------------------------------- dynamics
-    def draw_seeds(self, episode: Episode, n: int, rng: np.random.Generator
-                   ) -> tuple[pd.DataFrame, IntArray]:
+    def draw_seeds(
+        self, episode: Episode, n: int, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, IntArray]:
         """Up to ``n`` seeds, uniformly among not-yet-recruited people with at least one edge."""
         candidates = np.flatnonzero(~self._recruited(episode) & (self.degree > 0))
         take = min(int(n), len(candidates))
-        nodes = np.sort(rng.choice(candidates, size=take, replace=False)) if take else candidates[:0]
+        nodes = (
+            np.sort(rng.choice(candidates, size=take, replace=False)) if take else candidates[:0]
+        )
         nodes = nodes.astype(np.int64)
         return self.population.iloc[nodes].reset_index(drop=True), nodes
 
-    def recruit(self, episode: Episode, allocation: NDArray[np.int64],
-                rng: np.random.Generator) -> Recruitment:
+    def recruit(
+        self, episode: Episode, allocation: NDArray[np.int64], rng: np.random.Generator
+    ) -> Recruitment:
         """Willing neighbours, coupons to ``min(C_i, k_i)`` of them, first coupon wins."""
         size = episode.frontier_size
         recruited = self._recruited(episode)
@@ -224,7 +245,9 @@ class NetworkWorld(World):
         keep = keep[np.lexsort((times[keep], owner[keep]))]
         owner, nbr, times = owner[keep], nbr[keep], times[keep]
         covariates = self.population.iloc[nbr].reset_index(drop=True)
-        return Recruitment(parent=owner, covariates=covariates, times=times, capacity=capacity, nodes=nbr)
+        return Recruitment(
+            parent=owner, covariates=covariates, times=times, capacity=capacity, nodes=nbr
+        )
 
     def capacity_pmf_of(self, episode: Episode, max_count: int) -> NDArray[np.float64]:
         """``Binomial(a_i, accept_prob)`` pmf of the frontier, tail in the last column."""

@@ -132,10 +132,14 @@ class CategoricalTransition:
             raise ValueError(f"field {self.name!r}: rho must be in [0, 1], got {self.rho}")
         pi = np.asarray(self.pi, dtype="float64")
         if pi.shape != (k,) or np.any(pi < 0) or not np.isclose(pi.sum(), 1.0):
-            raise ValueError(f"field {self.name!r}: pi must be {k} nonnegative weights summing to 1")
+            raise ValueError(
+                f"field {self.name!r}: pi must be {k} nonnegative weights summing to 1"
+            )
         target = np.asarray(self.target, dtype=np.int64)
         if target.shape != (k,) or np.any((target < 0) | (target >= k)):
-            raise ValueError(f"field {self.name!r}: target must map each of the {k} levels to a level")
+            raise ValueError(
+                f"field {self.name!r}: target must map each of the {k} levels to a level"
+            )
         object.__setattr__(self, "pi", pi)
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "_dtype", pd.CategoricalDtype(list(self.levels)))
@@ -143,16 +147,23 @@ class CategoricalTransition:
     kind = "categorical"
 
     @classmethod
-    def inheritance(cls, name: str, levels: Sequence[str], rho: float,
-                    pi: ArrayLike | None = None) -> CategoricalTransition:
+    def inheritance(
+        cls, name: str, levels: Sequence[str], rho: float, pi: ArrayLike | None = None
+    ) -> CategoricalTransition:
         """Homophily: ``P(c | p) = rho 1[c = p] + (1 - rho) pi(c)``; ``pi`` uniform by default."""
         k = len(levels)
         weights = np.full(k, 1.0 / k) if pi is None else np.asarray(pi, dtype="float64")
         return cls(name, tuple(levels), float(rho), weights, np.arange(k))
 
     @classmethod
-    def type_rule(cls, name: str, levels: Sequence[str], follow: Mapping[str, str], p_follow: float,
-                  pi: ArrayLike | None = None) -> CategoricalTransition:
+    def type_rule(
+        cls,
+        name: str,
+        levels: Sequence[str],
+        follow: Mapping[str, str],
+        p_follow: float,
+        pi: ArrayLike | None = None,
+    ) -> CategoricalTransition:
         """Type rule: the child takes level ``follow[p]`` with probability ``p_follow``, else ``pi``."""
         levels = tuple(levels)
         missing = [lv for lv in levels if lv not in follow]
@@ -160,7 +171,9 @@ class CategoricalTransition:
             raise ValueError(f"field {name!r}: the type rule has no target for level(s) {missing}")
         unknown = sorted({v for v in follow.values() if v not in levels})
         if unknown:
-            raise ValueError(f"field {name!r}: type-rule target(s) {unknown} are not levels {list(levels)}")
+            raise ValueError(
+                f"field {name!r}: type-rule target(s) {unknown} are not levels {list(levels)}"
+            )
         k = len(levels)
         weights = np.full(k, 1.0 / k) if pi is None else np.asarray(pi, dtype="float64")
         target = np.array([levels.index(follow[lv]) for lv in levels])
@@ -193,7 +206,9 @@ class CategoricalTransition:
 
     def sample_population(self, n: int, rng: np.random.Generator) -> pd.Categorical:
         """``n`` draws from ``pi`` (the seeds' law)."""
-        return pd.Categorical.from_codes(inheritance.draw_categorical(self.pi, rng, n), dtype=self.dtype)
+        return pd.Categorical.from_codes(
+            inheritance.draw_categorical(self.pi, rng, n), dtype=self.dtype
+        )
 
     def laplace_factor(self, h: FloatArray, parent_codes: IntArray) -> FloatArray:
         """``sum_c P(c | p) exp(-h[j, c])`` for each parent and feature ``j``.
@@ -208,7 +223,9 @@ class CategoricalTransition:
         -------
         array, shape (person, J)
         """
-        table = inheritance.laplace_table(self.rho, self.pi, np.exp(-np.asarray(h, dtype="float64")), self.target)
+        table = inheritance.laplace_table(
+            self.rho, self.pi, np.exp(-np.asarray(h, dtype="float64")), self.target
+        )
         return table[:, parent_codes].T
 
 
@@ -245,12 +262,18 @@ class LogNormalRegression:
             raise ValueError(f"field {self.name!r}: sigma must be >= 0")
 
     @classmethod
-    def stationary(cls, name: str, median: float, log_sd: float, slope: float = 0.0,
-                   integer: bool = False) -> LogNormalRegression:
+    def stationary(
+        cls, name: str, median: float, log_sd: float, slope: float = 0.0, integer: bool = False
+    ) -> LogNormalRegression:
         """Build the regression whose stationary law has the given median and log-sd."""
         mean_log = float(np.log(median))
-        return cls(name, intercept=mean_log * (1.0 - slope), slope=slope,
-                   sigma=log_sd * float(np.sqrt(1.0 - slope**2)), integer=integer)
+        return cls(
+            name,
+            intercept=mean_log * (1.0 - slope),
+            slope=slope,
+            sigma=log_sd * float(np.sqrt(1.0 - slope**2)),
+            integer=integer,
+        )
 
     @property
     def dtype(self) -> np.dtype:
@@ -268,7 +291,9 @@ class LogNormalRegression:
         x = pd.Series(parent_values).to_numpy(dtype="float64", na_value=np.nan)
         if np.any(~np.isfinite(x) | (x <= 0)):
             raise ValueError(f"field {self.name!r}: recruiter values must be positive numbers")
-        return self._finish(self.intercept + self.slope * np.log(x) + self.sigma * rng.standard_normal(len(x)))
+        return self._finish(
+            self.intercept + self.slope * np.log(x) + self.sigma * rng.standard_normal(len(x))
+        )
 
     def sample_population(self, n: int, rng: np.random.Generator) -> FloatArray:
         """``n`` draws from the stationary law."""
@@ -322,8 +347,13 @@ class OffspringLaw:
                 return f
         raise KeyError(f"no field {name!r}; fields: {self.names}")
 
-    def sample(self, parents: pd.DataFrame, n_children: ArrayLike, rng: np.random.Generator,
-               sample: int | None = None) -> pd.DataFrame:
+    def sample(
+        self,
+        parents: pd.DataFrame,
+        n_children: ArrayLike,
+        rng: np.random.Generator,
+        sample: int | None = None,
+    ) -> pd.DataFrame:
         """Draw recruit covariates.
 
         Parameters
@@ -358,8 +388,9 @@ class OffspringLaw:
 
     def sample_population(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` independent people from the population law (for seeds)."""
-        return pd.DataFrame({law.name: law.sample_population(n, rng) for law in self.fields},
-                            index=pd.RangeIndex(n))
+        return pd.DataFrame(
+            {law.name: law.sample_population(n, rng) for law in self.fields}, index=pd.RangeIndex(n)
+        )
 
     def population(self) -> IndependentCovariates:
         """The population law as a seed-covariate law."""
@@ -418,5 +449,6 @@ class IndependentCovariates:
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` people, one column per field."""
-        return pd.DataFrame({law.name: law.sample_population(n, rng) for law in self.fields},
-                            index=pd.RangeIndex(n))
+        return pd.DataFrame(
+            {law.name: law.sample_population(n, rng) for law in self.fields}, index=pd.RangeIndex(n)
+        )

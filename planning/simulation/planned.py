@@ -52,7 +52,11 @@ def drive_settings(planner: Any, settings: EpisodeSettings) -> Any:
     """The planner with the episode's round cap and total budget filled in (where it has them)."""
     names = _field_names(planner)
     changes: dict[str, Any] = {}
-    if "max_per_round" in names and settings.max_per_round is not None and planner.max_per_round is None:
+    if (
+        "max_per_round" in names
+        and settings.max_per_round is not None
+        and planner.max_per_round is None
+    ):
         changes["max_per_round"] = settings.max_per_round
     if "total_budget" in names and planner.total_budget is None:
         changes["total_budget"] = settings.budget
@@ -106,9 +110,13 @@ class TrueLaws:
         length = choose_truncation(budget, view.person_cap)
         survival = survival_from_pmf(view.true_capacity_pmf(length))[None]
         return PlanningInputs.from_arrays(
-            survival, caps=min(view.person_cap, length), pooled_pmf=self.pooled_pmf,
-            offspring=self.offspring, frontier=view.frame if self.offspring is not None else None,
-            provenance=_provenance(view))
+            survival,
+            caps=min(view.person_cap, length),
+            pooled_pmf=self.pooled_pmf,
+            offspring=self.offspring,
+            frontier=view.frame if self.offspring is not None else None,
+            provenance=_provenance(view),
+        )
 
 
 def _provenance(view: RoundView) -> dict[str, Any]:
@@ -149,8 +157,13 @@ class PlannerPolicy:
 
     def for_settings(self, settings: EpisodeSettings) -> PlannerPolicy:
         """This policy with the planner's cap and total budget set for ``settings``."""
-        return PlannerPolicy(drive_settings(self.planner, settings), self.model, self.label, self.hindsight,
-                             record=self.record)
+        return PlannerPolicy(
+            drive_settings(self.planner, settings),
+            self.model,
+            self.label,
+            self.hindsight,
+            record=self.record,
+        )
 
     def _budget(self, view: RoundView) -> int:
         return view.remaining if (self._capped or self._multi) else view.limit
@@ -166,6 +179,12 @@ class PlannerPolicy:
             allocation = trim_allocation(allocation, inputs.mean_survival, view.limit)
             trimmed = True
         if self.record:
-            self.decisions.append({"round": view.round, "spend": int(allocation.sum()),
-                                   "value": float(decision.value), "trimmed": trimmed})
+            self.decisions.append(
+                {
+                    "round": view.round,
+                    "spend": int(allocation.sum()),
+                    "value": float(decision.value),
+                    "trimmed": trimmed,
+                }
+            )
         return allocation

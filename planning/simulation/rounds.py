@@ -101,16 +101,26 @@ class EpisodeSettings:
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or int(value) != value or value < (0 if name == "budget" else 1):
-                raise ValueError(f"{name} must be a whole number >= {0 if name == 'budget' else 1}, "
-                                 f"got {value!r}")
+            if (
+                isinstance(value, bool)
+                or int(value) != value
+                or value < (0 if name == "budget" else 1)
+            ):
+                raise ValueError(
+                    f"{name} must be a whole number >= {0 if name == 'budget' else 1}, "
+                    f"got {value!r}"
+                )
             object.__setattr__(self, name, int(value))
 
     @classmethod
     def for_world(cls, world: World | ArrayWorld, **overrides: Any) -> EpisodeSettings:
         """The world's default setting (:class:`EpisodeDefaults`), with ``overrides``."""
         d: EpisodeDefaults = world.defaults
-        base = {"budget": d.budget, "max_per_round": d.max_per_round, "initial_frontier": d.initial_frontier}
+        base = {
+            "budget": d.budget,
+            "max_per_round": d.max_per_round,
+            "initial_frontier": d.initial_frontier,
+        }
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
@@ -205,12 +215,16 @@ class CouponRule:
     @classmethod
     def constant(cls, k: int) -> CouponRule:
         """Constant-k in frontier order while the round's coupons last (standard RDS: 3)."""
-        return cls(lambda limit, cap: ConstantCoupons(min(int(k), cap), budget=limit), f"constant-{k}")
+        return cls(
+            lambda limit, cap: ConstantCoupons(min(int(k), cap), budget=limit), f"constant-{k}"
+        )
 
     @classmethod
     def random(cls, cap: int | None = None) -> CouponRule:
         """The round's coupons one at a time to random people with room left (at most ``cap`` each)."""
-        return cls(lambda limit, person: RandomAllocation(limit, min(cap or person, person)), "random")
+        return cls(
+            lambda limit, person: RandomAllocation(limit, min(cap or person, person)), "random"
+        )
 
     def allocate(self, view: RoundView, rng: np.random.Generator) -> IntArray:
         """The rule's allocation of this round's limit."""
@@ -267,22 +281,32 @@ def _check_allocation(allocation: Any, view: RoundView, policy: Any) -> IntArray
             raise ValueError(f"policy {who} returned fractional coupons")
     alloc = alloc.astype(np.int64)
     if alloc.size and (alloc.min() < 0 or alloc.max() > view.person_cap):
-        raise ValueError(f"policy {who} gave a person {alloc.min() if alloc.min() < 0 else alloc.max()} "
-                         f"coupons (allowed 0..{view.person_cap})")
+        raise ValueError(
+            f"policy {who} gave a person {alloc.min() if alloc.min() < 0 else alloc.max()} "
+            f"coupons (allowed 0..{view.person_cap})"
+        )
     if int(alloc.sum()) > view.limit:
-        raise ValueError(f"policy {who} spent {int(alloc.sum())} coupons; this round allows {view.limit}")
+        raise ValueError(
+            f"policy {who} spent {int(alloc.sum())} coupons; this round allows {view.limit}"
+        )
     return alloc
 
 
 def _streams(seed: int | np.random.SeedSequence, count: int) -> list[np.random.SeedSequence]:
     """``count`` child sequences of ``seed``, derived without changing ``seed`` (unlike ``spawn``)."""
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
-    return [np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k), pool_size=seq.pool_size)
-            for k in range(count)]
+    return [
+        np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k), pool_size=seq.pool_size)
+        for k in range(count)
+    ]
 
 
-def run_episode(world: World | ArrayWorld, policy: RoundPolicy, settings: EpisodeSettings,
-                seed: int | np.random.SeedSequence) -> EpisodeResult:
+def run_episode(
+    world: World | ArrayWorld,
+    policy: RoundPolicy,
+    settings: EpisodeSettings,
+    seed: int | np.random.SeedSequence,
+) -> EpisodeResult:
     """Play one episode (module docstring).
 
     Parameters
@@ -304,7 +328,9 @@ def run_episode(world: World | ArrayWorld, policy: RoundPolicy, settings: Episod
     arrays = as_arrays(world)
     frontier_seq, policy_seq, key_seq = _streams(seed, 3)
     key = np.uint64(key_seq.generate_state(1, np.uint64)[0])
-    cohort, memory = arrays.start(settings.initial_frontier, np.random.default_rng(frontier_seq), key)
+    cohort, memory = arrays.start(
+        settings.initial_frontier, np.random.default_rng(frontier_seq), key
+    )
     keys = root_keys(key, len(cohort))
     rng = np.random.default_rng(policy_seq)
     cap = settings.person_cap
@@ -313,11 +339,25 @@ def run_episode(world: World | ArrayWorld, policy: RoundPolicy, settings: Episod
     spend: list[int] = []
     sizes: list[int] = []
     t = 0
-    while len(cohort) and remaining > 0 and (settings.max_rounds is None or t < settings.max_rounds):
-        limit = remaining if settings.max_per_round is None else min(remaining, settings.max_per_round)
+    while (
+        len(cohort) and remaining > 0 and (settings.max_rounds is None or t < settings.max_rounds)
+    ):
+        limit = (
+            remaining if settings.max_per_round is None else min(remaining, settings.max_per_round)
+        )
         realisation = arrays.realise(cohort, keys, cap, memory, t)
-        view = RoundView(t, remaining, limit, cap, cohort, arrays.coding, arrays, memory,
-                         realisation.capacity if policy.hindsight else None, settings.budget)
+        view = RoundView(
+            t,
+            remaining,
+            limit,
+            cap,
+            cohort,
+            arrays.coding,
+            arrays,
+            memory,
+            realisation.capacity if policy.hindsight else None,
+            settings.budget,
+        )
         allocation = _check_allocation(policy.allocate(view, rng), view, policy)
         came = arrays.recruit(cohort, keys, realisation, allocation, memory, t)
         recruits.append(len(came.parent))
@@ -346,11 +386,15 @@ class EpisodeTable:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_results(cls, results: Sequence[EpisodeResult], budget: int, rounds: int | None = None
-                     ) -> EpisodeTable:
+    def from_results(
+        cls, results: Sequence[EpisodeResult], budget: int, rounds: int | None = None
+    ) -> EpisodeTable:
         """Stack episode results (``rounds``: pad to at least this many rounds)."""
         width = max([r.rounds for r in results] + [rounds or 0, 1])
-        out = {name: np.zeros((len(results), width), dtype=np.int64) for name in ("recruits", "spend", "frontier")}
+        out = {
+            name: np.zeros((len(results), width), dtype=np.int64)
+            for name in ("recruits", "spend", "frontier")
+        }
         for e, r in enumerate(results):
             out["recruits"][e, : r.rounds] = r.recruits
             out["spend"][e, : r.rounds] = r.spend
@@ -380,8 +424,12 @@ def episode_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(int(seed)).spawn(int(n))
 
 
-def run_episodes(world: World | ArrayWorld, policy: RoundPolicy, settings: EpisodeSettings,
-                 seeds: Sequence[int | np.random.SeedSequence]) -> EpisodeTable:
+def run_episodes(
+    world: World | ArrayWorld,
+    policy: RoundPolicy,
+    settings: EpisodeSettings,
+    seeds: Sequence[int | np.random.SeedSequence],
+) -> EpisodeTable:
     """Play one episode per seed with the same policy."""
     arrays = as_arrays(world)
     results = [run_episode(arrays, policy, settings, s) for s in seeds]

@@ -99,12 +99,16 @@ __all__ = [
 ]
 
 #: Capacity effects of the calibrated world (log scale; unlisted levels are 0).
-CALIBRATED_EFFECTS: Mapping[str, Mapping[str, float]] = MappingProxyType({
-    "SEX": MappingProxyType({"L2": 0.35, "L3": -0.25}),
-    "BEHAV": MappingProxyType({"L2": -0.40, "L3": 0.30}),
-})
+CALIBRATED_EFFECTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
+    {
+        "SEX": MappingProxyType({"L2": 0.35, "L3": -0.25}),
+        "BEHAV": MappingProxyType({"L2": -0.40, "L3": 0.30}),
+    }
+)
 #: Site effects ``u_g`` of the calibrated world (one fixed draw, spread about 0.3).
-CALIBRATED_SITES: Mapping[str, float] = MappingProxyType({"S1": -0.30, "S2": 0.05, "S3": 0.35, "S4": -0.10})
+CALIBRATED_SITES: Mapping[str, float] = MappingProxyType(
+    {"S1": -0.30, "S2": 0.05, "S3": 0.35, "S4": -0.10}
+)
 #: Referral type of each ``LOCAL`` level in the tunnel world.
 TUNNEL_TYPES: Mapping[str, str] = MappingProxyType({"L1": "A", "L2": "B", "L3": "C", "L4": "C"})
 
@@ -122,66 +126,102 @@ def _level_weights(k: int, kind: str) -> np.ndarray:
     raise ValueError(f"level_weights must be 'uniform' or 'tilted', got {kind!r}")
 
 
-def _calibrated_fields(level_weights: str, skip: tuple[str, ...] = ()) -> list[CategoricalTransition]:
+def _calibrated_fields(
+    level_weights: str, skip: tuple[str, ...] = ()
+) -> list[CategoricalTransition]:
     cal = load_calibration()
     return [
-        CategoricalTransition.inheritance(f.name, _levels(f.levels), f.inherit_prob,
-                                          _level_weights(f.levels, level_weights))
-        for f in cal.fields if f.name not in skip
+        CategoricalTransition.inheritance(
+            f.name, _levels(f.levels), f.inherit_prob, _level_weights(f.levels, level_weights)
+        )
+        for f in cal.fields
+        if f.name not in skip
     ]
 
 
-def homogeneous_world(rng: np.random.Generator | int | None = None, respondents: int = 500, *,
-                      mean_capacity: float = 2.0, dispersion: float = 1.5, sites: int = 3,
-                      capacity: CapacityLaw | None = None) -> BranchingWorld:
+def homogeneous_world(
+    rng: np.random.Generator | int | None = None,
+    respondents: int = 500,
+    *,
+    mean_capacity: float = 2.0,
+    dispersion: float = 1.5,
+    sites: int = 3,
+    capacity: CapacityLaw | None = None,
+) -> BranchingWorld:
     """Everyone alike: ``C ~ NB(mean_capacity, dispersion)``; covariates without effect.
 
     ``rng`` and ``respondents`` are unused (uniform builder signature).
     """
     if not 1 <= sites:
         raise ValueError(f"sites must be >= 1, got {sites}")
-    law = capacity or NegativeBinomialCapacity(LogLinearMean(float(np.log(mean_capacity))), dispersion)
-    offspring = OffspringLaw([
-        CategoricalTransition.inheritance("sex", ["F", "M"], rho=0.0),
-        LogNormalRegression.stationary("network_size", median=12.0, log_sd=0.8, slope=0.0, integer=True),
-    ])
+    law = capacity or NegativeBinomialCapacity(
+        LogLinearMean(float(np.log(mean_capacity))), dispersion
+    )
+    offspring = OffspringLaw(
+        [
+            CategoricalTransition.inheritance("sex", ["F", "M"], rho=0.0),
+            LogNormalRegression.stationary(
+                "network_size", median=12.0, log_sd=0.8, slope=0.0, integer=True
+            ),
+        ]
+    )
     return BranchingWorld(law, offspring, groups=[f"S{i}" for i in range(1, sites + 1)])
 
 
-def calibrated_world(rng: np.random.Generator | int | None = None, respondents: int = 500, *,
-                     mean_capacity: float = 2.0, dispersion: float = 1.5,
-                     capacity_effects: Mapping[str, Mapping[str, float]] = CALIBRATED_EFFECTS,
-                     site_effects: Mapping[str, float] = CALIBRATED_SITES,
-                     level_weights: Literal["uniform", "tilted"] = "uniform",
-                     capacity: CapacityLaw | None = None) -> BranchingWorld:
+def calibrated_world(
+    rng: np.random.Generator | int | None = None,
+    respondents: int = 500,
+    *,
+    mean_capacity: float = 2.0,
+    dispersion: float = 1.5,
+    capacity_effects: Mapping[str, Mapping[str, float]] = CALIBRATED_EFFECTS,
+    site_effects: Mapping[str, float] = CALIBRATED_SITES,
+    level_weights: Literal["uniform", "tilted"] = "uniform",
+    capacity: CapacityLaw | None = None,
+) -> BranchingWorld:
     """ICPSR 22140 homophily with a covariate- and site-dependent NB capacity.
 
     ``rng`` and ``respondents`` are unused (uniform builder signature).
     """
     law = capacity or NegativeBinomialCapacity(
-        LogLinearMean(intercept=float(np.log(mean_capacity)),
-                      categorical={k: dict(v) for k, v in capacity_effects.items()},
-                      group_effects=dict(site_effects)),
-        dispersion)
+        LogLinearMean(
+            intercept=float(np.log(mean_capacity)),
+            categorical={k: dict(v) for k, v in capacity_effects.items()},
+            group_effects=dict(site_effects),
+        ),
+        dispersion,
+    )
     offspring = OffspringLaw(_calibrated_fields(level_weights))
     return BranchingWorld(law, offspring, groups=list(site_effects))
 
 
-def _tunnel_seed_law(levels: list[str], type_of_level: Mapping[str, str], fractions: Mapping[str, float],
-                     type_field: str) -> CategoricalTransition:
+def _tunnel_seed_law(
+    levels: list[str],
+    type_of_level: Mapping[str, str],
+    fractions: Mapping[str, float],
+    type_field: str,
+) -> CategoricalTransition:
     """Population law of ``LOCAL`` for seeds: each type's share split evenly over its levels."""
-    counts = {t: sum(1 for lv in levels if type_of_level[lv] == t) for t in set(type_of_level.values())}
-    pi = np.array([fractions.get(type_of_level[lv], 0.0) / counts[type_of_level[lv]] for lv in levels])
+    counts = {
+        t: sum(1 for lv in levels if type_of_level[lv] == t) for t in set(type_of_level.values())
+    }
+    pi = np.array(
+        [fractions.get(type_of_level[lv], 0.0) / counts[type_of_level[lv]] for lv in levels]
+    )
     if not pi.sum() > 0:
         raise ValueError("the seed type fractions give no weight to any LOCAL level")
     return CategoricalTransition.inheritance(type_field, levels, 0.0, pi / pi.sum())
 
 
-def tunnel_world(rng: np.random.Generator | int | None = None, respondents: int = 500, *,
-                 setting: Literal["binding", "original"] = "binding",
-                 rates: Mapping[str, float] | None = None,
-                 type_of_level: Mapping[str, str] = TUNNEL_TYPES,
-                 capacity: CapacityLaw | None = None) -> BranchingWorld:
+def tunnel_world(
+    rng: np.random.Generator | int | None = None,
+    respondents: int = 500,
+    *,
+    setting: Literal["binding", "original"] = "binding",
+    rates: Mapping[str, float] | None = None,
+    type_of_level: Mapping[str, str] = TUNNEL_TYPES,
+    capacity: CapacityLaw | None = None,
+) -> BranchingWorld:
     """The calibration file's tunnel-vision scenario (boom-bust referral types on ``LOCAL``).
 
     Parameters
@@ -212,7 +252,9 @@ def tunnel_world(rng: np.random.Generator | int | None = None, respondents: int 
     levels = _levels(field.levels)
     if sorted(type_of_level) != sorted(levels):
         raise ValueError(f"type_of_level must map each of {levels} to a type")
-    base_rates = dict(binding.poisson_rate_by_type if binding is not None else tv.poisson_rate_by_type)
+    base_rates = dict(
+        binding.poisson_rate_by_type if binding is not None else tv.poisson_rate_by_type
+    )
     if rates is not None:
         base_rates.update({str(k): float(v) for k, v in rates.items()})
     unknown = sorted(set(type_of_level.values()) - set(base_rates))
@@ -233,24 +275,45 @@ def tunnel_world(rng: np.random.Generator | int | None = None, respondents: int 
     others = _calibrated_fields("uniform", skip=(tv.type_field,))
     offspring = OffspringLaw([local, *others])
     if binding is None:
-        return BranchingWorld(law, offspring, defaults=EpisodeDefaults(budget=100, initial_frontier=10))
-    seeds = IndependentCovariates([
-        _tunnel_seed_law(levels, type_of_level, binding.seed_type_fractions, tv.type_field), *others])
+        return BranchingWorld(
+            law, offspring, defaults=EpisodeDefaults(budget=100, initial_frontier=10)
+        )
+    seeds = IndependentCovariates(
+        [
+            _tunnel_seed_law(levels, type_of_level, binding.seed_type_fractions, tv.type_field),
+            *others,
+        ]
+    )
     mix = {first_level[t]: 0.5 for t in ("A", "B") if t in first_level}
-    defaults = EpisodeDefaults(budget=binding.budget, max_per_round=binding.max_coupons_per_round,
-                               initial_frontier=binding.initial_frontier,
-                               frontier_mix={tv.type_field: {k: v / sum(mix.values()) for k, v in mix.items()}})
+    defaults = EpisodeDefaults(
+        budget=binding.budget,
+        max_per_round=binding.max_coupons_per_round,
+        initial_frontier=binding.initial_frontier,
+        frontier_mix={tv.type_field: {k: v / sum(mix.values()) for k, v in mix.items()}},
+    )
     return BranchingWorld(law, offspring, seed_covariate_law=seeds, defaults=defaults)
 
 
-def network_world(rng: np.random.Generator | int | None = None, respondents: int = 500, *,
-                  n_nodes: int | None = None, mean_degree: float = 8.0, degree_tail: float = 2.5,
-                  accept_prob: float = 0.3,
-                  fields: Mapping[str, Mapping[str, object]] = DEFAULT_POPULATION) -> NetworkWorld:
+def network_world(
+    rng: np.random.Generator | int | None = None,
+    respondents: int = 500,
+    *,
+    n_nodes: int | None = None,
+    mean_degree: float = 8.0,
+    degree_tail: float = 2.5,
+    accept_prob: float = 0.3,
+    fields: Mapping[str, Mapping[str, object]] = DEFAULT_POPULATION,
+) -> NetworkWorld:
     """A DC-SBM population of ``n_nodes`` (default ``max(3000, 4 * respondents)``)."""
     size = max(3000, 4 * int(respondents)) if n_nodes is None else int(n_nodes)
-    return NetworkWorld.generate(as_generator(rng), size, fields=fields, mean_degree=mean_degree,
-                                 degree_tail=degree_tail, accept_prob=accept_prob)
+    return NetworkWorld.generate(
+        as_generator(rng),
+        size,
+        fields=fields,
+        mean_degree=mean_degree,
+        degree_tail=degree_tail,
+        accept_prob=accept_prob,
+    )
 
 
 @dataclass(frozen=True)
@@ -289,28 +352,53 @@ class Scenario:
         return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
-SCENARIOS: Mapping[str, Scenario] = MappingProxyType({
-    "homogeneous": Scenario("homogeneous", "one NB capacity law for all, covariates without effect, 3 sites",
-                            homogeneous_world, n_seeds=9),
-    "calibrated": Scenario("calibrated", "ICPSR 22140 homophily on 17 fields, NB capacity on SEX, BEHAV, site",
-                           calibrated_world, n_seeds=12),
-    "tunnel": Scenario("tunnel", "tunnel vision: boom-bust referral types on LOCAL, budget 100, 10 a round "
-                       "(calibration file's binding setting)",
-                       tunnel_world, n_seeds=20, seeds_per_respondent=0.04),
-    "network": Scenario("network", "DC-SBM population graph with homophily and heavy-tailed degrees",
-                        network_world, n_seeds=10),
-})
+SCENARIOS: Mapping[str, Scenario] = MappingProxyType(
+    {
+        "homogeneous": Scenario(
+            "homogeneous",
+            "one NB capacity law for all, covariates without effect, 3 sites",
+            homogeneous_world,
+            n_seeds=9,
+        ),
+        "calibrated": Scenario(
+            "calibrated",
+            "ICPSR 22140 homophily on 17 fields, NB capacity on SEX, BEHAV, site",
+            calibrated_world,
+            n_seeds=12,
+        ),
+        "tunnel": Scenario(
+            "tunnel",
+            "tunnel vision: boom-bust referral types on LOCAL, budget 100, 10 a round "
+            "(calibration file's binding setting)",
+            tunnel_world,
+            n_seeds=20,
+            seeds_per_respondent=0.04,
+        ),
+        "network": Scenario(
+            "network",
+            "DC-SBM population graph with homophily and heavy-tailed degrees",
+            network_world,
+            n_seeds=10,
+        ),
+    }
+)
 
 
 def _scenario(name: str) -> Scenario:
     try:
         return SCENARIOS[name]
     except KeyError:
-        raise ValueError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}") from None
+        raise ValueError(
+            f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}"
+        ) from None
 
 
-def make_world(scenario: str, rng: np.random.Generator | int | None = None, respondents: int = 500,
-               **options: Any) -> World:
+def make_world(
+    scenario: str,
+    rng: np.random.Generator | int | None = None,
+    respondents: int = 500,
+    **options: Any,
+) -> World:
     """Build the world of a scenario.
 
     Parameters
@@ -327,8 +415,10 @@ def make_world(scenario: str, rng: np.random.Generator | int | None = None, resp
     spec = _scenario(scenario)
     bad = sorted(set(options) - set(spec.options))
     if bad:
-        raise TypeError(f"unknown option(s) {bad} for scenario {scenario!r}; "
-                        f"world options: {', '.join(spec.options)}")
+        raise TypeError(
+            f"unknown option(s) {bad} for scenario {scenario!r}; "
+            f"world options: {', '.join(spec.options)}"
+        )
     return spec.build(as_generator(rng), respondents, **options)
 
 
@@ -340,27 +430,36 @@ def _split(scenario: str, respondents: int, overrides: dict[str, Any]) -> tuple[
     world = {k: v for k, v in overrides.items() if k in spec.options}
     bad = sorted(set(overrides) - set(study) - set(world))
     if bad:
-        raise TypeError(f"unknown option(s) {bad} for scenario {scenario!r}; world options: "
-                        f"{', '.join(spec.options)}; study options: {', '.join(STUDY_OPTIONS)}")
+        raise TypeError(
+            f"unknown option(s) {bad} for scenario {scenario!r}; world options: "
+            f"{', '.join(spec.options)}; study options: {', '.join(STUDY_OPTIONS)}"
+        )
     study.setdefault("n_seeds", spec.default_seeds(int(respondents)))
     return world, study
 
 
-def simulate_study_detailed(scenario: str, seed: int, respondents: int = 500,
-                            **overrides: Any) -> SimulatedStudy:
+def simulate_study_detailed(
+    scenario: str, seed: int, respondents: int = 500, **overrides: Any
+) -> SimulatedStudy:
     """As :func:`simulate_study`, returning the table with the truth and the episode."""
     world_options, study_options = _split(scenario, respondents, overrides)
     world_seq, study_seq = np.random.SeedSequence(seed).spawn(2)
     world = make_world(scenario, np.random.default_rng(world_seq), respondents, **world_options)
     n_seeds = study_options.pop("n_seeds")
-    study = world.simulate(n_seeds, max_respondents=int(respondents),
-                           rng=np.random.default_rng(study_seq), **study_options)
+    study = world.simulate(
+        n_seeds,
+        max_respondents=int(respondents),
+        rng=np.random.default_rng(study_seq),
+        **study_options,
+    )
     study.table.attrs["scenario"] = scenario
     study.table.attrs["seed"] = int(seed)
     return study
 
 
-def simulate_study(scenario: str, seed: int, respondents: int = 500, **overrides: Any) -> pd.DataFrame:
+def simulate_study(
+    scenario: str, seed: int, respondents: int = 500, **overrides: Any
+) -> pd.DataFrame:
     """Simulate a study in a named scenario and return its canonical field table.
 
     Parameters

@@ -38,8 +38,16 @@ from planning.simulation.timing import InterviewClock
 
 __all__ = ["EpisodeDefaults", "SimulatedStudy", "World", "as_generator"]
 
-STUDY_OPTIONS = ("n_seeds", "coupon_policy", "start_time", "mean_interview_delay",
-                 "coupon_window", "seed_spread", "cutoff", "reseed")
+STUDY_OPTIONS = (
+    "n_seeds",
+    "coupon_policy",
+    "start_time",
+    "mean_interview_delay",
+    "coupon_window",
+    "seed_spread",
+    "cutoff",
+    "reseed",
+)
 
 
 def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -48,7 +56,9 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
+    raise TypeError(
+        f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}"
+    )
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,16 @@ class EpisodeDefaults:
     def __post_init__(self) -> None:
         if int(self.budget) != self.budget or self.budget < 0:
             raise ValueError(f"budget must be a whole number >= 0, got {self.budget!r}")
-        if self.max_per_round is not None and (int(self.max_per_round) != self.max_per_round
-                                               or self.max_per_round < 1):
-            raise ValueError(f"max_per_round must be a whole number >= 1, got {self.max_per_round!r}")
+        if self.max_per_round is not None and (
+            int(self.max_per_round) != self.max_per_round or self.max_per_round < 1
+        ):
+            raise ValueError(
+                f"max_per_round must be a whole number >= 1, got {self.max_per_round!r}"
+            )
         if int(self.initial_frontier) != self.initial_frontier or self.initial_frontier < 1:
-            raise ValueError(f"initial_frontier must be a whole number >= 1, got {self.initial_frontier!r}")
+            raise ValueError(
+                f"initial_frontier must be a whole number >= 1, got {self.initial_frontier!r}"
+            )
         for name, shares in self.frontier_mix.items():
             total = sum(float(v) for v in shares.values())
             if any(float(v) < 0 for v in shares.values()) or not abs(total - 1.0) < 1e-9:
@@ -137,13 +152,15 @@ class World(ABC):
         """Covariate columns of the tables, in order."""
 
     @abstractmethod
-    def draw_seeds(self, episode: Episode, n: int, rng: np.random.Generator
-                   ) -> tuple[pd.DataFrame, NDArray[np.int64] | None]:
+    def draw_seeds(
+        self, episode: Episode, n: int, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, NDArray[np.int64] | None]:
         """Up to ``n`` seeds: their group and covariate columns, and nodes (network worlds)."""
 
     @abstractmethod
-    def recruit(self, episode: Episode, allocation: NDArray[np.int64],
-                rng: np.random.Generator) -> Recruitment:
+    def recruit(
+        self, episode: Episode, allocation: NDArray[np.int64], rng: np.random.Generator
+    ) -> Recruitment:
         """One round: the episode's frontier with ``allocation`` coupons recruits."""
 
     @abstractmethod
@@ -151,9 +168,16 @@ class World(ABC):
         """True capacity pmf of the episode's frontier, tail in the last column."""
 
     # ---------------------------------------------------------------------
-    def start(self, n_seeds: int, rng: np.random.Generator | int, *,
-              start_time: str | pd.Timestamp = "2024-01-01", mean_interview_delay: float = 7.0,
-              coupon_window: float = 14.0, seed_spread: float = 7.0) -> Episode:
+    def start(
+        self,
+        n_seeds: int,
+        rng: np.random.Generator | int,
+        *,
+        start_time: str | pd.Timestamp = "2024-01-01",
+        mean_interview_delay: float = 7.0,
+        coupon_window: float = 14.0,
+        seed_spread: float = 7.0,
+    ) -> Episode:
         """Open an episode: interview ``n_seeds`` seeds, who form the first frontier.
 
         Parameters
@@ -172,17 +196,30 @@ class World(ABC):
         """
         if int(n_seeds) != n_seeds or n_seeds < 1:
             raise ValueError(f"n_seeds must be a positive integer, got {n_seeds!r}")
-        clock = InterviewClock(start_time=start_time, mean_delay=mean_interview_delay,
-                               coupon_window=coupon_window, seed_spread=seed_spread)
+        clock = InterviewClock(
+            start_time=start_time,
+            mean_delay=mean_interview_delay,
+            coupon_window=coupon_window,
+            seed_spread=seed_spread,
+        )
         episode = Episode(self, clock)
         episode.add_seeds(int(n_seeds), as_generator(rng))
         return episode
 
-    def simulate(self, n_seeds: int, *, max_respondents: int, rng: np.random.Generator | int,
-                 coupon_policy: int | CouponPolicy = 3, start_time: str | pd.Timestamp = "2024-01-01",
-                 mean_interview_delay: float = 7.0, coupon_window: float = 14.0,
-                 seed_spread: float = 7.0, cutoff: str | pd.Timestamp | None = None,
-                 reseed: bool = True) -> SimulatedStudy:
+    def simulate(
+        self,
+        n_seeds: int,
+        *,
+        max_respondents: int,
+        rng: np.random.Generator | int,
+        coupon_policy: int | CouponPolicy = 3,
+        start_time: str | pd.Timestamp = "2024-01-01",
+        mean_interview_delay: float = 7.0,
+        coupon_window: float = 14.0,
+        seed_spread: float = 7.0,
+        cutoff: str | pd.Timestamp | None = None,
+        reseed: bool = True,
+    ) -> SimulatedStudy:
         """Run a study and return the table together with the truth behind it.
 
         Parameters are those of :meth:`run_study`.
@@ -191,9 +228,14 @@ class World(ABC):
             raise ValueError(f"max_respondents must be a positive integer, got {max_respondents!r}")
         rng = as_generator(rng)
         policy = as_policy(coupon_policy)
-        episode = self.start(n_seeds, rng, start_time=start_time,
-                             mean_interview_delay=mean_interview_delay,
-                             coupon_window=coupon_window, seed_spread=seed_spread)
+        episode = self.start(
+            n_seeds,
+            rng,
+            start_time=start_time,
+            mean_interview_delay=mean_interview_delay,
+            coupon_window=coupon_window,
+            seed_spread=seed_spread,
+        )
         clock = episode.clock
         cut = None
         if cutoff is not None:
@@ -219,11 +261,20 @@ class World(ABC):
             episode=episode,
         )
 
-    def run_study(self, n_seeds: int, *, max_respondents: int, rng: np.random.Generator | int,
-                  coupon_policy: int | CouponPolicy = 3, start_time: str | pd.Timestamp = "2024-01-01",
-                  mean_interview_delay: float = 7.0, coupon_window: float = 14.0,
-                  seed_spread: float = 7.0, cutoff: str | pd.Timestamp | None = None,
-                  reseed: bool = True) -> pd.DataFrame:
+    def run_study(
+        self,
+        n_seeds: int,
+        *,
+        max_respondents: int,
+        rng: np.random.Generator | int,
+        coupon_policy: int | CouponPolicy = 3,
+        start_time: str | pd.Timestamp = "2024-01-01",
+        mean_interview_delay: float = 7.0,
+        coupon_window: float = 14.0,
+        seed_spread: float = 7.0,
+        cutoff: str | pd.Timestamp | None = None,
+        reseed: bool = True,
+    ) -> pd.DataFrame:
         """Simulate an RDS study and return its canonical field table.
 
         Parameters
@@ -259,13 +310,20 @@ class World(ABC):
             say how to derive censoring. Fewer than ``max_respondents`` rows
             only if the population ran out (network) or ``reseed=False``.
         """
-        return self.simulate(n_seeds, max_respondents=max_respondents, rng=rng,
-                             coupon_policy=coupon_policy, start_time=start_time,
-                             mean_interview_delay=mean_interview_delay, coupon_window=coupon_window,
-                             seed_spread=seed_spread, cutoff=cutoff, reseed=reseed).table
+        return self.simulate(
+            n_seeds,
+            max_respondents=max_respondents,
+            rng=rng,
+            coupon_policy=coupon_policy,
+            start_time=start_time,
+            mean_interview_delay=mean_interview_delay,
+            coupon_window=coupon_window,
+            seed_spread=seed_spread,
+            cutoff=cutoff,
+            reseed=reseed,
+        ).table
 
 
 def balanced_groups(groups: Sequence[str], first: int, n: int) -> NDArray[np.int64]:
     """Group codes of seeds ``first .. first + n - 1``, cycling through the groups."""
     return (first + np.arange(n, dtype=np.int64)) % len(groups)
-

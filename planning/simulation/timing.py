@@ -57,7 +57,9 @@ class InterviewClock:
         if self.mean_delay <= 0:
             raise ValueError(f"mean_interview_delay must be > 0 days, got {self.mean_delay}")
         if self.coupon_window * MINUTES_PER_DAY <= MIN_DELAY_MINUTES + 1:
-            raise ValueError(f"coupon_window must be longer than an hour, got {self.coupon_window} days")
+            raise ValueError(
+                f"coupon_window must be longer than an hour, got {self.coupon_window} days"
+            )
         if self.seed_spread < 0:
             raise ValueError(f"seed_spread must be >= 0 days, got {self.seed_spread}")
         try:
@@ -75,7 +77,9 @@ class InterviewClock:
         """Coupon window in whole minutes."""
         return int(np.floor(self.coupon_window * MINUTES_PER_DAY))
 
-    def seed_times(self, n: int, rng: np.random.Generator, after: int | None = None) -> NDArray[np.int64]:
+    def seed_times(
+        self, n: int, rng: np.random.Generator, after: int | None = None
+    ) -> NDArray[np.int64]:
         """Minutes of ``n`` seed interviews, uniform over ``seed_spread`` days.
 
         Parameters
@@ -102,5 +106,7 @@ class InterviewClock:
     def to_timestamps(self, minutes: NDArray[np.int64]) -> pd.Series:
         """Absolute ``datetime64[s]`` times of minute offsets."""
         start = np.datetime64(self.start.to_datetime64(), "s")
-        return pd.Series(start + np.asarray(minutes, dtype=np.int64) * np.timedelta64(60, "s"),
-                         dtype="datetime64[s]")
+        return pd.Series(
+            start + np.asarray(minutes, dtype=np.int64) * np.timedelta64(60, "s"),
+            dtype="datetime64[s]",
+        )

@@ -117,9 +117,16 @@ class Cells:
         return self.exact.shape[0]
 
 
-def compress(design: np.ndarray, group: np.ndarray, y: np.ndarray, censor_at: np.ndarray, *,
-             open_rows: np.ndarray | None = None, coupons: np.ndarray | None = None,
-             g: np.ndarray | None = None) -> Cells:
+def compress(
+    design: np.ndarray,
+    group: np.ndarray,
+    y: np.ndarray,
+    censor_at: np.ndarray,
+    *,
+    open_rows: np.ndarray | None = None,
+    coupons: np.ndarray | None = None,
+    g: np.ndarray | None = None,
+) -> Cells:
     """Compress respondents into patterns and count matrices.
 
     Parameters
@@ -160,7 +167,9 @@ def compress(design: np.ndarray, group: np.ndarray, y: np.ndarray, censor_at: np
     if design.ndim != 2 or design.shape[0] != n or group.shape != (n,) or censor_at.shape != (n,):
         raise ValueError("design, group, y and censor_at must describe the same respondents")
     if n and censor_at.min() < 1:
-        raise ValueError("compress() expects censoring bounds >= 1 (rows at 0 carry no information)")
+        raise ValueError(
+            "compress() expects censoring bounds >= 1 (rows at 0 carry no information)"
+        )
     key = np.column_stack([design, group.astype(float)])
     unique, pattern = np.unique(key, axis=0, return_inverse=True)
     pattern = pattern.reshape(-1)
@@ -175,7 +184,9 @@ def compress(design: np.ndarray, group: np.ndarray, y: np.ndarray, censor_at: np
     np.add.at(cens, (pattern[censored], censor_at[censored]), 1.0)
     # open types: (pattern, k, y, g)
     okey_open = np.column_stack([pattern[is_open], k_open[is_open], y[is_open], g_row[is_open]])
-    types, open_type, open_count = np.unique(okey_open, axis=0, return_inverse=True, return_counts=True)
+    types, open_type, open_count = np.unique(
+        okey_open, axis=0, return_inverse=True, return_counts=True
+    )
     open_type = open_type.reshape(-1)
     types = types.reshape(-1, 4)
     open_k = types[:, 1].astype(np.int64)

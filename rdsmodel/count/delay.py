@@ -64,6 +64,7 @@ _DAY = pd.Timedelta(days=1)
 
 def _dist(family: str, params: np.ndarray):
     from scipy import stats  # imported when used: planning never needs it
+
     if family == "gamma":
         return stats.gamma(a=float(params[0]), scale=float(params[1]))
     if family == "lognormal":
@@ -125,22 +126,36 @@ class DelayLaw:
         else:
             par = f"log-mean {self.params[0]:.2f}, log-sd {self.params[1]:.2f}"
         win = "" if self.window is None else f", truncated at the {self.window:g}-day window"
-        return (f"redemption delay {self.family} ({par}{win}): median {self.quantile(0.5):.1f} d, "
-                f"mean {self.mean():.1f} d, fitted on {self.n_delays} recruiter-to-recruit delays "
-                f"({self.n_truncated} right-truncated at the cut-off)")
+        return (
+            f"redemption delay {self.family} ({par}{win}): median {self.quantile(0.5):.1f} d, "
+            f"mean {self.mean():.1f} d, fitted on {self.n_delays} recruiter-to-recruit delays "
+            f"({self.n_truncated} right-truncated at the cut-off)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able description (stored in ``idata.posterior.attrs["rdsplan_delay_law"]``)."""
-        return {"family": self.family, "params": [float(p) for p in self.params], "window": self.window,
-                "n_delays": int(self.n_delays), "n_truncated": int(self.n_truncated),
-                "loglik": float(self.loglik), "median_days": self.quantile(0.5), "mean_days": self.mean()}
+        return {
+            "family": self.family,
+            "params": [float(p) for p in self.params],
+            "window": self.window,
+            "n_delays": int(self.n_delays),
+            "n_truncated": int(self.n_truncated),
+            "loglik": float(self.loglik),
+            "median_days": self.quantile(0.5),
+            "mean_days": self.mean(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DelayLaw:
         """Inverse of :meth:`to_dict`."""
-        return cls(str(d["family"]), tuple(float(p) for p in d["params"]),
-                   None if d.get("window") is None else float(d["window"]),
-                   int(d["n_delays"]), int(d["n_truncated"]), float(d["loglik"]))
+        return cls(
+            str(d["family"]),
+            tuple(float(p) for p in d["params"]),
+            None if d.get("window") is None else float(d["window"]),
+            int(d["n_delays"]),
+            int(d["n_truncated"]),
+            float(d["loglik"]),
+        )
 
 
 def _days(delta) -> np.ndarray:
@@ -184,12 +199,15 @@ def recruitment_delays(data) -> tuple[np.ndarray, np.ndarray]:
     cutoff = getattr(data, "cutoff", None)
     if cutoff is not None and (~closed).any():
         cut = np.datetime64(pd.Timestamp(cutoff).to_datetime64(), "ns")
-        trunc[~closed] = np.maximum(_days(cut - t_parent[~closed].astype("datetime64[ns]")), _MIN_DELAY_DAYS)
+        trunc[~closed] = np.maximum(
+            _days(cut - t_parent[~closed].astype("datetime64[ns]")), _MIN_DELAY_DAYS
+        )
     return delays, trunc
 
 
 def _negloglik(family: str, theta: np.ndarray, d: np.ndarray, upper: np.ndarray) -> float:
     from scipy import special, stats
+
     if family == "gamma":
         shape, scale = np.exp(theta)
         logf = stats.gamma.logpdf(d, a=shape, scale=scale)
@@ -202,8 +220,12 @@ def _negloglik(family: str, theta: np.ndarray, d: np.ndarray, upper: np.ndarray)
     return float(value) if np.isfinite(value) else 1e300
 
 
-def fit_delay_law(delays: np.ndarray, truncation: np.ndarray, window: float | None = None,
-                  families: tuple[str, ...] = DELAY_FAMILIES) -> DelayLaw:
+def fit_delay_law(
+    delays: np.ndarray,
+    truncation: np.ndarray,
+    window: float | None = None,
+    families: tuple[str, ...] = DELAY_FAMILIES,
+) -> DelayLaw:
     r"""Maximum-likelihood delay law under right truncation (see the module docstring).
 
     Parameters
@@ -225,6 +247,7 @@ def fit_delay_law(delays: np.ndarray, truncation: np.ndarray, window: float | No
         With fewer than two delays.
     """
     from scipy import optimize
+
     d = np.asarray(delays, dtype=float)
     trunc = np.asarray(truncation, dtype=float)
     if len(d) < 2:
@@ -243,13 +266,27 @@ def fit_delay_law(delays: np.ndarray, truncation: np.ndarray, window: float | No
             start = np.log([max(m * m / v, 0.05), max(v / m, 1e-3)])
         else:
             start = np.array([logd.mean(), np.log(max(logd.std(), 0.05))])
-        res = optimize.minimize(lambda th, f=family: _negloglik(f, th, d, trunc), start, method="Nelder-Mead",
-                                options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
+        res = optimize.minimize(
+            lambda th, f=family: _negloglik(f, th, d, trunc),
+            start,
+            method="Nelder-Mead",
+            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000},
+        )
         theta = res.x
-        params = tuple(np.exp(theta)) if family == "gamma" else (float(theta[0]), float(np.exp(theta[1])))
+        params = (
+            tuple(np.exp(theta))
+            if family == "gamma"
+            else (float(theta[0]), float(np.exp(theta[1])))
+        )
         if best is None or -res.fun > best.loglik:
-            best = DelayLaw(family, tuple(float(p) for p in params), window, len(d),
-                            int(np.isfinite(np.asarray(truncation, dtype=float)).sum()), float(-res.fun))
+            best = DelayLaw(
+                family,
+                tuple(float(p) for p in params),
+                window,
+                len(d),
+                int(np.isfinite(np.asarray(truncation, dtype=float)).sum()),
+                float(-res.fun),
+            )
     return best
 
 
@@ -274,6 +311,7 @@ def open_weights(k: np.ndarray, y: np.ndarray, g: np.ndarray, kmax: int) -> np.n
         ``(Q, kmax + 1)``.
     """
     from scipy import stats
+
     k = np.asarray(k, dtype=np.int64)
     y = np.asarray(y, dtype=np.int64)
     g = np.asarray(g, dtype=float)

@@ -170,7 +170,9 @@ class DesignSpec:
             spec.wave = [float(wave.mean()), sd]
             spec.terms.append("wave")
         if group_column is not None:
-            labels = table[group_column].astype(str).where(table[group_column].notna(), MISSING_LEVEL)
+            labels = (
+                table[group_column].astype(str).where(table[group_column].notna(), MISSING_LEVEL)
+            )
             spec.groups = sorted(labels.unique().tolist())
             gaps = int(table[group_column].isna().sum())
             if gaps:
@@ -208,7 +210,11 @@ class DesignSpec:
         out: dict[str, list[int]] = {}
         j = 0
         for name in self.covariates:
-            k = len(self.levels[name]) - 1 if self.kinds[name] == "categorical" else 1 + (name in self.indicators)
+            k = (
+                len(self.levels[name]) - 1
+                if self.kinds[name] == "categorical"
+                else 1 + (name in self.indicators)
+            )
             out[name] = list(range(j, j + k))
             j += k
         return out
@@ -223,13 +229,19 @@ class DesignSpec:
                     out[name] = k
         return out
 
-    def _raw_matrix(self, table: pd.DataFrame, *, check: bool, id_column: str | None = "id") -> np.ndarray:
+    def _raw_matrix(
+        self, table: pd.DataFrame, *, check: bool, id_column: str | None = "id"
+    ) -> np.ndarray:
         n = len(table)
-        ids = table[id_column] if id_column and id_column in table.columns else pd.Series(table.index)
+        ids = (
+            table[id_column] if id_column and id_column in table.columns else pd.Series(table.index)
+        )
         needed = [*self.covariates, *(["wave"] if self.wave is not None else [])]
         absent = [c for c in needed if c not in table.columns]
         if absent:
-            raise ModelError(f"the table lacks covariate column(s) {', '.join(absent)} the model uses")
+            raise ModelError(
+                f"the table lacks covariate column(s) {', '.join(absent)} the model uses"
+            )
         cols = []
         for name in self.covariates:
             col = table[name]
@@ -262,7 +274,9 @@ class DesignSpec:
             cols.append((col.to_numpy(dtype=float) - self.wave[0]) / self.wave[1])
         return np.column_stack(cols) if cols else np.zeros((n, 0))
 
-    def group_index(self, table: pd.DataFrame, group_column: str = "group") -> tuple[np.ndarray, list[str]]:
+    def group_index(
+        self, table: pd.DataFrame, group_column: str = "group"
+    ) -> tuple[np.ndarray, list[str]]:
         """Index of each person's group in :attr:`groups`.
 
         Returns
@@ -285,7 +299,9 @@ class DesignSpec:
             if MISSING_LEVEL in self.groups:  # the fit had people without a group: the same group
                 labels[missing] = MISSING_LEVEL
             else:
-                labels[missing] = np.char.add("<NA>#", np.flatnonzero(missing).astype(str)).astype(object)
+                labels[missing] = np.char.add("<NA>#", np.flatnonzero(missing).astype(str)).astype(
+                    object
+                )
         index = pd.Index(self.groups).get_indexer(labels).astype(np.int64)
         unseen = index < 0
         new = pd.unique(labels[unseen]).tolist()

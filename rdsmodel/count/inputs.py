@@ -14,7 +14,13 @@ from scipy import special
 from rdsmodel.count.compression import Cells
 from rdsmodel.errors import ModelError
 
-__all__ = ["GROUP_PARAMETRIZATIONS", "GroupCentring", "choose_covariates", "group_centring", "usable_rows"]
+__all__ = [
+    "GROUP_PARAMETRIZATIONS",
+    "GroupCentring",
+    "choose_covariates",
+    "group_centring",
+    "usable_rows",
+]
 
 
 def choose_covariates(data, covariates: Sequence[str] | str | None) -> list[str]:
@@ -39,8 +45,14 @@ def choose_covariates(data, covariates: Sequence[str] | str | None) -> list[str]
     return list(dict.fromkeys(covariates))
 
 
-def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_effect: bool,
-                *, open_windows: str = "exclude") -> pd.DataFrame:
+def usable_rows(
+    data,
+    covariates: Sequence[str],
+    group_column: str | None,
+    wave_effect: bool,
+    *,
+    open_windows: str = "exclude",
+) -> pd.DataFrame:
     """Fitted rows whose window carries information (``censor_at >= 1``).
 
     Rows with missing covariate values or group are kept: the design models
@@ -68,13 +80,18 @@ def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_
     if open_windows == "delay":
         closed = rows["window_closed"].to_numpy(dtype=bool)
         coupons_ok = rows["coupons_issued"].astype("Float64").fillna(0).to_numpy(dtype=float) >= 1
-        timed = (rows["interview_time"].notna().to_numpy() if "interview_time" in rows.columns
-                 else np.zeros(len(rows), dtype=bool))
+        timed = (
+            rows["interview_time"].notna().to_numpy()
+            if "interview_time" in rows.columns
+            else np.zeros(len(rows), dtype=bool)
+        )
         rows = rows[closed | (coupons_ok & timed)]
         bound = rows["censor_at"].astype("Float64").fillna(0).to_numpy(dtype=float)
         rows = rows[(bound >= 1) | ~rows["window_closed"].to_numpy(dtype=bool)]
         if len(rows) == 0:
-            raise ModelError("no usable rows: no respondent with coupons has a closed window or an interview time")
+            raise ModelError(
+                "no usable rows: no respondent with coupons has a closed window or an interview time"
+            )
         return rows.reset_index(drop=True)
     if open_windows == "exclude":
         rows = rows[rows["window_closed"].to_numpy(dtype=bool)]
@@ -86,7 +103,9 @@ def usable_rows(data, covariates: Sequence[str], group_column: str | None, wave_
     bound = rows["censor_at"].astype("Float64").fillna(0).to_numpy(dtype=float)
     rows = rows[bound >= 1]
     if len(rows) == 0:
-        raise ModelError("no usable rows: every respondent with coupons has an open window and no recruits yet")
+        raise ModelError(
+            "no usable rows: every respondent with coupons has an open window and no recruits yet"
+        )
     # Missing covariate values and groups are modelled (rdsmodel.count.design), not dropped.
     return rows.reset_index(drop=True)
 
@@ -140,7 +159,9 @@ class GroupCentring:
             basis=np.asarray(config["basis"], dtype=float),
             kappa=np.asarray(config["kappa"], dtype=float),
             center=np.asarray(config["center"], dtype=float),
-            sigma_ref=float("nan") if config.get("sigma_ref") is None else float(config["sigma_ref"]),
+            sigma_ref=float("nan")
+            if config.get("sigma_ref") is None
+            else float(config["sigma_ref"]),
             how=str(config.get("how", "auto")),
         )
 
@@ -209,7 +230,9 @@ def group_centring(
     from rdsmodel.count import kernel
 
     if how not in GROUP_PARAMETRIZATIONS:
-        raise ModelError(f"group_parametrization must be one of {', '.join(GROUP_PARAMETRIZATIONS)}, got {how!r}")
+        raise ModelError(
+            f"group_parametrization must be one of {', '.join(GROUP_PARAMETRIZATIONS)}, got {how!r}"
+        )
     helmert = kernel.zero_sum_basis(n_groups)
     if n_groups < 2:
         return GroupCentring(helmert, np.zeros(1), np.zeros(1), float("nan"), how)
@@ -223,7 +246,9 @@ def group_centring(
     has_phi, has_psi = code != 1, code >= 2
     k = np.arange(cells.kmax + 1)
     people = cells.exact.sum() + cells.censored.sum()
-    start_a = float(np.log(max((cells.exact @ k + cells.censored @ k).sum() / max(people, 1.0), 0.1)))
+    start_a = float(
+        np.log(max((cells.exact @ k + cells.censored @ k).sum() / max(people, 1.0), 0.1))
+    )
     n_par = 1 + q + n_groups + int(has_phi) + int(has_psi)
     group = cells.group
 
@@ -239,8 +264,9 @@ def group_centring(
         a, beta, dev, log_phi, logit_psi = unpack(theta)
         eta = a + design @ beta + dev[group]
         d_eta = np.empty(n_pat)
-        ll, d_th, d_om = kernel.loglik_patterns(eta, log_phi, logit_psi, cells.exact, cells.censored, code,
-                                                lfact, d_eta)
+        ll, d_th, d_om = kernel.loglik_patterns(
+            eta, log_phi, logit_psi, cells.exact, cells.censored, code, lfact, d_eta
+        )
         grad = np.zeros(n_par)
         grad[0] = d_eta.sum()
         grad[1 : 1 + q] = design.T @ d_eta
@@ -262,15 +288,20 @@ def group_centring(
 
     theta0 = np.zeros(n_par)
     theta0[0] = start_a
-    res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                            options={"maxiter": 500})
+    res = optimize.minimize(
+        objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500}
+    )
     a, beta, dev, log_phi, logit_psi = unpack(res.x)
     eta = a + design @ beta + dev[group]
     # observed information of each pattern's log mean (the likelihood is separable in eta)
     h = 1e-5
     plus, minus = np.empty(n_pat), np.empty(n_pat)
-    kernel.loglik_patterns(eta + h, log_phi, logit_psi, cells.exact, cells.censored, code, lfact, plus)
-    kernel.loglik_patterns(eta - h, log_phi, logit_psi, cells.exact, cells.censored, code, lfact, minus)
+    kernel.loglik_patterns(
+        eta + h, log_phi, logit_psi, cells.exact, cells.censored, code, lfact, plus
+    )
+    kernel.loglik_patterns(
+        eta - h, log_phi, logit_psi, cells.exact, cells.censored, code, lfact, minus
+    )
     weight = np.clip(-(plus - minus) / (2 * h), 0.0, None)
     onehot = np.zeros((n_pat, n_groups))
     onehot[np.arange(n_pat), group] = 1.0
@@ -304,7 +335,9 @@ def group_centring(
     sigma_ref = float(np.exp(np.interp(0.5, cdf, log_sigma)))
     # kappa c_mle = (kappa + 1) c_ridge, finite when kappa is 0
     center = (kappa + 1.0) * c_ridge
-    if not (np.all(np.isfinite(basis)) and np.all(np.isfinite(kappa)) and np.all(np.isfinite(center))):
+    if not (
+        np.all(np.isfinite(basis)) and np.all(np.isfinite(kappa)) and np.all(np.isfinite(center))
+    ):
         # the approximation failed (degenerate data): Helmert contrasts, non-centred
         zero = np.zeros(n_groups - 1)
         return GroupCentring(helmert, zero, zero, float("nan"), "noncentered")

@@ -114,15 +114,21 @@ def prior_logp(code: int, a1: float, a2: float, a3: float, v: float) -> tuple[fl
         return lp, -(nu + 1.0) * z / (s * (nu + z * z))
     if code == 2:  # Cauchy(alpha, beta)
         z = (v - a1) / a2
-        return -math.log(math.pi) - math.log(a2) - math.log1p(z * z), -2.0 * z / (a2 * (1.0 + z * z))
+        return -math.log(math.pi) - math.log(a2) - math.log1p(z * z), -2.0 * z / (
+            a2 * (1.0 + z * z)
+        )
     if code == 3:  # HalfNormal(sigma)
         return 0.5 * math.log(2.0 / math.pi) - math.log(a1) - 0.5 * (v / a1) ** 2, -v / (a1 * a1)
     if code == 4:  # Exponential(lam)
         return math.log(a1) - a1 * v, -a1
     if code == 6:  # HalfCauchy(beta)
-        return _LOG2 - math.log(math.pi) - math.log(a1) - math.log1p((v / a1) ** 2), -2.0 * v / (a1 * a1 + v * v)
+        return _LOG2 - math.log(math.pi) - math.log(a1) - math.log1p((v / a1) ** 2), -2.0 * v / (
+            a1 * a1 + v * v
+        )
     if code == 7:  # Gamma(alpha, beta)
-        return a1 * math.log(a2) - math.lgamma(a1) + (a1 - 1.0) * math.log(v) - a2 * v, (a1 - 1.0) / v - a2
+        return a1 * math.log(a2) - math.lgamma(a1) + (a1 - 1.0) * math.log(v) - a2 * v, (
+            a1 - 1.0
+        ) / v - a2
     if code == 8:  # InverseGamma(alpha, beta)
         lp = a1 * math.log(a2) - math.lgamma(a1) - (a1 + 1.0) * math.log(v) - a2 / v
         return lp, -(a1 + 1.0) / v + a2 / (v * v)
@@ -131,8 +137,11 @@ def prior_logp(code: int, a1: float, a2: float, a3: float, v: float) -> tuple[fl
         return -math.log(v) - math.log(a2) - 0.5 * _LOG_2PI - 0.5 * w * w, -1.0 / v - w / (a2 * v)
     if code == 10:  # Beta(alpha, beta)
         lp = (
-            math.lgamma(a1 + a2) - math.lgamma(a1) - math.lgamma(a2)
-            + (a1 - 1.0) * math.log(v) + (a2 - 1.0) * math.log1p(-v)
+            math.lgamma(a1 + a2)
+            - math.lgamma(a1)
+            - math.lgamma(a2)
+            + (a1 - 1.0) * math.log(v)
+            + (a2 - 1.0) * math.log1p(-v)
         )
         return lp, (a1 - 1.0) / v - (a2 - 1.0) / (1.0 - v)
     return np.nan, np.nan
@@ -585,10 +594,22 @@ def logp_grad(
             e += dev[group[p]]
         eta[p] = e
     d_eta = np.empty(n_pat)
-    total, d_th, d_om = loglik_patterns(eta, log_phi, logit_psi, exact, censored, family, lfact, d_eta)
+    total, d_th, d_om = loglik_patterns(
+        eta, log_phi, logit_psi, exact, censored, family, lfact, d_eta
+    )
     if open_pattern.shape[0] > 0:
-        t_o, th_o, om_o = loglik_open(eta, log_phi, logit_psi, open_pattern, open_k, open_count, open_weight,
-                                      family, lfact, d_eta)
+        t_o, th_o, om_o = loglik_open(
+            eta,
+            log_phi,
+            logit_psi,
+            open_pattern,
+            open_k,
+            open_count,
+            open_weight,
+            family,
+            lfact,
+            d_eta,
+        )
         total += t_o
         d_th += th_o
         d_om += om_o

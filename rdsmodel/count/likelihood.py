@@ -201,9 +201,17 @@ def open_loglik(lp: np.ndarray, ls: np.ndarray, cells: Cells) -> np.ndarray:
     """
     pmf_w, surv_w = _open_masks(cells)
     pat = cells.open_pattern
-    terms = np.concatenate([np.log(np.where(pmf_w > 0, pmf_w, 1.0))[None] + np.where(pmf_w > 0, lp[:, pat], -np.inf),
-                            (np.log(np.where(surv_w > 0, surv_w, 1.0)) + np.where(
-                                surv_w > 0, ls[:, pat, cells.open_k], -np.inf))[..., None]], axis=-1)
+    terms = np.concatenate(
+        [
+            np.log(np.where(pmf_w > 0, pmf_w, 1.0))[None]
+            + np.where(pmf_w > 0, lp[:, pat], -np.inf),
+            (
+                np.log(np.where(surv_w > 0, surv_w, 1.0))
+                + np.where(surv_w > 0, ls[:, pat, cells.open_k], -np.inf)
+            )[..., None],
+        ],
+        axis=-1,
+    )
     from scipy.special import logsumexp
 
     return logsumexp(terms, axis=-1)
@@ -238,7 +246,9 @@ def outcome_loglik(
     out = np.empty((n_draws, len(cells.outcome_weight)))
     step = max(1, _CHUNK_ELEMENTS // max(1, n_pat * (cells.kmax + 1)))
     pat, val, cen = cells.outcome_pattern, cells.outcome_value, cells.outcome_censored
-    is_open = (np.zeros(len(pat), dtype=bool) if cells.outcome_open is None else cells.outcome_open >= 0)
+    is_open = (
+        np.zeros(len(pat), dtype=bool) if cells.outcome_open is None else cells.outcome_open >= 0
+    )
     for lo in range(0, n_draws, step):
         sl = slice(lo, lo + step)
         ph = None if phi is None else phi[sl, None]

@@ -156,16 +156,20 @@ def _legacy_init(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _missing_sentence(design: DesignSpec, counts: Mapping[str, int], group_column: str | None,
-                      *, fitted: bool) -> str | None:
+def _missing_sentence(
+    design: DesignSpec, counts: Mapping[str, int], group_column: str | None, *, fitted: bool
+) -> str | None:
     """Words for the missing values of a table: how many, and how each covariate's are modelled."""
     if not counts:
         return None
     parts = []
     for name, k in counts.items():
         if name == group_column and name not in design.covariates:
-            how = ("a group of its own" if design.groups is not None and MISSING_LEVEL in design.groups
-                   else "an unseen group (effect drawn from the group distribution)")
+            how = (
+                "a group of its own"
+                if design.groups is not None and MISSING_LEVEL in design.groups
+                else "an unseen group (effect drawn from the group distribution)"
+            )
         elif name in design.missing_fit and design.kinds.get(name) == "categorical":
             how = f"level {MISSING_LEVEL!r}"
         elif name in design.indicators:
@@ -271,10 +275,14 @@ class CountModel:
         spec: Mapping[str, Any] | None = None,
     ) -> None:
         if open_windows not in OPEN_WINDOWS:
-            raise ModelError(f"--open-windows must be one of {', '.join(OPEN_WINDOWS)}; got {open_windows!r}")
+            raise ModelError(
+                f"--open-windows must be one of {', '.join(OPEN_WINDOWS)}; got {open_windows!r}"
+            )
         if (data is None) == (spec is None):
-            raise ModelError("CountModel needs the study (data=...) or, to rebuild a saved fit, its spec "
-                             "(use CountModel.load)")
+            raise ModelError(
+                "CountModel needs the study (data=...) or, to rebuild a saved fit, its spec "
+                "(use CountModel.load)"
+            )
         self.open_windows = resolve_open_windows(open_windows, data)
         self.delay_law: DelayLaw | None = None
         self.family: Family = get_family(family)
@@ -293,10 +301,17 @@ class CountModel:
         if group is None:
             group = data.group_column is not None
         if group and data.group_column is None:
-            raise ModelError("group=True but the study has no group column: read it with --group COLUMN")
+            raise ModelError(
+                "group=True but the study has no group column: read it with --group COLUMN"
+            )
         self.group_column: str | None = data.group_column if group else None
-        rows = usable_rows(data, self.covariates, self.group_column, self.wave_effect,
-                           open_windows=self.open_windows)
+        rows = usable_rows(
+            data,
+            self.covariates,
+            self.group_column,
+            self.wave_effect,
+            open_windows=self.open_windows,
+        )
         kinds = {name: data.schema[name].kind for name in self.covariates}
         levels = {
             name: list(data.schema[name].levels)
@@ -306,24 +321,34 @@ class CountModel:
             if kinds[name] == "categorical"
         }
         self.design = DesignSpec.fit(
-            rows, covariates=self.covariates, kinds=kinds, levels=levels,
-            group_column=self.group_column, wave_effect=self.wave_effect,
+            rows,
+            covariates=self.covariates,
+            kinds=kinds,
+            levels=levels,
+            group_column=self.group_column,
+            wave_effect=self.wave_effect,
         )
         gidx, _ = self.design.group_index(rows, self.group_column or "group")
         y = rows["n_recruits"].to_numpy(dtype=np.int64)
         is_open, coupons, g = self._open_rows(data, rows)
         bound = np.where(is_open, coupons, rows["censor_at"].fillna(0).to_numpy(dtype=np.int64))
-        self.cells: Cells | None = compress(self.design.matrix(rows), gidx, y, bound, open_rows=is_open,
-                                            coupons=coupons, g=g)
+        self.cells: Cells | None = compress(
+            self.design.matrix(rows), gidx, y, bound, open_rows=is_open, coupons=coupons, g=g
+        )
         self._rows = rows
         self.log_mean = float(np.log(max(np.minimum(y, bound).mean(), 0.1)))
         names = parameter_names(self.family, len(self.design.terms), self.design.groups is not None)
         self.priors = resolve_priors(priors, log_mean=self.log_mean, names=names)
         self.centring: GroupCentring | None = (
-            None if self.design.groups is None
-            else group_centring(self.cells, self.family, len(self.design.groups),
-                                kernel_prior_table(self.priors),
-                                how=self.options["group_parametrization"])
+            None
+            if self.design.groups is None
+            else group_centring(
+                self.cells,
+                self.family,
+                len(self.design.groups),
+                kernel_prior_table(self.priors),
+                how=self.options["group_parametrization"],
+            )
         )
         self.group_ncp = None if self.centring is None else self.centring.to_config()
         self.schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
@@ -359,7 +384,9 @@ class CountModel:
             return int(self.cells.row_open.sum())
         return 0
 
-    def _restore(self, covariates: Sequence[str] | None, group: bool | None, spec: Mapping[str, Any]) -> None:
+    def _restore(
+        self, covariates: Sequence[str] | None, group: bool | None, spec: Mapping[str, Any]
+    ) -> None:
         """Set the data-derived constants from the spec of a saved fit (no cells: it cannot refit)."""
         self._reading = None
         self.covariates = list(covariates or [])
@@ -368,8 +395,11 @@ class CountModel:
         self.log_mean = float(spec["log_mean"])
         self.group_ncp = spec.get("group_ncp")
         # files of earlier versions hold per-group weights here, not a centring
-        self.centring = (GroupCentring.from_config(self.group_ncp)
-                         if isinstance(self.group_ncp, Mapping) and "basis" in self.group_ncp else None)
+        self.centring = (
+            GroupCentring.from_config(self.group_ncp)
+            if isinstance(self.group_ncp, Mapping) and "basis" in self.group_ncp
+            else None
+        )
         self.priors = json.loads(json.dumps(spec["priors"]))
         self.schema = spec.get("schema")
         self.cells = None
@@ -449,14 +479,20 @@ class CountModel:
         if self._model is None:
             self._require_cells()
             self._model = build_pymc_model(
-                self.cells, family=self.family, priors=self.priors,
-                terms=self.design.terms, groups=self.design.groups, centring=self.centring,
+                self.cells,
+                family=self.family,
+                priors=self.priors,
+                terms=self.design.terms,
+                groups=self.design.groups,
+                centring=self.centring,
             )
         return self._model
 
     def _require_cells(self) -> Cells:
         if self.cells is None:
-            raise ModelError("this model was loaded without its data; refit it on the study (rdsplan fit)")
+            raise ModelError(
+                "this model was loaded without its data; refit it on the study (rdsplan fit)"
+            )
         return self.cells
 
     def fit(
@@ -496,8 +532,16 @@ class CountModel:
             ``observed_data`` and ``constant_data``.
         """
         cells = self._require_cells()
-        given = dict(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-                     progressbar=progressbar, cores=cores, target_accept=target_accept)
+        given = dict(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            sampler=sampler,
+            progressbar=progressbar,
+            cores=cores,
+            target_accept=target_accept,
+        )
         self.options["sampler"].update({k: v for k, v in given.items() if v is not None})
         settings = SamplerSettings(**self.options["sampler"])
         settings.validate()
@@ -507,7 +551,13 @@ class CountModel:
             b0 = self.priors["b0"]
             center = float(b0.get("mu", b0.get("alpha", self.log_mean)))
             kernel_model = KernelModel.make(
-                cells, self.family, table, self.design.terms, self.design.groups, center, self.centring,
+                cells,
+                self.family,
+                table,
+                self.design.terms,
+                self.design.groups,
+                center,
+                self.centring,
             )
         start = time.perf_counter()
         raw, route = sample(settings, kernel_model=kernel_model, build_model=self.build)
@@ -516,8 +566,10 @@ class CountModel:
         remedy = None
         notes: list[str] = [self.missing_note] if self.missing_note else []
         if self.delay_law is not None:
-            notes.append(f"{self.n_open} respondent(s) with open coupon windows enter through the "
-                         f"{self.delay_law.summary()}")
+            notes.append(
+                f"{self.n_open} respondent(s) with open coupon windows enter through the "
+                f"{self.delay_law.summary()}"
+            )
         if not check.clean and self.options["remedy"]:
             retry, actions = remedy_settings(settings, check)
             raw2, route2 = sample(retry, kernel_model=kernel_model, build_model=self.build)
@@ -531,38 +583,50 @@ class CountModel:
                 "refit": check2.to_dict(),
                 "kept": kept,
             }
-            note = (f"the first run was not clean ({'; '.join(check.problems)}); refitted once with "
-                    f"{', '.join(actions)}: {check2.summary()}")
-            note += ("; the refit is kept" if kept == "refit"
-                     else "; the first run is kept (the refit was no better)")
+            note = (
+                f"the first run was not clean ({'; '.join(check.problems)}); refitted once with "
+                f"{', '.join(actions)}: {check2.summary()}"
+            )
+            note += (
+                "; the refit is kept"
+                if kept == "refit"
+                else "; the first run is kept (the refit was no better)"
+            )
             if kept == "refit":
                 raw, route, post, check, settings = raw2, route2, post2, check2, retry
             if not check.clean:
                 note += f". Still: {'; '.join(check.problems)}"
             notes.append(note)
         if check.chains < 2:
-            notes.append("one chain: R-hat (which compares chains) is not available; "
-                                  "run at least 2 chains to check convergence")
+            notes.append(
+                "one chain: R-hat (which compares chains) is not available; "
+                "run at least 2 chains to check convergence"
+            )
         elapsed = time.perf_counter() - start
         idata = self._assemble(raw, settings, post)
         idata.posterior.attrs.update(
-            rdsplan_sampler=route, sampling_seconds=float(elapsed), family=self.family.name,
-            rdsplan_group_parametrization=(
-                "none" if self.centring is None else self.centring.how
-            ),
+            rdsplan_sampler=route,
+            sampling_seconds=float(elapsed),
+            family=self.family.name,
+            rdsplan_group_parametrization=("none" if self.centring is None else self.centring.how),
             rdsplan_fit_check=json.dumps(check.to_dict()),
             rdsplan_remedy=json.dumps(remedy) if remedy is not None else "",
             rdsplan_fit_notes=json.dumps(notes),
             rdsplan_missing=json.dumps(self.missing_values),
             rdsplan_target_accept=float(settings.target_accept),
             rdsplan_open_windows=self.open_windows,
-            rdsplan_delay_law=json.dumps(None if self.delay_law is None else self.delay_law.to_dict()),
+            rdsplan_delay_law=json.dumps(
+                None if self.delay_law is None else self.delay_law.to_dict()
+            ),
             rdsplan_tune=int(settings.tune),
         )
         self.idata = idata
         self._meta = PosteriorMeta(
-            kind="count", version=package_version(), config=self.config,
-            identity=self.data.identity_digests(), state=self.data.state_digests(),
+            kind="count",
+            version=package_version(),
+            config=self.config,
+            identity=self.data.identity_digests(),
+            state=self.data.state_digests(),
         )
         return idata
 
@@ -580,7 +644,9 @@ class CountModel:
     @property
     def missing_note(self) -> str | None:
         """One sentence on the missing values of the fit (``None`` when there are none)."""
-        return _missing_sentence(self.design, self.design.missing_fit, self.group_column, fitted=True)
+        return _missing_sentence(
+            self.design, self.design.missing_fit, self.group_column, fitted=True
+        )
 
     def _missing_in(self, table: pd.DataFrame) -> dict[str, int]:
         counts = self.design.missing_counts(table)
@@ -594,8 +660,10 @@ class CountModel:
         counts = getattr(self, "_last_missing", {}) or {}
         if not counts:
             return {}
-        return {"missing_values": json.dumps(counts),
-                "missing_note": _missing_sentence(self.design, counts, self.group_column, fitted=False)}
+        return {
+            "missing_values": json.dumps(counts),
+            "missing_note": _missing_sentence(self.design, counts, self.group_column, fitted=False),
+        }
 
     def _fit_attr(self, key: str):
         if self.idata is None:
@@ -631,8 +699,11 @@ class CountModel:
         keep = [v for v in ("b0", "beta", "z", "sigma_u", "u", "phi", "psi") if v in post]
         post = post[keep]
         if "beta" in post:
-            centers = xr.DataArray(np.asarray(self.design.centers), dims="term",
-                                   coords={"term": list(self.design.terms)})
+            centers = xr.DataArray(
+                np.asarray(self.design.centers),
+                dims="term",
+                coords={"term": list(self.design.terms)},
+            )
             post["intercept"] = post["b0"] - (post["beta"] * centers).sum("term")
         else:
             post["intercept"] = post["b0"]
@@ -644,11 +715,18 @@ class CountModel:
         if post is None:
             post = self._posterior_dataset(raw)
         idata = az.InferenceData(posterior=post, sample_stats=raw.sample_stats)
-        idata.add_groups(pointwise_groups(
-            idata.posterior, self.family, self._require_cells(), self._rows, self.design.terms,
-            limit=int(self.options["max_pointwise"]), rng=np.random.default_rng([settings.seed, 1]),
-            ppc_draws=int(self.options["ppc_draws"]),
-        ))
+        idata.add_groups(
+            pointwise_groups(
+                idata.posterior,
+                self.family,
+                self._require_cells(),
+                self._rows,
+                self.design.terms,
+                limit=int(self.options["max_pointwise"]),
+                rng=np.random.default_rng([settings.seed, 1]),
+                ppc_draws=int(self.options["ppc_draws"]),
+            )
+        )
         return idata
 
     # ------------------------------------------------------------------ prior predictive
@@ -674,15 +752,23 @@ class CountModel:
         eta = linear_predictor(params, cells.design, cells.group)
         bound = observed_bound(cells, self._rows)
         gen = np.random.default_rng([seed, 2])
-        y_rep = thin_open(redeemed_draws(self.family, params, eta, bound, rng=gen, pattern=cells.pattern),
-                          cells, gen)
+        y_rep = thin_open(
+            redeemed_draws(self.family, params, eta, bound, rng=gen, pattern=cells.pattern),
+            cells,
+            gen,
+        )
         ids = self._rows["id"].astype(str).to_numpy()
-        pp = xr.Dataset({"y": (("chain", "draw", "person"), y_rep.reshape(1, -1, len(ids)))},
-                        coords={"chain": [0], "draw": np.arange(y_rep.shape[0]), "person": ids})
+        pp = xr.Dataset(
+            {"y": (("chain", "draw", "person"), y_rep.reshape(1, -1, len(ids)))},
+            coords={"chain": [0], "draw": np.arange(y_rep.shape[0]), "person": ids},
+        )
         y_obs = np.minimum(self._rows["n_recruits"].to_numpy(dtype=np.int64), bound)
         keep = [v for v in ("b0", "beta", "z", "sigma_u", "u", "phi", "psi") if v in prior.prior]
-        return az.InferenceData(prior=prior.prior[keep], prior_predictive=pp,
-                                observed_data=xr.Dataset({"y": ("person", y_obs)}, coords={"person": ids}))
+        return az.InferenceData(
+            prior=prior.prior[keep],
+            prior_predictive=pp,
+            observed_data=xr.Dataset({"y": ("person", y_obs)}, coords={"person": ids}),
+        )
 
     # ------------------------------------------------------------------ persistence
     def _study(self) -> StudyRecord:
@@ -709,8 +795,17 @@ class CountModel:
         init = self.init_kwargs
         require_init(type(self), init)
         study = self._study()
-        return save_inference(self.idata, path, kind="count", config=self.config, identity=study.identity,
-                              state=study.state, init=init, reading=study.reading, columns=study.columns)
+        return save_inference(
+            self.idata,
+            path,
+            kind="count",
+            config=self.config,
+            identity=study.identity,
+            state=study.state,
+            init=init,
+            reading=study.reading,
+            columns=study.columns,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike, data=None) -> CountModel:
@@ -730,6 +825,7 @@ class CountModel:
         rdsmodel.errors.StudyMismatchError
             If ``data`` is not the fitted study, or was read differently.
         """
+
         def clean(init: dict[str, Any]) -> dict[str, Any]:
             return {**init, "config": _known_config(init.get("config") or {})}
 
@@ -764,9 +860,15 @@ class CountModel:
         study = self._study()
         meta = self._meta
         if meta is None or (self.cells is not None and self.data is not None):
-            meta = PosteriorMeta(kind="count", version=package_version(), config=self.config,
-                                 identity=study.identity, state=study.state, reading=study.reading,
-                                 columns=study.columns)
+            meta = PosteriorMeta(
+                kind="count",
+                version=package_version(),
+                config=self.config,
+                identity=study.identity,
+                state=study.state,
+                reading=study.reading,
+                columns=study.columns,
+            )
         return check_table(meta, data, source="the count-model posterior")
 
     def diagnose(self, **kwargs):
@@ -781,7 +883,9 @@ class CountModel:
     def _posterior(self, samples: int | None) -> Draws:
         if self.idata is None:
             raise ValueError("the model has not been fitted: call fit() first")
-        return Draws.from_dataset(self.idata.posterior, n_terms=len(self.design.terms), samples=samples)
+        return Draws.from_dataset(
+            self.idata.posterior, n_terms=len(self.design.terms), samples=samples
+        )
 
     def _rng(self, rng: RngLike) -> np.random.Generator:
         if isinstance(rng, np.random.Generator):
@@ -802,7 +906,9 @@ class CountModel:
         x = self.design.matrix(table)
         gidx, unseen = self.design.group_index(table, self.group_column or "group")
         eta = linear_predictor(draws, x, gidx, n_unseen=len(unseen), rng=rng)
-        ids = table["id"].astype(str).to_numpy() if "id" in table.columns else np.asarray(table.index)
+        ids = (
+            table["id"].astype(str).to_numpy() if "id" in table.columns else np.asarray(table.index)
+        )
         return eta, ids
 
     @staticmethod
@@ -812,10 +918,20 @@ class CountModel:
         return int(value)
 
     def _sample_coords(self, draws: Draws) -> dict[str, Any]:
-        return {"sample": np.arange(draws.n), "chain": ("sample", draws.chain), "draw": ("sample", draws.draw)}
+        return {
+            "sample": np.arange(draws.n),
+            "chain": ("sample", draws.chain),
+            "draw": ("sample", draws.draw),
+        }
 
     def survival(
-        self, table, max_coupons: int, samples: int | None = None, rng: RngLike = None, *, seed: int | None = None
+        self,
+        table,
+        max_coupons: int,
+        samples: int | None = None,
+        rng: RngLike = None,
+        *,
+        seed: int | None = None,
     ) -> xr.DataArray:
         """Posterior survival curves ``P(C >= ell)`` for any table of people.
 
@@ -845,10 +961,19 @@ class CountModel:
         eta, ids = self._eta(table, draws, self._rng(seed if rng is None else rng))
         values = survival_array(self.family, draws, eta, max_coupons)
         return xr.DataArray(
-            values, dims=("sample", "person", "ell"), name="survival",
-            coords={**self._sample_coords(draws), "person": ids, "ell": np.arange(1, max_coupons + 1)},
-            attrs={"family": self.family.name, "description": "P(C >= ell) per posterior sample",
-                   **self._missing_attrs()},
+            values,
+            dims=("sample", "person", "ell"),
+            name="survival",
+            coords={
+                **self._sample_coords(draws),
+                "person": ids,
+                "ell": np.arange(1, max_coupons + 1),
+            },
+            attrs={
+                "family": self.family.name,
+                "description": "P(C >= ell) per posterior sample",
+                **self._missing_attrs(),
+            },
         )
 
     def capacity_pmf(
@@ -876,13 +1001,20 @@ class CountModel:
         eta, ids = self._eta(table, draws, self._rng(seed if rng is None else rng))
         values = pmf_array(self.family, draws, eta, max_count, tail=tail)
         return xr.DataArray(
-            values, dims=("sample", "person", "count"), name="capacity_pmf",
+            values,
+            dims=("sample", "person", "count"),
+            name="capacity_pmf",
             coords={**self._sample_coords(draws), "person": ids, "count": np.arange(max_count + 1)},
             attrs={"family": self.family.name, "tail": int(tail), **self._missing_attrs()},
         )
 
     def population_pmf(
-        self, max_count: int, samples: int | None = None, *, tail: bool = False, seed: int | None = None
+        self,
+        max_count: int,
+        samples: int | None = None,
+        *,
+        tail: bool = False,
+        seed: int | None = None,
     ) -> xr.DataArray:
         r"""Capacity law pooled over the fitted respondents (the planner's population law ``D``).
 
@@ -904,7 +1036,9 @@ class CountModel:
         pmf = pmf_array(self.family, draws, eta, max_count, tail=tail)
         values = np.einsum("spc,p->sc", pmf, weight / weight.sum())
         return xr.DataArray(
-            values, dims=("sample", "count"), name="population_pmf",
+            values,
+            dims=("sample", "count"),
+            name="population_pmf",
             coords={**self._sample_coords(draws), "count": np.arange(max_count + 1)},
             attrs={"family": self.family.name, "tail": int(tail)},
         )
@@ -946,20 +1080,29 @@ class CountModel:
                 raise ValueError("coupons not given and the table has missing coupons_issued")
             coupons = table["coupons_issued"].to_numpy(dtype=np.int64)
         coupons = np.broadcast_to(np.asarray(coupons), (len(table),))
-        if not np.issubdtype(coupons.dtype, np.number) or np.any(coupons < 0) or np.any(coupons != np.round(coupons)):
+        if (
+            not np.issubdtype(coupons.dtype, np.number)
+            or np.any(coupons < 0)
+            or np.any(coupons != np.round(coupons))
+        ):
             raise ValueError("coupons must be whole numbers >= 0")
         gen = self._rng(seed if rng is None else rng)
         draws = self._posterior(samples)
         eta, ids = self._eta(table, draws, gen)
         values = redeemed_draws(self.family, draws, eta, coupons.astype(np.int64), rng=gen)
         return xr.DataArray(
-            values, dims=("sample", "person"), name="redeemed",
-            coords={**self._sample_coords(draws), "person": ids}, attrs=self._missing_attrs(),
+            values,
+            dims=("sample", "person"),
+            name="redeemed",
+            coords={**self._sample_coords(draws), "person": ids},
+            attrs=self._missing_attrs(),
         )
 
     def __repr__(self) -> str:
         fitted = "fitted" if self.idata is not None else "not fitted"
         n = None if self.cells is None else len(self.cells.pattern)
-        return (f"CountModel(family={self.family.name!r}, terms={self.design.terms}, "
-                f"groups={None if self.design.groups is None else len(self.design.groups)}, "
-                f"respondents={n}, {fitted})")
+        return (
+            f"CountModel(family={self.family.name!r}, terms={self.design.terms}, "
+            f"groups={None if self.design.groups is None else len(self.design.groups)}, "
+            f"respondents={n}, {fitted})"
+        )

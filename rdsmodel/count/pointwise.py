@@ -101,20 +101,31 @@ def pointwise_groups(
     eta_pat = linear_predictor(draws, cells.design, cells.group)
     ll = outcome_loglik(family, eta_pat, draws.phi, draws.psi, cells)
     if n * draws.n <= limit:
-        ll_ds = xr.Dataset({"y": (("chain", "draw", "person"), ll[:, cells.outcome].reshape(n_chain, n_draw, n))},
-                           coords={"chain": chain, "draw": draw, "person": ids})
+        ll_ds = xr.Dataset(
+            {"y": (("chain", "draw", "person"), ll[:, cells.outcome].reshape(n_chain, n_draw, n))},
+            coords={"chain": chain, "draw": draw, "person": ids},
+        )
         ll_ds.attrs["rdsplan_pointwise"] = "person"
     else:
         values = ll.reshape(n_chain, n_draw, -1)
-        ll_ds = xr.Dataset({"y": (("chain", "draw", "outcome"), values)},
-                           coords={"chain": chain, "draw": draw, "outcome": np.arange(values.shape[-1])})
+        ll_ds = xr.Dataset(
+            {"y": (("chain", "draw", "outcome"), values)},
+            coords={"chain": chain, "draw": draw, "outcome": np.arange(values.shape[-1])},
+        )
         ll_ds.attrs["rdsplan_pointwise"] = "outcome"
     bound = observed_bound(cells, rows)
-    per_chain = min(n_draw, -(-ppc_draws // n_chain), max(limit // max(1, n * n_chain), -(-100 // n_chain)))
+    per_chain = min(
+        n_draw, -(-ppc_draws // n_chain), max(limit // max(1, n * n_chain), -(-100 // n_chain))
+    )
     sel = np.unique(np.linspace(0, n_draw - 1, per_chain).round().astype(np.int64))
     flat = (np.arange(n_chain)[:, None] * n_draw + sel[None, :]).reshape(-1)
-    y_rep = thin_open(redeemed_draws(family, draws.take(flat), eta_pat[flat], bound, rng=rng,
-                                     pattern=cells.pattern), cells, rng)
+    y_rep = thin_open(
+        redeemed_draws(
+            family, draws.take(flat), eta_pat[flat], bound, rng=rng, pattern=cells.pattern
+        ),
+        cells,
+        rng,
+    )
     pp = xr.Dataset(
         {"y": (("chain", "draw", "person"), y_rep.astype(np.int32).reshape(n_chain, len(sel), n))},
         coords={"chain": chain, "draw": draw[sel], "person": ids},

@@ -60,8 +60,16 @@ class Draws:
         def pick(a):
             return None if a is None else a[index]
 
-        return Draws(b0=self.b0[index], beta=self.beta[index], sigma_u=pick(self.sigma_u), u=pick(self.u),
-                     phi=pick(self.phi), psi=pick(self.psi), chain=self.chain[index], draw=self.draw[index])
+        return Draws(
+            b0=self.b0[index],
+            beta=self.beta[index],
+            sigma_u=pick(self.sigma_u),
+            u=pick(self.u),
+            phi=pick(self.phi),
+            psi=pick(self.psi),
+            chain=self.chain[index],
+            draw=self.draw[index],
+        )
 
     @classmethod
     def from_dataset(cls, ds, *, n_terms: int, samples: int | None = None) -> Draws:
@@ -83,7 +91,9 @@ class Draws:
         else:
             samples = int(samples)
             if not 1 <= samples <= total:
-                raise ValueError(f"samples must be between 1 and {total} (the posterior's draws), got {samples}")
+                raise ValueError(
+                    f"samples must be between 1 and {total} (the posterior's draws), got {samples}"
+                )
             keep = np.unique(np.linspace(0, total - 1, samples).round().astype(np.int64))
 
         def flat(name):
@@ -161,7 +171,9 @@ def survival_array(family: Family, draws: Draws, eta: np.ndarray, max_coupons: i
     return out
 
 
-def pmf_array(family: Family, draws: Draws, eta: np.ndarray, max_count: int, *, tail: bool = False) -> np.ndarray:
+def pmf_array(
+    family: Family, draws: Draws, eta: np.ndarray, max_count: int, *, tail: bool = False
+) -> np.ndarray:
     """``P(C = c)`` for ``c = 0..max_count``, shape ``(S, n, max_count + 1)``.
 
     With ``tail=True`` the last entry is ``P(C >= max_count)`` so each row sums to one.

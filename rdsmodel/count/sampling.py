@@ -75,7 +75,9 @@ class SamplerSettings:
     def validate(self) -> None:
         """Raise ``ValueError`` for impossible settings."""
         if self.sampler not in SAMPLERS:
-            raise ModelError(f"unknown --sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+            raise ModelError(
+                f"unknown --sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}"
+            )
         for name in ("draws", "chains"):
             if int(getattr(self, name)) < 1:
                 raise ModelError(f"--{name} must be at least 1, got {getattr(self, name)}")
@@ -142,8 +144,17 @@ class KernelModel:
                 raise ValueError(f"the contrast basis must have shape ({n_groups}, {n_groups - 1})")
             kappa = np.asarray(centring.kappa, dtype=float).reshape(n_groups - 1)
             center = np.asarray(centring.center, dtype=float).reshape(n_groups - 1)
-        return cls(cells, family, rows, tuple(terms), None if groups is None else tuple(groups), b0_center,
-                   basis, kappa, center)
+        return cls(
+            cells,
+            family,
+            rows,
+            tuple(terms),
+            None if groups is None else tuple(groups),
+            b0_center,
+            basis,
+            kappa,
+            center,
+        )
 
     @property
     def n_terms(self) -> int:
@@ -175,12 +186,25 @@ class KernelModel:
         """Arguments of :func:`rdsmodel.count.kernel.logp_grad` after ``x``."""
         c = self.cells
         lfact = special.gammaln(np.arange(c.kmax + 1) + 1.0)
-        return (c.design, c.group, c.exact, c.censored, self.family.code, self.n_groups, self.priors,
-                lfact, self.basis, *self._whitening(),
-                np.ascontiguousarray(c.open_pattern, dtype=np.int64), np.ascontiguousarray(c.open_k, dtype=np.int64),
-                np.ascontiguousarray(c.open_count, dtype=float),
-                np.ascontiguousarray(c.open_weight.reshape(-1, c.kmax + 1) if c.n_open
-                                     else np.zeros((0, c.kmax + 1)), dtype=float))
+        return (
+            c.design,
+            c.group,
+            c.exact,
+            c.censored,
+            self.family.code,
+            self.n_groups,
+            self.priors,
+            lfact,
+            self.basis,
+            *self._whitening(),
+            np.ascontiguousarray(c.open_pattern, dtype=np.int64),
+            np.ascontiguousarray(c.open_k, dtype=np.int64),
+            np.ascontiguousarray(c.open_count, dtype=float),
+            np.ascontiguousarray(
+                c.open_weight.reshape(-1, c.kmax + 1) if c.n_open else np.zeros((0, c.kmax + 1)),
+                dtype=float,
+            ),
+        )
 
     def logp_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Log posterior (unconstrained) and gradient at ``x``."""
@@ -352,31 +376,50 @@ class FitCheck:
     def badness(self) -> tuple:
         """Sort key: fewer problems, fewer divergences, larger ESS is better."""
         rhat = self.max_rhat if np.isfinite(self.max_rhat) else 1.0
-        return (len(self.problems), self.divergences, rhat, -min(self.min_ess_bulk, self.min_ess_tail))
+        return (
+            len(self.problems),
+            self.divergences,
+            rhat,
+            -min(self.min_ess_bulk, self.min_ess_tail),
+        )
 
     def summary(self) -> str:
         """One line: divergences, R-hat, ESS."""
         rhat = f"{self.max_rhat:.3f}" if np.isfinite(self.max_rhat) else "n/a (1 chain)"
-        return (f"{self.divergences} divergences, max R-hat {rhat}, "
-                f"min bulk/tail ESS {self.min_ess_bulk:.0f}/{self.min_ess_tail:.0f}")
+        return (
+            f"{self.divergences} divergences, max R-hat {rhat}, "
+            f"min bulk/tail ESS {self.min_ess_bulk:.0f}/{self.min_ess_tail:.0f}"
+        )
 
     def to_dict(self) -> dict:
         """JSON-able."""
+
         def num(v):
             return float(v) if np.isfinite(v) else None
 
-        return {"divergences": int(self.divergences), "max_rhat": num(self.max_rhat),
-                "min_ess_bulk": num(self.min_ess_bulk), "min_ess_tail": num(self.min_ess_tail),
-                "ess_target": float(self.ess_target), "problems": list(self.problems),
-                "worst": list(self.worst)}
+        return {
+            "divergences": int(self.divergences),
+            "max_rhat": num(self.max_rhat),
+            "min_ess_bulk": num(self.min_ess_bulk),
+            "min_ess_tail": num(self.min_ess_tail),
+            "ess_target": float(self.ess_target),
+            "problems": list(self.problems),
+            "worst": list(self.worst),
+        }
 
 
-def check_fit(posterior, sample_stats, *, rhat_limit: float = 1.01, ess_limit: float = 400.0) -> FitCheck:
+def check_fit(
+    posterior, sample_stats, *, rhat_limit: float = 1.01, ess_limit: float = 400.0
+) -> FitCheck:
     """Divergences, largest R-hat and smallest bulk and tail ESS of a run (ArviZ estimators)."""
     import arviz as az
 
     n_chain, n_draw = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
-    div = int(np.asarray(sample_stats["diverging"].values).sum()) if "diverging" in sample_stats else 0
+    div = (
+        int(np.asarray(sample_stats["diverging"].values).sum())
+        if "diverging" in sample_stats
+        else 0
+    )
     with warnings.catch_warnings():
         # ArviZ warns that R-hat needs two chains; we report that ourselves
         warnings.filterwarnings("ignore", message=".*[Ss]hape validation failed.*")
@@ -409,11 +452,22 @@ def check_fit(posterior, sample_stats, *, rhat_limit: float = 1.01, ess_limit: f
         problems.append(f"bulk ESS {min_bulk:.0f} < {target:.0f}")
     if not np.isfinite(min_tail) or min_tail < target:
         problems.append(f"tail ESS {min_tail:.0f} < {target:.0f} ({worst_tail})")
-    return FitCheck(div, max_rhat, min_bulk, min_tail, target, n_chain, n_draw, tuple(problems),
-                    tuple(n for n in (worst_rhat, worst_tail) if n))
+    return FitCheck(
+        div,
+        max_rhat,
+        min_bulk,
+        min_tail,
+        target,
+        n_chain,
+        n_draw,
+        tuple(problems),
+        tuple(n for n in (worst_rhat, worst_tail) if n),
+    )
 
 
-def remedy_settings(settings: SamplerSettings, check: FitCheck) -> tuple[SamplerSettings, list[str]]:
+def remedy_settings(
+    settings: SamplerSettings, check: FitCheck
+) -> tuple[SamplerSettings, list[str]]:
     """The settings of the one automatic refit, and the actions in words.
 
     Twice the tuning (at least 1,000 steps: a better step size and mass
@@ -425,8 +479,12 @@ def remedy_settings(settings: SamplerSettings, check: FitCheck) -> tuple[Sampler
 
     tune = max(2 * int(settings.tune), 1000)
     accept = round(min(0.99, max(0.95, 1.0 - (1.0 - settings.target_accept) / 3.0)), 3)
-    new = dataclasses.replace(settings, tune=tune, target_accept=max(accept, settings.target_accept),
-                              seed=int(settings.seed) + 1)
+    new = dataclasses.replace(
+        settings,
+        tune=tune,
+        target_accept=max(accept, settings.target_accept),
+        seed=int(settings.seed) + 1,
+    )
     actions = []
     if new.tune != settings.tune:
         actions.append(f"tuning steps {settings.tune} -> {new.tune}")
@@ -436,7 +494,9 @@ def remedy_settings(settings: SamplerSettings, check: FitCheck) -> tuple[Sampler
     return new, actions
 
 
-def sample(settings: SamplerSettings, *, kernel_model: KernelModel | None, build_model) -> tuple[object, str]:
+def sample(
+    settings: SamplerSettings, *, kernel_model: KernelModel | None, build_model
+) -> tuple[object, str]:
     """Run the sampler chosen by ``settings.sampler``.
 
     Parameters

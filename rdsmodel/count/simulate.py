@@ -154,20 +154,29 @@ def simulate_study(
     def new_block(n, grp, parents, wave):
         nonlocal next_id
         cols = people(n)
-        block = {"id": np.char.add("r", np.arange(next_id, next_id + n).astype(str)),
-                 "recruiter_id": parents, "_group": grp, "_wave": np.full(n, wave)}
+        block = {
+            "id": np.char.add("r", np.arange(next_id, next_id + n).astype(str)),
+            "recruiter_id": parents,
+            "_group": grp,
+            "_wave": np.full(n, wave),
+        }
         block.update(cols)
         next_id += n
         return block
 
-    current = new_block(n_seeds, rng.integers(0, max(n_groups, 1), n_seeds),
-                        np.full(n_seeds, None, dtype=object), 0)
+    current = new_block(
+        n_seeds, rng.integers(0, max(n_groups, 1), n_seeds), np.full(n_seeds, None, dtype=object), 0
+    )
     done: list[dict] = []
     while fitted < n_fit:
         n = len(current["id"])
         if n == 0:  # the tree died out: plant new seeds
-            current = new_block(n_seeds, rng.integers(0, max(n_groups, 1), n_seeds),
-                                np.full(n_seeds, None, dtype=object), wave)
+            current = new_block(
+                n_seeds,
+                rng.integers(0, max(n_groups, 1), n_seeds),
+                np.full(n_seeds, None, dtype=object),
+                wave,
+            )
             n = n_seeds
         take = min(n, n_fit - fitted)
         k = np.full(n, -1, dtype=np.int64)
@@ -190,7 +199,9 @@ def simulate_study(
     current["_open"] = np.zeros(len(current["id"]), dtype=bool)
     done.append(current)
     frame = pd.concat([pd.DataFrame(b) for b in done], ignore_index=True)
-    frame["coupons_issued"] = frame["coupons_issued"].astype("Int64").mask(frame["coupons_issued"] < 0)
+    frame["coupons_issued"] = (
+        frame["coupons_issued"].astype("Int64").mask(frame["coupons_issued"] < 0)
+    )
     for name in categorical:
         frame[name] = np.char.add("L", frame[name].to_numpy().astype(str))
     options: dict[str, Any] = {}
@@ -210,12 +221,22 @@ def simulate_study(
     truth = {
         "b0": b0,
         "effects": {
-            **{f"{n}[L{j}]": float(e) for n, eff in categorical.items() for j, e in enumerate(eff) if j},
+            **{
+                f"{n}[L{j}]": float(e)
+                for n, eff in categorical.items()
+                for j, e in enumerate(eff)
+                if j
+            },
             **{n: float(s) for n, s in numeric.items()},
         },
         "sigma_u": sigma_u if n_groups else None,
-        "u": dict(zip(np.char.add("g", np.arange(n_groups).astype(str)).tolist(), u.tolist(), strict=False))
-        if n_groups else None,
+        "u": dict(
+            zip(
+                np.char.add("g", np.arange(n_groups).astype(str)).tolist(), u.tolist(), strict=False
+            )
+        )
+        if n_groups
+        else None,
         "phi": phi if fam.has_phi else None,
         "psi": psi if fam.has_psi else None,
     }

@@ -76,13 +76,17 @@ class FieldSpec:
     percentiles: tuple[float, ...] = field(default=())
 
     @classmethod
-    def categorical(cls, name: str, levels: Sequence[str], *, missing_level: bool = False) -> FieldSpec:
+    def categorical(
+        cls, name: str, levels: Sequence[str], *, missing_level: bool = False
+    ) -> FieldSpec:
         """A categorical field; ``missing_level`` appends :data:`MISSING_LABEL`."""
         levels = tuple(str(v) for v in levels)
         if missing_level:
             levels = (*levels, MISSING_LABEL)
         if len(levels) < 1 or len(set(levels)) != len(levels):
-            raise ValueError(f"field {name!r}: levels must be distinct and non-empty, got {list(levels)}")
+            raise ValueError(
+                f"field {name!r}: levels must be distinct and non-empty, got {list(levels)}"
+            )
         return cls(name=name, kind="categorical", levels=levels, missing_level=missing_level)
 
     @classmethod
@@ -95,7 +99,9 @@ class FieldSpec:
         x = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
         x = x[np.isfinite(x)]
         if x.size < 2:
-            raise ValueError(f"numeric field {name!r} needs at least two observed values, got {x.size}")
+            raise ValueError(
+                f"numeric field {name!r} needs at least two observed values, got {x.size}"
+            )
         log = bool(np.all(x > 0))
         t = np.log(x) if log else x
         sd = float(np.std(t))
@@ -147,7 +153,9 @@ class FieldSpec:
             raise TypeError(f"field {self.name!r} is categorical and has no bins")
         if n_bins < 1:
             raise ValueError(f"n_bins must be at least 1, got {n_bins}")
-        q = np.interp(100.0 * np.arange(1, n_bins) / n_bins, np.arange(101.0), np.asarray(self.percentiles))
+        q = np.interp(
+            100.0 * np.arange(1, n_bins) / n_bins, np.arange(101.0), np.asarray(self.percentiles)
+        )
         return np.unique(q)
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,20 +164,36 @@ class FieldSpec:
         if self.is_categorical:
             out.update(levels=list(self.levels), missing_level=self.missing_level)
         else:
-            out.update(log=self.log, center=self.center, scale=self.scale, pop_mean=self.pop_mean,
-                       pop_sd=self.pop_sd, percentiles=list(self.percentiles))
+            out.update(
+                log=self.log,
+                center=self.center,
+                scale=self.scale,
+                pop_mean=self.pop_mean,
+                pop_sd=self.pop_sd,
+                percentiles=list(self.percentiles),
+            )
         return out
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any]) -> FieldSpec:
         """Inverse of :meth:`to_dict`."""
         if value["kind"] == "categorical":
-            return cls(name=str(value["name"]), kind="categorical", levels=tuple(value["levels"]),
-                       missing_level=bool(value.get("missing_level", False)))
-        return cls(name=str(value["name"]), kind="numeric", log=bool(value["log"]),
-                   center=float(value["center"]), scale=float(value["scale"]),
-                   pop_mean=float(value["pop_mean"]), pop_sd=float(value["pop_sd"]),
-                   percentiles=tuple(float(v) for v in value["percentiles"]))
+            return cls(
+                name=str(value["name"]),
+                kind="categorical",
+                levels=tuple(value["levels"]),
+                missing_level=bool(value.get("missing_level", False)),
+            )
+        return cls(
+            name=str(value["name"]),
+            kind="numeric",
+            log=bool(value["log"]),
+            center=float(value["center"]),
+            scale=float(value["scale"]),
+            pop_mean=float(value["pop_mean"]),
+            pop_sd=float(value["pop_sd"]),
+            percentiles=tuple(float(v) for v in value["percentiles"]),
+        )
 
 
 def category_codes(values: pd.Series, spec: FieldSpec) -> np.ndarray:
@@ -191,7 +215,9 @@ def category_codes(values: pd.Series, spec: FieldSpec) -> np.ndarray:
     bad = ~series.isin(levels).to_numpy(dtype=bool, na_value=False) & ~missing
     if bad.any():
         shown = sorted({str(v) for v in series[bad]})[:5]
-        raise ValueError(f"covariate {spec.name!r}: value(s) {shown} are not among its levels {levels}")
+        raise ValueError(
+            f"covariate {spec.name!r}: value(s) {shown} are not among its levels {levels}"
+        )
     codes = pd.Categorical(series, categories=levels).codes.astype(np.int64)
     if spec.missing_level:
         codes[missing] = len(levels) - 1
@@ -231,7 +257,9 @@ def fields_from_schema(
     names = list(by_name) if fields is None else list(fields)
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise ValueError(f"fields {unknown} are not covariates of the study (covariates: {list(by_name)})")
+        raise ValueError(
+            f"fields {unknown} are not covariates of the study (covariates: {list(by_name)})"
+        )
     if len(set(names)) != len(names):
         raise ValueError(f"fields repeat: {names}")
     if not names:
@@ -247,7 +275,11 @@ def fields_from_schema(
             if levels is None:
                 levels = tuple(sorted(column.dropna().astype(str).unique()))
             has_missing = bool(column.isna().any())
-            specs.append(FieldSpec.categorical(name, levels, missing_level=missing == "level" and has_missing))
+            specs.append(
+                FieldSpec.categorical(
+                    name, levels, missing_level=missing == "level" and has_missing
+                )
+            )
         else:
             specs.append(FieldSpec.numeric(name, column.to_numpy()))
     return specs

@@ -38,8 +38,19 @@ from .tree import RecruitmentForest, upward_pass
 __all__ = ["build_pymc_model", "categorical_count_loglik", "numeric_moment_loglik"]
 
 #: Variables kept in the posterior group (raw, standardised and transformed ones are dropped).
-POSTERIOR_VARS = ("rho", "pi", "rho_level", "rho_mu", "rho_sigma", "class_weight", "class_rho",
-                  "class_pi", "intercept", "slope", "sigma")
+POSTERIOR_VARS = (
+    "rho",
+    "pi",
+    "rho_level",
+    "rho_mu",
+    "rho_sigma",
+    "class_weight",
+    "class_rho",
+    "class_pi",
+    "intercept",
+    "slope",
+    "sigma",
+)
 
 
 def categorical_count_loglik(rho_level, pi_one, pi_zero, counts: CategoricalCounts, xp: Any = pt):
@@ -62,7 +73,9 @@ def categorical_count_loglik(rho_level, pi_one, pi_zero, counts: CategoricalCoun
         ``pytensor.tensor`` (default) or ``numpy``.
     """
     has_missing = bool(counts.parent_missing.any())
-    D, R, C, M = _data(xp, counts.diagonal, counts.off_rows, counts.off_columns, counts.parent_missing)
+    D, R, C, M = _data(
+        xp, counts.diagonal, counts.off_rows, counts.off_columns, counts.parent_missing
+    )
     ll = (D * xp.log(rho_level + (1.0 - rho_level) * pi_one)).sum()
     ll = ll + (R * xp.log1p(-rho_level)).sum() + (C * xp.log(pi_one)).sum()
     if has_missing:
@@ -102,8 +115,9 @@ def _data(xp: Any, *arrays: np.ndarray) -> tuple:
     return tuple(pytensor.shared(np.asarray(a, dtype=float)) for a in arrays)
 
 
-def _padded_dirichlet(name: str, specs: Sequence[FieldSpec], L: int, concentration: float,
-                      classes: int | None = None):
+def _padded_dirichlet(
+    name: str, specs: Sequence[FieldSpec], L: int, concentration: float, classes: int | None = None
+):
     """Stack one Dirichlet per group of fields with equal level counts into (..., F, L) tensors."""
     F = len(specs)
     lead = () if classes is None else (classes,)
@@ -125,11 +139,14 @@ def _rho(priors: dict, rho_by_level: bool, level_weights: np.ndarray, L: int):
     if not rho_by_level:
         rho = pm.Beta("rho", alpha=priors["rho"]["alpha"], beta=priors["rho"]["beta"], dims="field")
         return pt.repeat(rho[:, None], L, axis=1)
-    mu = pm.Normal("rho_mu", mu=priors["rho_mu"]["mu"], sigma=priors["rho_mu"]["sigma"], dims="field")
+    mu = pm.Normal(
+        "rho_mu", mu=priors["rho_mu"]["mu"], sigma=priors["rho_mu"]["sigma"], dims="field"
+    )
     sd = pm.HalfNormal("rho_sigma", sigma=priors["rho_sigma"]["sigma"], dims="field")
     z = pm.Normal("_rho_z", 0.0, 1.0, dims=("field", "level"))
-    rho_level = pm.Deterministic("rho_level", pm.math.sigmoid(mu[:, None] + sd[:, None] * z),
-                                 dims=("field", "level"))
+    rho_level = pm.Deterministic(
+        "rho_level", pm.math.sigmoid(mu[:, None] + sd[:, None] * z), dims=("field", "level")
+    )
     pm.Deterministic("rho", (rho_level * level_weights).sum(axis=1), dims="field")
     return rho_level
 
@@ -179,8 +196,11 @@ def build_pymc_model(
     cat = [s for s in specs if s.is_categorical]
     num = [s for s in specs if not s.is_categorical]
     L = max([s.n_levels for s in cat], default=1)
-    coords: dict[str, Any] = {"field": [s.name for s in cat], "level": list(range(L)),
-                              "numeric": [s.name for s in num]}
+    coords: dict[str, Any] = {
+        "field": [s.name for s in cat],
+        "level": list(range(L)),
+        "numeric": [s.name for s in num],
+    }
     if latent_classes:
         if forest is None:
             raise ValueError("the latent-class model needs the recruitment forest")
@@ -192,8 +212,10 @@ def build_pymc_model(
             if not latent_classes:
                 pi_zero, pi_one = _padded_dirichlet("pi", cat, L, priors["pi"]["concentration"])
                 pm.Deterministic("pi", pi_zero, dims=("field", "level"))
-                pm.Potential("loglik_categorical",
-                             categorical_count_loglik(rho_level, pi_one, pi_zero, counts))
+                pm.Potential(
+                    "loglik_categorical",
+                    categorical_count_loglik(rho_level, pi_one, pi_zero, counts),
+                )
             else:
                 _latent(cat, forest, rho_level, priors, latent_classes, L)
         if num:
@@ -201,25 +223,36 @@ def build_pymc_model(
     return model
 
 
-def _latent(cat: Sequence[FieldSpec], forest: RecruitmentForest, rho_level, priors: dict,
-            Z: int, L: int) -> None:
+def _latent(
+    cat: Sequence[FieldSpec], forest: RecruitmentForest, rho_level, priors: dict, Z: int, L: int
+) -> None:
     """Latent-class likelihood over trees (see :mod:`rdsmodel.covariates.tree`)."""
     F = len(cat)
-    w = pm.Dirichlet("class_weight", a=np.full(Z, priors["class_weight"]["concentration"]), dims="class")
-    crho = pm.Beta("class_rho", alpha=priors["class_rho"]["alpha"], beta=priors["class_rho"]["beta"])
-    pz_zero, pz_one = _padded_dirichlet("class_pi", cat, L, priors["class_pi"]["concentration"], classes=Z)
+    w = pm.Dirichlet(
+        "class_weight", a=np.full(Z, priors["class_weight"]["concentration"]), dims="class"
+    )
+    crho = pm.Beta(
+        "class_rho", alpha=priors["class_rho"]["alpha"], beta=priors["class_rho"]["beta"]
+    )
+    pz_zero, pz_one = _padded_dirichlet(
+        "class_pi", cat, L, priors["class_pi"]["concentration"], classes=Z
+    )
     pm.Deterministic("class_pi", pz_zero, dims=("class", "field", "level"))
-    pibar = pm.Deterministic("pi", (w[:, None, None] * pz_zero).sum(axis=0), dims=("field", "level"))
+    pibar = pm.Deterministic(
+        "pi", (w[:, None, None] * pz_zero).sum(axis=0), dims=("field", "level")
+    )
 
     # Emission table E[f, p, c, z'] = log P(x'_f = c | x_f = p, Z' = z'), p = L: recruiter missing.
     eye = pt.eye(L)
-    inherit = rho_level[:, :, None] * eye[None, :, :]                         # (F, p, c)
-    pz_fcz = pt.transpose(pz_one, (1, 2, 0))                                   # (F, c, z)
-    keep = (1.0 - rho_level)[:, :, None, None] * pz_fcz[:, None, :, :]          # (F, p, c, z)
+    inherit = rho_level[:, :, None] * eye[None, :, :]  # (F, p, c)
+    pz_fcz = pt.transpose(pz_one, (1, 2, 0))  # (F, c, z)
+    keep = (1.0 - rho_level)[:, :, None, None] * pz_fcz[:, None, :, :]  # (F, p, c, z)
     obs = pt.log(inherit[:, :, :, None] + keep)
-    stay = (pibar * rho_level).sum(axis=1)                                      # (F,)
-    miss = pt.log((pibar * rho_level)[:, :, None] + (1.0 - stay)[:, None, None] * pz_fcz)  # (F, c, z)
-    table = pt.concatenate([obs, miss[:, None, :, :]], axis=1)                  # (F, L+1, L, Z)
+    stay = (pibar * rho_level).sum(axis=1)  # (F,)
+    miss = pt.log(
+        (pibar * rho_level)[:, :, None] + (1.0 - stay)[:, None, None] * pz_fcz
+    )  # (F, c, z)
+    table = pt.concatenate([obs, miss[:, None, :, :]], axis=1)  # (F, L+1, L, Z)
     seed_tab = pt.log(pz_fcz).reshape((F * L, Z))
 
     # log e (wave order) = A @ [edge table; seed table], A sparse with one 1 per observed field.
@@ -259,5 +292,6 @@ def emission_matrix(forest: RecruitmentForest, L: int):
     cols = np.where(is_root, root_col, edge_col)
     keep = codes >= 0
     rows = np.broadcast_to(np.arange(n)[:, None], codes.shape)
-    return sp.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
-                         shape=(n, F * (L + 1) * L + F * L))
+    return sp.csr_matrix(
+        (np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n, F * (L + 1) * L + F * L)
+    )

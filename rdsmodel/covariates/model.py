@@ -38,8 +38,16 @@ from .tree import RecruitmentForest
 __all__ = ["CovariateModel"]
 
 KIND = "covariates"
-_REPORT_COLUMNS = ("field", "kind", "pairs", "recruit_missing", "recruiter_missing", "both_missing",
-                   "pairs_used", "treatment")
+_REPORT_COLUMNS = (
+    "field",
+    "kind",
+    "pairs",
+    "recruit_missing",
+    "recruiter_missing",
+    "both_missing",
+    "pairs_used",
+    "treatment",
+)
 
 
 class CovariateModel:
@@ -105,12 +113,16 @@ class CovariateModel:
         spec: Mapping[str, Any] | None = None,
     ) -> None:
         if int(latent_classes) != latent_classes or latent_classes < 0 or latent_classes == 1:
-            raise ModelError(f"latent_classes must be 0 (none) or an integer >= 2, got {latent_classes!r}")
+            raise ModelError(
+                f"latent_classes must be 0 (none) or an integer >= 2, got {latent_classes!r}"
+            )
         if int(numeric_bins) != numeric_bins or numeric_bins < 1:
             raise ModelError(f"numeric_bins must be a positive integer, got {numeric_bins!r}")
         if (data is None) == (spec is None):
-            raise ModelError("CovariateModel needs the study (data=...) or, to rebuild a saved fit, its spec "
-                             "(use CovariateModel.load)")
+            raise ModelError(
+                "CovariateModel needs the study (data=...) or, to rebuild a saved fit, its spec "
+                "(use CovariateModel.load)"
+            )
         self.data = data
         self.rho_by_level = bool(rho_by_level)
         self.latent_classes = int(latent_classes)
@@ -125,25 +137,36 @@ class CovariateModel:
             return
         self._reading = getattr(data, "reading", None)
         self._schema = data.schema.to_dict() if hasattr(data.schema, "to_dict") else None
-        self.fields: list[FieldSpec] = fields_from_schema(data.schema, data.table, fields, missing=missing)
+        self.fields: list[FieldSpec] = fields_from_schema(
+            data.schema, data.table, fields, missing=missing
+        )
         single = [s.name for s in self.fields if s.is_categorical and s.n_levels < 2]
         if single:
-            raise ModelError(f"categorical field(s) {', '.join(map(repr, single))} have a single level; there is "
-                             "nothing to model (leave them out with --covariates)")
+            raise ModelError(
+                f"categorical field(s) {', '.join(map(repr, single))} have a single level; there is "
+                "nothing to model (leave them out with --covariates)"
+            )
         parents, recruits = data.pairs()
         if len(parents) == 0:
             raise ModelError(
                 f"the study has no recruiter-recruit pairs (all {len(data)} respondents are seeds): the covariate "
                 "model needs recruits. Skip it (rdsplan fit --no-covariate-model), or check how recruiters are "
-                "read (--recruiter-col, --seed-markers)")
+                "read (--recruiter-col, --seed-markers)"
+            )
         self.pairs = encode_pairs(parents, recruits, self.fields)
         self.counts = CategoricalCounts.from_pairs(self.pairs, self.fields)
         self.moments = NumericMoments.from_pairs(self.pairs, self.fields)
-        self.missing_report: pd.DataFrame = missing_report(self.pairs, parents, recruits, self.fields, missing)
-        self.forest = RecruitmentForest.from_table(data.table, self.fields) if self.latent_classes else None
+        self.missing_report: pd.DataFrame = missing_report(
+            self.pairs, parents, recruits, self.fields, missing
+        )
+        self.forest = (
+            RecruitmentForest.from_table(data.table, self.fields) if self.latent_classes else None
+        )
         if self.forest is not None and len(self.forest.edges) != len(parents):
-            raise ModelError(f"the table has {len(self.forest.edges)} recruitment edges but data.pairs() "
-                             f"returned {len(parents)}")
+            raise ModelError(
+                f"the table has {len(self.forest.edges)} recruitment edges but data.pairs() "
+                f"returned {len(parents)}"
+            )
         self._level_weights = self.counts.recruiter_level_weights(self.fields).tolist()
         self._n_pairs = int(self.pairs.n_pairs)
 
@@ -220,13 +243,20 @@ class CovariateModel:
         """Create (once) and return the PyMC model."""
         if self.model is None:
             if self.data is None:
-                raise RuntimeError("a reloaded model has no data to build from; construct it from the data")
+                raise RuntimeError(
+                    "a reloaded model has no data to build from; construct it from the data"
+                )
             from .graph import build_pymc_model
 
             self.model = build_pymc_model(
-                self.fields, self.counts, self.moments, priors=self.priors,
-                rho_by_level=self.rho_by_level, latent_classes=self.latent_classes,
-                level_weights=self.counts.recruiter_level_weights(self.fields), forest=self.forest,
+                self.fields,
+                self.counts,
+                self.moments,
+                priors=self.priors,
+                rho_by_level=self.rho_by_level,
+                latent_classes=self.latent_classes,
+                level_weights=self.counts.recruiter_level_weights(self.fields),
+                forest=self.forest,
             )
         return self.model
 
@@ -273,22 +303,35 @@ class CovariateModel:
         from .sampling import finish_idata, run_sampler
 
         model = self.build()
-        idata = run_sampler(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                            progressbar=progressbar, sampler=sampler)
-        self.idata = finish_idata(self, idata, seed=seed, log_likelihood=log_likelihood, ppc_draws=ppc_draws)
+        idata = run_sampler(
+            model,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            progressbar=progressbar,
+            sampler=sampler,
+        )
+        self.idata = finish_idata(
+            self, idata, seed=seed, log_likelihood=log_likelihood, ppc_draws=ppc_draws
+        )
         self._meta = None
         return self.idata
 
     # -- use ----------------------------------------------------------------------------------
     def _require_fit(self):
         if self.idata is None:
-            raise RuntimeError("the covariate model is not fitted yet: call fit() or load a posterior")
+            raise RuntimeError(
+                "the covariate model is not fitted yet: call fit() or load a posterior"
+            )
         return self.idata
 
     def offspring(self, numeric_bins: int | None = None) -> InheritanceOffspring:
         """The fitted offspring law (numpy only) for the planners."""
         idata = self._require_fit()
-        return InheritanceOffspring.from_inference(idata, config=self.config, numeric_bins=numeric_bins)
+        return InheritanceOffspring.from_inference(
+            idata, config=self.config, numeric_bins=numeric_bins
+        )
 
     def parameters(self) -> InheritanceParams:
         """The posterior draws as :class:`InheritanceParams`."""
@@ -305,7 +348,9 @@ class CovariateModel:
         if self.data is not None:
             return persistence.study_record(self.data)
         if self._meta is None:
-            raise ModelError("this covariate model has no study to record: fit it on data or load a saved fit")
+            raise ModelError(
+                "this covariate model has no study to record: fit it on data or load a saved fit"
+            )
         return self._meta.record
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -320,9 +365,17 @@ class CovariateModel:
         init = self.init_kwargs
         persistence.require_init(type(self), init)
         study = self._study()
-        return persistence.save_inference(idata, path, kind=KIND, config=self.config, identity=study.identity,
-                                          state=study.state, init=init, reading=study.reading,
-                                          columns=study.columns)
+        return persistence.save_inference(
+            idata,
+            path,
+            kind=KIND,
+            config=self.config,
+            identity=study.identity,
+            state=study.state,
+            init=init,
+            reading=study.reading,
+            columns=study.columns,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CovariateModel:
@@ -364,8 +417,14 @@ class CovariateModel:
         if meta is None:
             study = self._study()
             meta = persistence.PosteriorMeta(
-                kind=KIND, version=persistence.package_version(), config=self.config, identity=study.identity,
-                state=study.state, reading=study.reading, columns=study.columns)
+                kind=KIND,
+                version=persistence.package_version(),
+                config=self.config,
+                identity=study.identity,
+                state=study.state,
+                reading=study.reading,
+                columns=study.columns,
+            )
         persistence.check_reading(meta, data)  # names the flag that differs, before the fields
         self._check_fields(data)
         return persistence.check_table(meta, data, source="the covariate posterior")
@@ -378,17 +437,20 @@ class CovariateModel:
                 raise StudyMismatchError(
                     f"the covariate posterior models {spec.name!r}, which is not a covariate of this study "
                     f"(read with --covariates {read_with}): read the table with the posterior's options "
-                    "(omit --covariates), or refit")
+                    "(omit --covariates), or refit"
+                )
             field = schema[spec.name]
             if field.kind != spec.kind:
                 raise StudyMismatchError(
                     f"covariate {spec.name!r} is {field.kind} in this study but {spec.kind} in the posterior: "
-                    f"read it with --{spec.kind} {spec.name}, or refit")
+                    f"read it with --{spec.kind} {spec.name}, or refit"
+                )
             fitted = [v for v in spec.levels if not (spec.missing_level and v == spec.levels[-1])]
             if spec.is_categorical and field.levels is not None and list(field.levels) != fitted:
                 raise StudyMismatchError(
                     f"covariate {spec.name!r} has levels {list(field.levels)} in this study but {fitted} in "
-                    "the posterior; refit on this table")
+                    "the posterior; refit on this table"
+                )
 
 
 def _legacy_init(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,9 @@ def compile_c_pyfunc(model: Any, var_names: list[str], *, jitter: float = 1.0):
 
     value_vars = list(model.continuous_value_vars)
     if len(value_vars) != len(model.value_vars):
-        raise ValueError("the C-backend nutpie adapter needs a model with continuous variables only")
+        raise ValueError(
+            "the C-backend nutpie adapter needs a model with continuous variables only"
+        )
     ip = model.initial_point(0)
     names = [v.name for v in value_vars]
     shapes = [np.shape(ip[n]) for n in names]
@@ -48,7 +50,9 @@ def compile_c_pyfunc(model: Any, var_names: list[str], *, jitter: float = 1.0):
     ndim = int(bounds[-1])
     start = np.concatenate([np.asarray(ip[n], dtype=float).ravel() for n in names])
 
-    fn = model.logp_dlogp_function(grad_vars=[model.values_to_rvs[v] for v in value_vars], ravel_inputs=True)
+    fn = model.logp_dlogp_function(
+        grad_vars=[model.values_to_rvs[v] for v in value_vars], ravel_inputs=True
+    )
     fn.set_extra_values({})
 
     # nutpie runs chains on threads; a compiled PyTensor function keeps its
@@ -73,12 +77,16 @@ def compile_c_pyfunc(model: Any, var_names: list[str], *, jitter: float = 1.0):
 
     def make_expand_fn(seed1, seed2, chain):
         def expand(x):
-            parts = [np.asarray(x[bounds[i]:bounds[i + 1]], dtype=float).reshape(shapes[i])
-                     for i in range(len(names))]
+            parts = [
+                np.asarray(x[bounds[i] : bounds[i + 1]], dtype=float).reshape(shapes[i])
+                for i in range(len(names))
+            ]
             with lock:
                 values = [np.array(v, dtype=np.float64) for v in expand_fn(*parts)]
-            return {n: np.ascontiguousarray(v).reshape(s)
-                    for n, v, s in zip(var_names, values, out_shapes, strict=True)}
+            return {
+                n: np.ascontiguousarray(v).reshape(s)
+                for n, v, s in zip(var_names, values, out_shapes, strict=True)
+            }
 
         return expand
 

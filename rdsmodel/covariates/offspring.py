@@ -87,24 +87,29 @@ class InheritanceOffspring:
     (3, 2)
     """
 
-    def __init__(self, fields: Sequence[FieldSpec], params: InheritanceParams, *, numeric_bins: int = 5):
+    def __init__(
+        self, fields: Sequence[FieldSpec], params: InheritanceParams, *, numeric_bins: int = 5
+    ):
         self.fields: list[FieldSpec] = list(fields)
         self.params = params
         self.numeric_bins = int(numeric_bins)
         self._cat = [k for k, s in enumerate(self.fields) if s.is_categorical]
         self._num = [k for k, s in enumerate(self.fields) if not s.is_categorical]
         if params.rho.shape[1] != len(self._cat) or params.intercept.shape[1] != len(self._num):
-            raise ValueError("parameter arrays do not match the fields: "
-                             f"{params.rho.shape[1]} categorical and {params.intercept.shape[1]} numeric "
-                             f"in the parameters, {len(self._cat)} and {len(self._num)} in the fields")
+            raise ValueError(
+                "parameter arrays do not match the fields: "
+                f"{params.rho.shape[1]} categorical and {params.intercept.shape[1]} numeric "
+                f"in the parameters, {len(self._cat)} and {len(self._num)} in the fields"
+            )
         self._edges = {k: self.fields[k].bin_edges(self.numeric_bins) for k in self._num}
         self._t_edges = {k: self.fields[k].transform(e) for k, e in self._edges.items()}
         self._mean: InheritanceParams | None = None
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_inference(cls, idata: Any, *, config: Mapping[str, Any] | None = None,
-                       numeric_bins: int | None = None) -> InheritanceOffspring:
+    def from_inference(
+        cls, idata: Any, *, config: Mapping[str, Any] | None = None, numeric_bins: int | None = None
+    ) -> InheritanceOffspring:
         """Build from a fitted covariate posterior (fresh or reloaded).
 
         Parameters
@@ -170,12 +175,21 @@ class InheritanceOffspring:
                 p[0, :, k, :K] = np.asarray(pi[spec.name], dtype=float)
             else:
                 p[0, :, k, :K] = 1.0 / K
-        reg = np.array([numeric[s.name] for s in num], dtype=float).reshape(len(num), 3) if num else np.zeros((0, 3))
+        reg = (
+            np.array([numeric[s.name] for s in num], dtype=float).reshape(len(num), 3)
+            if num
+            else np.zeros((0, 3))
+        )
         params = InheritanceParams(
-            rho=r, pi=p,
-            class_weight=np.ones((1, 1)) if class_weight is None else np.asarray(class_weight, float)[None],
+            rho=r,
+            pi=p,
+            class_weight=np.ones((1, 1))
+            if class_weight is None
+            else np.asarray(class_weight, float)[None],
             class_rho=np.array([float(class_rho)]),
-            intercept=reg[None, :, 0], slope=reg[None, :, 1], sigma=reg[None, :, 2],
+            intercept=reg[None, :, 0],
+            slope=reg[None, :, 1],
+            sigma=reg[None, :, 2],
         )
         return cls(fields, params, numeric_bins=numeric_bins)
 
@@ -198,8 +212,10 @@ class InheritanceOffspring:
     @property
     def n_levels(self) -> list[int]:
         """list of int: levels of each field (numeric: number of bins)."""
-        return [s.n_levels if s.is_categorical else len(self._edges[k]) + 1
-                for k, s in enumerate(self.fields)]
+        return [
+            s.n_levels if s.is_categorical else len(self._edges[k]) + 1
+            for k, s in enumerate(self.fields)
+        ]
 
     @property
     def max_levels(self) -> int:
@@ -218,8 +234,7 @@ class InheritanceOffspring:
                 if not e:
                     out.append(["all"])
                     continue
-                out.append([f"<{e[0]}", *[f"[{a}, {b})" for a, b in pairwise(e)],
-                            f">={e[-1]}"])
+                out.append([f"<{e[0]}", *[f"[{a}, {b})" for a, b in pairwise(e)], f">={e[-1]}"])
         return out
 
     # -- encoding ----------------------------------------------------------------------------
@@ -236,8 +251,12 @@ class InheritanceOffspring:
             if s.is_categorical:
                 out[:, k] = category_codes(frame[s.name], s)
             else:
-                x = pd.to_numeric(frame[s.name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                out[:, k] = np.where(np.isnan(x), -1, np.searchsorted(self._edges[k], x, side="right"))
+                x = pd.to_numeric(frame[s.name], errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan
+                )
+                out[:, k] = np.where(
+                    np.isnan(x), -1, np.searchsorted(self._edges[k], x, side="right")
+                )
         return out
 
     def decode(self, codes: np.ndarray) -> pd.DataFrame:
@@ -250,7 +269,9 @@ class InheritanceOffspring:
             lab = np.array([*labels, None], dtype=object)
             c = codes[:, k]
             if np.any(c >= len(labels)):
-                raise ValueError(f"field {self.fields[k].name!r}: codes must be below {len(labels)}")
+                raise ValueError(
+                    f"field {self.fields[k].name!r}: codes must be below {len(labels)}"
+                )
             values = lab[np.where(c < 0, len(labels), c)]
             values[values == MISSING_LABEL] = None
             cols[self.fields[k].name] = pd.array(values, dtype="string")
@@ -258,7 +279,9 @@ class InheritanceOffspring:
 
     def _parent_arrays(self, parents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(parents, pd.DataFrame):
-            raise TypeError(f"parents must be a pandas DataFrame of covariates, got {type(parents).__name__}")
+            raise TypeError(
+                f"parents must be a pandas DataFrame of covariates, got {type(parents).__name__}"
+            )
         codes = np.empty((len(parents), len(self._cat)), dtype=np.int64)
         values = np.empty((len(parents), len(self._num)))
         for j, k in enumerate(self._cat):
@@ -270,7 +293,9 @@ class InheritanceOffspring:
             s = self.fields[k]
             if s.name not in parents.columns:
                 raise ValueError(f"parents lack the covariate column {s.name!r}")
-            x = pd.to_numeric(parents[s.name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            x = pd.to_numeric(parents[s.name], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
             values[:, j] = s.transform(x)
         return codes, values
 
@@ -282,13 +307,17 @@ class InheritanceOffspring:
             return self._mean, True
         if isinstance(sample, str):
             if sample != "all":
-                raise ValueError(f"sample must be None, an int, an array of ints or 'all', got {sample!r}")
+                raise ValueError(
+                    f"sample must be None, an int, an array of ints or 'all', got {sample!r}"
+                )
             return self.params, False
         idx = np.asarray(sample)
         if idx.dtype.kind not in "iu":
             raise ValueError(f"sample must be integer posterior sample indices, got {sample!r}")
         if np.any((idx < 0) | (idx >= self.n_samples)):
-            raise ValueError(f"sample index out of range: the posterior has {self.n_samples} samples")
+            raise ValueError(
+                f"sample index out of range: the posterior has {self.n_samples} samples"
+            )
         if idx.ndim == 0:
             return self.params.take([int(idx)]), True
         return self.params.take(idx.ravel()), False
@@ -325,11 +354,19 @@ class InheritanceOffspring:
 
     def _child_class(self, P: InheritanceParams, q: np.ndarray) -> np.ndarray:
         """(S, person, Z): law of the recruit's class."""
-        return P.class_rho[:, None, None] * q + (1.0 - P.class_rho)[:, None, None] * P.class_weight[:, None, :]
+        return (
+            P.class_rho[:, None, None] * q
+            + (1.0 - P.class_rho)[:, None, None] * P.class_weight[:, None, :]
+        )
 
     # -- the protocol --------------------------------------------------------------------------
-    def laplace(self, H: np.ndarray, parents: pd.DataFrame, sample: SampleArg = None,
-                class_probs: np.ndarray | None = None) -> np.ndarray:
+    def laplace(
+        self,
+        H: np.ndarray,
+        parents: pd.DataFrame,
+        sample: SampleArg = None,
+        class_probs: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Exact Laplace summaries ``E[exp(-sum_f H[j, f, X'_f]) | parent]``.
 
         Parameters
@@ -363,28 +400,40 @@ class InheritanceOffspring:
         J, n_par, S, Z = H.shape[0], len(parents), P.n_samples, P.n_classes
         q = None
         if Z > 1:
-            q = self._class_q(P, codes) if class_probs is None else self._given_classes(class_probs, S, n_par, Z)
+            q = (
+                self._class_q(P, codes)
+                if class_probs is None
+                else self._given_classes(class_probs, S, n_par, Z)
+            )
         # Samples in chunks: intermediates stay near _CHUNK_ELEMENTS floats whatever the number of samples.
         step = max(1, _CHUNK_ELEMENTS // max(1, n_par * J * Z))
         out = np.empty((S, n_par, J))
         for start in range(0, S, step):
             idx = np.arange(start, min(S, start + step))
-            out[idx] = self._laplace_chunk(P.take(idx), E, codes, values, None if q is None else q[idx])
+            out[idx] = self._laplace_chunk(
+                P.take(idx), E, codes, values, None if q is None else q[idx]
+            )
         return out[0] if single else out
 
-    def _laplace_chunk(self, P: InheritanceParams, E: np.ndarray, codes: np.ndarray, values: np.ndarray,
-                       q: np.ndarray | None) -> np.ndarray:
+    def _laplace_chunk(
+        self,
+        P: InheritanceParams,
+        E: np.ndarray,
+        codes: np.ndarray,
+        values: np.ndarray,
+        q: np.ndarray | None,
+    ) -> np.ndarray:
         """``laplace`` for the samples of ``P``: (S, person, J)."""
         J, n_par, S, Z = E.shape[0], len(codes), P.n_samples, P.n_classes
         log_num = np.zeros((S, n_par, J))
         for j, k in enumerate(self._num):
-            probs = self._bin_probabilities(P, j, k, values[:, j])               # (S, n_par, B)
+            probs = self._bin_probabilities(P, j, k, values[:, j])  # (S, n_par, B)
             B = probs.shape[2]
             log_num += np.log(np.maximum(np.einsum("sib,jb->sij", probs, E[:, k, :B]), _TINY))
         if not self._cat:
             return np.exp(log_num)
         L = P.rho.shape[2]
-        Ec = E[:, self._cat, :L].transpose(1, 0, 2)                                # (F, J, L)
+        Ec = E[:, self._cat, :L].transpose(1, 0, 2)  # (F, J, L)
         G = np.empty((S, Z, J, len(self._cat), L + 1))
         # sum_c P(c | p) exp(-H[j, f, c]) per recruiter level p (the law module's exact factor)
         G[..., :L] = laplace_table(P.rho[:, None], P.pi, Ec).transpose(0, 1, 3, 2, 4)
@@ -393,7 +442,7 @@ class InheritanceOffspring:
         log_cat = (self._onehot(codes, L + 1) @ logG).reshape(n_par, S, Z, J).transpose(1, 2, 0, 3)
         if Z == 1:
             return np.exp(log_cat[:, 0] + log_num)
-        r = self._child_class(P, q)                                                # (S, n_par, Z)
+        r = self._child_class(P, q)  # (S, n_par, Z)
         return np.einsum("siz,szij->sij", r, np.exp(log_cat)) * np.exp(log_num)
 
     @staticmethod
@@ -402,10 +451,14 @@ class InheritanceOffspring:
         if q.shape == (n_par, Z):
             q = np.broadcast_to(q, (S, n_par, Z))
         if q.shape != (S, n_par, Z):
-            raise ValueError(f"class_probs must have shape ({n_par}, {Z}) or ({S}, {n_par}, {Z}), got {q.shape}")
+            raise ValueError(
+                f"class_probs must have shape ({n_par}, {Z}) or ({S}, {n_par}, {Z}), got {q.shape}"
+            )
         return q
 
-    def _regression(self, P: InheritanceParams, j: int, k: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _regression(
+        self, P: InheritanceParams, j: int, k: int, t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and sd (S, n) of the recruit's modelling-scale value for recruiter values ``t``."""
         spec = self.fields[k]
         a, b, s = P.intercept[:, j, None], P.slope[:, j, None], P.sigma[:, j, None]
@@ -420,9 +473,16 @@ class InheritanceOffspring:
         zeros = np.zeros((*cdf.shape[:2], 1))
         return np.diff(np.concatenate([zeros, cdf, zeros + 1.0], axis=2), axis=2)
 
-    def sample(self, parents: pd.DataFrame, n_children: np.ndarray | Sequence[int],
-               rng: np.random.Generator | int | None, sample: int | None = None, *,
-               class_probs: np.ndarray | None = None, return_classes: bool = False) -> pd.DataFrame:
+    def sample(
+        self,
+        parents: pd.DataFrame,
+        n_children: np.ndarray | Sequence[int],
+        rng: np.random.Generator | int | None,
+        sample: int | None = None,
+        *,
+        class_probs: np.ndarray | None = None,
+        return_classes: bool = False,
+    ) -> pd.DataFrame:
         """Draw recruits' covariates.
 
         Parameters
@@ -450,24 +510,34 @@ class InheritanceOffspring:
         """
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         if sample is not None and np.ndim(sample) != 0:
-            raise ValueError("sample() draws under one posterior sample (an int) or the posterior mean (None)")
+            raise ValueError(
+                "sample() draws under one posterior sample (an int) or the posterior mean (None)"
+            )
         P, _ = self._select(sample)
         n_children = np.asarray(n_children)
         n_par = len(parents)
-        if n_children.shape != (n_par,) or n_children.dtype.kind not in "iu" or np.any(n_children < 0):
+        if (
+            n_children.shape != (n_par,)
+            or n_children.dtype.kind not in "iu"
+            or np.any(n_children < 0)
+        ):
             raise ValueError(f"n_children must be {n_par} nonnegative integers, one per parent")
         codes, values = self._parent_arrays(parents)
         parent = np.repeat(np.arange(n_par), n_children)
         N = parent.size
         Z = P.n_classes
         if Z > 1:
-            q = self._class_q(P, codes)[0] if class_probs is None else self._given_classes(class_probs, 1, n_par, Z)[0]
+            q = (
+                self._class_q(P, codes)[0]
+                if class_probs is None
+                else self._given_classes(class_probs, 1, n_par, Z)[0]
+            )
             z_parent = draw_categorical(q, rng)
             keep = rng.random(N) < P.class_rho[0]
             z_child = np.where(keep, z_parent[parent], draw_categorical(P.class_weight[0], rng, N))
         else:
             z_child = np.zeros(N, dtype=np.int64)
-        population = P.population()[0]                                                # (F, L)
+        population = P.population()[0]  # (F, L)
         cols: dict[str, Any] = {"parent": parent}
         for j, k in enumerate(self._cat):
             spec = self.fields[k]
@@ -476,9 +546,11 @@ class InheritanceOffspring:
             miss = pc < 0
             if miss.any():
                 pc[miss] = draw_categorical(population[j, :K], rng, int(miss.sum()))
-            pi = P.pi[0, 0, j, :K] if Z == 1 else P.pi[0, z_child, j, :K]       # (K,) or (N, K)
+            pi = P.pi[0, 0, j, :K] if Z == 1 else P.pi[0, z_child, j, :K]  # (K,) or (N, K)
             child = sample_inheritance(pc[parent], P.rho[0, j, :K], pi, rng)
-            labels = np.array([None if v == MISSING_LABEL else v for v in spec.levels], dtype=object)
+            labels = np.array(
+                [None if v == MISSING_LABEL else v for v in spec.levels], dtype=object
+            )
             cols[spec.name] = pd.array(labels[child], dtype="string")
         for j, k in enumerate(self._num):
             spec = self.fields[k]

@@ -53,7 +53,9 @@ class InheritanceParams:
         S = self.rho.shape[0]
         for name in ("pi", "class_weight", "class_rho", "intercept", "slope", "sigma"):
             if getattr(self, name).shape[0] != S:
-                raise ValueError(f"parameter {name!r} has {getattr(self, name).shape[0]} samples, rho has {S}")
+                raise ValueError(
+                    f"parameter {name!r} has {getattr(self, name).shape[0]} samples, rho has {S}"
+                )
 
     @property
     def n_samples(self) -> int:
@@ -72,8 +74,9 @@ class InheritanceParams:
 
     def mean(self) -> InheritanceParams:
         """Posterior-mean parameters as a single sample."""
-        return InheritanceParams(**{k: getattr(self, k).mean(axis=0, keepdims=True)
-                                    for k in self.__dataclass_fields__})
+        return InheritanceParams(
+            **{k: getattr(self, k).mean(axis=0, keepdims=True) for k in self.__dataclass_fields__}
+        )
 
     def population(self) -> np.ndarray:
         """(S, F, L): the population level law ``sum_z w(z) pi_z``, used for missing recruiters."""
@@ -115,12 +118,20 @@ class InheritanceParams:
             intercept, slope, sigma = flat("intercept"), flat("slope"), flat("sigma")
         else:
             intercept = slope = sigma = np.zeros((S, 0))
-        return cls(rho=rho, pi=pi, class_weight=weight, class_rho=crho,
-                   intercept=intercept, slope=slope, sigma=sigma)
+        return cls(
+            rho=rho,
+            pi=pi,
+            class_weight=weight,
+            class_rho=crho,
+            intercept=intercept,
+            slope=slope,
+            sigma=sigma,
+        )
 
 
-def pair_log_likelihood(params: InheritanceParams, pairs: Any, specs: Sequence[FieldSpec],
-                        chunk: int = 256) -> np.ndarray:
+def pair_log_likelihood(
+    params: InheritanceParams, pairs: Any, specs: Sequence[FieldSpec], chunk: int = 256
+) -> np.ndarray:
     """Log-likelihood of each pair under each sample, shape (S, pairs).
 
     Row-wise evaluation (no counts), for LOO and as the reference the count
@@ -135,7 +146,9 @@ def pair_log_likelihood(params: InheritanceParams, pairs: Any, specs: Sequence[F
         Samples processed at once (bounds memory at ``chunk * pairs`` floats per field).
     """
     if params.n_classes != 1:
-        raise ValueError("pair log-likelihoods need a model without latent classes (use tree log-likelihoods)")
+        raise ValueError(
+            "pair log-likelihoods need a model without latent classes (use tree log-likelihoods)"
+        )
     cat = [s for s in specs if s.is_categorical]
     num = [s for s in specs if not s.is_categorical]
     S, n = params.n_samples, pairs.n_pairs
@@ -145,8 +158,8 @@ def pair_log_likelihood(params: InheritanceParams, pairs: Any, specs: Sequence[F
         sl = slice(start, min(S, start + chunk))
         rho, pi = params.rho[sl], params.pi[sl, 0]
         with np.errstate(divide="ignore"):
-            logP = np.log(transition_matrix(rho, pi))            # (s, F, L, L)
-            logM = np.log(marginal_recruit(rho, pi))              # (s, F, L)
+            logP = np.log(transition_matrix(rho, pi))  # (s, F, L, L)
+            logM = np.log(marginal_recruit(rho, pi))  # (s, F, L)
         # One extra recruiter slot (L) for "missing" and one recruit slot (L) for "dropped".
         table = np.zeros((logP.shape[0], len(cat), L + 1, L + 1))
         table[:, :, :L, :L] = logP
@@ -158,7 +171,11 @@ def pair_log_likelihood(params: InheritanceParams, pairs: Any, specs: Sequence[F
             out[sl] += flat[:, k, p * (L + 1) + c]
         for g, spec in enumerate(num):
             x, y = pairs.parent_values[:, g], pairs.recruit_values[:, g]
-            a, b, s = (params.intercept[sl, g, None], params.slope[sl, g, None], params.sigma[sl, g, None])
+            a, b, s = (
+                params.intercept[sl, g, None],
+                params.slope[sl, g, None],
+                params.sigma[sl, g, None],
+            )
             miss = ~np.isfinite(x)
             mu = a + b * np.where(miss, spec.pop_mean, x)
             sd = np.where(miss, np.sqrt(s**2 + (b * spec.pop_sd) ** 2), s)
@@ -171,4 +188,6 @@ def pair_log_likelihood(params: InheritanceParams, pairs: Any, specs: Sequence[F
 
 def config_json(config: dict[str, Any]) -> str:
     """Serialise a configuration the way :mod:`rdsmodel.persistence` does."""
-    return json.dumps(config, sort_keys=True, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+    return json.dumps(
+        config, sort_keys=True, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)
+    )

@@ -63,7 +63,9 @@ def merge_priors(priors: Mapping[str, Mapping[str, float]] | None) -> dict[str, 
             raise ValueError(f"prior {key!r} must be a dict of parameters, e.g. {merged[key]}")
         for name, value in params.items():
             if name not in merged[key]:
-                raise ValueError(f"prior {key!r} has no parameter {name!r}; parameters: {sorted(merged[key])}")
+                raise ValueError(
+                    f"prior {key!r} has no parameter {name!r}; parameters: {sorted(merged[key])}"
+                )
             value = float(value)
             if name != "mu" and not value > 0:
                 raise ValueError(f"prior {key!r}: {name} must be positive, got {value}")

@@ -41,14 +41,18 @@ __all__ = ["homophily_diagnostics", "homophily_section", "homophily_summary", "p
 def _config(idata: Any) -> dict[str, Any]:
     raw = idata.posterior.attrs.get("rdsplan_config")
     if raw is None:
-        raise ValueError("not a covariate posterior: no rdsplan_config in the posterior's attributes")
+        raise ValueError(
+            "not a covariate posterior: no rdsplan_config in the posterior's attributes"
+        )
     return json.loads(raw)
 
 
 def _observed_tables(idata: Any, data: Any | None, config: dict) -> tuple[np.ndarray, np.ndarray]:
     if "observed_data" in idata.groups() and "transitions" in idata.observed_data:
-        return (np.asarray(idata.observed_data["transitions"].values),
-                np.asarray(idata.observed_data["parent_missing"].values))
+        return (
+            np.asarray(idata.observed_data["transitions"].values),
+            np.asarray(idata.observed_data["parent_missing"].values),
+        )
     if data is None:
         raise ValueError("the posterior has no observed_data group; pass the study data")
     from .fields import FieldSpec
@@ -64,7 +68,9 @@ def _real_levels(spec: dict) -> int:
     return len(spec["levels"]) - (1 if spec.get("missing_level") else 0)
 
 
-def homophily_summary(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94) -> pd.DataFrame:
+def homophily_summary(
+    idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94
+) -> pd.DataFrame:
     """Posterior of ``rho`` per field beside the naive match-rate estimate.
 
     Parameters
@@ -88,8 +94,21 @@ def homophily_summary(idata: Any, data: Any | None = None, *, hdi_prob: float = 
     config = _config(idata)
     cat = [f for f in config["fields"] if f["kind"] == "categorical"]
     if not cat:
-        return pd.DataFrame(columns=["field", "levels", "pairs", "match_rate", "naive", "mean", "sd",
-                                     "hdi_low", "hdi_high", "r_hat", "ess_bulk"])
+        return pd.DataFrame(
+            columns=[
+                "field",
+                "levels",
+                "pairs",
+                "match_rate",
+                "naive",
+                "mean",
+                "sd",
+                "hdi_low",
+                "hdi_high",
+                "r_hat",
+                "ess_bulk",
+            ]
+        )
     trans, _ = _observed_tables(idata, data, config)
     rho = idata.posterior["rho"]
     hdi = az.hdi(rho, hdi_prob=hdi_prob)["rho"]
@@ -106,13 +125,21 @@ def homophily_summary(idata: Any, data: Any | None = None, *, hdi_prob: float = 
         match = float(np.trace(table) / n) if n else math.nan
         naive = float(np.clip((match - 1.0 / K) / (1.0 - 1.0 / K), 0.0, 1.0)) if n else math.nan
         draws = rho.isel(field=k).values.ravel()
-        rows.append({
-            "field": spec["name"], "levels": K, "pairs": int(n), "match_rate": match, "naive": naive,
-            "mean": float(draws.mean()), "sd": float(draws.std(ddof=1)) if draws.size > 1 else math.nan,
-            "hdi_low": float(hdi.isel(field=k).sel(hdi="lower")),
-            "hdi_high": float(hdi.isel(field=k).sel(hdi="higher")),
-            "r_hat": float(rhat.isel(field=k)), "ess_bulk": float(ess.isel(field=k)),
-        })
+        rows.append(
+            {
+                "field": spec["name"],
+                "levels": K,
+                "pairs": int(n),
+                "match_rate": match,
+                "naive": naive,
+                "mean": float(draws.mean()),
+                "sd": float(draws.std(ddof=1)) if draws.size > 1 else math.nan,
+                "hdi_low": float(hdi.isel(field=k).sel(hdi="lower")),
+                "hdi_high": float(hdi.isel(field=k).sel(hdi="higher")),
+                "r_hat": float(rhat.isel(field=k)),
+                "ess_bulk": float(ess.isel(field=k)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -137,8 +164,15 @@ def _ppc(idata: Any, config: dict, interval: float) -> dict[str, Any]:
             rep_n = rep_t[:, k, :K, :K].sum(axis=(1, 2))
             rep = np.trace(rep_t[:, k, :K, :K], axis1=1, axis2=2) / np.maximum(rep_n, 1)
             lo, hi = _interval(rep, interval)
-            match_rows.append({"field": spec["name"], "observed": float(observed), "low": float(lo),
-                               "high": float(hi), "ok": bool(lo <= observed <= hi)})
+            match_rows.append(
+                {
+                    "field": spec["name"],
+                    "observed": float(observed),
+                    "low": float(lo),
+                    "high": float(hi),
+                    "ok": bool(lo <= observed <= hi),
+                }
+            )
         L = len(spec["levels"])
         obs_levels = obs_t[k, :L, :L].sum(axis=0) + obs_m[k, :L]
         total = obs_levels.sum()
@@ -149,11 +183,23 @@ def _ppc(idata: Any, config: dict, interval: float) -> dict[str, Any]:
         lo, hi = _interval(rep_share, interval)
         for c in range(L):
             share = obs_levels[c] / total
-            level_rows.append({"field": spec["name"], "level": spec["levels"][c], "observed": float(share),
-                               "low": float(lo[c]), "high": float(hi[c]),
-                               "ok": bool(lo[c] <= share <= hi[c])})
+            level_rows.append(
+                {
+                    "field": spec["name"],
+                    "level": spec["levels"][c],
+                    "observed": float(share),
+                    "low": float(lo[c]),
+                    "high": float(hi[c]),
+                    "ok": bool(lo[c] <= share <= hi[c]),
+                }
+            )
     flagged = sum(not r["ok"] for r in match_rows) + sum(not r["ok"] for r in level_rows)
-    return {"interval": interval, "match_rate": match_rows, "levels": level_rows, "n_flagged": flagged}
+    return {
+        "interval": interval,
+        "match_rate": match_rows,
+        "levels": level_rows,
+        "n_flagged": flagged,
+    }
 
 
 def _clean(value: Any) -> Any:
@@ -172,17 +218,28 @@ def _clean(value: Any) -> Any:
 
 def _limits(thresholds: Any, **given: float | None) -> dict[str, float]:
     """Limits from a ``Thresholds`` object (if any), overridden by explicit values."""
-    defaults = {"rhat_warn": 1.01, "rhat_fail": 1.05, "ess_warn": 400.0, "ess_fail": 100.0,
-                "interval": 0.99}
+    defaults = {
+        "rhat_warn": 1.01,
+        "rhat_fail": 1.05,
+        "ess_warn": 400.0,
+        "ess_fail": 100.0,
+        "interval": 0.99,
+    }
     if thresholds is not None:
-        defaults.update(rhat_warn=thresholds.rhat_warn, rhat_fail=thresholds.rhat_fail,
-                        ess_warn=thresholds.ess_warn, ess_fail=thresholds.ess_fail,
-                        interval=thresholds.ppc_interval)
+        defaults.update(
+            rhat_warn=thresholds.rhat_warn,
+            rhat_fail=thresholds.rhat_fail,
+            ess_warn=thresholds.ess_warn,
+            ess_fail=thresholds.ess_fail,
+            interval=thresholds.ppc_interval,
+        )
     defaults.update({k: float(v) for k, v in given.items() if v is not None})
     return defaults
 
 
-def _checks(idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[str, float]) -> list[tuple]:
+def _checks(
+    idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[str, float]
+) -> list[tuple]:
     """``(name, status, message, value, rule)`` for convergence, divergences and the PPC."""
     out = []
     if len(summary) and summary["r_hat"].notna().any():
@@ -192,11 +249,16 @@ def _checks(idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[st
         msg = f"max R-hat of rho {rhat:.3f} ({worst_r})"
         if status != "ok":
             msg += "; chains disagree: sample longer"
-        out.append(("rho_rhat", status, msg, rhat, f"warn > {lim['rhat_warn']}, fail > {lim['rhat_fail']}"))
+        out.append(
+            ("rho_rhat", status, msg, rhat, f"warn > {lim['rhat_warn']}, fail > {lim['rhat_fail']}")
+        )
     elif len(summary):
         n_chain = int(idata.posterior.sizes.get("chain", 1)) if "posterior" in idata.groups() else 1
-        why = ("one chain: R-hat compares chains and needs at least 2 (run 2 or more chains)"
-               if n_chain < 2 else "R-hat of rho could not be computed (too few draws)")
+        why = (
+            "one chain: R-hat compares chains and needs at least 2 (run 2 or more chains)"
+            if n_chain < 2
+            else "R-hat of rho could not be computed (too few draws)"
+        )
         out.append(("rho_rhat", "warn", why, None, f"warn > {lim['rhat_warn']}; needs >= 2 chains"))
     if len(summary) and summary["ess_bulk"].notna().any():
         ess = float(summary["ess_bulk"].min())
@@ -205,30 +267,62 @@ def _checks(idata: Any, summary: pd.DataFrame, ppc: dict[str, Any], lim: dict[st
         msg = f"min bulk ESS of rho {ess:.0f} ({worst_e})"
         if status != "ok":
             msg += f"; draw more samples (want >= {lim['ess_warn']:.0f})"
-        out.append(("rho_ess_bulk", status, msg, ess, f"warn < {lim['ess_warn']:g}, fail < {lim['ess_fail']:g}"))
+        out.append(
+            (
+                "rho_ess_bulk",
+                status,
+                msg,
+                ess,
+                f"warn < {lim['ess_warn']:g}, fail < {lim['ess_fail']:g}",
+            )
+        )
     if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
         n_div = int(idata.sample_stats["diverging"].values.sum())
-        out.append(("divergences", "warn" if n_div else "ok",
-                    f"{n_div} divergent transition(s) in the covariate model", n_div, "warn > 0"))
+        out.append(
+            (
+                "divergences",
+                "warn" if n_div else "ok",
+                f"{n_div} divergent transition(s) in the covariate model",
+                n_div,
+                "warn > 0",
+            )
+        )
     if not ppc:
-        if len(summary):          # categorical fields but no predictive draws
-            out.append(("ppc", "warn", "no posterior predictive draws: predictive checks skipped", None, None))
+        if len(summary):  # categorical fields but no predictive draws
+            out.append(
+                (
+                    "ppc",
+                    "warn",
+                    "no posterior predictive draws: predictive checks skipped",
+                    None,
+                    None,
+                )
+            )
         return out
     level = ppc["interval"]
     bad = [r for r in ppc["match_rate"] if not r["ok"]]
-    msg = (f"observed match rate inside the central {level:.0%} predictive interval for all "
-           f"{len(ppc['match_rate'])} fields")
+    msg = (
+        f"observed match rate inside the central {level:.0%} predictive interval for all "
+        f"{len(ppc['match_rate'])} fields"
+    )
     if bad:
-        msg = "; ".join(f"{r['field']}: observed match rate {r['observed']:.3f} outside the central "
-                        f"{level:.0%} predictive interval [{r['low']:.3f}, {r['high']:.3f}]" for r in bad)
+        msg = "; ".join(
+            f"{r['field']}: observed match rate {r['observed']:.3f} outside the central "
+            f"{level:.0%} predictive interval [{r['low']:.3f}, {r['high']:.3f}]"
+            for r in bad
+        )
     out.append(("ppc_match_rate", "warn" if bad else "ok", msg, len(bad), "warn if any outside"))
     bad = [r for r in ppc["levels"] if not r["ok"]]
-    msg = (f"observed level shares of recruits inside the central {level:.0%} predictive interval "
-           f"({len(ppc['levels'])} levels)")
+    msg = (
+        f"observed level shares of recruits inside the central {level:.0%} predictive interval "
+        f"({len(ppc['levels'])} levels)"
+    )
     if bad:
-        msg = "; ".join(f"{r['field']}={r['level']}: observed share of recruits {r['observed']:.3f} outside "
-                        f"the central {level:.0%} predictive interval [{r['low']:.3f}, {r['high']:.3f}]"
-                        for r in bad)
+        msg = "; ".join(
+            f"{r['field']}={r['level']}: observed share of recruits {r['observed']:.3f} outside "
+            f"the central {level:.0%} predictive interval [{r['low']:.3f}, {r['high']:.3f}]"
+            for r in bad
+        )
     out.append(("ppc_levels", "warn" if bad else "ok", msg, len(bad), "warn if any outside"))
     return out
 
@@ -270,8 +364,14 @@ def homophily_section(
         lists what did not pass. Missing numbers are ``None``.
     """
     config = _config(idata)
-    lim = _limits(thresholds, interval=interval, rhat_warn=rhat_warn, rhat_fail=rhat_fail,
-                  ess_warn=ess_warn, ess_fail=ess_fail)
+    lim = _limits(
+        thresholds,
+        interval=interval,
+        rhat_warn=rhat_warn,
+        rhat_fail=rhat_fail,
+        ess_warn=ess_warn,
+        ess_fail=ess_fail,
+    )
     summary = homophily_summary(idata, data, hdi_prob=hdi_prob)
     has_ppc = "posterior_predictive" in idata.groups() and "observed_data" in idata.groups()
     ppc = _ppc(idata, config, lim["interval"]) if has_ppc else {}
@@ -279,14 +379,33 @@ def homophily_section(
     order = {"ok": 0, "warn": 1, "fail": 2}
     verdict = max((c[1] for c in checks), key=order.__getitem__, default="ok")
     messages = [c[2] for c in checks if c[1] != "ok"]
-    homophily = summary[["field", "mean", "hdi_low", "hdi_high", "naive", "match_rate", "pairs",
-                         "r_hat", "ess_bulk"]].to_dict("records")
-    return _clean({"homophily": homophily, "hdi_prob": hdi_prob, "ppc": ppc, "verdict": verdict,
-                   "messages": messages})
+    homophily = summary[
+        [
+            "field",
+            "mean",
+            "hdi_low",
+            "hdi_high",
+            "naive",
+            "match_rate",
+            "pairs",
+            "r_hat",
+            "ess_bulk",
+        ]
+    ].to_dict("records")
+    return _clean(
+        {
+            "homophily": homophily,
+            "hdi_prob": hdi_prob,
+            "ppc": ppc,
+            "verdict": verdict,
+            "messages": messages,
+        }
+    )
 
 
-def homophily_diagnostics(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94,
-                          thresholds: Any = None):
+def homophily_diagnostics(
+    idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94, thresholds: Any = None
+):
     """The homophily report as a :class:`rdsmodel.diagnostics.Section` named ``"homophily"``.
 
     Checks ``rho_rhat``, ``rho_ess_bulk``, ``divergences``, ``ppc_match_rate`` and
@@ -305,16 +424,34 @@ def homophily_diagnostics(idata: Any, data: Any | None = None, *, hdi_prob: floa
     has_ppc = "posterior_predictive" in idata.groups() and "observed_data" in idata.groups()
     ppc = _ppc(idata, config, lim["interval"]) if has_ppc else {}
     checks = [Check(*c) for c in _checks(idata, summary, ppc, lim)]
-    fields = summary[["field", "mean", "hdi_low", "hdi_high", "naive", "match_rate", "pairs",
-                      "r_hat", "ess_bulk"]].to_dict("records")
+    fields = summary[
+        [
+            "field",
+            "mean",
+            "hdi_low",
+            "hdi_high",
+            "naive",
+            "match_rate",
+            "pairs",
+            "r_hat",
+            "ess_bulk",
+        ]
+    ].to_dict("records")
 
     def figure():
         return plot_homophily(idata, data, hdi_prob=hdi_prob).figure
 
-    table = summary.set_index("field")[["mean", "hdi_low", "hdi_high", "naive", "r_hat", "ess_bulk"]]
-    return Section("homophily", "Recruit covariates (homophily)", checks,
-                   _clean({"fields": fields, "hdi_prob": hdi_prob, "ppc": ppc}),
-                   tables={"rho": table}, figures={"homophily_rho": figure})
+    table = summary.set_index("field")[
+        ["mean", "hdi_low", "hdi_high", "naive", "r_hat", "ess_bulk"]
+    ]
+    return Section(
+        "homophily",
+        "Recruit covariates (homophily)",
+        checks,
+        _clean({"fields": fields, "hdi_prob": hdi_prob, "ppc": ppc}),
+        tables={"rho": table},
+        figures={"homophily_rho": figure},
+    )
 
 
 def plot_homophily(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.94, ax: Any = None):
@@ -330,8 +467,14 @@ def plot_homophily(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.9
     if ax is None:
         _, ax = plt.subplots(figsize=(6.0, 0.35 * len(summary) + 1.2))
     y = np.arange(len(summary))[::-1]
-    ax.hlines(y, summary["hdi_low"], summary["hdi_high"], color="C0", lw=2,
-              label=f"posterior {hdi_prob:.0%} HDI")
+    ax.hlines(
+        y,
+        summary["hdi_low"],
+        summary["hdi_high"],
+        color="C0",
+        lw=2,
+        label=f"posterior {hdi_prob:.0%} HDI",
+    )
     ax.plot(summary["mean"], y, "o", color="C0", label="posterior mean")
     ax.plot(summary["naive"], y, "x", color="C3", label="naive (match rate, uniform levels)")
     ax.set_yticks(y, summary["field"])

@@ -48,8 +48,16 @@ def _nutpie_available() -> bool:
     return True
 
 
-def run_sampler(model, *, draws: int, tune: int, chains: int, seed: int | None, progressbar: bool,
-                sampler: str | None = None):
+def run_sampler(
+    model,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int | None,
+    progressbar: bool,
+    sampler: str | None = None,
+):
     """Sample ``model``.
 
     ``sampler``: ``"nutpie"`` (default when nutpie is importable: nutpie's NUTS
@@ -75,12 +83,28 @@ def run_sampler(model, *, draws: int, tune: int, chains: int, seed: int | None, 
             compiled = compile_c_pyfunc(model, names)
         else:
             compiled = nutpie.compile_pymc_model(model)
-        return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                             progress_bar=progressbar, save_warmup=False)
+        return nutpie.sample(
+            compiled,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            seed=seed,
+            progress_bar=progressbar,
+            save_warmup=False,
+        )
     import pymc as pm
 
-    return pm.sample(draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
-                     progressbar=progressbar, compute_convergence_checks=False, model=model)
+    return pm.sample(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        random_seed=seed,
+        progressbar=progressbar,
+        compute_convergence_checks=False,
+        model=model,
+    )
 
 
 def _mask_padding(posterior: xr.Dataset, fields: list, L: int) -> xr.Dataset:
@@ -89,7 +113,11 @@ def _mask_padding(posterior: xr.Dataset, fields: list, L: int) -> xr.Dataset:
     mask = np.zeros((len(cat), L), dtype=bool)
     for k, s in enumerate(cat):
         mask[k, : s.n_levels] = True
-    valid = xr.DataArray(mask, dims=("field", "level"), coords={"field": posterior["field"], "level": posterior["level"]})
+    valid = xr.DataArray(
+        mask,
+        dims=("field", "level"),
+        coords={"field": posterior["field"], "level": posterior["level"]},
+    )
     for name in ("pi", "rho_level", "class_pi"):
         if name in posterior:
             posterior[name] = posterior[name].where(valid)
@@ -102,55 +130,73 @@ def _align_classes(posterior: xr.Dataset) -> xr.Dataset:
 
     pi = posterior["class_pi"].fillna(0.0)
     Z = posterior.sizes["class"]
-    profile = np.concatenate([
-        pi.mean("draw").transpose("chain", "class", ...).values.reshape(posterior.sizes["chain"], Z, -1),
-        posterior["class_weight"].mean("draw").transpose("chain", "class").values[..., None],
-    ], axis=2)
+    profile = np.concatenate(
+        [
+            pi.mean("draw")
+            .transpose("chain", "class", ...)
+            .values.reshape(posterior.sizes["chain"], Z, -1),
+            posterior["class_weight"].mean("draw").transpose("chain", "class").values[..., None],
+        ],
+        axis=2,
+    )
     perms = []
     for c in range(posterior.sizes["chain"]):
         cost = ((profile[0][:, None, :] - profile[c][None, :, :]) ** 2).sum(axis=2)
         _, cols = linear_sum_assignment(cost)
-        perms.append(cols)                                  # chain c's class cols[k] is class k of chain 0
+        perms.append(cols)  # chain c's class cols[k] is class k of chain 0
     chains = []
     for c, perm in enumerate(perms):
         part = posterior.isel(chain=[c])
         for name in ("class_weight", "class_pi"):
-            part[name] = part[name].isel({"class": perm}).assign_coords({"class": posterior["class"]})
+            part[name] = (
+                part[name].isel({"class": perm}).assign_coords({"class": posterior["class"]})
+            )
         chains.append(part)
     aligned = xr.concat(chains, dim="chain")
     order = np.argsort(-aligned["class_weight"].mean(("chain", "draw")).values, kind="stable")
     for name in ("class_weight", "class_pi"):
-        aligned[name] = aligned[name].isel({"class": order}).assign_coords({"class": posterior["class"]})
+        aligned[name] = (
+            aligned[name].isel({"class": order}).assign_coords({"class": posterior["class"]})
+        )
     return aligned
 
 
 def _observed(model: CovariateModel) -> xr.Dataset:
     L = model.counts.transitions.shape[1]
-    coords = {"field": model.categorical_fields, "parent_level": np.arange(L), "level": np.arange(L)}
-    return xr.Dataset({
-        "transitions": (("field", "parent_level", "level"), model.counts.transitions),
-        "parent_missing": (("field", "level"), model.counts.parent_missing),
-    }, coords=coords)
+    coords = {
+        "field": model.categorical_fields,
+        "parent_level": np.arange(L),
+        "level": np.arange(L),
+    }
+    return xr.Dataset(
+        {
+            "transitions": (("field", "parent_level", "level"), model.counts.transitions),
+            "parent_missing": (("field", "level"), model.counts.parent_missing),
+        },
+        coords=coords,
+    )
 
 
-def _predictive_multinomial(params: InheritanceParams, model: CovariateModel,
-                            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _predictive_multinomial(
+    params: InheritanceParams, model: CovariateModel, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Replicated tables given the observed recruiter levels (independent-field model)."""
-    rows = model.counts.transitions.sum(axis=2).astype(np.int64)         # (F, L)
-    P = transition_matrix(params.rho, params.pi[:, 0])                   # (S, F, L, L)
+    rows = model.counts.transitions.sum(axis=2).astype(np.int64)  # (F, L)
+    P = transition_matrix(params.rho, params.pi[:, 0])  # (S, F, L, L)
     P = np.clip(P, 0.0, None)
     P /= np.where(P.sum(axis=3, keepdims=True) > 0, P.sum(axis=3, keepdims=True), 1.0)
     P[P.sum(axis=3) == 0] = np.eye(P.shape[3])[0]
     trans = rng.multinomial(np.broadcast_to(rows, P.shape[:3]), P)
     m = np.clip(marginal_recruit(params.rho, params.pi[:, 0], params.population()), 0.0, None)
     m /= m.sum(axis=2, keepdims=True)
-    totals = model.counts.parent_missing.sum(axis=1).astype(np.int64)    # (F,)
+    totals = model.counts.parent_missing.sum(axis=1).astype(np.int64)  # (F,)
     pmiss = rng.multinomial(np.broadcast_to(totals, m.shape[:2]), m)
     return trans.astype(float), pmiss.astype(float)
 
 
-def _predictive_simulated(params: InheritanceParams, model: CovariateModel,
-                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _predictive_simulated(
+    params: InheritanceParams, model: CovariateModel, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Replicated tables by simulating every recruit from its recruiter (any model)."""
     table = model.data.table
     forest = model.forest
@@ -170,20 +216,30 @@ def _predictive_simulated(params: InheritanceParams, model: CovariateModel,
         pc = parent_codes[kids["parent"].to_numpy()]
         for k in range(F):
             both = (pc[:, k] >= 0) & (codes[:, k] >= 0)
-            trans[s, k] = np.bincount(pc[both, k] * L + codes[both, k], minlength=L * L).reshape(L, L)
+            trans[s, k] = np.bincount(pc[both, k] * L + codes[both, k], minlength=L * L).reshape(
+                L, L
+            )
             only = (pc[:, k] < 0) & (codes[:, k] >= 0)
             pmiss[s, k] = np.bincount(codes[only, k], minlength=L)
     return trans, pmiss
 
 
-def finish_idata(model: CovariateModel, idata: Any, *, seed: int | None, log_likelihood: bool,
-                 ppc_draws: int | None):
+def finish_idata(
+    model: CovariateModel,
+    idata: Any,
+    *,
+    seed: int | None,
+    log_likelihood: bool,
+    ppc_draws: int | None,
+):
     """Clean the posterior and add ``log_likelihood``, ``observed_data`` and ``posterior_predictive``."""
     post = idata.posterior
     keep = [v for v in POSTERIOR_VARS if v in post]
     tree_ll = post["tree_loglik"] if "tree_loglik" in post else None
     cleaned = post[keep]
-    cleaned = cleaned.drop_vars([c for c in cleaned.coords if c not in cleaned.dims and c not in ("chain", "draw")])
+    cleaned = cleaned.drop_vars(
+        [c for c in cleaned.coords if c not in cleaned.dims and c not in ("chain", "draw")]
+    )
     L = model.counts.transitions.shape[1]
     if model.categorical_fields:
         cleaned = _mask_padding(cleaned, model.fields, L)
@@ -200,19 +256,30 @@ def finish_idata(model: CovariateModel, idata: Any, *, seed: int | None, log_lik
     if log_likelihood:
         shape = (cleaned.sizes["chain"], cleaned.sizes["draw"])
         if tree_ll is not None:
-            groups["log_likelihood"] = xr.Dataset({"trees": tree_ll.transpose("chain", "draw", "tree")})
+            groups["log_likelihood"] = xr.Dataset(
+                {"trees": tree_ll.transpose("chain", "draw", "tree")}
+            )
         else:
             ll = pair_log_likelihood(params, model.pairs, model.fields).reshape(*shape, -1)
             groups["log_likelihood"] = xr.Dataset(
                 {"pairs": (("chain", "draw", "pair"), ll)},
-                coords={"chain": cleaned["chain"], "draw": cleaned["draw"], "pair": np.arange(ll.shape[2])})
+                coords={
+                    "chain": cleaned["chain"],
+                    "draw": cleaned["draw"],
+                    "pair": np.arange(ll.shape[2]),
+                },
+            )
 
     if model.categorical_fields:
         observed = _observed(model)
         groups["observed_data"] = observed
         rng = np.random.default_rng(None if seed is None else [int(seed), 7])
         n_chain, n_draw = cleaned.sizes["chain"], cleaned.sizes["draw"]
-        limit = ppc_draws if ppc_draws is not None else (200 if model.latent_classes else n_chain * n_draw)
+        limit = (
+            ppc_draws
+            if ppc_draws is not None
+            else (200 if model.latent_classes else n_chain * n_draw)
+        )
         per_chain = max(1, min(n_draw, -(-limit // n_chain)))
         draw_idx = np.unique(np.linspace(0, n_draw - 1, per_chain).round().astype(int))
         flat = (np.arange(n_chain)[:, None] * n_draw + draw_idx[None, :]).ravel()
@@ -223,10 +290,19 @@ def finish_idata(model: CovariateModel, idata: Any, *, seed: int | None, log_lik
             trans, pmiss = _predictive_multinomial(sub, model, rng)
         dims = {"chain": cleaned["chain"].values, "draw": cleaned["draw"].values[draw_idx]}
         shape = (n_chain, len(draw_idx))
-        groups["posterior_predictive"] = xr.Dataset({
-            "transitions": (("chain", "draw", "field", "parent_level", "level"), trans.reshape(*shape, *trans.shape[1:])),
-            "parent_missing": (("chain", "draw", "field", "level"), pmiss.reshape(*shape, *pmiss.shape[1:])),
-        }, coords={**dims, **{k: v.values for k, v in observed.coords.items()}})
+        groups["posterior_predictive"] = xr.Dataset(
+            {
+                "transitions": (
+                    ("chain", "draw", "field", "parent_level", "level"),
+                    trans.reshape(*shape, *trans.shape[1:]),
+                ),
+                "parent_missing": (
+                    ("chain", "draw", "field", "level"),
+                    pmiss.reshape(*shape, *pmiss.shape[1:]),
+                ),
+            },
+            coords={**dims, **{k: v.values for k, v in observed.coords.items()}},
+        )
 
     import arviz as az
 

@@ -56,7 +56,9 @@ def simulate_table(
         cols[spec.name] = np.array(spec.levels, dtype=object)[_draw_rows(probs, rng)]
     for k in law._num:
         spec = law.fields[k]
-        cols[spec.name] = spec.untransform(spec.pop_mean + spec.pop_sd * rng.standard_normal(n_seeds))
+        cols[spec.name] = spec.untransform(
+            spec.pop_mean + spec.pop_sd * rng.standard_normal(n_seeds)
+        )
     frame = pd.DataFrame(cols)[law.field_names]
     frame.insert(0, "recruiter_id", None)
     frame.insert(0, "id", [f"s{i}" for i in range(n_seeds)])
@@ -66,11 +68,15 @@ def simulate_table(
         n = rng.poisson(mean_recruits, len(frontier))
         if total == n_seeds:
             n = np.maximum(n, 1)
-        n = np.minimum(n, np.maximum(0, n_respondents - total - np.concatenate([[0], np.cumsum(n)[:-1]])))
+        n = np.minimum(
+            n, np.maximum(0, n_respondents - total - np.concatenate([[0], np.cumsum(n)[:-1]]))
+        )
         onehot = np.eye(Z)[fz] if Z > 1 else None
         kids = law.sample(frontier, n, rng, class_probs=onehot, return_classes=True)
         ids = [f"r{total + i}" for i in range(len(kids))]
-        kz = kids.pop("class").to_numpy() if "class" in kids else np.zeros(len(kids), dtype=np.int64)
+        kz = (
+            kids.pop("class").to_numpy() if "class" in kids else np.zeros(len(kids), dtype=np.int64)
+        )
         kids.insert(0, "recruiter_id", frontier["id"].to_numpy()[kids.pop("parent").to_numpy()])
         kids.insert(0, "id", ids)
         frames.append(kids)
@@ -78,7 +84,9 @@ def simulate_table(
         frontier, fz, total = kids, kz, total + len(kids)
     table = pd.concat(frames, ignore_index=True)
     recruits = table["recruiter_id"].value_counts()
-    table.insert(2, "coupons_issued", np.maximum(3, table["id"].map(recruits).fillna(0).astype(int)))
+    table.insert(
+        2, "coupons_issued", np.maximum(3, table["id"].map(recruits).fillna(0).astype(int))
+    )
     for name in law.field_names:
         col = table[name].astype(object)
         col[col == MISSING_LABEL] = None

@@ -69,10 +69,14 @@ class EncodedPairs:
     @property
     def n_pairs(self) -> int:
         """int: number of pairs."""
-        return int(self.parent_codes.shape[0] if self.parent_codes.size else self.parent_values.shape[0])
+        return int(
+            self.parent_codes.shape[0] if self.parent_codes.size else self.parent_values.shape[0]
+        )
 
 
-def encode_frame(frame: pd.DataFrame, specs: Sequence[FieldSpec]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def encode_frame(
+    frame: pd.DataFrame, specs: Sequence[FieldSpec]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Encode the modelled covariates of one frame.
 
     Returns
@@ -95,17 +99,22 @@ def encode_frame(frame: pd.DataFrame, specs: Sequence[FieldSpec]) -> tuple[np.nd
     for k, spec in enumerate(num):
         x = pd.to_numeric(frame[spec.name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if spec.log and np.any(x[np.isfinite(x)] <= 0):
-            raise ValueError(f"numeric covariate {spec.name!r} is modelled on the log scale "
-                             "but has values <= 0")
+            raise ValueError(
+                f"numeric covariate {spec.name!r} is modelled on the log scale but has values <= 0"
+            )
         raw[:, k] = x
         values[:, k] = spec.transform(x)
     return codes, values, raw
 
 
-def encode_pairs(parents: pd.DataFrame, recruits: pd.DataFrame, specs: Sequence[FieldSpec]) -> EncodedPairs:
+def encode_pairs(
+    parents: pd.DataFrame, recruits: pd.DataFrame, specs: Sequence[FieldSpec]
+) -> EncodedPairs:
     """Encode aligned recruiter and recruit covariate frames (row ``e`` = edge ``e``)."""
     if len(parents) != len(recruits):
-        raise ValueError(f"parents and recruits must be aligned: {len(parents)} vs {len(recruits)} rows")
+        raise ValueError(
+            f"parents and recruits must be aligned: {len(parents)} vs {len(recruits)} rows"
+        )
     pc, pv, _ = encode_frame(parents, specs)
     rc, rv, rraw = encode_frame(recruits, specs)
     return EncodedPairs(pc, rc, pv, rv, rraw)
@@ -168,7 +177,9 @@ class CategoricalCounts:
         out = np.zeros_like(rows)
         for k, spec in enumerate(cat):
             total = rows[k].sum()
-            out[k, : spec.n_levels] = rows[k, : spec.n_levels] / total if total > 0 else 1.0 / spec.n_levels
+            out[k, : spec.n_levels] = (
+                rows[k, : spec.n_levels] / total if total > 0 else 1.0 / spec.n_levels
+            )
         return out
 
 
@@ -211,14 +222,26 @@ class NumericMoments:
         raw = np.where(used, pairs.recruit_raw, 1.0)
         jac = -(used * np.log(scale)).sum(axis=0) - (np.log(np.where(logs, raw, 1.0))).sum(axis=0)
         return cls(
-            n=both.sum(axis=0).astype(float), sx=x0.sum(0), sy=y0.sum(0), sxx=(x0 * x0).sum(0),
-            sxy=(x0 * y0).sum(0), syy=(y0 * y0).sum(0), nm=only.sum(axis=0).astype(float),
-            sym=ym.sum(0), symm=(ym * ym).sum(0), log_jacobian=jac,
+            n=both.sum(axis=0).astype(float),
+            sx=x0.sum(0),
+            sy=y0.sum(0),
+            sxx=(x0 * x0).sum(0),
+            sxy=(x0 * y0).sum(0),
+            syy=(y0 * y0).sum(0),
+            nm=only.sum(axis=0).astype(float),
+            sym=ym.sum(0),
+            symm=(ym * ym).sum(0),
+            log_jacobian=jac,
         )
 
 
-def missing_report(pairs: EncodedPairs, parents: pd.DataFrame, recruits: pd.DataFrame,
-                   specs: Sequence[FieldSpec], missing: str) -> pd.DataFrame:
+def missing_report(
+    pairs: EncodedPairs,
+    parents: pd.DataFrame,
+    recruits: pd.DataFrame,
+    specs: Sequence[FieldSpec],
+    missing: str,
+) -> pd.DataFrame:
     """How many covariate values of the pairs are missing, and what was done.
 
     Returns
@@ -240,14 +263,23 @@ def missing_report(pairs: EncodedPairs, parents: pd.DataFrame, recruits: pd.Data
             treatment = "none missing"
             used = n
         else:
-            treatment = ("recruit missing: term dropped; recruiter missing: marginalised over the "
-                         + ("population level law" if spec.is_categorical else "population normal law"))
+            treatment = (
+                "recruit missing: term dropped; recruiter missing: marginalised over the "
+                + ("population level law" if spec.is_categorical else "population normal law")
+            )
             used = int((~rm).sum())
         if not (pm.any() or rm.any()):
             treatment = "none missing"
-        rows.append({
-            "field": spec.name, "kind": spec.kind, "pairs": n,
-            "recruit_missing": int(rm.sum()), "recruiter_missing": int(pm.sum()),
-            "both_missing": int((pm & rm).sum()), "pairs_used": used, "treatment": treatment,
-        })
+        rows.append(
+            {
+                "field": spec.name,
+                "kind": spec.kind,
+                "pairs": n,
+                "recruit_missing": int(rm.sum()),
+                "recruiter_missing": int(pm.sum()),
+                "both_missing": int((pm & rm).sum()),
+                "pairs_used": used,
+                "treatment": treatment,
+            }
+        )
     return pd.DataFrame(rows)

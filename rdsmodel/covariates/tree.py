@@ -92,7 +92,7 @@ class RecruitmentForest:
         """Positions at each depth, ``waves()[d]`` for ``d = 0..max depth``."""
         order = np.argsort(self.depth, kind="stable")
         bounds = np.searchsorted(self.depth[order], np.arange(self.depth.max() + 2))
-        return [order[bounds[d]:bounds[d + 1]] for d in range(self.depth.max() + 1)]
+        return [order[bounds[d] : bounds[d + 1]] for d in range(self.depth.max() + 1)]
 
     def wave_order(self) -> np.ndarray:
         """Positions in wave order: ``numpy.concatenate(self.waves())``."""
@@ -156,16 +156,16 @@ def upward_pass(forest: RecruitmentForest, log_e, log_T, log_w, backend: str = "
         top = le.max(axis=1, keepdims=True)
         return xp.log(xp.dot(xp.exp(le - top), weights)) + top
 
-    T_t = xp.exp(log_T).T                 # (z', z): message(z) = log sum_z' T(z, z') exp(le(z'))
+    T_t = xp.exp(log_T).T  # (z', z): message(z) = log sum_z' T(z, z') exp(le(z'))
     agg = None
     for d in range(len(waves) - 1, 0, -1):
         nodes = waves[d]
-        le = log_e[bounds[d]:bounds[d + 1]]
+        le = log_e[bounds[d] : bounds[d + 1]]
         if agg is not None:
             le = le + agg
         msg = log_mix(le, T_t)
         agg = aggregate(_membership(local[forest.parent[nodes]], len(waves[d - 1])), msg)
-    le = log_e[bounds[0]:bounds[1]]
+    le = log_e[bounds[0] : bounds[1]]
     if agg is not None:
         le = le + agg
     # waves[0] lists the roots in table order (stable sort), as does forest.roots.

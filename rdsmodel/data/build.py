@@ -100,23 +100,34 @@ def _resolve_columns(
     repeated = sorted({str(c) for c in available if available.count(c) > 1})
     problems = []
     if repeated:
-        problems.append(Problem("duplicate_column", f"column name(s) repeat in the table: {repeated}; give "
-                                "every column its own name"))
-    required = [(id_col, "respondent id", "--id-col"), (recruiter_col, "recruiter id", "--recruiter-col"),
-                (coupons_col, "coupons issued", "--coupons-col")]
+        problems.append(
+            Problem(
+                "duplicate_column",
+                f"column name(s) repeat in the table: {repeated}; give every column its own name",
+            )
+        )
+    required = [
+        (id_col, "respondent id", "--id-col"),
+        (recruiter_col, "recruiter id", "--recruiter-col"),
+        (coupons_col, "coupons issued", "--coupons-col"),
+    ]
     for name, role, option in required:
         if name not in available:
             problems.append(_missing_column(name, role, available, f"Name it with {option}"))
     if time_col is not None and time_col not in available:
         if time_col != "interview_time":
-            problems.append(_missing_column(time_col, "interview time", available, "Fix --time-col"))
+            problems.append(
+                _missing_column(time_col, "interview time", available, "Fix --time-col")
+            )
         time_col = None
     if coupon_window is not None and time_col is None:
-        problems.append(Problem(
-            "missing_column",
-            "--coupon-window needs interview times, but the table has no interview time column "
-            f"(columns: {', '.join(map(str, available))}); name it with --time-col",
-        ))
+        problems.append(
+            Problem(
+                "missing_column",
+                "--coupon-window needs interview times, but the table has no interview time column "
+                f"(columns: {', '.join(map(str, available))}); name it with --time-col",
+            )
+        )
     if group_col is None:
         group_col = "group" if "group" in available else None
     elif group_col not in available:
@@ -124,9 +135,11 @@ def _resolve_columns(
     used = {id_col, recruiter_col, coupons_col, time_col, group_col} - {None}
     inferred = covariates is None and schema is None
     if covariates is None:
-        covariates = schema.names if schema is not None else [
-            c for c in available if c not in used and c not in DERIVED
-        ]
+        covariates = (
+            schema.names
+            if schema is not None
+            else [c for c in available if c not in used and c not in DERIVED]
+        )
     covariates = list(covariates)
     if inferred and problems:
         # A column option names a missing column: the canonical column it left behind (e.g. 'id'
@@ -134,21 +147,34 @@ def _resolve_columns(
         covariates = [c for c in covariates if c not in CANONICAL]
     for name in covariates:
         if name not in available:
-            problems.append(_missing_column(name, "covariate", available, "Fix --covariates (or the schema)"))
+            problems.append(
+                _missing_column(name, "covariate", available, "Fix --covariates (or the schema)")
+            )
         elif name in used:
-            problems.append(Problem("missing_column", f"column {name!r} cannot be both a covariate and the "
-                                    "id, recruiter, coupons, time or group column; fix --covariates"))
+            problems.append(
+                Problem(
+                    "missing_column",
+                    f"column {name!r} cannot be both a covariate and the "
+                    "id, recruiter, coupons, time or group column; fix --covariates",
+                )
+            )
         elif name in CANONICAL:
-            problems.append(Problem(
-                "missing_column",
-                f"covariate column {name!r} has the name of a column the toolkit derives; rename it, or "
-                "leave it out with --exclude-columns or by listing the covariates with --covariates",
-            ))
+            problems.append(
+                Problem(
+                    "missing_column",
+                    f"covariate column {name!r} has the name of a column the toolkit derives; rename it, or "
+                    "leave it out with --exclude-columns or by listing the covariates with --covariates",
+                )
+            )
     if schema is not None:
         extra = [n for n in schema.names if n not in covariates]
         if extra:
-            problems.append(Problem("missing_column", f"schema field(s) {extra} are not among the "
-                                    f"covariates {covariates}"))
+            problems.append(
+                Problem(
+                    "missing_column",
+                    f"schema field(s) {extra} are not among the covariates {covariates}",
+                )
+            )
     if problems:
         raise DataValidationError(problems)
     return time_col, group_col, covariates
@@ -177,17 +203,24 @@ def _drop_rows(
             members = members.to_list()
             for m in members:
                 why[m] = f"recruited (directly or not) by dropped respondent {ctx.ids[top]!r}"
-            shown = ", ".join(ctx.who(m) for m in members[:5]) + (", ..." if len(members) > 5 else "")
-            notes.append(ctx.problem(
-                "dropped_descendant",
-                f"dropping {ctx.who(int(top))} also drops the {len(members)} respondent(s) it "
-                f"recruited directly or not: {shown}",
-                members, "warning",
-            ))
+            shown = ", ".join(ctx.who(m) for m in members[:5]) + (
+                ", ..." if len(members) > 5 else ""
+            )
+            notes.append(
+                ctx.problem(
+                    "dropped_descendant",
+                    f"dropping {ctx.who(int(top))} also drops the {len(members)} respondent(s) it "
+                    f"recruited directly or not: {shown}",
+                    members,
+                    "warning",
+                )
+            )
     positions = np.flatnonzero(drop)
     record = pd.concat(
-        [pd.DataFrame({"row": positions, "reason": pd.array(why[positions], dtype=STRING)}),
-         frame.iloc[positions].reset_index(drop=True)],
+        [
+            pd.DataFrame({"row": positions, "reason": pd.array(why[positions], dtype=STRING)}),
+            frame.iloc[positions].reset_index(drop=True),
+        ],
         axis=1,
     )
     return ~drop, record, notes
@@ -209,11 +242,15 @@ def _covariate_values(
         fields = []
         for f in schema:
             if f.kind == "categorical" and f.levels is None:
-                f = CovariateField(f.name, "categorical", sorted_levels(list(text[f.name].dropna().unique())))
+                f = CovariateField(
+                    f.name, "categorical", sorted_levels(list(text[f.name].dropna().unique()))
+                )
             fields.append(f)
         schema = CovariateSchema(fields)
     else:
-        schema = infer_schema(text, names, categorical=categorical, numeric=numeric, max_levels=max_levels)
+        schema = infer_schema(
+            text, names, categorical=categorical, numeric=numeric, max_levels=max_levels
+        )
     values: dict[str, pd.Series] = {}
     problems: list[Problem] = []
     for f in schema:
@@ -221,17 +258,33 @@ def _covariate_values(
         if f.kind == "numeric":
             parsed = colparse.parse_numeric(cells)
             values[f.name] = parsed.values
-            problems += bad_cells(ctx, "bad_covariate", parsed.bad, f.name, cells,
-                                  f"a finite number (the field is numeric; if it is not, pass --categorical {f.name})")
+            problems += bad_cells(
+                ctx,
+                "bad_covariate",
+                parsed.bad,
+                f.name,
+                cells,
+                f"a finite number (the field is numeric; if it is not, pass --categorical {f.name})",
+            )
         else:
-            outside = cells.notna().to_numpy() & ~cells.isin(f.levels).to_numpy(dtype=bool, na_value=False)
+            outside = cells.notna().to_numpy() & ~cells.isin(f.levels).to_numpy(
+                dtype=bool, na_value=False
+            )
             values[f.name] = cells
-            problems += bad_cells(ctx, "bad_covariate", outside, f.name, cells,
-                                  f"one of the schema's levels ({', '.join(f.levels)})")
+            problems += bad_cells(
+                ctx,
+                "bad_covariate",
+                outside,
+                f.name,
+                cells,
+                f"one of the schema's levels ({', '.join(f.levels)})",
+            )
     return schema, values, problems
 
 
-def _differs(ctx: Context, frame: pd.DataFrame, keep: np.ndarray, table: pd.DataFrame) -> list[Problem]:
+def _differs(
+    ctx: Context, frame: pd.DataFrame, keep: np.ndarray, table: pd.DataFrame
+) -> list[Problem]:
     """Warn where a derived column the table already had disagrees with the derivation."""
     notes = []
     for name in DERIVED:
@@ -242,18 +295,24 @@ def _differs(ctx: Context, frame: pd.DataFrame, keep: np.ndarray, table: pd.Data
         else:
             given = colparse.as_text(frame[name])
         given = given.to_numpy(dtype=object, na_value=None)[keep]
-        derived = colparse.as_text(table[name]) if name not in ("window_closed", "is_frontier") else table[name]
+        derived = (
+            colparse.as_text(table[name])
+            if name not in ("window_closed", "is_frontier")
+            else table[name]
+        )
         derived = derived.to_numpy(dtype=object, na_value=None)
         present = ~pd.isna(given)
         differ = np.flatnonzero(present & (given != derived))
         if len(differ):
             shown = ", ".join(ctx.who(i) for i in differ[:3]) + (", ..." if len(differ) > 3 else "")
-            notes.append(Problem(
-                "derived_column_differs",
-                f"the table's own {name!r} column differs from the value derived from the "
-                f"recruitment links for {len(differ)} row(s) (e.g. {shown}); the derived value is used",
-                severity="warning",
-            ))
+            notes.append(
+                Problem(
+                    "derived_column_differs",
+                    f"the table's own {name!r} column differs from the value derived from the "
+                    f"recruitment links for {len(differ)} row(s) (e.g. {shown}); the derived value is used",
+                    severity="warning",
+                )
+            )
     return notes
 
 
@@ -276,14 +335,16 @@ def _only_seeds(table: pd.DataFrame, names: Mapping[str, str]) -> list[Problem]:
     """Warn when no respondent names a recruiter: every one is a seed."""
     if len(table) == 0 or table["recruiter_id"].notna().any():
         return []
-    return [Problem(
-        "no_recruits",
-        f"none of the {len(table)} respondent(s) names a recruiter (column {names['recruiter_id']!r}): every "
-        "one is a seed, so the table holds no recruitment links. If that is wrong, check --recruiter-col "
-        "(and --seed-markers for --format rds). The capacity model can still be fitted; the covariate model "
-        "needs recruits (fit with --no-covariate-model)",
-        severity="warning",
-    )]
+    return [
+        Problem(
+            "no_recruits",
+            f"none of the {len(table)} respondent(s) names a recruiter (column {names['recruiter_id']!r}): every "
+            "one is a seed, so the table holds no recruitment links. If that is wrong, check --recruiter-col "
+            "(and --seed-markers for --format rds). The capacity model can still be fitted; the covariate model "
+            "needs recruits (fit with --no-covariate-model)",
+            severity="warning",
+        )
+    ]
 
 
 def build_table(
@@ -335,11 +396,23 @@ def build_table(
     given_cutoff = as_cutoff(cutoff)
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else now
     time_col, group_col, covariates = _resolve_columns(
-        frame, id_col=id_col, recruiter_col=recruiter_col, coupons_col=coupons_col, time_col=time_col,
-        group_col=group_col, covariates=covariates, schema=schema, coupon_window=window,
+        frame,
+        id_col=id_col,
+        recruiter_col=recruiter_col,
+        coupons_col=coupons_col,
+        time_col=time_col,
+        group_col=group_col,
+        covariates=covariates,
+        schema=schema,
+        coupon_window=window,
     )
-    names = {"id": id_col, "recruiter_id": recruiter_col, "coupons_issued": coupons_col,
-             "interview_time": time_col or "interview_time", "group": group_col or "group"}
+    names = {
+        "id": id_col,
+        "recruiter_id": recruiter_col,
+        "coupons_issued": coupons_col,
+        "interview_time": time_col or "interview_time",
+        "group": group_col or "group",
+    }
     names.update(column_names or {})
     labels = labels or RowLabels()
     n = len(frame)
@@ -350,7 +423,11 @@ def build_table(
     ids = colparse.as_id(frame[id_col]).reset_index(drop=True)
     recruiters = colparse.as_id(frame[recruiter_col]).reset_index(drop=True)
     coupons = colparse.parse_count(frame[coupons_col].reset_index(drop=True))
-    times = colparse.parse_times(frame[time_col].reset_index(drop=True), time_format) if time_col else None
+    times = (
+        colparse.parse_times(frame[time_col].reset_index(drop=True), time_format)
+        if time_col
+        else None
+    )
     group = colparse.as_text(frame[group_col]).reset_index(drop=True) if group_col else None
     given_closed = None
     if window is None and "window_closed" in frame.columns:
@@ -366,26 +443,50 @@ def build_table(
         warnings += check_implausible_dates(ctx, times.values, given_cutoff, now)
         if window is not None:
             missing = times.values.isna().to_numpy() & ~times.bad
-            warnings += [ctx.problem("missing_time", f"{ctx.who(i)} has no interview time, so its coupon "
-                                     "window counts as open", [i], "warning") for i in np.flatnonzero(missing)]
+            warnings += [
+                ctx.problem(
+                    "missing_time",
+                    f"{ctx.who(i)} has no interview time, so its coupon window counts as open",
+                    [i],
+                    "warning",
+                )
+                for i in np.flatnonzero(missing)
+            ]
     if group is not None:
-        warnings += [ctx.problem("missing_group", f"{ctx.who(i)} has no group in column {group_col!r}",
-                                 [i], "warning") for i in np.flatnonzero(group.isna().to_numpy())]
+        warnings += [
+            ctx.problem(
+                "missing_group",
+                f"{ctx.who(i)} has no group in column {group_col!r}",
+                [i],
+                "warning",
+            )
+            for i in np.flatnonzero(group.isna().to_numpy())
+        ]
     frontier_rec = coupons.values.isna().to_numpy() & ~coupons.bad & (n_rec > 0)
     warnings += [
-        ctx.problem("frontier_with_recruits",
-                    f"{ctx.who(i)} has {int(n_rec[i])} recruit(s) in the table but no coupons issued "
-                    f"(column {names['coupons_issued']!r} is empty); it is treated as frontier", [i], "warning")
+        ctx.problem(
+            "frontier_with_recruits",
+            f"{ctx.who(i)} has {int(n_rec[i])} recruit(s) in the table but no coupons issued "
+            f"(column {names['coupons_issued']!r} is empty); it is treated as frontier",
+            [i],
+            "warning",
+        )
         for i in np.flatnonzero(frontier_rec)
     ]
     issued = coupons.values.to_numpy(dtype=float, na_value=np.nan)
     warnings += [
-        ctx.problem("implausible_coupons",
-                    f"{ctx.who(i)} was issued {int(issued[i])} coupons (column {names['coupons_issued']!r}); "
-                    f"studies hand out a few each, so check the column (more than {MAX_PLAUSIBLE_COUPONS} "
-                    "is reported)", [i], "warning")
-        for i in np.flatnonzero((np.nan_to_num(issued, nan=0.0) > MAX_PLAUSIBLE_COUPONS)
-                                & (np.nan_to_num(issued, nan=0.0) <= MAX_COUPONS))
+        ctx.problem(
+            "implausible_coupons",
+            f"{ctx.who(i)} was issued {int(issued[i])} coupons (column {names['coupons_issued']!r}); "
+            f"studies hand out a few each, so check the column (more than {MAX_PLAUSIBLE_COUPONS} "
+            "is reported)",
+            [i],
+            "warning",
+        )
+        for i in np.flatnonzero(
+            (np.nan_to_num(issued, nan=0.0) > MAX_PLAUSIBLE_COUPONS)
+            & (np.nan_to_num(issued, nan=0.0) <= MAX_COUPONS)
+        )
     ]
     warnings += [p for p in reader_problems if not p.is_error]
     reader_errors = [p for p in reader_problems if p.is_error]
@@ -412,22 +513,41 @@ def build_table(
     kctx = Context(ctx.ids[keep], pos, labels, names)
     errors: list[Problem] = []
     errors += check_missing_ids(kctx, sub_ids.isna().to_numpy())
-    errors += bad_cells(kctx, "bad_coupons", coupons.bad[keep], names["coupons_issued"],
-                        coupons.text[keep].reset_index(drop=True), "a whole number >= 0 (or empty for the frontier)")
+    errors += bad_cells(
+        kctx,
+        "bad_coupons",
+        coupons.bad[keep],
+        names["coupons_issued"],
+        coupons.text[keep].reset_index(drop=True),
+        "a whole number >= 0 (or empty for the frontier)",
+    )
     errors += _too_many_coupons(kctx, issued[keep], names["coupons_issued"])
     sub_times = None
     if times is not None:
         sub_times = times.values[keep].reset_index(drop=True)
-        errors += bad_cells(kctx, "bad_time", times.bad[keep], names["interview_time"],
-                            times.text[keep].reset_index(drop=True),
-                            f"a date/time in format {time_format} (e.g. 2024-03-01 or 2024-03-01T14:30; "
-                            "for other layouts pass --time-format)")
+        errors += bad_cells(
+            kctx,
+            "bad_time",
+            times.bad[keep],
+            names["interview_time"],
+            times.text[keep].reset_index(drop=True),
+            f"a date/time in format {time_format} (e.g. 2024-03-01 or 2024-03-01T14:30; "
+            "for other layouts pass --time-format)",
+        )
     sub_closed = None
     if given_closed is not None:
         sub_closed = given_closed.values[keep].reset_index(drop=True)
-        empty = sub_closed.isna().to_numpy() & sub_coupons.notna().to_numpy() & ~given_closed.bad[keep]
-        errors += bad_cells(kctx, "bad_window_closed", given_closed.bad[keep] | empty, "window_closed",
-                            given_closed.text[keep].reset_index(drop=True), "true or false")
+        empty = (
+            sub_closed.isna().to_numpy() & sub_coupons.notna().to_numpy() & ~given_closed.bad[keep]
+        )
+        errors += bad_cells(
+            kctx,
+            "bad_window_closed",
+            given_closed.bad[keep] | empty,
+            "window_closed",
+            given_closed.text[keep].reset_index(drop=True),
+            "true or false",
+        )
     dropped_rows = set(np.flatnonzero(~keep).tolist())
     errors += [p for p in reader_errors if not p.rows or not set(p.rows) <= dropped_rows]
     errors += check_duplicate_ids(kctx, sub_ids)
@@ -442,11 +562,20 @@ def build_table(
         errors += check_time_order(kctx, sub_times, sub_parent)
     n_recruits = np.bincount(sub_parent[sub_parent >= 0], minlength=len(pos)).astype(np.int64)
     errors += check_recruits_vs_coupons(kctx, n_recruits, sub_coupons)
-    cov_text = pd.DataFrame({c: colparse.as_text(frame[c]).reset_index(drop=True)[keep].reset_index(drop=True)
-                             for c in covariates})
+    cov_text = pd.DataFrame(
+        {
+            c: colparse.as_text(frame[c]).reset_index(drop=True)[keep].reset_index(drop=True)
+            for c in covariates
+        }
+    )
     schema, cov_values, cov_problems = _covariate_values(
-        cov_text, covariates, schema=schema, categorical=categorical, numeric=numeric,
-        max_levels=max_levels, ctx=kctx,
+        cov_text,
+        covariates,
+        schema=schema,
+        categorical=categorical,
+        numeric=numeric,
+        max_levels=max_levels,
+        ctx=kctx,
     )
     errors += cov_problems
     if errors:
@@ -473,7 +602,9 @@ def build_table(
     seed_pos = structure.root
     table["n_recruits"] = n_recruits
     table["wave"] = structure.depth.astype(np.int64)
-    table["seed_id"] = pd.array(sub_ids.to_numpy(dtype=object, na_value=None)[seed_pos], dtype=STRING)
+    table["seed_id"] = pd.array(
+        sub_ids.to_numpy(dtype=object, na_value=None)[seed_pos], dtype=STRING
+    )
     table["window_closed"] = closed
     table["censor_at"] = censor_bounds(sub_coupons, n_recruits, closed)
     table["is_frontier"] = is_frontier
@@ -481,8 +612,19 @@ def build_table(
     warnings += _only_seeds(table, names)
     warnings += collinear_covariates(table, schema)
     if "line" not in dropped.columns and labels.word == "line":
-        dropped.insert(1, "line", np.array([labels.number(r) for r in dropped["row"]], dtype=np.int64))
-    return Built(table=table, schema=schema, group_column="group" if group is not None else None,
-                 warnings=warnings, dropped=dropped, cutoff=cut, coupon_window=window,
-                 column_names=names, notes=notes, labels=labels,
-                 used={"time_col": time_col, "group_col": group_col})
+        dropped.insert(
+            1, "line", np.array([labels.number(r) for r in dropped["row"]], dtype=np.int64)
+        )
+    return Built(
+        table=table,
+        schema=schema,
+        group_column="group" if group is not None else None,
+        warnings=warnings,
+        dropped=dropped,
+        cutoff=cut,
+        coupon_window=window,
+        column_names=names,
+        notes=notes,
+        labels=labels,
+        used={"time_col": time_col, "group_col": group_col},
+    )

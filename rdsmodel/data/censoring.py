@@ -30,7 +30,9 @@ from rdsmodel.errors import DataError
 __all__ = ["as_cutoff", "as_window", "censor_bounds", "windows_closed"]
 
 
-def as_window(window: dt.timedelta | pd.Timedelta | float | int | str | None) -> pd.Timedelta | None:
+def as_window(
+    window: dt.timedelta | pd.Timedelta | float | int | str | None,
+) -> pd.Timedelta | None:
     """Turn a coupon window (timedelta, days as a number, or ``"14D"`` text) into a Timedelta.
 
     Parameters
@@ -85,7 +87,9 @@ def as_cutoff(cutoff: dt.datetime | pd.Timestamp | str | None) -> pd.Timestamp |
     try:
         value = pd.Timestamp(cutoff)
     except (TypeError, ValueError):
-        raise DataError(f"--cutoff {cutoff!r} is not a date (use ISO 8601, e.g. 2024-06-30)") from None
+        raise DataError(
+            f"--cutoff {cutoff!r} is not a date (use ISO 8601, e.g. 2024-06-30)"
+        ) from None
     if pd.isna(value):
         raise DataError(f"--cutoff {cutoff!r} is not a date (use ISO 8601, e.g. 2024-06-30)")
     if value.tz is not None:

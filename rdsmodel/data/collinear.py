@@ -54,7 +54,9 @@ def _numeric_pair(x: np.ndarray, y: np.ndarray) -> str | None:
         return None
     r = float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
     if abs(r) > 1 - _TOLERANCE:
-        return f"are perfectly collinear (correlation {r:+.0f}: one is a linear function of the other)"
+        return (
+            f"are perfectly collinear (correlation {r:+.0f}: one is a linear function of the other)"
+        )
     return None
 
 
@@ -91,7 +93,9 @@ def _categorical_pair(x: pd.Series, y: pd.Series) -> str | None:
     return None
 
 
-def _design(table: pd.DataFrame, schema: CovariateSchema, complete: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def _design(
+    table: pd.DataFrame, schema: CovariateSchema, complete: np.ndarray
+) -> tuple[np.ndarray, list[int]]:
     """Unit-length design columns (intercept first) and the covariate index of each."""
     n = int(complete.sum())
     columns = [np.full(n, 1.0 / np.sqrt(n))]
@@ -149,16 +153,18 @@ def collinear_covariates(table: pd.DataFrame, schema: CovariateSchema) -> list[P
     for f in schema:
         values = table[f.name].dropna()
         if len(values) >= 3 and values.astype(str).nunique() == 1:
-            problems.append(Problem(
-                "constant_covariate",
-                f"covariate {f.name!r} has one value ({values.iloc[0]!r}) for every respondent who has it: it "
-                f"cannot explain anything; leave it out with {_suggest(names, f.name)}",
-                severity="warning",
-            ))
+            problems.append(
+                Problem(
+                    "constant_covariate",
+                    f"covariate {f.name!r} has one value ({values.iloc[0]!r}) for every respondent who has it: it "
+                    f"cannot explain anything; leave it out with {_suggest(names, f.name)}",
+                    severity="warning",
+                )
+            )
             flagged.add(f.name)
     fields = list(schema)
     for i, a in enumerate(fields):
-        for b in fields[i + 1:]:
+        for b in fields[i + 1 :]:
             if a.name in flagged or b.name in flagged:
                 continue
             if a.kind == b.kind == "categorical":
@@ -168,9 +174,12 @@ def collinear_covariates(table: pd.DataFrame, schema: CovariateSchema) -> list[P
             else:
                 why = _as_numbers_pair(table[a.name], table[b.name])
             if why is not None:
-                problems.append(_warning(
-                    f"covariates {a.name!r} and {b.name!r} {why} for every respondent with both: a model "
-                    f"cannot tell their effects apart; leave one out, e.g. {_suggest(names, b.name)}"))
+                problems.append(
+                    _warning(
+                        f"covariates {a.name!r} and {b.name!r} {why} for every respondent with both: a model "
+                        f"cannot tell their effects apart; leave one out, e.g. {_suggest(names, b.name)}"
+                    )
+                )
                 flagged.add(b.name)
     rest = [f for f in fields if f.name not in flagged]
     if len(rest) < 2:
@@ -193,9 +202,12 @@ def collinear_covariates(table: pd.DataFrame, schema: CovariateSchema) -> list[P
         k = int(owner[j])
         involved = sorted({int(owner[i]) for i in np.flatnonzero(np.abs(coef) > 1e-6)} - {k, -1})
         others = " and ".join(repr(rest[i].name) for i in involved) or "the other covariates"
-        problems.append(_warning(
-            f"covariate {rest[k].name!r} is an exact linear combination of {others} (on the "
-            f"{int(complete.sum())} respondents with every covariate): a model cannot tell their effects "
-            f"apart; leave one out, e.g. {_suggest(names, rest[k].name)}"))
+        problems.append(
+            _warning(
+                f"covariate {rest[k].name!r} is an exact linear combination of {others} (on the "
+                f"{int(complete.sum())} respondents with every covariate): a model cannot tell their effects "
+                f"apart; leave one out, e.g. {_suggest(names, rest[k].name)}"
+            )
+        )
         break
     return problems

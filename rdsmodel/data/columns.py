@@ -69,7 +69,9 @@ def as_text(series: pd.Series) -> pd.Series:
     elif ptypes.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         finite = np.isfinite(values)
-        if np.all(values[finite] == np.round(values[finite])) and np.all(np.abs(values[finite]) < 2**53):
+        if np.all(values[finite] == np.round(values[finite])) and np.all(
+            np.abs(values[finite]) < 2**53
+        ):
             ints = pd.array(np.where(finite, values, 0).astype(np.int64), dtype="Int64")
             ints[~finite] = pd.NA
             text = pd.Series(ints, index=series.index).astype(STRING)
@@ -183,7 +185,9 @@ def parse_times(series: pd.Series, time_format: str = "ISO8601") -> ParsedColumn
         try:
             values = pd.to_datetime(text, format=time_format, errors="coerce")
         except (ValueError, TypeError):  # mixed offsets and other oddities: one value at a time
-            values = pd.to_datetime(text.astype(object), format=time_format, errors="coerce", utc=True)
+            values = pd.to_datetime(
+                text.astype(object), format=time_format, errors="coerce", utc=True
+            )
     if getattr(values.dtype, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     values = values.astype("datetime64[us]")

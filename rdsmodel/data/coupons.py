@@ -134,33 +134,61 @@ def odd_column_reason(
         lengths = codes.str.len()
         rest_lengths = rest.str.len()
         if lengths.median() != rest_lengths.median():
-            reasons.append(f"its codes are {int(lengths.median())} characters long (e.g. {example!r}), the other "
-                           f"coupon columns' {int(rest_lengths.median())} (e.g. {rest_example!r})")
+            reasons.append(
+                f"its codes are {int(lengths.median())} characters long (e.g. {example!r}), the other "
+                f"coupon columns' {int(rest_lengths.median())} (e.g. {rest_example!r})"
+            )
         else:
-            reasons.append(f"its codes are written differently (e.g. {example!r}) from the other coupon "
-                           f"columns' (e.g. {rest_example!r})")
+            reasons.append(
+                f"its codes are written differently (e.g. {example!r}) from the other coupon "
+                f"columns' (e.g. {rest_example!r})"
+            )
     prefix = codes.str[:2]
     top = prefix.value_counts(normalize=True)
     # when every column has its own prefix (codes numbered by column), a prefix tells nothing
-    own_prefix = any(v.dropna().str[:2].value_counts(normalize=True).iloc[0] >= 0.9
-                     for v in others if v.notna().sum() >= 5)
-    if (len(top) and top.iloc[0] >= 0.9 and not own_prefix and (rest.str[:2] == top.index[0]).mean() < 0.2
-            and codes.str.len().min() > 2):
-        reasons.append(f"every code starts with {top.index[0]!r}, unlike the other coupon columns' codes")
+    own_prefix = any(
+        v.dropna().str[:2].value_counts(normalize=True).iloc[0] >= 0.9
+        for v in others
+        if v.notna().sum() >= 5
+    )
+    if (
+        len(top)
+        and top.iloc[0] >= 0.9
+        and not own_prefix
+        and (rest.str[:2] == top.index[0]).mean() < 0.2
+        and codes.str.len().min() > 2
+    ):
+        reasons.append(
+            f"every code starts with {top.index[0]!r}, unlike the other coupon columns' codes"
+        )
     own = ids[present].astype(object).to_numpy()
     text = codes.astype(object).to_numpy()
-    holds_id = np.array([bool(i) and c != i and (c.endswith(i) or c.startswith(i)) for c, i in
-                         zip(text, own, strict=True) if i is not None]) if len(text) else np.array([])
+    holds_id = (
+        np.array(
+            [
+                bool(i) and c != i and (c.endswith(i) or c.startswith(i))
+                for c, i in zip(text, own, strict=True)
+                if i is not None
+            ]
+        )
+        if len(text)
+        else np.array([])
+    )
     if len(holds_id) and holds_id.mean() >= 0.8:
         rest_holds = []
         for v in others:
             has = v.notna().to_numpy()
-            rest_holds += [bool(i) and c != i and (c.endswith(i) or c.startswith(i)) for c, i in
-                           zip(v[has].astype(object), ids[has].astype(object), strict=True) if i is not None]
+            rest_holds += [
+                bool(i) and c != i and (c.endswith(i) or c.startswith(i))
+                for c, i in zip(v[has].astype(object), ids[has].astype(object), strict=True)
+                if i is not None
+            ]
         if not rest_holds or np.mean(rest_holds) < 0.2:
             at = int(np.argmax(holds_id))
-            reasons.append(f"its codes hold the respondent's own id (e.g. {text[at]!r} on the row of id "
-                           f"{own[at]!r})")
+            reasons.append(
+                f"its codes hold the respondent's own id (e.g. {text[at]!r} on the row of id "
+                f"{own[at]!r})"
+            )
     if not reasons:
         return None
     taken = set(redeemed.dropna().tolist())
@@ -170,12 +198,16 @@ def odd_column_reason(
     if len(others) < 2 and not never:
         return None  # two columns that differ: which one is odd cannot be told
     if never:
-        reasons.append(f"none of its {len(codes)} codes was redeemed ({rest_used:.0%} of the other columns' were)")
+        reasons.append(
+            f"none of its {len(codes)} codes was redeemed ({rest_used:.0%} of the other columns' were)"
+        )
     return "; ".join(reasons)
 
 
 def _suspicious_columns(
-    issued: Mapping[str, pd.Series], explicit: bool, ids: pd.Series | None = None,
+    issued: Mapping[str, pd.Series],
+    explicit: bool,
+    ids: pd.Series | None = None,
     redeemed: pd.Series | None = None,
 ) -> list[Problem]:
     problems = []
@@ -190,18 +222,22 @@ def _suspicious_columns(
         if reason is None:
             continue
         if explicit:
-            problems.append(Problem(
-                "suspicious_coupon_column",
-                f"issued column {name!r} does not look like coupon codes: {reason}; it is used as you asked",
-                severity="warning",
-            ))
+            problems.append(
+                Problem(
+                    "suspicious_coupon_column",
+                    f"issued column {name!r} does not look like coupon codes: {reason}; it is used as you asked",
+                    severity="warning",
+                )
+            )
         else:
-            problems.append(Problem(
-                "suspicious_coupon_column",
-                f"issued column {name!r} does not look like coupon codes: {reason}. If it is not a coupon "
-                f"column, leave it out with --exclude-columns {name}; to use it anyway, list the coupon "
-                "columns with --issued-cols",
-            ))
+            problems.append(
+                Problem(
+                    "suspicious_coupon_column",
+                    f"issued column {name!r} does not look like coupon codes: {reason}. If it is not a coupon "
+                    f"column, leave it out with --exclude-columns {name}; to use it anyway, list the coupon "
+                    "columns with --issued-cols",
+                )
+            )
     return problems
 
 
@@ -246,19 +282,33 @@ def match_coupons(
         return Matched(None, None, problems)
     n = len(ids)
     m = len(issued)
-    codes = (np.column_stack([v.to_numpy(dtype=object, na_value=None) for v in issued.values()])
-             if m else np.empty((n, 0), dtype=object))
+    codes = (
+        np.column_stack([v.to_numpy(dtype=object, na_value=None) for v in issued.values()])
+        if m
+        else np.empty((n, 0), dtype=object)
+    )
     flat = codes.ravel()
     present = ~pd.isna(flat)
-    long = pd.DataFrame({"row": np.repeat(np.arange(n), m)[present],
-                         "code": pd.array(flat[present], dtype="string")})
+    long = pd.DataFrame(
+        {
+            "row": np.repeat(np.arange(n), m)[present],
+            "code": pd.array(flat[present], dtype="string"),
+        }
+    )
 
     # the same code twice for one respondent: counted once
     twice = long.duplicated(["row", "code"], keep="first").to_numpy()
-    for row, code in zip(long["row"].to_numpy()[twice], long["code"].to_numpy()[twice], strict=True):
-        problems.append(ctx.problem(
-            "duplicate_code", f"{ctx.who(row)} lists issued code {code!r} more than once; it is counted once",
-            [row], "warning"))
+    for row, code in zip(
+        long["row"].to_numpy()[twice], long["code"].to_numpy()[twice], strict=True
+    ):
+        problems.append(
+            ctx.problem(
+                "duplicate_code",
+                f"{ctx.who(row)} lists issued code {code!r} more than once; it is counted once",
+                [row],
+                "warning",
+            )
+        )
     unique = long[~twice]
     count = np.bincount(unique["row"].to_numpy(), minlength=n)
 
@@ -271,35 +321,53 @@ def match_coupons(
     has_red = redeemed.notna().to_numpy()
     shared_codes = set(shared["code"].tolist())
     amb = has_red & redeemed.isin(shared_codes).to_numpy(dtype=bool, na_value=False)
-    redeemers_of = pd.Series(np.flatnonzero(amb)).groupby(red[amb]).agg(list).to_dict() if amb.any() else {}
+    redeemers_of = (
+        pd.Series(np.flatnonzero(amb)).groupby(red[amb]).agg(list).to_dict() if amb.any() else {}
+    )
     for code, holders in shared.groupby("code", sort=False)["row"]:
         holders = holders.to_list()
         takers = redeemers_of.get(code, [])
         issued_to = ", ".join(ctx.who(h) for h in holders)
-        taken = f"; redeemed by {', '.join(ctx.who(t) for t in takers)}" if takers else "; not redeemed"
-        problems.append(ctx.problem(
-            "duplicate_code", f"code {code!r} was issued to {len(holders)} respondents: {issued_to}{taken}",
-            holders + takers, "warning"))
+        taken = (
+            f"; redeemed by {', '.join(ctx.who(t) for t in takers)}" if takers else "; not redeemed"
+        )
+        problems.append(
+            ctx.problem(
+                "duplicate_code",
+                f"code {code!r} was issued to {len(holders)} respondents: {issued_to}{taken}",
+                holders + takers,
+                "warning",
+            )
+        )
     for row in np.flatnonzero(amb):
-        problems.append(ctx.problem(
-            "ambiguous_code",
-            f"{ctx.who(row)} redeemed code {red[row]!r}, which was issued to several respondents, so its "
-            "recruiter cannot be told; fix the export, or drop the rows concerned with --drop-warned",
-            [row]))
+        problems.append(
+            ctx.problem(
+                "ambiguous_code",
+                f"{ctx.who(row)} redeemed code {red[row]!r}, which was issued to several respondents, so its "
+                "recruiter cannot be told; fix the export, or drop the rows concerned with --drop-warned",
+                [row],
+            )
+        )
 
     # codes redeemed by several respondents
     again = has_red & redeemed.duplicated(keep=False).to_numpy()
     if again.any():
         for code, takers in pd.Series(np.flatnonzero(again)).groupby(red[again], sort=False):
             takers = takers.to_list()
-            problems.append(ctx.problem(
-                "code_redeemed_twice",
-                f"code {code!r} was redeemed by {len(takers)} respondents: "
-                f"{', '.join(ctx.who(t) for t in takers)}",
-                takers, "warning"))
+            problems.append(
+                ctx.problem(
+                    "code_redeemed_twice",
+                    f"code {code!r} was redeemed by {len(takers)} respondents: "
+                    f"{', '.join(ctx.who(t) for t in takers)}",
+                    takers,
+                    "warning",
+                )
+            )
 
     # resolve recruiters
-    holder = pd.Series(single["row"].to_numpy(), index=pd.Index(single["code"].to_numpy(dtype=object)))
+    holder = pd.Series(
+        single["row"].to_numpy(), index=pd.Index(single["code"].to_numpy(dtype=object))
+    )
     issuer = holder.reindex(pd.Index(red, dtype=object)).to_numpy(dtype=float, na_value=np.nan)
     matched = has_red & ~np.isnan(issuer) & ~amb
     nobody = has_red & np.isnan(issuer) & ~amb
@@ -310,12 +378,18 @@ def match_coupons(
     for row in np.flatnonzero(nobody):
         where = f"{ctx.who(row)} redeemed code {red[row]!r} (column {redeemed_col!r}), which was issued to nobody"
         if unmatched == "error":
-            problems.append(ctx.problem(
-                "unmatched_code",
-                f"{where}; fix the export, or pass --unmatched seed to treat such respondents as seeds "
-                "or --unmatched drop to drop them", [row]))
+            problems.append(
+                ctx.problem(
+                    "unmatched_code",
+                    f"{where}; fix the export, or pass --unmatched seed to treat such respondents as seeds "
+                    "or --unmatched drop to drop them",
+                    [row],
+                )
+            )
         elif unmatched == "seed":
-            problems.append(ctx.problem("unmatched_code", f"{where}; treated as a seed", [row], "warning"))
+            problems.append(
+                ctx.problem("unmatched_code", f"{where}; treated as a seed", [row], "warning")
+            )
         else:
             problems.append(ctx.problem("unmatched_code", f"{where}; dropped", [row], "warning"))
             drops[int(row)] = f"redeemed code {red[row]!r} was issued to nobody"

@@ -56,8 +56,16 @@ def homophily_table(data: RecruitmentData) -> pd.DataFrame:
         shares = table[f.name].value_counts(normalize=True, dropna=True).to_numpy(dtype=float)
         population = float(np.sum(shares**2)) if len(shares) else float("nan")
         inheritance = (match - population) / (1 - population) if population < 1 else float("nan")
-        rows.append({"field": f.name, "levels": len(f.levels or ()), "pairs": pairs, "match_rate": match,
-                     "population_rate": population, "inheritance": inheritance})
+        rows.append(
+            {
+                "field": f.name,
+                "levels": len(f.levels or ()),
+                "pairs": pairs,
+                "match_rate": match,
+                "population_rate": population,
+                "inheritance": inheritance,
+            }
+        )
     columns = ["field", "levels", "pairs", "match_rate", "population_rate", "inheritance"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -101,20 +109,33 @@ class StudySummary:
         lines = ["Study summary", ""]
         lines += [f"  {k:<34}{v}" for k, v in self.tables["overview"].itertuples(index=False)]
         if len(trees):
-            lines.append(f"  {'tree size (respondents per seed)':<34}mean {trees.mean():.1f}, "
-                         f"median {trees.median():.0f}, max {trees.max()}")
+            lines.append(
+                f"  {'tree size (respondents per seed)':<34}mean {trees.mean():.1f}, "
+                f"median {trees.median():.0f}, max {trees.max()}"
+            )
         sections = [
             ("Respondents per wave", self.tables["waves"]),
-            ("Recruits per respondent (respondents with coupons issued)", self.tables["recruits_per_respondent"]),
+            (
+                "Recruits per respondent (respondents with coupons issued)",
+                self.tables["recruits_per_respondent"],
+            ),
             ("Coupon use by coupons issued (closed windows)", self.tables["coupon_use"]),
         ]
         if len(self.tables["homophily"]):
-            sections.append(("Homophily per categorical field (match rate among recruitment pairs vs "
-                             "random mixing; inheritance = (match - population) / (1 - population))",
-                             self.tables["homophily"]))
+            sections.append(
+                (
+                    "Homophily per categorical field (match rate among recruitment pairs vs "
+                    "random mixing; inheritance = (match - population) / (1 - population))",
+                    self.tables["homophily"],
+                )
+            )
         for title, frame in sections:
             shown = frame.head(40)
-            lines += ["", title, _indent(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))]
+            lines += [
+                "",
+                title,
+                _indent(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}")),
+            ]
             if len(frame) > len(shown):
                 lines.append(f"  ... {len(frame) - len(shown)} more rows (see the CSV)")
         return "\n".join(lines)
@@ -154,8 +175,10 @@ class StudySummary:
         from rdsmodel.data.figures import recruitment_tree_figure, recruits_figure  # matplotlib
 
         table = self.data.table
-        for name, fig in (("recruitment_tree.png", recruitment_tree_figure(table, max_nodes=max_tree_nodes)),
-                          ("recruits_per_respondent.png", recruits_figure(table))):
+        for name, fig in (
+            ("recruitment_tree.png", recruitment_tree_figure(table, max_nodes=max_tree_nodes)),
+            ("recruits_per_respondent.png", recruits_figure(table)),
+        ):
             path = out / name
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format="png", dpi=120)
@@ -195,14 +218,18 @@ def describe(data: RecruitmentData) -> StudySummary:
     fit = ~frontier
     informative = fit & closed
     issued_closed = float(np.nansum(coupons[informative]))
-    use_rate = float(recruits[informative].sum() / issued_closed) if issued_closed > 0 else float("nan")
+    use_rate = (
+        float(recruits[informative].sum() / issued_closed) if issued_closed > 0 else float("nan")
+    )
     mean_recruits = float(recruits[fit].mean()) if fit.any() else float("nan")
     n_seeds = int((wave == 0).sum())
     max_wave = int(wave.max()) if n else 0
 
     waves = pd.DataFrame({"wave": np.arange(max_wave + 1) if n else np.zeros(0, dtype=int)})
     waves["respondents"] = np.bincount(wave, minlength=max_wave + 1)[: len(waves)] if n else []
-    waves["awaiting_coupons"] = np.bincount(wave[frontier], minlength=max_wave + 1)[: len(waves)] if n else []
+    waves["awaiting_coupons"] = (
+        np.bincount(wave[frontier], minlength=max_wave + 1)[: len(waves)] if n else []
+    )
     waves["cumulative"] = waves["respondents"].cumsum()
 
     top = int(recruits[fit].max()) if fit.any() else 0
@@ -212,14 +239,27 @@ def describe(data: RecruitmentData) -> StudySummary:
     per["window_open"] = per["respondents"] - per["window_closed"]
     per["share"] = per["respondents"] / max(int(fit.sum()), 1)
 
-    use = (pd.DataFrame({"coupons_issued": coupons[informative].astype(np.int64), "recruits": recruits[informative]})
-           .groupby("coupons_issued").agg(respondents=("recruits", "size"), recruits=("recruits", "sum"))
-           .reset_index())
-    use["use_rate"] = use["recruits"] / (use["coupons_issued"] * use["respondents"]).where(use["coupons_issued"] > 0)
+    use = (
+        pd.DataFrame(
+            {
+                "coupons_issued": coupons[informative].astype(np.int64),
+                "recruits": recruits[informative],
+            }
+        )
+        .groupby("coupons_issued")
+        .agg(respondents=("recruits", "size"), recruits=("recruits", "sum"))
+        .reset_index()
+    )
+    use["use_rate"] = use["recruits"] / (use["coupons_issued"] * use["respondents"]).where(
+        use["coupons_issued"] > 0
+    )
 
     seeds = t.loc[wave == 0, "id"].to_numpy(dtype=object)
-    trees = t.groupby("seed_id", sort=False).agg(respondents=("id", "size"), max_wave=("wave", "max"),
-                                                  awaiting_coupons=("is_frontier", "sum"))
+    trees = t.groupby("seed_id", sort=False).agg(
+        respondents=("id", "size"),
+        max_wave=("wave", "max"),
+        awaiting_coupons=("is_frontier", "sum"),
+    )
     trees = trees.reindex(pd.Index(seeds, name="seed_id")).reset_index()
     trees["recruits"] = trees["respondents"] - 1
 
@@ -240,17 +280,27 @@ def describe(data: RecruitmentData) -> StudySummary:
     if len(data.dropped):
         overview.append(("rows dropped on request", len(data.dropped)))
     tables = {
-        "overview": pd.DataFrame(overview, columns=["quantity", "value"]).astype({"value": "string"}),
+        "overview": pd.DataFrame(overview, columns=["quantity", "value"]).astype(
+            {"value": "string"}
+        ),
         "waves": waves,
         "recruits_per_respondent": per,
         "coupon_use": use,
-        "recruits_per_seed": trees[["seed_id", "respondents", "recruits", "max_wave", "awaiting_coupons"]],
+        "recruits_per_seed": trees[
+            ["seed_id", "respondents", "recruits", "max_wave", "awaiting_coupons"]
+        ],
         "homophily": homophily_table(data),
     }
     return StudySummary(
-        n_respondents=n, n_seeds=n_seeds, max_wave=max_wave, n_frontier=int(frontier.sum()),
-        n_with_coupons=int(fit.sum()), mean_recruits=mean_recruits, coupon_use_rate=use_rate,
-        tables=tables, data=data,
+        n_respondents=n,
+        n_seeds=n_seeds,
+        max_wave=max_wave,
+        n_frontier=int(frontier.sum()),
+        n_with_coupons=int(fit.sum()),
+        mean_recruits=mean_recruits,
+        coupon_use_rate=use_rate,
+        tables=tables,
+        data=data,
     )
 
 

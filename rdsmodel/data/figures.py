@@ -77,8 +77,10 @@ def _pick_trees(seed_of: np.ndarray, wave: np.ndarray, max_nodes: int) -> tuple[
         mask &= wave <= last
         note = f"the largest tree, waves 0-{last} ({int(mask.sum())} of {n} respondents)"
     else:
-        note = (f"{len(keep_seeds)} of {len(sizes)} trees, largest first "
-                f"({int(mask.sum())} of {n} respondents)")
+        note = (
+            f"{len(keep_seeds)} of {len(sizes)} trees, largest first "
+            f"({int(mask.sum())} of {n} respondents)"
+        )
     return mask, note
 
 
@@ -108,21 +110,51 @@ def recruitment_tree_figure(table: pd.DataFrame, *, max_nodes: int = 2000) -> Fi
     n = len(shown)
     span = float(x.max() + 1) if n else 1.0
     max_wave = int(wave.max()) if n else 0
-    fig = Figure(figsize=(float(np.clip(span * 0.12, 6, 40)), float(np.clip(0.6 * (max_wave + 1) + 1.5, 3, 20))))
+    fig = Figure(
+        figsize=(
+            float(np.clip(span * 0.12, 6, 40)),
+            float(np.clip(0.6 * (max_wave + 1) + 1.5, 3, 20)),
+        )
+    )
     ax = fig.add_subplot()
     child = np.flatnonzero(parent >= 0)
-    segments = np.stack([np.column_stack([x[parent[child]], y[parent[child]]]),
-                         np.column_stack([x[child], y[child]])], axis=1) if len(child) else np.zeros((0, 2, 2))
+    segments = (
+        np.stack(
+            [
+                np.column_stack([x[parent[child]], y[parent[child]]]),
+                np.column_stack([x[child], y[child]]),
+            ],
+            axis=1,
+        )
+        if len(child)
+        else np.zeros((0, 2, 2))
+    )
     ax.add_collection(LineCollection(segments, colors="0.6", linewidths=0.6, zorder=1))
     size = float(np.clip(3000.0 / max(n, 1), 4, 60))
     frontier = shown["is_frontier"].to_numpy(dtype=bool)
     seed = parent < 0
     inner = ~frontier & ~seed
-    ax.scatter(x[inner], y[inner], s=size, c="tab:blue", zorder=2, label="interviewed, coupons issued")
-    ax.scatter(x[seed & ~frontier], y[seed & ~frontier], s=size * 1.6, c="black", marker="s", zorder=3,
-               label="seed")
-    ax.scatter(x[frontier], y[frontier], s=size, facecolors="none", edgecolors="tab:orange", zorder=3,
-               label="frontier (awaiting coupons)")
+    ax.scatter(
+        x[inner], y[inner], s=size, c="tab:blue", zorder=2, label="interviewed, coupons issued"
+    )
+    ax.scatter(
+        x[seed & ~frontier],
+        y[seed & ~frontier],
+        s=size * 1.6,
+        c="black",
+        marker="s",
+        zorder=3,
+        label="seed",
+    )
+    ax.scatter(
+        x[frontier],
+        y[frontier],
+        s=size,
+        facecolors="none",
+        edgecolors="tab:orange",
+        zorder=3,
+        label="frontier (awaiting coupons)",
+    )
     ax.set_xlim(-0.5, span + 0.5)
     ax.set_ylim(-max_wave - 0.6, 0.6)
     ax.set_yticks(-np.arange(max_wave + 1), [str(w) for w in range(max_wave + 1)])
@@ -132,7 +164,12 @@ def recruitment_tree_figure(table: pd.DataFrame, *, max_nodes: int = 2000) -> Fi
         ax.spines[side].set_visible(False)
     title = f"Recruitment trees: {len(table)} respondents, {int((table['wave'] == 0).sum())} seeds"
     ax.set_title(title + (f"\nshowing {note}" if note else ""), fontsize=10)
-    ax.legend(loc="lower right", fontsize=8, frameon=False, markerscale=max(1.0, float(np.sqrt(30.0 / size))))
+    ax.legend(
+        loc="lower right",
+        fontsize=8,
+        frameon=False,
+        markerscale=max(1.0, float(np.sqrt(30.0 / size))),
+    )
     fig.tight_layout()
     return fig
 
@@ -160,12 +197,16 @@ def recruits_figure(table: pd.DataFrame) -> Figure:
     ax = fig.add_subplot()
     ax.bar(bins, n_closed, color="tab:blue", label="coupon window closed")
     if n_open.any():
-        ax.bar(bins, n_open, bottom=n_closed, color="tab:orange", label="window still open (censored)")
+        ax.bar(
+            bins, n_open, bottom=n_closed, color="tab:orange", label="window still open (censored)"
+        )
     ax.set_xticks(bins)
     ax.set_xlabel("recruits in the table")
     ax.set_ylabel("respondents")
     mean = float(counts.mean()) if len(counts) else float("nan")
-    ax.set_title(f"Recruits per respondent ({len(counts)} with coupons issued, mean {mean:.2f})", fontsize=10)
+    ax.set_title(
+        f"Recruits per respondent ({len(counts)} with coupons issued, mean {mean:.2f})", fontsize=10
+    )
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

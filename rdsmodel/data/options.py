@@ -79,10 +79,24 @@ FLAGS: dict[str, str] = {
 OVERRIDABLE = frozenset({"cutoff", "delimiter", "time_format", "max_levels"})
 
 #: Options whose value is a set of names: order does not matter when comparing.
-_SETS = frozenset({"covariates", "categorical", "numeric", "exclude_columns", "issued_cols", "seed_markers"})
+_SETS = frozenset(
+    {"covariates", "categorical", "numeric", "exclude_columns", "issued_cols", "seed_markers"}
+)
 _TUPLES = _SETS
-_STRINGS = frozenset({"id_col", "recruiter_col", "coupons_col", "time_col", "time_format", "group_col",
-                      "network_size_col", "redeemed_col", "issued_pattern", "delimiter"})
+_STRINGS = frozenset(
+    {
+        "id_col",
+        "recruiter_col",
+        "coupons_col",
+        "time_col",
+        "time_format",
+        "group_col",
+        "network_size_col",
+        "redeemed_col",
+        "issued_pattern",
+        "delimiter",
+    }
+)
 
 #: Formats each format-specific option applies to (the others apply to every format).
 _APPLIES: dict[str, tuple[str, ...]] = {
@@ -149,8 +163,13 @@ def _names(name: str, value: Any) -> tuple[str, ...] | None:
 def _whole(name: str, value: Any, minimum: int) -> int | None:
     if value is None:
         return None
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
-            or value != int(value) or value < minimum):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value != int(value)
+        or value < minimum
+    ):
         raise DataError(f"{flag(name)} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
 
@@ -258,24 +277,36 @@ class ReadingOptions:
         for name, value in _normalised(self).items():
             object.__setattr__(self, name, value)
         fmt = self.format
-        wrong = [name for name, formats in _APPLIES.items() if getattr(self, name) is not None
-                 and fmt not in formats]
+        wrong = [
+            name
+            for name, formats in _APPLIES.items()
+            if getattr(self, name) is not None and fmt not in formats
+        ]
         if wrong:
             shown = ", ".join(flag(n) for n in wrong)
             where = " or ".join(f"--format {f}" for f in _APPLIES[wrong[0]])
-            raise DataError(f"{shown} {'does' if len(wrong) == 1 else 'do'} not apply to --format {fmt} "
-                            f"({flag(wrong[0])} is for {where})")
+            raise DataError(
+                f"{shown} {'does' if len(wrong) == 1 else 'do'} not apply to --format {fmt} "
+                f"({flag(wrong[0])} is for {where})"
+            )
         if fmt == "rds" and (self.max_coupons is None) == (self.coupons_col is None):
-            raise DataError("--format rds needs exactly one of --max-coupons N (the coupons every respondent "
-                            "got) or --coupons-col COLUMN (coupons issued per respondent)")
+            raise DataError(
+                "--format rds needs exactly one of --max-coupons N (the coupons every respondent "
+                "got) or --coupons-col COLUMN (coupons issued per respondent)"
+            )
         both = sorted(set(self.categorical or ()) & set(self.numeric or ()))
         if both:
-            raise DataError(f"covariate(s) {', '.join(both)} given both --categorical and --numeric")
+            raise DataError(
+                f"covariate(s) {', '.join(both)} given both --categorical and --numeric"
+            )
 
     # -- conversions -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of every option (tuples as lists)."""
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in fields(self)
+        }
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any]) -> ReadingOptions:
@@ -289,7 +320,9 @@ class ReadingOptions:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(value) - known)
         if unknown:
-            raise DataError(f"unknown reading option(s) {', '.join(unknown)} (written by a newer rdsplan?)")
+            raise DataError(
+                f"unknown reading option(s) {', '.join(unknown)} (written by a newer rdsplan?)"
+            )
         return cls(**dict(value))
 
     def replace(self, **changes: Any) -> ReadingOptions:
@@ -303,8 +336,10 @@ class ReadingOptions:
         known = {f.name for f in fields(self)}
         unknown = [k for k in changes if k not in known]
         if unknown:
-            raise DataError(f"unknown reading option(s) {', '.join(sorted(unknown))}; the options are "
-                            f"{', '.join(sorted(known))}")
+            raise DataError(
+                f"unknown reading option(s) {', '.join(sorted(unknown))}; the options are "
+                f"{', '.join(sorted(known))}"
+            )
         return dataclasses.replace(self, **changes)
 
     def given(self) -> dict[str, Any]:
@@ -322,7 +357,11 @@ class ReadingOptions:
         """The flags that reproduce these options (defaults left out), e.g. ``--group site``."""
         parts = []
         for name, value in self.given().items():
-            if name == "format" or value is None or (name in ("categorical", "numeric") and value == ()):
+            if (
+                name == "format"
+                or value is None
+                or (name in ("categorical", "numeric") and value == ())
+            ):
                 continue
             parts.append(flag_text(name, value))
         head = [] if self.format == "canonical" else [f"--format {self.format}"]
@@ -348,7 +387,11 @@ class ReadingOptions:
             if not all_options and f.name in OVERRIDABLE:
                 continue
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if f.name in ("categorical", "numeric") and self.covariates is not None and other.covariates is not None:
+            if (
+                f.name in ("categorical", "numeric")
+                and self.covariates is not None
+                and other.covariates is not None
+            ):
                 # kinds are compared on the covariates both have; other covariates are a --covariates matter
                 mine, theirs = set(mine or ()) & shared, set(theirs or ()) & shared
             if not _same(f.name, mine, theirs):
@@ -378,9 +421,13 @@ def _normalised(options: ReadingOptions) -> dict[str, Any]:
         out[name] = value
     delimiter = out["delimiter"]
     if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
-        if len(delimiter) != 1 or delimiter in "\"\r\n":
-            raise DataError(f"--delimiter must be one character (or tab, space, comma, semicolon), got {delimiter!r}")
+        delimiter = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}.get(
+            delimiter, delimiter
+        )
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise DataError(
+                f"--delimiter must be one character (or tab, space, comma, semicolon), got {delimiter!r}"
+            )
         out["delimiter"] = delimiter
     out["max_levels"] = _whole("max_levels", options.max_levels, 1)
     out["max_coupons"] = _whole("max_coupons", options.max_coupons, 0)
@@ -392,14 +439,20 @@ def _normalised(options: ReadingOptions) -> dict[str, Any]:
     cutoff = options.cutoff
     if cutoff is not None:
         stamp = as_cutoff(cutoff)
-        out["cutoff"] = stamp.isoformat() if stamp != stamp.normalize() else stamp.strftime("%Y-%m-%d")
+        out["cutoff"] = (
+            stamp.isoformat() if stamp != stamp.normalize() else stamp.strftime("%Y-%m-%d")
+        )
     if not isinstance(options.drop_warned, (bool, type(None))):
         raise DataError(f"--drop-warned is a switch (true or false), got {options.drop_warned!r}")
     out["drop_warned"] = bool(options.drop_warned)
     if options.unmatched is not None and options.unmatched not in UNMATCHED:
-        raise DataError(f"--unmatched must be one of {', '.join(UNMATCHED)}, got {options.unmatched!r}")
+        raise DataError(
+            f"--unmatched must be one of {', '.join(UNMATCHED)}, got {options.unmatched!r}"
+        )
     if options.empty_issued is not None and options.empty_issued not in EMPTY_ISSUED:
-        raise DataError(f"--empty-issued must be one of {', '.join(EMPTY_ISSUED)}, got {options.empty_issued!r}")
+        raise DataError(
+            f"--empty-issued must be one of {', '.join(EMPTY_ISSUED)}, got {options.empty_issued!r}"
+        )
     return out
 
 
@@ -414,7 +467,9 @@ def _normalise_given(given: Mapping[str, Any]) -> dict[str, Any]:
     known = {f.name for f in fields(ReadingOptions)}
     unknown = sorted(set(given) - known)
     if unknown:
-        raise DataError(f"unknown reading option(s) {', '.join(unknown)}; the options are {', '.join(sorted(known))}")
+        raise DataError(
+            f"unknown reading option(s) {', '.join(unknown)}; the options are {', '.join(sorted(known))}"
+        )
     probe = ReadingOptions.__new__(ReadingOptions)
     for f in fields(ReadingOptions):
         object.__setattr__(probe, f.name, given.get(f.name, f.default))
@@ -474,14 +529,20 @@ def resolve_reading(stored: ReadingOptions, given: Mapping[str, Any]) -> Reading
 
 def given_differs(name: str, stored: Any, given: Any) -> str:
     """Message for a typed option that disagrees with the posterior's (see :func:`resolve_reading`)."""
-    fitted = "fitted with " + flag_text(name, stored) if not _absent(name, stored) else f"fitted without {flag(name)}"
+    fitted = (
+        "fitted with " + flag_text(name, stored)
+        if not _absent(name, stored)
+        else f"fitted without {flag(name)}"
+    )
     typed = flag_text(name, given) if not _absent(name, given) else f"no {flag(name)}"
     text = f"the posterior was {fitted}, but {typed} was given: "
     if _absent(name, stored):
         text += f"omit {flag(name)} (the posterior's reading options are used by default)"
     else:
-        text += (f"pass {flag_text(name, stored)} or omit the reading flags (the posterior's are used by "
-                 "default)")
+        text += (
+            f"pass {flag_text(name, stored)} or omit the reading flags (the posterior's are used by "
+            "default)"
+        )
     if name in ("covariates", "categorical", "numeric"):
         text += f"; to model {'other covariates' if name == 'covariates' else 'covariates of another kind'}, refit"
     else:

@@ -144,7 +144,9 @@ def _options(options: ReadingOptions | str | None, keywords: Mapping[str, Any]) 
         keywords = {"format": options, **keywords}
         options = None
     if options is not None and not isinstance(options, ReadingOptions):
-        raise DataError(f"options must be ReadingOptions or a format name, got {type(options).__name__}")
+        raise DataError(
+            f"options must be ReadingOptions or a format name, got {type(options).__name__}"
+        )
     if "sep" in keywords:
         keywords = dict(keywords)
         keywords["delimiter"] = keywords.pop("sep")
@@ -152,8 +154,10 @@ def _options(options: ReadingOptions | str | None, keywords: Mapping[str, Any]) 
         probe = ReadingOptions.__dataclass_fields__
         unknown = sorted(set(keywords) - set(probe))
         if unknown:
-            raise DataError(f"unknown reading option(s) {', '.join(unknown)}; the options are "
-                            f"{', '.join(sorted(probe))}")
+            raise DataError(
+                f"unknown reading option(s) {', '.join(unknown)}; the options are "
+                f"{', '.join(sorted(probe))}"
+            )
         return ReadingOptions(**keywords)
     return options.replace(**keywords) if keywords else options
 
@@ -173,14 +177,18 @@ def _effective(opts: ReadingOptions, built: Built, used: Mapping[str, Any]) -> R
 # -- loading ------------------------------------------------------------------------------------------
 def _load(source: PathOrFrame, opts: ReadingOptions) -> _Source:
     if isinstance(source, pd.DataFrame) and opts.format == "rdsat":
-        raise DataError("--format rdsat reads an RDSAT text file; a data frame is read with another format "
-                        "(e.g. coupons, with --redeemed-col own.coupon)")
+        raise DataError(
+            "--format rdsat reads an RDSAT text file; a data frame is read with another format "
+            "(e.g. coupons, with --redeemed-col own.coupon)"
+        )
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
         columns = [str(c) for c in frame.columns]
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         if repeated:
-            raise DataError(f"the data frame repeats column name(s) {repeated}; give every column its own name")
+            raise DataError(
+                f"the data frame repeats column name(s) {repeated}; give every column its own name"
+            )
         frame.columns = columns
         loaded = _Source(frame, RowLabels(), name="the data frame")
     elif opts.format == "rdsat":
@@ -189,9 +197,14 @@ def _load(source: PathOrFrame, opts: ReadingOptions) -> _Source:
         table = read_text_table(source, opts.delimiter)
         loaded = _Source(table.frame, RowLabels("line", 2, lines=table.lines), name=str(source))
         if table.sniffed and table.delimiter != ",":
-            loaded.notes.append(Problem(
-                "delimiter", f"{source} read as {table.delimiter_name}-separated (guessed from the header line; "
-                "pass --delimiter to choose)", severity="note"))
+            loaded.notes.append(
+                Problem(
+                    "delimiter",
+                    f"{source} read as {table.delimiter_name}-separated (guessed from the header line; "
+                    "pass --delimiter to choose)",
+                    severity="note",
+                )
+            )
     if loaded.frame.empty and not isinstance(source, pd.DataFrame):
         raise DataError(f"{loaded.name} has no respondents: it holds a header but no data rows")
     return _leave_out(loaded, opts)
@@ -199,8 +212,15 @@ def _load(source: PathOrFrame, opts: ReadingOptions) -> _Source:
 
 def _named_in(opts: ReadingOptions) -> set[str]:
     named: set[str] = set()
-    for name in ("id_col", "recruiter_col", "coupons_col", "time_col", "group_col", "network_size_col",
-                 "redeemed_col"):
+    for name in (
+        "id_col",
+        "recruiter_col",
+        "coupons_col",
+        "time_col",
+        "group_col",
+        "network_size_col",
+        "redeemed_col",
+    ):
         if getattr(opts, name):
             named.add(getattr(opts, name))
     for name in ("covariates", "categorical", "numeric", "issued_cols"):
@@ -216,29 +236,50 @@ def _leave_out(loaded: _Source, opts: ReadingOptions) -> _Source:
     if row_names is not None and row_names not in named:
         values = frame[row_names]
         first, last = values.iloc[0], values.iloc[-1]
-        label = "the unnamed first column" if row_names.startswith("Unnamed") or not row_names else \
-            f"the first column {row_names!r}"
-        loaded.notes.append(Problem(
-            "row_names", f"{label} holds row names ({first}..{last}, as R's write.csv or pandas' to_csv "
-            "write them), not data: it is left out", severity="note"))
+        label = (
+            "the unnamed first column"
+            if row_names.startswith("Unnamed") or not row_names
+            else f"the first column {row_names!r}"
+        )
+        loaded.notes.append(
+            Problem(
+                "row_names",
+                f"{label} holds row names ({first}..{last}, as R's write.csv or pandas' to_csv "
+                "write them), not data: it is left out",
+                severity="note",
+            )
+        )
         drop.append(row_names)
     for name in unnamed:
         if name in named:
             continue
         position = list(frame.columns).index(name) + 1
-        loaded.notes.append(Problem(
-            "unnamed_column", f"column {position} has no name in the header; it is left out (give it a name "
-            "to use it)", severity="warning"))
+        loaded.notes.append(
+            Problem(
+                "unnamed_column",
+                f"column {position} has no name in the header; it is left out (give it a name "
+                "to use it)",
+                severity="warning",
+            )
+        )
         drop.append(name)
     exclude = list(opts.exclude_columns)
     missing = [c for c in exclude if c not in frame.columns]
     if missing:
-        raise DataValidationError([_missing_column(c, "listed in --exclude-columns", frame.columns,
-                                                   "Fix --exclude-columns") for c in missing])
+        raise DataValidationError(
+            [
+                _missing_column(
+                    c, "listed in --exclude-columns", frame.columns, "Fix --exclude-columns"
+                )
+                for c in missing
+            ]
+        )
     clash = sorted(set(exclude) & named)
     if clash:
-        raise DataError(f"column(s) {', '.join(map(repr, clash))} are both excluded (--exclude-columns) and named "
-                        "by another option; drop them from one of the two")
+        raise DataError(
+            f"column(s) {', '.join(map(repr, clash))} are both excluded (--exclude-columns) and named "
+            "by another option; drop them from one of the two"
+        )
     drop += exclude
     if drop:
         loaded.frame = frame.drop(columns=drop)
@@ -251,8 +292,11 @@ def _missing_column(name: str, role: str, available: Sequence, hint: str) -> Pro
 
 
 def _require(frame: pd.DataFrame, needed: Sequence[tuple[str, str, str]]) -> None:
-    problems = [_missing_column(name, role, frame.columns, f"Name it with {option}")
-                for name, role, option in needed if name not in frame.columns]
+    problems = [
+        _missing_column(name, role, frame.columns, f"Name it with {option}")
+        for name, role, option in needed
+        if name not in frame.columns
+    ]
     if problems:
         raise DataValidationError(problems)
 
@@ -275,10 +319,18 @@ def _common(opts: ReadingOptions, schema: CovariateSchema | Mapping | None) -> d
 
 # -- canonical --------------------------------------------------------------------------------------
 def _canonical(source: _Source, opts: ReadingOptions, schema) -> tuple[Built, dict[str, Any]]:
-    used = {"id_col": opts.id_col or "id", "recruiter_col": opts.recruiter_col or "recruiter_id",
-            "coupons_col": opts.coupons_col or "coupons_issued"}
-    built = build_table(source.frame, **used, labels=source.labels, reader_problems=source.notes,
-                        **_common(opts, schema))
+    used = {
+        "id_col": opts.id_col or "id",
+        "recruiter_col": opts.recruiter_col or "recruiter_id",
+        "coupons_col": opts.coupons_col or "coupons_issued",
+    }
+    built = build_table(
+        source.frame,
+        **used,
+        labels=source.labels,
+        reader_problems=source.notes,
+        **_common(opts, schema),
+    )
     return built, used
 
 
@@ -292,7 +344,10 @@ def _rds(source: _Source, opts: ReadingOptions, schema) -> tuple[Built, dict[str
     if size_col is None and "network.size" in frame.columns:
         size_col = "network.size"
     size_col = size_col or None
-    needed = [(id_col, "respondent id", "--id-col"), (recruiter_col, "recruiter id", "--recruiter-col")]
+    needed = [
+        (id_col, "respondent id", "--id-col"),
+        (recruiter_col, "recruiter id", "--recruiter-col"),
+    ]
     if size_col is not None:
         needed.append((size_col, "network size", "--network-size-col"))
     if opts.coupons_col is not None:
@@ -307,12 +362,17 @@ def _rds(source: _Source, opts: ReadingOptions, schema) -> tuple[Built, dict[str
         ctx = Context(ids.to_numpy(dtype=object, na_value=None), np.arange(len(frame)), labels, {})
         holders = np.flatnonzero(ids.isin(clash).to_numpy(dtype=bool, na_value=False))
         keep = ",".join(m for m in markers if m not in clash) or "seed"
-        raise DataValidationError([ctx.problem(
-            "seed_marker_is_an_id",
-            f"{ctx.who(i)} is also a seed marker used in column {recruiter_col!r}; it is unclear who "
-            f"recruited the rows naming {ids[i]!r}: pass --seed-markers without it (e.g. --seed-markers {keep})",
-            [i],
-        ) for i in holders])
+        raise DataValidationError(
+            [
+                ctx.problem(
+                    "seed_marker_is_an_id",
+                    f"{ctx.who(i)} is also a seed marker used in column {recruiter_col!r}; it is unclear who "
+                    f"recruited the rows naming {ids[i]!r}: pass --seed-markers without it (e.g. --seed-markers {keep})",
+                    [i],
+                )
+                for i in holders
+            ]
+        )
 
     body = frame.copy(deep=False)
     body[recruiter_col] = recruiters.mask(is_marker, pd.NA)
@@ -320,21 +380,38 @@ def _rds(source: _Source, opts: ReadingOptions, schema) -> tuple[Built, dict[str
     if opts.max_coupons is not None:
         coupons_col = "coupons_issued"
         if coupons_col in body.columns:
-            raise DataError("the table already has a 'coupons_issued' column: pass --coupons-col coupons_issued "
-                            "instead of --max-coupons")
+            raise DataError(
+                "the table already has a 'coupons_issued' column: pass --coupons-col coupons_issued "
+                "instead of --max-coupons"
+            )
         body[coupons_col] = int(opts.max_coupons)
     common = _common(opts, schema)
     if size_col is not None and schema is None:
         covariates = opts.covariates
-        if (covariates is None or size_col in covariates) and size_col not in (opts.categorical or ()):
+        if (covariates is None or size_col in covariates) and size_col not in (
+            opts.categorical or ()
+        ):
             common["numeric"] = tuple(dict.fromkeys([*(opts.numeric or ()), size_col]))
-    built = build_table(body, id_col=id_col, recruiter_col=recruiter_col, coupons_col=coupons_col,
-                        labels=labels, reader_problems=source.notes,
-                        column_names={"coupons_issued": coupons_col if opts.max_coupons is None
-                                      else f"--max-coupons {opts.max_coupons}"},
-                        **common)
-    used = {"id_col": id_col, "recruiter_col": recruiter_col, "seed_markers": tuple(markers),
-            "network_size_col": size_col}
+    built = build_table(
+        body,
+        id_col=id_col,
+        recruiter_col=recruiter_col,
+        coupons_col=coupons_col,
+        labels=labels,
+        reader_problems=source.notes,
+        column_names={
+            "coupons_issued": coupons_col
+            if opts.max_coupons is None
+            else f"--max-coupons {opts.max_coupons}"
+        },
+        **common,
+    )
+    used = {
+        "id_col": id_col,
+        "recruiter_col": recruiter_col,
+        "seed_markers": tuple(markers),
+        "network_size_col": size_col,
+    }
     return built, used
 
 
@@ -343,34 +420,71 @@ def _coupons(source: _Source, opts: ReadingOptions, schema) -> tuple[Built, dict
     frame = source.frame
     id_col = opts.id_col or "id"
     redeemed_col = opts.redeemed_col or "coupon"
-    _require(frame, [(id_col, "respondent id", "--id-col"), (redeemed_col, "redeemed coupon code", "--redeemed-col")])
+    _require(
+        frame,
+        [
+            (id_col, "respondent id", "--id-col"),
+            (redeemed_col, "redeemed coupon code", "--redeemed-col"),
+        ],
+    )
     explicit = opts.issued_cols is not None
     if explicit:
         issued = list(opts.issued_cols)
         _require(frame, [(c, "listed in --issued-cols", "--issued-cols") for c in issued])
     else:
         pattern = re.compile(opts.issued_pattern or DEFAULT_ISSUED_PATTERN, re.IGNORECASE)
-        issued = [c for c in frame.columns if pattern.search(str(c)) and c not in (id_col, redeemed_col)]
+        issued = [
+            c for c in frame.columns if pattern.search(str(c)) and c not in (id_col, redeemed_col)
+        ]
         if not issued:
-            raise DataValidationError([Problem(
-                "missing_column",
-                "no issued-code columns found (looked for names like coupon1..couponN or issued_*); "
-                f"the table has: {', '.join(map(repr, map(str, frame.columns)))}. Name them with --issued-cols",
-            )])
-    built = _from_codes(source, opts, schema, id_col=id_col, redeemed_col=redeemed_col, issued=issued,
-                        explicit=explicit)
+            raise DataValidationError(
+                [
+                    Problem(
+                        "missing_column",
+                        "no issued-code columns found (looked for names like coupon1..couponN or issued_*); "
+                        f"the table has: {', '.join(map(repr, map(str, frame.columns)))}. Name them with --issued-cols",
+                    )
+                ]
+            )
+    built = _from_codes(
+        source,
+        opts,
+        schema,
+        id_col=id_col,
+        redeemed_col=redeemed_col,
+        issued=issued,
+        explicit=explicit,
+    )
     return built, {"id_col": id_col, "redeemed_col": redeemed_col, "issued_cols": tuple(issued)}
 
 
-def _from_codes(source: _Source, opts: ReadingOptions, schema, *, id_col: str, redeemed_col: str,
-                issued: list[str], explicit: bool, numeric: Sequence[str] = ()) -> Built:
+def _from_codes(
+    source: _Source,
+    opts: ReadingOptions,
+    schema,
+    *,
+    id_col: str,
+    redeemed_col: str,
+    issued: list[str],
+    explicit: bool,
+    numeric: Sequence[str] = (),
+) -> Built:
     frame, labels = source.frame, source.labels
     ids = as_id(frame[id_col])
-    ctx = Context(ids.to_numpy(dtype=object, na_value=None), np.arange(len(frame)), labels,
-                  {"id": id_col, "recruiter_id": redeemed_col, "coupons_issued": "issued codes"})
+    ctx = Context(
+        ids.to_numpy(dtype=object, na_value=None),
+        np.arange(len(frame)),
+        labels,
+        {"id": id_col, "recruiter_id": redeemed_col, "coupons_issued": "issued codes"},
+    )
     matched = match_coupons(
-        ctx, ids, as_id(frame[redeemed_col]), {c: as_id(frame[c]) for c in issued},
-        redeemed_col=redeemed_col, explicit=explicit, unmatched=opts.unmatched or "error",
+        ctx,
+        ids,
+        as_id(frame[redeemed_col]),
+        {c: as_id(frame[c]) for c in issued},
+        redeemed_col=redeemed_col,
+        explicit=explicit,
+        unmatched=opts.unmatched or "error",
         empty_issued=opts.empty_issued or "frontier",
     )
     if any(p.is_error and p.kind == "suspicious_coupon_column" for p in matched.problems):
@@ -379,21 +493,34 @@ def _from_codes(source: _Source, opts: ReadingOptions, schema, *, id_col: str, r
     keep_cols = [c for c in frame.columns if c not in {redeemed_col, *issued}]
     clash = [c for c in ("recruiter_id", "coupons_issued") if c in keep_cols and c != id_col]
     if clash:
-        raise DataError(f"column(s) {clash} clash with the columns derived from the coupon codes; "
-                        f"leave them out with --exclude-columns {','.join(clash)}")
+        raise DataError(
+            f"column(s) {clash} clash with the columns derived from the coupon codes; "
+            f"leave them out with --exclude-columns {','.join(clash)}"
+        )
     body = frame[keep_cols].copy(deep=False)
     body["recruiter_id"] = matched.recruiters
     body["coupons_issued"] = matched.issued
     common = _common(opts, schema)
     if numeric and schema is None:
-        extra = [c for c in numeric if (opts.covariates is None or c in opts.covariates)
-                 and c not in (opts.categorical or ())]
+        extra = [
+            c
+            for c in numeric
+            if (opts.covariates is None or c in opts.covariates)
+            and c not in (opts.categorical or ())
+        ]
         common["numeric"] = tuple(dict.fromkeys([*(opts.numeric or ()), *extra]))
     return build_table(
-        body, id_col=id_col, recruiter_col="recruiter_id", coupons_col="coupons_issued", labels=labels,
-        reader_problems=[*source.notes, *matched.problems], forced_drops=matched.drops,
-        column_names={"recruiter_id": f"recruiter matched from {redeemed_col!r}",
-                      "coupons_issued": "issued codes"},
+        body,
+        id_col=id_col,
+        recruiter_col="recruiter_id",
+        coupons_col="coupons_issued",
+        labels=labels,
+        reader_problems=[*source.notes, *matched.problems],
+        forced_drops=matched.drops,
+        column_names={
+            "recruiter_id": f"recruiter matched from {redeemed_col!r}",
+            "coupons_issued": "issued codes",
+        },
         **common,
     )
 
@@ -410,26 +537,36 @@ def _load_rdsat(path: Path, opts: ReadingOptions) -> _Source:
     first = lines[0].strip() if lines else ""
     if first.upper() != "RDS":
         shown = first[:40] + ("..." if len(first) > 40 else "")
-        raise DataError(f"{path} is not an RDSAT file: line 1 should read 'RDS', it reads {shown!r} "
-                        "(pick another --format)")
+        raise DataError(
+            f"{path} is not an RDSAT file: line 1 should read 'RDS', it reads {shown!r} "
+            "(pick another --format)"
+        )
     if len(lines) < 2 or not lines[1].strip():
-        raise DataError(f"{path}: line 2 of an RDSAT file gives the sample size, the number of coupons, the "
-                        "missing-value code and the field names; it is missing")
+        raise DataError(
+            f"{path}: line 2 of an RDSAT file gives the sample size, the number of coupons, the "
+            "missing-value code and the field names; it is missing"
+        )
     delimiter = opts.delimiter
     if delimiter is None:  # as R's read.rdsat: the separator that splits line 2 the most
         counts = {d: len(lines[1].split(d)) for d in ("\t", " ", ",")}
         delimiter = max(counts, key=lambda d: (counts[d], d == "\t"))
     head = _split_rdsat(lines[1], delimiter)
     if len(head) < 3:
-        raise DataError(f"{path}: line 2 should give the sample size, the number of coupons and the missing-value "
-                        f"code (then the field names); it holds {len(head)} value(s): {lines[1].strip()!r}")
+        raise DataError(
+            f"{path}: line 2 should give the sample size, the number of coupons and the missing-value "
+            f"code (then the field names); it holds {len(head)} value(s): {lines[1].strip()!r}"
+        )
     try:
         size, k = int(head[0]), int(head[1])
     except ValueError:
-        raise DataError(f"{path}: line 2 should start with the sample size and the number of coupons as whole "
-                        f"numbers; it reads {head[0]!r}, {head[1]!r}") from None
+        raise DataError(
+            f"{path}: line 2 should start with the sample size and the number of coupons as whole "
+            f"numbers; it reads {head[0]!r}, {head[1]!r}"
+        ) from None
     if k < 0 or size < 0:
-        raise DataError(f"{path}: line 2 gives a negative sample size or number of coupons ({size}, {k})")
+        raise DataError(
+            f"{path}: line 2 gives a negative sample size or number of coupons ({size}, {k})"
+        )
     missing_code = head[2]
     names = [n for n in head[3:] if n]
     columns = [*RDSAT_COLUMNS, *(f"coupon.{j}" for j in range(1, k + 1)), *names]
@@ -438,8 +575,10 @@ def _load_rdsat(path: Path, opts: ReadingOptions) -> _Source:
         seen[name] = seen.get(name, 0) + 1
     repeated = sorted(n for n, c in seen.items() if c > 1)
     if repeated:
-        raise DataError(f"{path}: line 2 names field(s) {repeated} twice or with a name the RDSAT layout uses "
-                        f"itself ({', '.join(RDSAT_COLUMNS)}, coupon.1..coupon.{k}); rename them")
+        raise DataError(
+            f"{path}: line 2 names field(s) {repeated} twice or with a name the RDSAT layout uses "
+            f"itself ({', '.join(RDSAT_COLUMNS)}, coupon.1..coupon.{k}); rename them"
+        )
     width = len(columns)
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -451,12 +590,16 @@ def _load_rdsat(path: Path, opts: ReadingOptions) -> _Source:
             raise DataError(
                 f"{path}: line {number} has {len(cells)} values but line 2 announces {width} "
                 f"(id, network size, own coupon, {k} issued coupon(s) and {len(names)} field(s)); "
-                "check the separator (pass --delimiter) and the field names on line 2")
+                "check the separator (pass --delimiter) and the field names on line 2"
+            )
         cells = (cells + [""] * width)[:width]
         rows.append(cells)
         numbers.append(number)
-    frame = pd.DataFrame(rows, columns=columns, dtype="string") if rows else \
-        pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    frame = (
+        pd.DataFrame(rows, columns=columns, dtype="string")
+        if rows
+        else pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    )
     for name in columns:
         column = frame[name].str.strip()
         frame[name] = column.mask(column.isin({"", missing_code}), pd.NA)
@@ -466,16 +609,28 @@ def _load_rdsat(path: Path, opts: ReadingOptions) -> _Source:
     line_numbers = np.asarray(numbers, dtype=np.int64)[~blank]
     loaded = _Source(frame, RowLabels("line", 3, lines=line_numbers), name=str(path))
     if size != len(frame):
-        loaded.notes.append(Problem(
-            "rdsat_sample_size", f"{path}: line 2 announces {size} respondents, the file holds {len(frame)}",
-            severity="warning"))
+        loaded.notes.append(
+            Problem(
+                "rdsat_sample_size",
+                f"{path}: line 2 announces {size} respondents, the file holds {len(frame)}",
+                severity="warning",
+            )
+        )
     return loaded
 
 
 def _rdsat(source: _Source, opts: ReadingOptions, schema) -> tuple[Built, dict[str, Any]]:
     issued = [c for c in source.frame.columns if c.startswith("coupon.") and c[7:].isdigit()]
-    built = _from_codes(source, opts, schema, id_col="id", redeemed_col="own.coupon", issued=issued,
-                        explicit=True, numeric=["network.size"])
+    built = _from_codes(
+        source,
+        opts,
+        schema,
+        id_col="id",
+        redeemed_col="own.coupon",
+        issued=issued,
+        explicit=True,
+        numeric=["network.size"],
+    )
     return built, {}
 
 

@@ -110,17 +110,34 @@ class RecruitmentData:
         labels: RowLabels | None = None,
         column_names: Mapping[str, str] | None = None,
     ) -> None:
-        missing = [c for c in ("id", "recruiter_id", "coupons_issued", "n_recruits", "wave", "seed_id",
-                               "window_closed", "censor_at", "is_frontier", *schema.names)
-                   if c not in table.columns]
+        missing = [
+            c
+            for c in (
+                "id",
+                "recruiter_id",
+                "coupons_issued",
+                "n_recruits",
+                "wave",
+                "seed_id",
+                "window_closed",
+                "censor_at",
+                "is_frontier",
+                *schema.names,
+            )
+            if c not in table.columns
+        ]
         if missing:
-            raise DataError(f"not a canonical recruitment table: missing column(s) {missing}; "
-                            "build it with RecruitmentData.from_frame or rdsmodel.data.read_table")
+            raise DataError(
+                f"not a canonical recruitment table: missing column(s) {missing}; "
+                "build it with RecruitmentData.from_frame or rdsmodel.data.read_table"
+            )
         self._table = table.copy()
         self._schema = schema
         self._group_column = group_column
         self._warnings = list(warnings)
-        self._dropped = (dropped if dropped is not None else pd.DataFrame({"row": [], "reason": []})).copy()
+        self._dropped = (
+            dropped if dropped is not None else pd.DataFrame({"row": [], "reason": []})
+        ).copy()
         self.cutoff = cutoff
         self.coupon_window = coupon_window
         self._reading = reading
@@ -205,12 +222,17 @@ class RecruitmentData:
         if isinstance(cutoff, (dt.datetime, pd.Timestamp)):
             cutoff = pd.Timestamp(cutoff).isoformat()
         options = ReadingOptions(
-            id_col=id_col, recruiter_col=recruiter_col, coupons_col=coupons_col,
-            time_col=None if time_col == "interview_time" else time_col, group_col=group_col,
+            id_col=id_col,
+            recruiter_col=recruiter_col,
+            coupons_col=coupons_col,
+            time_col=None if time_col == "interview_time" else time_col,
+            group_col=group_col,
             covariates=None if covariates is None else tuple(covariates),
             categorical=None if categorical is None else tuple(categorical),
             numeric=None if numeric is None else tuple(numeric),
-            coupon_window=coupon_window, cutoff=cutoff, drop_warned=drop_warned,
+            coupon_window=coupon_window,
+            cutoff=cutoff,
+            drop_warned=drop_warned,
             time_format=None if time_format == "ISO8601" else time_format,
             max_levels=None if max_levels == 10 else max_levels,
         )
@@ -218,9 +240,19 @@ class RecruitmentData:
 
     @classmethod
     def _from_built(cls, built, reading: ReadingOptions | None = None) -> RecruitmentData:
-        return cls(built.table, built.schema, group_column=built.group_column, warnings=built.warnings,
-                   dropped=built.dropped, cutoff=built.cutoff, coupon_window=built.coupon_window,
-                   reading=reading, notes=built.notes, labels=built.labels, column_names=built.column_names)
+        return cls(
+            built.table,
+            built.schema,
+            group_column=built.group_column,
+            warnings=built.warnings,
+            dropped=built.dropped,
+            cutoff=built.cutoff,
+            coupon_window=built.coupon_window,
+            reading=reading,
+            notes=built.notes,
+            labels=built.labels,
+            column_names=built.column_names,
+        )
 
     # -- views -----------------------------------------------------------------------------------
     @property
@@ -292,8 +324,10 @@ class RecruitmentData:
 
     def __repr__(self) -> str:
         t = self._table
-        return (f"RecruitmentData({len(t)} respondents, {int((t['wave'] == 0).sum())} seeds, "
-                f"{int(t['is_frontier'].sum())} frontier, covariates={self.covariates})")
+        return (
+            f"RecruitmentData({len(t)} respondents, {int((t['wave'] == 0).sum())} seeds, "
+            f"{int(t['is_frontier'].sum())} frontier, covariates={self.covariates})"
+        )
 
     def edges(self) -> pd.DataFrame:
         """Recruitment edges.
@@ -305,8 +339,9 @@ class RecruitmentData:
         """
         t = self._table
         has = t["recruiter_id"].notna().to_numpy()
-        return pd.DataFrame({"recruiter_id": t["recruiter_id"][has].to_numpy(),
-                             "id": t["id"][has].to_numpy()}).astype("string")
+        return pd.DataFrame(
+            {"recruiter_id": t["recruiter_id"][has].to_numpy(), "id": t["id"][has].to_numpy()}
+        ).astype("string")
 
     def pairs(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Covariates of recruiter and recruit, one row per recruitment edge.
@@ -322,7 +357,8 @@ class RecruitmentData:
         t = self._table
         has = t["recruiter_id"].notna().to_numpy()
         position = pd.Index(t["id"].to_numpy(dtype=object)).get_indexer(
-            t["recruiter_id"][has].to_numpy(dtype=object))
+            t["recruiter_id"][has].to_numpy(dtype=object)
+        )
         index = pd.RangeIndex(int(has.sum()), name="edge")
         parents = t[self.covariates].iloc[position].set_axis(index)
         recruits = t[self.covariates][has].set_axis(index)
@@ -351,7 +387,9 @@ class RecruitmentData:
         """list of str: the canonical columns that must not change after a fit (recruiter, group, covariates)."""
         return ["recruiter_id", *(["group"] if self._group_column else []), *self.covariates]
 
-    def identity_digests(self, columns: Sequence[str] | None = None, *, legacy: bool = False) -> dict[str, str]:
+    def identity_digests(
+        self, columns: Sequence[str] | None = None, *, legacy: bool = False
+    ) -> dict[str, str]:
         """Per-respondent digest of what must not change after a fit: recruiter, group, covariates.
 
         Parameters
@@ -397,8 +435,10 @@ class RecruitmentData:
         table = self._table
         if ids is not None:
             table = table[table["id"].isin(list(ids)).to_numpy()]
-        return {name: {"column": self.user_column(name), "digest": column_digest(table, name)}
-                for name in self.identity_columns}
+        return {
+            name: {"column": self.user_column(name), "digest": column_digest(table, name)}
+            for name in self.identity_columns
+        }
 
     def state_digests(self) -> dict[str, str]:
         """Per-respondent digest of what may change as the study goes on.
@@ -452,19 +492,31 @@ class RecruitmentData:
         if len(dropped) == 0:
             return ""
         id_col = self._column_names.get("id", "id")
-        ids = (dropped[id_col].astype("string").fillna("") if id_col in dropped.columns
-               else pd.Series([""] * len(dropped), dtype="string"))
+        ids = (
+            dropped[id_col].astype("string").fillna("")
+            if id_col in dropped.columns
+            else pd.Series([""] * len(dropped), dtype="string")
+        )
         rows = dropped["row"].to_numpy(dtype=np.int64)
         places = [str(self._labels.number(r)) for r in rows]
-        shown = pd.DataFrame({"id": ids.to_numpy(dtype=object), self._labels.word: places,
-                              "reason": dropped["reason"].astype("string").fillna("").to_numpy(dtype=object)})
+        shown = pd.DataFrame(
+            {
+                "id": ids.to_numpy(dtype=object),
+                self._labels.word: places,
+                "reason": dropped["reason"].astype("string").fillna("").to_numpy(dtype=object),
+            }
+        )
         head = shown.head(limit)
         width_id = max(2, *(len(str(v)) for v in head["id"]))
         width_at = max(len(self._labels.word), *(len(v) for v in head[self._labels.word]))
-        lines = [f"dropped {len(dropped)} respondent(s):",
-                 f"  {'id':<{width_id}}  {self._labels.word:>{width_at}}  reason"]
-        lines += [f"  {r.id!s:<{width_id}}  {getattr(r, self._labels.word)!s:>{width_at}}  {r.reason}"
-                  for r in head.itertuples(index=False)]
+        lines = [
+            f"dropped {len(dropped)} respondent(s):",
+            f"  {'id':<{width_id}}  {self._labels.word:>{width_at}}  reason",
+        ]
+        lines += [
+            f"  {r.id!s:<{width_id}}  {getattr(r, self._labels.word)!s:>{width_at}}  {r.reason}"
+            for r in head.itertuples(index=False)
+        ]
         if len(shown) > limit:
             lines.append(f"  ... and {len(shown) - limit} more (see data.dropped)")
         return "\n".join(lines)
@@ -482,4 +534,6 @@ class RecruitmentData:
         """
         seeds = self.seeds()
         counts = self._table.groupby("seed_id", sort=False).size()
-        return counts.reindex(pd.Index(seeds.to_numpy(), name="seed_id"), fill_value=0).astype(np.int64)
+        return counts.reindex(pd.Index(seeds.to_numpy(), name="seed_id"), fill_value=0).astype(
+            np.int64
+        )

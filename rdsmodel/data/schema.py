@@ -55,7 +55,9 @@ class CovariateField:
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise DataError(f"covariate {self.name!r}: kind must be 'categorical' or 'numeric', got {self.kind!r}")
+            raise DataError(
+                f"covariate {self.name!r}: kind must be 'categorical' or 'numeric', got {self.kind!r}"
+            )
         if self.levels is not None:
             if self.kind == "numeric":
                 raise DataError(f"covariate {self.name!r} is numeric and cannot have levels")
@@ -71,8 +73,11 @@ class CovariateField:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able dict ``{"name", "kind", "levels"}``."""
-        return {"name": self.name, "kind": self.kind,
-                "levels": None if self.levels is None else list(self.levels)}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "levels": None if self.levels is None else list(self.levels),
+        }
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any]) -> CovariateField:
@@ -106,7 +111,9 @@ class CovariateSchema:
         fields = tuple(fields)
         for field in fields:
             if not isinstance(field, CovariateField):
-                raise TypeError(f"CovariateSchema takes CovariateField objects, got {type(field).__name__}")
+                raise TypeError(
+                    f"CovariateSchema takes CovariateField objects, got {type(field).__name__}"
+                )
         names = [f.name for f in fields]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -142,7 +149,9 @@ class CovariateSchema:
         for field in self.fields:
             if field.name == name:
                 return field
-        raise KeyError(f"no covariate {name!r} in the schema (covariates: {', '.join(self.names) or 'none'})")
+        raise KeyError(
+            f"no covariate {name!r} in the schema (covariates: {', '.join(self.names) or 'none'})"
+        )
 
     def __contains__(self, name: object) -> bool:
         return any(f.name == name for f in self.fields)
@@ -261,7 +270,9 @@ def infer_schema(
             fields.append(CovariateField(name, "numeric"))
         elif name in categorical:
             present = frame[name].dropna().unique()
-            fields.append(CovariateField(name, "categorical", sorted_levels([str(v) for v in present])))
+            fields.append(
+                CovariateField(name, "categorical", sorted_levels([str(v) for v in present]))
+            )
         else:
             fields.append(infer_field(name, frame[name], max_levels=max_levels))
     return CovariateSchema(fields)

@@ -25,13 +25,39 @@ import pandas as pd
 
 from rdsmodel.errors import DataError, MissingFileError
 
-__all__ = ["NA_TEXT", "TextTable", "decode", "read_text_table", "sniff_delimiter", "unnamed_columns"]
+__all__ = [
+    "NA_TEXT",
+    "TextTable",
+    "decode",
+    "read_text_table",
+    "sniff_delimiter",
+    "unnamed_columns",
+]
 
 #: Cells read as missing (pandas' default NA spellings), compared after trimming spaces.
-NA_TEXT = frozenset({
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
-    "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-})
+NA_TEXT = frozenset(
+    {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
 _CANDIDATES = (",", ";", "\t", "|")
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
 #: Header names of the column R (``write.csv``), pandas (``to_csv``) or readr write for row names.
@@ -86,7 +112,9 @@ def decode(path: str | os.PathLike) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise DataError(f"{path} is not UTF-8 text (byte {err.start}, line {line}); save it as UTF-8 CSV") from None
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {err.start}, line {line}); save it as UTF-8 CSV"
+        ) from None
     if "\x00" in text:
         raise DataError(f"{path} holds NUL bytes: it is a binary file, not a text table")
     if not text.strip():
@@ -162,8 +190,10 @@ def read_text_table(
             records.append(record)
             starts.append(start + first_line - 1)
     except csv.Error as err:
-        raise DataError(f"{path} is not a well-formed CSV file: line {previous + first_line}: {err} "
-                        "(check the quotes)") from None
+        raise DataError(
+            f"{path} is not a well-formed CSV file: line {previous + first_line}: {err} "
+            "(check the quotes)"
+        ) from None
     if not records:
         raise DataError(f"{path} is empty (no header line)")
     header = [name.strip() or f"Unnamed: {j}" for j, name in enumerate(records[0])]
@@ -203,7 +233,9 @@ def _check_header(path: Path, header: list[str], line: int) -> None:
         seen.setdefault(name, []).append(position)
     repeated = {name: where for name, where in seen.items() if len(where) > 1}
     if repeated:
-        parts = [f"{name!r} (columns {', '.join(map(str, where))})" for name, where in repeated.items()]
+        parts = [
+            f"{name!r} (columns {', '.join(map(str, where))})" for name, where in repeated.items()
+        ]
         raise DataError(
             f"{path}: the header (line {line}) repeats column name(s) {'; '.join(parts)}; rename them so "
             "every column has its own name"
@@ -239,10 +271,16 @@ def unnamed_columns(frame: pd.DataFrame) -> tuple[str | None, list[str]]:
     row_names = None
     if columns and columns[0] in ROW_NAME_HEADERS | {"X"} and len(frame):
         first = frame.iloc[:, 0]
-        values = pd.to_numeric(first.astype("string"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        whole = np.isfinite(values).all() and np.all(values == np.round(values)) and values.min() >= 0
+        values = pd.to_numeric(first.astype("string"), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        whole = (
+            np.isfinite(values).all() and np.all(values == np.round(values)) and values.min() >= 0
+        )
         increasing = whole and bool(np.all(np.diff(values) > 0))
-        consecutive = increasing and values[0] in (0.0, 1.0) and values[-1] - values[0] == len(values) - 1
+        consecutive = (
+            increasing and values[0] in (0.0, 1.0) and values[-1] - values[0] == len(values) - 1
+        )
         if (columns[0] != "X" and increasing) or consecutive:
             row_names = columns[0]
     unnamed = [c for c in columns if (c == "" or c.startswith("Unnamed: ")) and c != row_names]

@@ -143,7 +143,9 @@ def descendants_of(parent: np.ndarray, marked: np.ndarray) -> np.ndarray:
     return label
 
 
-def subtree_sizes(parent: np.ndarray, depth: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+def subtree_sizes(
+    parent: np.ndarray, depth: np.ndarray, weight: np.ndarray | None = None
+) -> np.ndarray:
     """Sum ``weight`` over each row's subtree (itself included), wave by wave.
 
     Parameters

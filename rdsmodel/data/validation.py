@@ -121,7 +121,9 @@ class DataValidationError(DataError):
     def _text(self) -> str:
         lines = [str(p) for p in self.problems[:MAX_LINES]]
         if len(self.problems) > MAX_LINES:
-            lines.append(f"... and {len(self.problems) - MAX_LINES} more problem(s) (see .problems)")
+            lines.append(
+                f"... and {len(self.problems) - MAX_LINES} more problem(s) (see .problems)"
+            )
         return "\n".join(lines) if lines else "invalid field data"
 
     def __str__(self) -> str:
@@ -196,7 +198,9 @@ class Context:
         """The user's name of a canonical column, quoted."""
         return repr(self.columns.get(canonical, canonical))
 
-    def problem(self, kind: str, message: str, positions: Sequence[int], severity: Severity = "error") -> Problem:
+    def problem(
+        self, kind: str, message: str, positions: Sequence[int], severity: Severity = "error"
+    ) -> Problem:
         """Build a problem about rows at ``positions`` of the current table."""
         positions = [int(p) for p in positions]
         return Problem(
@@ -222,7 +226,9 @@ def check_missing_ids(ctx: Context, missing: np.ndarray) -> list[Problem]:
     list of Problem
     """
     return [
-        ctx.problem("missing_id", f"{ctx.labels.one(ctx.rows[i])} has no id in column {ctx.col('id')}", [i])
+        ctx.problem(
+            "missing_id", f"{ctx.labels.one(ctx.rows[i])} has no id in column {ctx.col('id')}", [i]
+        )
         for i in np.flatnonzero(missing)
     ]
 
@@ -248,11 +254,13 @@ def check_duplicate_ids(ctx: Context, ids: pd.Series) -> list[Problem]:
     problems = []
     for rid, members in groups:
         members = members.to_list()
-        problems.append(ctx.problem(
-            "duplicate_id",
-            f"id {rid!r} appears on {ctx.labels.many([ctx.rows[i] for i in members])}",
-            members,
-        ))
+        problems.append(
+            ctx.problem(
+                "duplicate_id",
+                f"id {rid!r} appears on {ctx.labels.many([ctx.rows[i] for i in members])}",
+                members,
+            )
+        )
     return problems
 
 
@@ -276,7 +284,9 @@ def check_self_recruitment(ctx: Context, ids: pd.Series, recruiters: pd.Series) 
     ]
 
 
-def check_unknown_recruiters(ctx: Context, parent: np.ndarray, recruiters: pd.Series) -> list[Problem]:
+def check_unknown_recruiters(
+    ctx: Context, parent: np.ndarray, recruiters: pd.Series
+) -> list[Problem]:
     """Recruiter ids that are not respondents of the table.
 
     Parameters
@@ -321,14 +331,18 @@ def check_cycles(ctx: Context, structure: Forest) -> list[Problem]:
     cycle_of = np.full(len(structure.root), -1, dtype=np.int64)
     for k, cycle in enumerate(structure.cycles):
         cycle_of[cycle] = k
-    hanging = np.bincount(cycle_of[structure.root[~structure.rooted]], minlength=len(structure.cycles))
+    hanging = np.bincount(
+        cycle_of[structure.root[~structure.rooted]], minlength=len(structure.cycles)
+    )
     problems = []
     for k, cycle in enumerate(structure.cycles):
         below = int(hanging[k]) - len(cycle)
         chain = " -> ".join(ctx.who(i) for i in cycle[:8])
         chain += " -> ..." if len(cycle) > 8 else f" -> {ctx.ids[cycle[0]]!r}"
         extra = f"; {below} more respondent(s) hang below it" if below > 0 else ""
-        problems.append(ctx.problem("cycle", f"recruitment cycle with no seed: {chain}{extra}", cycle))
+        problems.append(
+            ctx.problem("cycle", f"recruitment cycle with no seed: {chain}{extra}", cycle)
+        )
     return problems
 
 
@@ -363,7 +377,9 @@ def check_time_order(ctx: Context, times: pd.Series, parent: np.ndarray) -> list
     ]
 
 
-def check_recruits_vs_coupons(ctx: Context, n_recruits: np.ndarray, coupons: pd.Series) -> list[Problem]:
+def check_recruits_vs_coupons(
+    ctx: Context, n_recruits: np.ndarray, coupons: pd.Series
+) -> list[Problem]:
     """Respondents with more recruits in the table than coupons issued.
 
     Parameters
@@ -422,8 +438,12 @@ def bad_cells(
     """
     values = text.to_numpy(dtype=object, na_value=None)
     return [
-        ctx.problem(kind, f"{ctx.who(i)}: column {column!r} holds {values[i]!r}, expected {expected}",
-                    [i], severity)
+        ctx.problem(
+            kind,
+            f"{ctx.who(i)}: column {column!r} holds {values[i]!r}, expected {expected}",
+            [i],
+            severity,
+        )
         for i in np.flatnonzero(bad)
     ]
 
@@ -455,12 +475,20 @@ def check_implausible_dates(
         (ok & (t > _us(now)), "in the future"),
     ]
     if cutoff is not None:
-        reasons.append((ok & (t > _us(cutoff)) & (t <= _us(now)),
-                        f"after the data cut-off {_stamp(_us(cutoff))}"))
+        reasons.append(
+            (
+                ok & (t > _us(cutoff)) & (t <= _us(now)),
+                f"after the data cut-off {_stamp(_us(cutoff))}",
+            )
+        )
     for mask, why in reasons:
         problems.extend(
-            ctx.problem("implausible_date",
-                        f"{ctx.who(i)}: interview time {_stamp(t[i])} is {why}", [i], "warning")
+            ctx.problem(
+                "implausible_date",
+                f"{ctx.who(i)}: interview time {_stamp(t[i])} is {why}",
+                [i],
+                "warning",
+            )
             for i in np.flatnonzero(mask)
         )
     return problems
@@ -472,4 +500,8 @@ def _us(stamp: pd.Timestamp) -> np.datetime64:
 
 def _stamp(value: np.datetime64) -> str:
     stamp = pd.Timestamp(value)
-    return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.strftime("%Y-%m-%d %H:%M")
+    return (
+        stamp.strftime("%Y-%m-%d")
+        if stamp == stamp.normalize()
+        else stamp.strftime("%Y-%m-%d %H:%M")
+    )

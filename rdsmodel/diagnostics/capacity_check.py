@@ -82,8 +82,9 @@ def redeemed_laws(coupons: np.ndarray, *, pmf: Any = None, survival: Any = None)
         law = np.asarray(getattr(pmf, "values", pmf), dtype=np.float64)
         law = law[None] if law.ndim == 2 else law
         if law.ndim != 3 or law.shape[1] != k.size:
-            raise ValueError(f"pmf must be (row, J) or (sample, row, J) with {k.size} rows; "
-                             f"got {np.shape(pmf)}")
+            raise ValueError(
+                f"pmf must be (row, J) or (sample, row, J) with {k.size} rows; got {np.shape(pmf)}"
+            )
         width = law.shape[2]
         full = np.zeros((law.shape[0], k.size, max(top, width) + 1))
         full[:, :, :width] = np.clip(law, 0.0, None)
@@ -93,23 +94,42 @@ def redeemed_laws(coupons: np.ndarray, *, pmf: Any = None, survival: Any = None)
         surv = np.asarray(getattr(survival, "values", survival), dtype=np.float64)
         surv = surv[None] if surv.ndim == 2 else surv
         if surv.ndim != 3 or surv.shape[1] != k.size:
-            raise ValueError(f"survival must be (row, L) or (sample, row, L) with {k.size} rows; "
-                             f"got {np.shape(survival)}")
+            raise ValueError(
+                f"survival must be (row, L) or (sample, row, L) with {k.size} rows; "
+                f"got {np.shape(survival)}"
+            )
         if surv.shape[2] < top:
             raise ValueError(f"survival has L = {surv.shape[2]} < max coupons {top}")
         upper = np.concatenate([np.ones((*surv.shape[:2], 1)), surv[:, :, :top]], axis=2)
         below = np.clip(upper[:, :, :-1] - upper[:, :, 1:], 0.0, None)  # P(C = j), j < top
     cols = np.arange(top + 1)
-    out = np.where(cols[None, None, :] < k[None, :, None],
-                   np.concatenate([below, np.zeros((*below.shape[:2], 1))], axis=2), 0.0)
+    out = np.where(
+        cols[None, None, :] < k[None, :, None],
+        np.concatenate([below, np.zeros((*below.shape[:2], 1))], axis=2),
+        0.0,
+    )
     out[:, np.arange(k.size), k] = np.clip(1.0 - out.sum(axis=2), 0.0, None)
     return out
 
 
 #: Columns of :attr:`CapacityCheck.table`.
-_COLUMNS = ["factor", "level", "rows", "observed_mean", "predicted_mean", "observed_zero",
-            "predicted_zero", "observed_at_limit", "predicted_at_limit", "tv", "tv_expected",
-            "p_value", "z", "flagged", "verdict"]
+_COLUMNS = [
+    "factor",
+    "level",
+    "rows",
+    "observed_mean",
+    "predicted_mean",
+    "observed_zero",
+    "predicted_zero",
+    "observed_at_limit",
+    "predicted_at_limit",
+    "tv",
+    "tv_expected",
+    "p_value",
+    "z",
+    "flagged",
+    "verdict",
+]
 
 
 def _factors(labels: Any, rows: int, max_levels: int) -> dict[str, np.ndarray]:
@@ -119,16 +139,24 @@ def _factors(labels: Any, rows: int, max_levels: int) -> dict[str, np.ndarray]:
     items = labels.items() if isinstance(labels, Mapping | pd.DataFrame) else labels
     out: dict[str, np.ndarray] = {}
     for name, column in items:
-        series = pd.Series(np.asarray(column, dtype=object) if not isinstance(column, pd.Series)
-                           else column.to_numpy(dtype=object))
+        series = pd.Series(
+            np.asarray(column, dtype=object)
+            if not isinstance(column, pd.Series)
+            else column.to_numpy(dtype=object)
+        )
         if len(series) != rows:
             raise ValueError(f"labels[{name!r}] has {len(series)} values for {rows} rows")
         numeric = pd.to_numeric(series, errors="coerce")
         is_numeric = numeric.notna().sum() == series.notna().sum() and series.notna().any()
         if is_numeric and numeric.nunique() > max_levels:
-            edges = np.unique(np.nanquantile(numeric.to_numpy(dtype=float), [0, 0.25, 0.5, 0.75, 1]))
-            bins = np.clip(np.searchsorted(edges, numeric.to_numpy(dtype=float), side="left"),
-                           1, len(edges) - 1)
+            edges = np.unique(
+                np.nanquantile(numeric.to_numpy(dtype=float), [0, 0.25, 0.5, 0.75, 1])
+            )
+            bins = np.clip(
+                np.searchsorted(edges, numeric.to_numpy(dtype=float), side="left"),
+                1,
+                len(edges) - 1,
+            )
             text = [f"{'[' if b == 1 else '('}{edges[b - 1]:.3g}, {edges[b]:.3g}]" for b in bins]
             levels = pd.Series(text).where(numeric.notna(), "missing")
         else:
@@ -139,6 +167,7 @@ def _factors(labels: Any, rows: int, max_levels: int) -> dict[str, np.ndarray]:
 
 def _level_order(values: np.ndarray) -> list[str]:
     """Levels sorted naturally: numbers and intervals by their value, ``missing`` last."""
+
     def key(level: str) -> tuple[int, float, str]:
         text = str(level)
         if text == "missing":
@@ -175,8 +204,11 @@ class CapacityCheck:
     def misfits(self) -> pd.DataFrame:
         """The flagged rows, smallest p-value first, then the largest departure ``z`` first."""
         bad = self.table[self.table["flagged"]]
-        return bad.assign(_z=-bad["z"].fillna(0.0)).sort_values(
-            ["p_value", "_z"], kind="stable").drop(columns="_z")
+        return (
+            bad.assign(_z=-bad["z"].fillna(0.0))
+            .sort_values(["p_value", "_z"], kind="stable")
+            .drop(columns="_z")
+        )
 
     @property
     def overall_misfit(self) -> str | None:
@@ -219,8 +251,13 @@ class CapacityCheck:
             "alpha": self.alpha,
             "replicates": self.replicates,
             "misfits": [
-                {"factor": r.factor, "level": r.level, "rows": int(r.rows), "verdict": r.verdict,
-                 "p_value": float(r.p_value)}
+                {
+                    "factor": r.factor,
+                    "level": r.level,
+                    "rows": int(r.rows),
+                    "verdict": r.verdict,
+                    "p_value": float(r.p_value),
+                }
                 for r in bad.head(max_listed).itertuples()
             ],
             "text": self.text(max_listed=max_listed),
@@ -240,41 +277,76 @@ class CapacityCheck:
         bad = self.misfits
         cells = head["checked"]
         if bad.empty:
-            smallest = "" if head["smallest_p"] is None else f" (smallest p = {head['smallest_p']:.3g})"
-            message = (f"the fitted capacity law reproduces the observed redeemed coupons in all "
-                       f"{cells} groups and levels checked{smallest}")
+            smallest = (
+                "" if head["smallest_p"] is None else f" (smallest p = {head['smallest_p']:.3g})"
+            )
+            message = (
+                f"the fitted capacity law reproduces the observed redeemed coupons in all "
+                f"{cells} groups and levels checked{smallest}"
+            )
         else:
-            where = "; ".join(f"{r.factor} = {r.level}: {_direction(r.verdict)}"
-                              for r in bad.head(10).itertuples())
+            where = "; ".join(
+                f"{r.factor} = {r.level}: {_direction(r.verdict)}"
+                for r in bad.head(10).itertuples()
+            )
             more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
-            message = (f"the fitted capacity law departs from the observed redeemed coupons in "
-                       f"{len(bad)} of {cells} groups and levels ({where}{more}); "
-                       f"{self._overall_words()}{_advice(bad['verdict'])}")
-        check = Check("capacity_check", head["verdict"], message, head["smallest_p"],
-                      f"warn when p < {self.alpha:g}/{cells} (Bonferroni)")
+            message = (
+                f"the fitted capacity law departs from the observed redeemed coupons in "
+                f"{len(bad)} of {cells} groups and levels ({where}{more}); "
+                f"{self._overall_words()}{_advice(bad['verdict'])}"
+            )
+        check = Check(
+            "capacity_check",
+            head["verdict"],
+            message,
+            head["smallest_p"],
+            f"warn when p < {self.alpha:g}/{cells} (Bonferroni)",
+        )
         shown = self.table
         if focus is not None:
             shown = shown[shown["flagged"] | shown["factor"].isin(["all", *focus])]
         table = shown.set_index(["factor", "level"])[
-            ["rows", "observed_mean", "predicted_mean", "observed_zero", "predicted_zero",
-             "observed_at_limit", "predicted_at_limit", "p_value", "z", "flagged"]
-        ].rename(columns={"observed_mean": "mean", "predicted_mean": "mean_model",
-                          "observed_zero": "zeros", "predicted_zero": "zeros_model",
-                          "observed_at_limit": "at_limit", "predicted_at_limit": "at_limit_model",
-                          "p_value": "p"})
+            [
+                "rows",
+                "observed_mean",
+                "predicted_mean",
+                "observed_zero",
+                "predicted_zero",
+                "observed_at_limit",
+                "predicted_at_limit",
+                "p_value",
+                "z",
+                "flagged",
+            ]
+        ].rename(
+            columns={
+                "observed_mean": "mean",
+                "predicted_mean": "mean_model",
+                "observed_zero": "zeros",
+                "predicted_zero": "zeros_model",
+                "observed_at_limit": "at_limit",
+                "predicted_at_limit": "at_limit_model",
+                "p_value": "p",
+            }
+        )
         title = "Capacity check: fitted capacity law against observed redeemed coupons"
         name = "observed against predicted, per group and level" + (
-            "" if focus is None or len(shown) == len(self.table)
-            else f" ({len(shown)} of {cells}: flagged and model factors; all in --json)")
-        return Section("capacity_check", title, [check], {**self.to_dict(), **head},
-                       tables={name: table})
+            ""
+            if focus is None or len(shown) == len(self.table)
+            else f" ({len(shown)} of {cells}: flagged and model factors; all in --json)"
+        )
+        return Section(
+            "capacity_check", title, [check], {**self.to_dict(), **head}, tables={name: table}
+        )
 
     def _overall_words(self) -> str:
         overall = self.overall_misfit
         if overall is None:
             return ""
-        return (f"the law misfits over all respondents ({overall}), so every level inherits part "
-                "of that; levels listed first depart the most; ")
+        return (
+            f"the law misfits over all respondents ({overall}), so every level inherits part "
+            "of that; levels listed first depart the most; "
+        )
 
     def text(self, *, max_listed: int = 10) -> str:
         """Where the model is wrong, in words (or that no level departs from it).
@@ -297,19 +369,24 @@ class CapacityCheck:
             "replicates):"
         ]
         for row in bad.head(max_listed).itertuples():
-            lines.append(f"  {row.factor} = {row.level} ({row.rows} respondents): {row.verdict} "
-                         f"(p = {row.p_value:.3g})")
+            lines.append(
+                f"  {row.factor} = {row.level} ({row.rows} respondents): {row.verdict} "
+                f"(p = {row.p_value:.3g})"
+            )
         if len(bad) > max_listed:
             lines.append(f"  ... and {len(bad) - max_listed} more (every level in the JSON)")
-        lines.append(f"  Where the model is wrong: {self._overall_words()}{_advice(bad['verdict'])}.")
+        lines.append(
+            f"  Where the model is wrong: {self._overall_words()}{_advice(bad['verdict'])}."
+        )
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.text()
 
 
-def _cell_stats(draws: np.ndarray, k: np.ndarray, member: np.ndarray, width: int,
-                chunk: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cell_stats(
+    draws: np.ndarray, k: np.ndarray, member: np.ndarray, width: int, chunk: int = 512
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-cell distribution, mean and share at the limit of redeemed counts, for every cell at once.
 
     Parameters
@@ -338,11 +415,11 @@ def _cell_stats(draws: np.ndarray, k: np.ndarray, member: np.ndarray, width: int
     mean = np.empty((reps, cells))
     limit = np.empty((reps, cells))
     for lo in range(0, reps, chunk):
-        block = draws[lo:lo + chunk]
+        block = draws[lo : lo + chunk]
         for value in range(width):
-            dist[lo:lo + chunk, :, value] = (block == value).astype(np.float32) @ weights
-        mean[lo:lo + chunk] = block.astype(np.float32) @ weights
-        limit[lo:lo + chunk] = (block == k[None, :]).astype(np.float32) @ weights
+            dist[lo : lo + chunk, :, value] = (block == value).astype(np.float32) @ weights
+        mean[lo : lo + chunk] = block.astype(np.float32) @ weights
+        limit[lo : lo + chunk] = (block == k[None, :]).astype(np.float32) @ weights
     with np.errstate(invalid="ignore", divide="ignore"):
         return dist / sizes[None, :, None], mean / sizes, limit / sizes
 
@@ -393,15 +470,19 @@ def capacity_check(
     y = np.asarray(redeemed)
     k = np.asarray(coupons)
     if y.ndim != 1 or k.shape != y.shape or y.size == 0:
-        raise ValueError(f"redeemed and coupons must be non-empty (row,) arrays of the same "
-                         f"length; got {y.shape} and {k.shape}")
+        raise ValueError(
+            f"redeemed and coupons must be non-empty (row,) arrays of the same "
+            f"length; got {y.shape} and {k.shape}"
+        )
     if np.any(y != np.round(y)) or np.any(k != np.round(k)):
         raise ValueError("redeemed and coupons must be whole numbers")
     y, k = y.astype(np.int64), k.astype(np.int64)
     if np.any(k < 1) or np.any(y < 0) or np.any(y > k):
         bad = int(np.flatnonzero((k < 1) | (y < 0) | (y > k))[0])
-        raise ValueError(f"row {bad}: need coupons >= 1 and 0 <= redeemed <= coupons "
-                         f"(got redeemed {y[bad]}, coupons {k[bad]})")
+        raise ValueError(
+            f"row {bad}: need coupons >= 1 and 0 <= redeemed <= coupons "
+            f"(got redeemed {y[bad]}, coupons {k[bad]})"
+        )
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1; got {replicates}")
     if not 0.0 < alpha < 1.0:
@@ -450,29 +531,32 @@ def capacity_check(
             "zero": (obs_dist[index, 0], pred_dist[index, 0], rep_dist[:, index, 0]),
             "limit": (obs_limit[index], pred_limit[index], rep_limit[:, index]),
         }
-        records.append({
-            "factor": factor,
-            "level": level,
-            "rows": int(sizes[index]),
-            "observed_mean": float(stats["mean"][0]),
-            "predicted_mean": float(stats["mean"][1]),
-            "observed_zero": float(stats["zero"][0]),
-            "predicted_zero": float(stats["zero"][1]),
-            "observed_at_limit": float(stats["limit"][0]),
-            "predicted_at_limit": float(stats["limit"][1]),
-            "tv": float(tv_obs[index]),
-            "tv_expected": float(tv_rep[:, index].mean()),
-            "p_value": float(p_value[index]),
-            "_stats": stats,
-        })
+        records.append(
+            {
+                "factor": factor,
+                "level": level,
+                "rows": int(sizes[index]),
+                "observed_mean": float(stats["mean"][0]),
+                "predicted_mean": float(stats["mean"][1]),
+                "observed_zero": float(stats["zero"][0]),
+                "predicted_zero": float(stats["zero"][1]),
+                "observed_at_limit": float(stats["limit"][0]),
+                "predicted_at_limit": float(stats["limit"][1]),
+                "tv": float(tv_obs[index]),
+                "tv_expected": float(tv_rep[:, index].mean()),
+                "p_value": float(p_value[index]),
+                "_stats": stats,
+            }
+        )
     cells = len(records)
     threshold = alpha / max(cells, 1)
     for record in records:
         stats = record.pop("_stats")
         record["z"] = max(_z(item, record["rows"]) for item in stats.values())
         record["flagged"] = bool(record["p_value"] < threshold)
-        record["verdict"] = (_words(stats, record["rows"]) if record["flagged"]
-                             else "consistent with the model")
+        record["verdict"] = (
+            _words(stats, record["rows"]) if record["flagged"] else "consistent with the model"
+        )
     table = pd.DataFrame.from_records(records, columns=_COLUMNS)
     return CapacityCheck(table=table, alpha=float(alpha), replicates=int(replicates))
 
@@ -495,17 +579,21 @@ def _words(stats: dict[str, tuple[float, float, np.ndarray]], rows: int) -> str:
     observed, predicted, _ = stats[name]
     if name == "mean":
         direction = "too many recruits" if predicted > observed else "too few recruits"
-        return (f"observed {observed:.2f} redeemed coupons per respondent, model predicts "
-                f"{predicted:.2f} ({direction})")
+        return (
+            f"observed {observed:.2f} redeemed coupons per respondent, model predicts "
+            f"{predicted:.2f} ({direction})"
+        )
     what = "zeros" if name == "zero" else "respondents at the coupon limit"
     direction = f"too few {what}" if predicted < observed else f"too many {what}"
-    return (f"observed {100 * observed:.0f}% {what}, model predicts {100 * predicted:.0f}% "
-            f"({direction})")
+    return (
+        f"observed {100 * observed:.0f}% {what}, model predicts {100 * predicted:.0f}% "
+        f"({direction})"
+    )
 
 
 def _direction(verdict: str) -> str:
     """The direction in a verdict, e.g. ``"too few zeros"`` (the verdict itself otherwise)."""
-    return verdict[verdict.rfind("(") + 1:-1] if verdict.endswith(")") else verdict
+    return verdict[verdict.rfind("(") + 1 : -1] if verdict.endswith(")") else verdict
 
 
 def _advice(verdicts: pd.Series) -> str:
@@ -517,11 +605,12 @@ def _advice(verdicts: pd.Series) -> str:
     if "many zeros" in text:
         advice.append("a family with fewer zeros")
     if "coupon limit" in text:
-        advice.append("more spread in capacity (a covariate or group effect for these levels, "
-                      "or a more dispersed family)")
+        advice.append(
+            "more spread in capacity (a covariate or group effect for these levels, "
+            "or a more dispersed family)"
+        )
     if "recruits" in text:
         advice.append("a covariate or group effect for these levels")
     if not advice:
         advice.append("a covariate or group effect for these levels, or another family")
     return "consider " + "; ".join(dict.fromkeys(advice))
-

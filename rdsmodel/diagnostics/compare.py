@@ -42,11 +42,18 @@ class FamilyComparison:
         """JSON-able summary."""
         from rdsmodel.diagnostics.report import jsonable
 
-        return jsonable({"best": self.best, "recommendation": self.recommendation,
-                         "table": self.table.reset_index(names="family").to_dict(orient="records")})
+        return jsonable(
+            {
+                "best": self.best,
+                "recommendation": self.recommendation,
+                "table": self.table.reset_index(names="family").to_dict(orient="records"),
+            }
+        )
 
 
-def recommend(table: pd.DataFrame, pareto_bad: Mapping[str, int] | None = None, z: float = 2.0) -> tuple[str, str]:
+def recommend(
+    table: pd.DataFrame, pareto_bad: Mapping[str, int] | None = None, z: float = 2.0
+) -> tuple[str, str]:
     """Pick a family from an :func:`arviz.compare` table.
 
     The best-ranked family wins unless a simpler one is within ``z`` standard
@@ -59,7 +66,9 @@ def recommend(table: pd.DataFrame, pareto_bad: Mapping[str, int] | None = None, 
     text : str
     """
     top = table.index[0]
-    tied = [f for f in table.index if table.loc[f, "elpd_diff"] <= z * max(table.loc[f, "dse"], 1e-12)]
+    tied = [
+        f for f in table.index if table.loc[f, "elpd_diff"] <= z * max(table.loc[f, "dse"], 1e-12)
+    ]
     order = {f: (SIMPLICITY.index(f) if f in SIMPLICITY else len(SIMPLICITY)) for f in tied}
     best = min(tied, key=lambda f: order[f])
     if best == top:
@@ -67,16 +76,24 @@ def recommend(table: pd.DataFrame, pareto_bad: Mapping[str, int] | None = None, 
         text = f"{top} has the best expected log predictive density (elpd_loo {table.loc[top, 'elpd_loo']:.1f})"
         if others:
             nxt = others[0]
-            text += (f", ahead of {nxt} by {table.loc[nxt, 'elpd_diff']:.1f} "
-                     f"(se {table.loc[nxt, 'dse']:.1f})")
+            text += (
+                f", ahead of {nxt} by {table.loc[nxt, 'elpd_diff']:.1f} "
+                f"(se {table.loc[nxt, 'dse']:.1f})"
+            )
         text += f": use family={top!r}."
     else:
-        text = (f"{top} ranks first but {best} is within {z:g} standard errors "
-                f"(elpd_diff {table.loc[best, 'elpd_diff']:.1f}, se {table.loc[best, 'dse']:.1f}): "
-                f"prefer the simpler family={best!r}.")
+        text = (
+            f"{top} ranks first but {best} is within {z:g} standard errors "
+            f"(elpd_diff {table.loc[best, 'elpd_diff']:.1f}, se {table.loc[best, 'dse']:.1f}): "
+            f"prefer the simpler family={best!r}."
+        )
     bad = {f: n for f, n in (pareto_bad or {}).items() if n}
     if bad:
-        text += " LOO is unreliable for " + ", ".join(f"{f} ({n} Pareto k > 0.7)" for f, n in bad.items()) + "."
+        text += (
+            " LOO is unreliable for "
+            + ", ".join(f"{f} ({n} Pareto k > 0.7)" for f, n in bad.items())
+            + "."
+        )
     return best, text
 
 

@@ -19,7 +19,13 @@ import pandas as pd
 from rdsmodel.diagnostics.report import Check, Section
 from rdsmodel.diagnostics.thresholds import Thresholds
 
-__all__ = ["convergence_section", "halves_rhat", "parameter_table", "quiet_arviz", "sampler_section"]
+__all__ = [
+    "convergence_section",
+    "halves_rhat",
+    "parameter_table",
+    "quiet_arviz",
+    "sampler_section",
+]
 
 
 def parameter_table(idata, var_names: Sequence[str] | None = None) -> pd.DataFrame:
@@ -101,8 +107,12 @@ def _scalar_labels(da) -> list[str]:
         return [str(da.name)]
     import itertools
 
-    coords = [list(da.coords[d].values) if d in da.coords else list(range(da.sizes[d])) for d in dims]
-    return [f"{da.name}[{', '.join(str(c) for c in combo)}]" for combo in itertools.product(*coords)]
+    coords = [
+        list(da.coords[d].values) if d in da.coords else list(range(da.sizes[d])) for d in dims
+    ]
+    return [
+        f"{da.name}[{', '.join(str(c) for c in combo)}]" for combo in itertools.product(*coords)
+    ]
 
 
 def _worst_names(series: pd.Series, largest: bool, k: int = 3) -> str:
@@ -128,15 +138,19 @@ def convergence_section(
         if len(halves) and halves.notna().any():
             one_chain_rhat = float(halves.max())
             status = "fail" if one_chain_rhat > t.rhat_fail else "warn"
-            msg = (f"one chain: R-hat compares chains and needs at least 2 (run 2 or more chains to "
-                   f"check convergence); the chain's two halves agree to R-hat {one_chain_rhat:.3f} "
-                   f"({_worst_names(halves, True)})")
+            msg = (
+                f"one chain: R-hat compares chains and needs at least 2 (run 2 or more chains to "
+                f"check convergence); the chain's two halves agree to R-hat {one_chain_rhat:.3f} "
+                f"({_worst_names(halves, True)})"
+            )
         else:
             status = "warn"
             msg = "one chain: R-hat compares chains and needs at least 2 (run 2 or more chains)"
         checks.append(Check("rhat", status, msg, one_chain_rhat, rule + "; needs >= 2 chains"))
     elif not np.isfinite(max_rhat):
-        checks.append(Check("rhat", "fail", "R-hat could not be computed (too few draws)", None, rule))
+        checks.append(
+            Check("rhat", "fail", "R-hat could not be computed (too few draws)", None, rule)
+        )
     else:
         status = "fail" if max_rhat > t.rhat_fail else "warn" if max_rhat > t.rhat_warn else "ok"
         msg = f"max R-hat {max_rhat:.3f} ({_worst_names(rhat, True)})"
@@ -153,13 +167,15 @@ def convergence_section(
             msg = f"min {kind} ESS {low:.0f} ({_worst_names(col, False)})"
             if status != "ok":
                 msg += f"; draw more samples (want >= {t.ess_warn:.0f})"
-        checks.append(Check(f"ess_{kind}", status, msg, low, f"warn < {t.ess_warn:g}, fail < {t.ess_fail:g}"))
-    params = {
-        name: {k: row[k] for k in table.columns} for name, row in table.iterrows()
-    }
+        checks.append(
+            Check(f"ess_{kind}", status, msg, low, f"warn < {t.ess_warn:g}, fail < {t.ess_fail:g}")
+        )
+    params = {name: {k: row[k] for k in table.columns} for name, row in table.iterrows()}
     summary = {"chains": n_chains, "draws": n_draws, "parameters": params}
     if n_chains < 2:
-        summary["rhat_note"] = "R-hat needs at least 2 chains; halves_rhat is the chain's two halves"
+        summary["rhat_note"] = (
+            "R-hat needs at least 2 chains; halves_rhat is the chain's two halves"
+        )
         summary["halves_rhat"] = one_chain_rhat
     shown = table[["mean", "sd", "mcse_mean", "ess_bulk", "ess_tail", "r_hat"]]
     return Section("convergence", "Convergence", checks, summary, tables={"parameters": shown})
@@ -181,19 +197,36 @@ def sampler_section(idata, thresholds: Thresholds | None = None) -> Section:
     summary: dict = {}
     stats = getattr(idata, "sample_stats", None)
     if stats is None:
-        checks.append(Check("sample_stats", "warn", "no sample_stats: divergences and BFMI unknown"))
+        checks.append(
+            Check("sample_stats", "warn", "no sample_stats: divergences and BFMI unknown")
+        )
         return Section("sampler", "Sampler", checks, summary)
     div = _stat(stats, "diverging")
     total = int(idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"])
     if div is not None:
         n_div = int(div.sum())
         share = n_div / max(total, 1)
-        status = "fail" if share > t.divergences_fail_share else "warn" if n_div > t.divergences_warn else "ok"
+        status = (
+            "fail"
+            if share > t.divergences_fail_share
+            else "warn"
+            if n_div > t.divergences_warn
+            else "ok"
+        )
         msg = f"{n_div} divergent transition(s) of {total} ({100 * share:.2f}%)"
         if status != "ok":
-            msg += "; the posterior geometry is hard for NUTS (raise target_accept or reparametrise)"
-        checks.append(Check("divergences", status, msg, n_div,
-                            f"warn > {t.divergences_warn}, fail > {100 * t.divergences_fail_share:g}%"))
+            msg += (
+                "; the posterior geometry is hard for NUTS (raise target_accept or reparametrise)"
+            )
+        checks.append(
+            Check(
+                "divergences",
+                status,
+                msg,
+                n_div,
+                f"warn > {t.divergences_warn}, fail > {100 * t.divergences_fail_share:g}%",
+            )
+        )
         summary["divergences"] = n_div
         summary["divergent_share"] = share
     if "energy" in stats:
@@ -211,9 +244,15 @@ def sampler_section(idata, thresholds: Thresholds | None = None) -> Section:
     if depth is not None:
         share = float(np.mean(depth))
         status = "warn" if share > t.treedepth_warn_share else "ok"
-        checks.append(Check("treedepth", status,
-                            f"{100 * share:.1f}% of draws hit the maximum tree depth", share,
-                            f"warn > {100 * t.treedepth_warn_share:g}%"))
+        checks.append(
+            Check(
+                "treedepth",
+                status,
+                f"{100 * share:.1f}% of draws hit the maximum tree depth",
+                share,
+                f"warn > {100 * t.treedepth_warn_share:g}%",
+            )
+        )
         summary["treedepth_share"] = share
     steps = _stat(stats, "n_steps", "tree_size")
     if steps is not None:

@@ -59,7 +59,10 @@ def diagnose(
         thresholds = Thresholds.with_overrides(thresholds)
     if "posterior" not in idata.groups():
         raise ValueError("nothing to diagnose: the InferenceData has no posterior group")
-    sections = [convergence_section(idata, thresholds, var_names), sampler_section(idata, thresholds)]
+    sections = [
+        convergence_section(idata, thresholds, var_names),
+        sampler_section(idata, thresholds),
+    ]
     if model is not None:
         sections[1].summary.update(
             family=getattr(getattr(model, "family", None), "name", None),
@@ -67,11 +70,21 @@ def diagnose(
         )
     groups = set(idata.groups())
     if loo and "log_likelihood" in groups:
-        sections.append(_guarded("loo", "Leave-one-out cross-validation (PSIS-LOO)",
-                                 lambda: loo_section(idata, thresholds)))
+        sections.append(
+            _guarded(
+                "loo",
+                "Leave-one-out cross-validation (PSIS-LOO)",
+                lambda: loo_section(idata, thresholds),
+            )
+        )
     if ppc and {"posterior_predictive", "observed_data"} <= groups:
-        sections.append(_guarded("ppc", "Posterior predictive check of redeemed counts",
-                                 lambda: ppc_section(idata, thresholds, seed=seed)))
+        sections.append(
+            _guarded(
+                "ppc",
+                "Posterior predictive check of redeemed counts",
+                lambda: ppc_section(idata, thresholds, seed=seed),
+            )
+        )
     return Diagnostics(sections, thresholds=thresholds)
 
 

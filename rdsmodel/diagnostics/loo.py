@@ -89,13 +89,29 @@ def loo(idata, var_name: str = "y"):
     pareto = np.asarray(k_out.values if hasattr(k_out, "values") else k_out)[person_outcome]
     return ELPDData(
         data=[
-            elpd, se, p_loo, n_samples, n, bool(np.any(pareto > good_k)),
+            elpd,
+            se,
+            p_loo,
+            n_samples,
+            n,
+            bool(np.any(pareto > good_k)),
             xr.DataArray(loo_i, dims="person", coords={"person": persons}, name="loo_i"),
             xr.DataArray(pareto, dims="person", coords={"person": persons}, name="pareto_shape"),
-            "log", good_k,
+            "log",
+            good_k,
         ],
-        index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning",
-               "loo_i", "pareto_k", "scale", "good_k"],
+        index=[
+            "elpd_loo",
+            "se",
+            "p_loo",
+            "n_samples",
+            "n_data_points",
+            "warning",
+            "loo_i",
+            "pareto_k",
+            "scale",
+            "good_k",
+        ],
     )
 
 
@@ -116,12 +132,20 @@ def loo_section(idata, thresholds: Thresholds | None = None) -> Section:
         "p_loo": float(res.p_loo),
         "n_data_points": int(res.n_data_points),
         "n_samples": int(res.n_samples),
-        "pareto_k": {"max": float(np.max(k)), "over_threshold": n_bad, "over_1": n_very_bad,
-                     "threshold": t.pareto_k_warn},
+        "pareto_k": {
+            "max": float(np.max(k)),
+            "over_threshold": n_bad,
+            "over_1": n_very_bad,
+            "threshold": t.pareto_k_warn,
+        },
     }
     checks = [
-        Check("loo", "ok", f"elpd_loo {res.elpd_loo:.1f} (se {res.se:.1f}), p_loo {res.p_loo:.1f}",
-              float(res.elpd_loo)),
+        Check(
+            "loo",
+            "ok",
+            f"elpd_loo {res.elpd_loo:.1f} (se {res.se:.1f}), p_loo {res.p_loo:.1f}",
+            float(res.elpd_loo),
+        ),
         Check("pareto_k", status, msg, float(np.max(k)), f"warn > {t.pareto_k_warn}"),
     ]
     return Section("loo", "Leave-one-out cross-validation (PSIS-LOO)", checks, summary)

@@ -39,10 +39,14 @@ __all__ = ["pit_histogram", "pit_test", "ppc_section", "ppc_table", "randomized_
 def _arrays(idata, var_name: str = "y"):
     for group in ("posterior_predictive", "observed_data"):
         if group not in idata.groups():
-            raise ValueError(f"the posterior has no {group} group: posterior predictive checks need it")
+            raise ValueError(
+                f"the posterior has no {group} group: posterior predictive checks need it"
+            )
     y_obs = np.asarray(idata.observed_data[var_name].values, dtype=np.int64)
     rep = idata.posterior_predictive[var_name]
-    rep = np.asarray(rep.stack(__sample__=("chain", "draw")).transpose("__sample__", ...).values, dtype=np.int64)
+    rep = np.asarray(
+        rep.stack(__sample__=("chain", "draw")).transpose("__sample__", ...).values, dtype=np.int64
+    )
     const = idata.constant_data if "constant_data" in idata.groups() else {}
     if "coupons_issued" in const:
         level = np.asarray(const["coupons_issued"].values, dtype=np.int64)
@@ -79,7 +83,9 @@ def ppc_table(idata, *, interval: float = 0.9, var_name: str = "y") -> pd.DataFr
     n_cells = len(levels) * width
     observed = np.bincount(lidx * width + np.minimum(y_obs, top), minlength=n_cells)
     n_s = rep.shape[0]
-    flat = (np.arange(n_s)[:, None] * n_cells + lidx[None, :] * width + np.minimum(rep, top)).ravel()
+    flat = (
+        np.arange(n_s)[:, None] * n_cells + lidx[None, :] * width + np.minimum(rep, top)
+    ).ravel()
     predicted = np.bincount(flat, minlength=n_s * n_cells).reshape(n_s, n_cells)
     lo, hi = np.quantile(predicted, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
     respondents = np.bincount(lidx, minlength=len(levels))
@@ -87,9 +93,20 @@ def ppc_table(idata, *, interval: float = 0.9, var_name: str = "y") -> pd.DataFr
     for j, k in enumerate(levels):
         for y in range(int(min(k, top)) + 1):
             c = j * width + y
-            rows.append((int(k), y, int(respondents[j]), int(observed[c]), float(predicted[:, c].mean()),
-                         float(lo[c]), float(hi[c])))
-    return pd.DataFrame(rows, columns=["coupons", "redeemed", "respondents", "observed", "predicted", "low", "high"])
+            rows.append(
+                (
+                    int(k),
+                    y,
+                    int(respondents[j]),
+                    int(observed[c]),
+                    float(predicted[:, c].mean()),
+                    float(lo[c]),
+                    float(hi[c]),
+                )
+            )
+    return pd.DataFrame(
+        rows, columns=["coupons", "redeemed", "respondents", "observed", "predicted", "low", "high"]
+    )
 
 
 def randomized_pit(idata, *, seed: int = 0, var_name: str = "y") -> np.ndarray:
@@ -111,8 +128,13 @@ def rootogram(table: pd.DataFrame, *, max_panels: int = 6):
     """Hanging rootogram per coupon level from :func:`ppc_table`; returns a matplotlib Figure."""
     from matplotlib.figure import Figure
 
-    levels = (table.groupby("coupons")["respondents"].first().sort_values(ascending=False)
-              .index[:max_panels].sort_values())
+    levels = (
+        table.groupby("coupons")["respondents"]
+        .first()
+        .sort_values(ascending=False)
+        .index[:max_panels]
+        .sort_values()
+    )
     fig = Figure(figsize=(3.2 * len(levels), 3.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(levels), squeeze=False)[0])
     for ax, k in zip(axes, levels, strict=True):
@@ -120,8 +142,15 @@ def rootogram(table: pd.DataFrame, *, max_panels: int = 6):
         x = part["redeemed"].to_numpy()
         expected = np.sqrt(part["predicted"].to_numpy())
         observed = np.sqrt(part["observed"].to_numpy())
-        ax.bar(x, observed, bottom=expected - observed, width=0.8, color="0.75", edgecolor="0.3",
-               label="observed (hanging)")
+        ax.bar(
+            x,
+            observed,
+            bottom=expected - observed,
+            width=0.8,
+            color="0.75",
+            edgecolor="0.3",
+            label="observed (hanging)",
+        )
         ax.plot(x, expected, "o-", color="tab:red", label="expected")
         ax.axhline(0.0, color="black", lw=0.8)
         ax.set_xticks(x)
@@ -155,12 +184,16 @@ def ppc_section(idata, thresholds: Thresholds | None = None, *, seed: int = 0) -
     test = pit_test(u)
     checks = []
     status = "warn" if share > t.ppc_outside_warn_share else "ok"
-    msg = (f"{int(outside.sum())} of {len(table)} (coupons, redeemed) cells outside the "
-           f"{100 * t.ppc_interval:g}% predictive interval")
+    msg = (
+        f"{int(outside.sum())} of {len(table)} (coupons, redeemed) cells outside the "
+        f"{100 * t.ppc_interval:g}% predictive interval"
+    )
     if status != "ok":
         cells = ", ".join(f"{r.coupons}:{r.redeemed}" for r in table[outside].itertuples())
         msg += f" ({cells}); the family misses the shape of the counts (see the rootogram)"
-    checks.append(Check("ppc_cells", status, msg, share, f"warn > {100 * t.ppc_outside_warn_share:g}%"))
+    checks.append(
+        Check("ppc_cells", status, msg, share, f"warn > {100 * t.ppc_outside_warn_share:g}%")
+    )
     status = "warn" if test["pvalue"] < t.pit_pvalue_warn else "ok"
     msg = f"randomised PIT uniformity: KS p = {test['pvalue']:.3g}"
     if status != "ok":
@@ -170,9 +203,19 @@ def ppc_section(idata, thresholds: Thresholds | None = None, *, seed: int = 0) -
     summary = {
         "table": table_out.to_dict(orient="records"),
         "outside_share": share,
-        "pit": {**test, "n": len(u), "histogram": np.histogram(u, bins=10, range=(0, 1))[0].tolist()},
+        "pit": {
+            **test,
+            "n": len(u),
+            "histogram": np.histogram(u, bins=10, range=(0, 1))[0].tolist(),
+        },
     }
     shown = table_out.set_index(["coupons", "redeemed"])[["observed", "predicted", "low", "high"]]
     figures = {"ppc_rootogram": lambda: rootogram(table), "ppc_pit": lambda: pit_histogram(u)}
-    return Section("ppc", "Posterior predictive check of redeemed counts", checks, summary,
-                   tables={"redeemed counts by coupon level": shown}, figures=figures)
+    return Section(
+        "ppc",
+        "Posterior predictive check of redeemed counts",
+        checks,
+        summary,
+        tables={"redeemed counts by coupon level": shown},
+        figures=figures,
+    )

@@ -108,8 +108,15 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the check."""
-        return jsonable({"name": self.name, "status": self.status, "message": self.message,
-                         "value": self.value, "rule": self.rule})
+        return jsonable(
+            {
+                "name": self.name,
+                "status": self.status,
+                "message": self.message,
+                "value": self.value,
+                "rule": self.rule,
+            }
+        )
 
 
 @dataclass
@@ -152,14 +159,17 @@ class Section:
         """
         verdict = str(content.get("verdict", "ok"))
         messages = list(content.get("messages", []))
-        checks = [Check(name, verdict, str(m)) for m in messages] or [Check(name, verdict, f"{name}: {verdict}")]
+        checks = [Check(name, verdict, str(m)) for m in messages] or [
+            Check(name, verdict, f"{name}: {verdict}")
+        ]
         summary = {k: v for k, v in content.items() if k not in ("verdict", "messages")}
         return cls(name, title or name.replace("_", " ").capitalize(), checks, summary)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"verdict", "checks", **summary}``, JSON-able."""
-        return jsonable({"verdict": self.verdict, "checks": [c.to_dict() for c in self.checks],
-                         **self.summary})
+        return jsonable(
+            {"verdict": self.verdict, "checks": [c.to_dict() for c in self.checks], **self.summary}
+        )
 
 
 class Diagnostics:
@@ -208,7 +218,9 @@ class Diagnostics:
         if isinstance(section, str):
             if content is None:
                 raise ValueError(f"add_section({section!r}, ...) needs the section's content")
-            section = content if isinstance(content, Section) else Section.from_dict(section, content)
+            section = (
+                content if isinstance(content, Section) else Section.from_dict(section, content)
+            )
         elif content is not None:
             raise ValueError("give either a Section or a name and its content")
         if section.name in self.sections and not replace:
@@ -241,12 +253,20 @@ class Diagnostics:
     @property
     def messages(self) -> list[str]:
         """Messages of the checks that did not pass, prefixed by their section."""
-        return [f"{s.name}: {c.message}" for s in self.sections.values() for c in s.checks if c.status != "ok"]
+        return [
+            f"{s.name}: {c.message}"
+            for s in self.sections.values()
+            for c in s.checks
+            if c.status != "ok"
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able report: ``verdict``, ``messages``, ``thresholds`` and one key per section."""
-        out: dict[str, Any] = {"verdict": self.verdict, "messages": self.messages,
-                               "thresholds": self.thresholds.to_dict()}
+        out: dict[str, Any] = {
+            "verdict": self.verdict,
+            "messages": self.messages,
+            "thresholds": self.thresholds.to_dict(),
+        }
         for name, section in self.sections.items():
             out[name] = section.to_dict()
         return jsonable(out)
@@ -257,7 +277,11 @@ class Diagnostics:
         conv = self.sections.get("convergence")
         if conv is not None:
             for check in conv.checks:
-                key = {"rhat": "max_rhat", "ess_bulk": "min_ess_bulk", "ess_tail": "min_ess_tail"}.get(check.name)
+                key = {
+                    "rhat": "max_rhat",
+                    "ess_bulk": "min_ess_bulk",
+                    "ess_tail": "min_ess_tail",
+                }.get(check.name)
                 if key:
                     out[key] = check.value
         sampler = self.sections.get("sampler")
@@ -274,8 +298,10 @@ class Diagnostics:
         if capacity is not None:
             # What a plan prints after its error statement (rdsmodel.diagnostics.capacity_check).
             keys = ("checked", "flagged", "smallest_p", "alpha", "replicates", "misfits", "text")
-            out["capacity_check"] = {"verdict": capacity.verdict,
-                                     **{k: capacity.summary[k] for k in keys if k in capacity.summary}}
+            out["capacity_check"] = {
+                "verdict": capacity.verdict,
+                **{k: capacity.summary[k] for k in keys if k in capacity.summary},
+            }
             if "text" not in capacity.summary:  # not computed: the check's message says why
                 out["capacity_check"]["text"] = "Capacity check: " + capacity.checks[0].message
         for name, section in self.sections.items():
@@ -294,8 +320,14 @@ class Diagnostics:
             if tables:
                 for name, table in section.tables.items():
                     lines.append(f"  {name}:")
-                    with pd.option_context("display.width", 120, "display.max_rows", 60,
-                                           "display.float_format", "{:.4g}".format):
+                    with pd.option_context(
+                        "display.width",
+                        120,
+                        "display.max_rows",
+                        60,
+                        "display.float_format",
+                        "{:.4g}".format,
+                    ):
                         lines += ["    " + row for row in table.to_string().splitlines()]
         return "\n".join(lines)
 
@@ -305,7 +337,9 @@ class Diagnostics:
     def __repr__(self) -> str:
         return f"Diagnostics(verdict={self.verdict!r}, sections={list(self.sections)})"
 
-    def save_figures(self, outdir: str | os.PathLike, *, fmt: str = "png", dpi: int = 120) -> list[Path]:
+    def save_figures(
+        self, outdir: str | os.PathLike, *, fmt: str = "png", dpi: int = 120
+    ) -> list[Path]:
         """Draw every section's figures into ``outdir`` (created if needed); return the paths."""
         from rdsmodel.persistence import atomic_path
 

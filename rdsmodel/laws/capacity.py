@@ -208,7 +208,13 @@ def _base_logpmf_grid(fam: Family, eta: ArrayLike, kmax: int, phi: ArrayLike | N
     phi = np.asarray(phi, dtype=float)[..., None]
     logphi = np.log(phi)
     log_sum = np.logaddexp(logphi, eta)  # log(phi + mu)
-    return special.gammaln(y + phi) - special.gammaln(phi) - lfact + phi * (logphi - log_sum) + _times(y, eta - log_sum)
+    return (
+        special.gammaln(y + phi)
+        - special.gammaln(phi)
+        - lfact
+        + phi * (logphi - log_sum)
+        + _times(y, eta - log_sum)
+    )
 
 
 def _base_logsurv(lp: FloatArray) -> FloatArray:
@@ -247,7 +253,11 @@ def _inflate_surv(fam: Family, base: FloatArray, psi: ArrayLike | None) -> Float
 
 
 def log_grids(
-    family: str | Family, eta: ArrayLike, kmax: int, phi: ArrayLike | None = None, psi: ArrayLike | None = None
+    family: str | Family,
+    eta: ArrayLike,
+    kmax: int,
+    phi: ArrayLike | None = None,
+    psi: ArrayLike | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """:func:`logpmf_grid` and :func:`logsurv_grid` from one evaluation of the base law.
 
@@ -272,7 +282,11 @@ def log_grids(
 
 
 def logpmf_grid(
-    family: str | Family, eta: ArrayLike, kmax: int, phi: ArrayLike | None = None, psi: ArrayLike | None = None
+    family: str | Family,
+    eta: ArrayLike,
+    kmax: int,
+    phi: ArrayLike | None = None,
+    psi: ArrayLike | None = None,
 ) -> FloatArray:
     """Log-pmf ``log P(C = y)`` on the grid ``y = 0..kmax``, shape ``eta.shape + (kmax + 1,)``.
 
@@ -283,7 +297,11 @@ def logpmf_grid(
 
 
 def logsurv_grid(
-    family: str | Family, eta: ArrayLike, kmax: int, phi: ArrayLike | None = None, psi: ArrayLike | None = None
+    family: str | Family,
+    eta: ArrayLike,
+    kmax: int,
+    phi: ArrayLike | None = None,
+    psi: ArrayLike | None = None,
 ) -> FloatArray:
     r"""Log-survival :math:`\log P(C \ge k)` on the grid ``k = 0..kmax`` (first entry 0).
 
@@ -317,7 +335,11 @@ def pmf_grid(
 
 
 def survival_grid(
-    family: str | Family, eta: ArrayLike, kmax: int, phi: ArrayLike | None = None, psi: ArrayLike | None = None
+    family: str | Family,
+    eta: ArrayLike,
+    kmax: int,
+    phi: ArrayLike | None = None,
+    psi: ArrayLike | None = None,
 ) -> FloatArray:
     """Survival curves ``S(l) = P(C >= l)`` for ``l = 1..kmax``, shape ``eta.shape + (kmax,)``.
 
@@ -353,7 +375,9 @@ def capacity_mean(
     return keep * mu / -np.expm1(log_f0)
 
 
-def _shape(fam: Family, mu: FloatArray, phi: ArrayLike | None, psi: ArrayLike | None) -> tuple[int, ...]:
+def _shape(
+    fam: Family, mu: FloatArray, phi: ArrayLike | None, psi: ArrayLike | None
+) -> tuple[int, ...]:
     shapes = [mu.shape]
     if fam.has_phi:
         shapes.append(np.shape(phi))
@@ -362,13 +386,17 @@ def _shape(fam: Family, mu: FloatArray, phi: ArrayLike | None, psi: ArrayLike | 
     return np.broadcast_shapes(*shapes)
 
 
-def _base_draws(fam: Family, mu: FloatArray, phi: FloatArray | None, rng: np.random.Generator) -> IntArray:
+def _base_draws(
+    fam: Family, mu: FloatArray, phi: FloatArray | None, rng: np.random.Generator
+) -> IntArray:
     if fam.base == "poisson":
         return rng.poisson(mu)
     return rng.negative_binomial(phi, phi / (phi + mu))
 
 
-def _positive_draws(fam: Family, mu: FloatArray, phi: FloatArray | None, rng: np.random.Generator) -> IntArray:
+def _positive_draws(
+    fam: Family, mu: FloatArray, phi: FloatArray | None, rng: np.random.Generator
+) -> IntArray:
     """Draws of the base law given ``C >= 1``, by inversion: one uniform each, no rejection loop."""
     from scipy import stats  # only the hurdle families need scipy.stats (slow to import)
 

@@ -93,7 +93,9 @@ def transition_matrix(rho: ArrayLike, pi: ArrayLike, target: ArrayLike | None = 
     return rho[..., :, None] * copy + (1.0 - rho[..., :, None]) * pi[..., None, :]
 
 
-def marginal_recruit(rho: ArrayLike, pi: ArrayLike, population: ArrayLike | None = None) -> FloatArray:
+def marginal_recruit(
+    rho: ArrayLike, pi: ArrayLike, population: ArrayLike | None = None
+) -> FloatArray:
     r"""Recruit's level law when the recruiter's level is unknown, :math:`m(c) = \sum_p q(p) P(c \mid p)`.
 
     Under inheritance :math:`m = q \rho + (1 - \sum_p q(p) \rho_p) \pi`, with
@@ -113,7 +115,9 @@ def marginal_recruit(rho: ArrayLike, pi: ArrayLike, population: ArrayLike | None
     return q * rho + (1.0 - (q * rho).sum(axis=-1, keepdims=True)) * pi
 
 
-def laplace_table(rho: ArrayLike, pi: ArrayLike, weight: ArrayLike, target: ArrayLike | None = None) -> FloatArray:
+def laplace_table(
+    rho: ArrayLike, pi: ArrayLike, weight: ArrayLike, target: ArrayLike | None = None
+) -> FloatArray:
     r"""Exact Laplace factors :math:`T[\dots, j, p] = \sum_c P(c \mid p)\, e_j(c)` of one field.
 
     With ``weight = exp(-h)`` this is :math:`E[e^{-h_j(X')} \mid p]
@@ -167,7 +171,9 @@ def categorical_from_uniform(probs: ArrayLike, u: ArrayLike) -> IntArray:
     return np.minimum(codes, probs.shape[-1] - 1).astype(np.int64)
 
 
-def draw_categorical(probs: ArrayLike, rng: np.random.Generator, size: int | None = None) -> IntArray:
+def draw_categorical(
+    probs: ArrayLike, rng: np.random.Generator, size: int | None = None
+) -> IntArray:
     """Categorical draws, one uniform each.
 
     Parameters

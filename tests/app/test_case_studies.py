@@ -23,8 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_case_study_quick_version(script, report, tmp_path):
     extra = ["--executor", "serial"] if script != "live_rounds.py" else []
     result = subprocess.run(
-        [sys.executable, str(ROOT / "case_studies" / script), "--quick", "-o", str(tmp_path), *extra],
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "case_studies" / script),
+            "--quick",
+            "-o",
+            str(tmp_path),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     html = (tmp_path / report).read_text(encoding="utf-8")

@@ -15,13 +15,37 @@ FAST = ["--chains", "2", "--draws", "150", "--tune", "150", "--seed", "6", "--no
 @pytest.mark.slow
 def test_gfp_plan_fits_its_surrogate_once_and_reuses_it(tmp_path, capsys):
     study = tmp_path / "study.csv"
-    assert main(["simulate", "--scenario", "calibrated", "--seed", "4", "--respondents", "300",
-                 "-o", str(study)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "calibrated",
+                "--seed",
+                "4",
+                "--respondents",
+                "300",
+                "-o",
+                str(study),
+            ]
+        )
+        == 0
+    )
     posterior = tmp_path / "post.nc"
     main(["fit", str(study), "-o", str(posterior), "--covariates", "SEX,BEHAV,RACE", *FAST])
     capsys.readouterr()
-    plan = ["plan", str(posterior), "--data", str(study), "--budget", "20", "--method", "gfp",
-            "--allow-unconverged", "--json"]
+    plan = [
+        "plan",
+        str(posterior),
+        "--data",
+        str(study),
+        "--budget",
+        "20",
+        "--method",
+        "gfp",
+        "--allow-unconverged",
+        "--json",
+    ]
     assert main(plan) == 0
     first = capsys.readouterr()
     assert "fitting the GFP surrogate" in first.err

@@ -55,8 +55,22 @@ class Page(HTMLParser):
 def report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     study = folder / "study.csv"
-    assert main(["simulate", "--scenario", "calibrated", "--seed", "3", "--respondents", "400",
-                 "-o", str(study)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "calibrated",
+                "--seed",
+                "3",
+                "--respondents",
+                "400",
+                "-o",
+                str(study),
+            ]
+        )
+        == 0
+    )
     posterior = folder / "post.nc"
     main(["fit", str(study), "-o", str(posterior), "--capacity-covariates", "SEX", *FAST])
     assert posterior.exists()
@@ -107,18 +121,31 @@ def test_chromium_renders_the_page_without_console_errors(report, tmp_path):
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     html, _ = report
-    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-             "--v=0", "--window-size=1300,2400"]
+    flags = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1300,2400",
+    ]
     shot = tmp_path / "report.png"
-    result = subprocess.run([*flags, f"--screenshot={shot}", html.as_uri()], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [*flags, f"--screenshot={shot}", html.as_uri()], capture_output=True, text=True, timeout=120
+    )
     assert shot.exists() and shot.stat().st_size > 20_000, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     console = [line for line in result.stderr.splitlines() if "CONSOLE" in line]
     assert not console, console
-    dom = subprocess.run([*flags, "--dump-dom", html.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+    dom = subprocess.run(
+        [*flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
     for section in SECTIONS:
         assert f'id="{section}"' in dom

@@ -33,7 +33,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=6, help="number of studies (default 6)")
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--sites", type=int, default=5, help="number of sites (default 5)")
-    parser.add_argument("--n", type=int, default=1500, help="respondents with coupons (default 1500)")
+    parser.add_argument(
+        "--n", type=int, default=1500, help="respondents with coupons (default 1500)"
+    )
     parser.add_argument("--family", default="nb", choices=["nb", "poisson", "zinb", "hurdle"])
     args = parser.parse_args(argv)
 
@@ -48,10 +50,14 @@ def main(argv=None) -> int:
     warm.fit(draws=20, tune=20, chains=1, progressbar=False)
 
     width = max(26, 4 * args.sites)
-    header = (f"{'seed':>4}  {'site sizes':<{width}} {'div':>4} {'bulk ESS':>8} {'tail ESS':>8} "
-              f"{'max R-hat':>9} {'remedy':>6} {'wall s':>6}  verdict")
-    print(f"count model, family {args.family}, {args.sites} sites, {args.n} respondents, "
-          f"defaults (4 chains x 1000 draws, tune 1000, target_accept 0.9), {os.cpu_count()} cores")
+    header = (
+        f"{'seed':>4}  {'site sizes':<{width}} {'div':>4} {'bulk ESS':>8} {'tail ESS':>8} "
+        f"{'max R-hat':>9} {'remedy':>6} {'wall s':>6}  verdict"
+    )
+    print(
+        f"count model, family {args.family}, {args.sites} sites, {args.n} respondents, "
+        f"defaults (4 chains x 1000 draws, tune 1000, target_accept 0.9), {os.cpu_count()} cores"
+    )
     print(header)
     print("-" * len(header))
     verdicts, times = [], []
@@ -68,15 +74,20 @@ def main(argv=None) -> int:
         verdicts.append(report.verdict)
         times.append(wall)
         sizes_text = ",".join(map(str, sizes))
-        print(f"{seed:>4}  {sizes_text:<{width}} {checks['divergences'].value:>4} "
-              f"{checks['ess_bulk'].value:>8.0f} {checks['ess_tail'].value:>8.0f} "
-              f"{checks['rhat'].value:>9.4f} {'yes' if model.remedy else 'no':>6} {wall:>6.1f}  "
-              f"{report.verdict.upper()}", flush=True)
+        print(
+            f"{seed:>4}  {sizes_text:<{width}} {checks['divergences'].value:>4} "
+            f"{checks['ess_bulk'].value:>8.0f} {checks['ess_tail'].value:>8.0f} "
+            f"{checks['rhat'].value:>9.4f} {'yes' if model.remedy else 'no':>6} {wall:>6.1f}  "
+            f"{report.verdict.upper()}",
+            flush=True,
+        )
         for note in model.fit_notes:
             print(f"      note: {note}")
     ok = sum(v == "ok" for v in verdicts)
-    print(f"\n{ok} of {len(verdicts)} verdicts OK; wall time median {np.median(times):.1f} s, "
-          f"max {max(times):.1f} s")
+    print(
+        f"\n{ok} of {len(verdicts)} verdicts OK; wall time median {np.median(times):.1f} s, "
+        f"max {max(times):.1f} s"
+    )
     return 0 if ok == len(verdicts) else 1
 
 

@@ -43,8 +43,18 @@ def _summary(idata, names):
 def _study(n, categorical, seed, level_probs=None):
     from rdsmodel.count.simulate import simulate_study
 
-    sim = simulate_study(n, family="nb", b0=0.3, categorical=categorical, level_probs=level_probs,
-                         n_groups=20, sigma_u=0.3, phi=1.5, coupons=(2, 3, 4), seed=seed)
+    sim = simulate_study(
+        n,
+        family="nb",
+        b0=0.3,
+        categorical=categorical,
+        level_probs=level_probs,
+        n_groups=20,
+        sigma_u=0.3,
+        phi=1.5,
+        coupons=(2, 3, 4),
+        seed=seed,
+    )
     return sim.data()
 
 
@@ -69,13 +79,29 @@ def baseline_fit(data, *, draws, tune, chains, seed, sampler="pymc"):
         u = pm.Deterministic("u", sigma_u * z, dims="group")
         phi = pm.LogNormal("phi", 0.5, 1.5)
         mu = pm.math.exp(b0 + pm.math.dot(x, beta) + u[g])
-        pm.Censored("y", pm.NegativeBinomial.dist(mu=mu, alpha=phi), lower=None, upper=k, observed=y)
+        pm.Censored(
+            "y", pm.NegativeBinomial.dist(mu=mu, alpha=phi), lower=None, upper=k, observed=y
+        )
         if sampler == "nutpie":
-            idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=2, random_seed=seed,
-                              nuts_sampler="nutpie", progressbar=False)
+            idata = pm.sample(
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=2,
+                random_seed=seed,
+                nuts_sampler="nutpie",
+                progressbar=False,
+            )
         else:
-            idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=2, random_seed=seed,
-                              progressbar=False, compute_convergence_checks=False)
+            idata = pm.sample(
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=2,
+                random_seed=seed,
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
     return idata, time.perf_counter() - start
 
 
@@ -94,36 +120,46 @@ def part_a(args) -> None:
     cats = {f"x{j}": [0.0, e] for j, e in enumerate([0.4, -0.3, 0.2, -0.5, 0.1], start=1)}
     data = _study(2000, cats, args.seed, level_probs={c: [0.5, 0.5] for c in cats})
     names = ["intercept", "beta", "sigma_u", "phi", "u"]
-    print(f"(a) 2,000 respondents, 5 binary covariates, 20 groups, {chains} chains x {draws} draws "
-          f"(tune {tune}), cores=2, os.cpu_count()={os.cpu_count()}")
+    print(
+        f"(a) 2,000 respondents, 5 binary covariates, 20 groups, {chains} chains x {draws} draws "
+        f"(tune {tune}), cores=2, os.cpu_count()={os.cpu_count()}"
+    )
     rows = []
     model, idata, wall = our_fit(data, draws=draws, tune=tune, chains=chains, seed=args.seed)
     ess, rhat = _summary(idata, names)
     # the model's beta are dummies against the most frequent level; ESS/R-hat are invariant to that
-    rows.append((f"rdsmodel CountModel ({idata.posterior.attrs['rdsplan_sampler']})", wall, ess, rhat))
+    rows.append(
+        (f"rdsmodel CountModel ({idata.posterior.attrs['rdsplan_sampler']})", wall, ess, rhat)
+    )
     base, wall_b = baseline_fit(data, draws=draws, tune=tune, chains=chains, seed=args.seed)
     ess_b, rhat_b = _summary(base, names)
     rows.insert(0, ("pm.Censored + pm.sample (baseline)", wall_b, ess_b, rhat_b))
     if args.nutpie_baseline:
-        nb, wall_n = baseline_fit(data, draws=draws, tune=tune, chains=chains, seed=args.seed, sampler="nutpie")
+        nb, wall_n = baseline_fit(
+            data, draws=draws, tune=tune, chains=chains, seed=args.seed, sampler="nutpie"
+        )
         ess_n, rhat_n = _summary(nb, names)
         rows.insert(1, ("pm.Censored + nutpie", wall_n, ess_n, rhat_n))
     print(f"{'method':40s} {'wall s':>8s} {'min bulk ESS':>13s} {'ESS/s':>8s} {'max R-hat':>10s}")
     for name, w, e, r in rows:
         print(f"{name:40s} {w:8.1f} {e:13.0f} {e / w:8.1f} {r:10.3f}")
     ratio = (ess / wall) / (ess_b / wall_b)
-    print(f"ESS/s ratio ours / baseline: {ratio:.1f}x (goal >= 10x); "
-          f"min-ESS ratio {ess / ess_b:.2f}; sampler seconds (ours) "
-          f"{idata.posterior.attrs['sampling_seconds']:.1f}; patterns {model.cells.n_patterns}")
+    print(
+        f"ESS/s ratio ours / baseline: {ratio:.1f}x (goal >= 10x); "
+        f"min-ESS ratio {ess / ess_b:.2f}; sampler seconds (ours) "
+        f"{idata.posterior.attrs['sampling_seconds']:.1f}; patterns {model.cells.n_patterns}"
+    )
     if ess < ess_b:
         # The goal is stated at equal or better ESS: draw more until ours matches the baseline.
         more = int(np.ceil(draws * 1.25 * ess_b / ess))
         _, idata_m, wall_m = our_fit(data, draws=more, tune=tune, chains=chains, seed=args.seed)
         ess_m, rhat_m = _summary(idata_m, names)
-        print(f"at equal-or-better ESS: ours with {more} draws per chain: wall {wall_m:.1f} s, "
-              f"min bulk ESS {ess_m:.0f} (baseline {ess_b:.0f}), max R-hat {rhat_m:.3f}, "
-              f"ESS/s ratio {(ess_m / wall_m) / (ess_b / wall_b):.1f}x, "
-              f"wall-time ratio baseline / ours {wall_b / wall_m:.1f}x")
+        print(
+            f"at equal-or-better ESS: ours with {more} draws per chain: wall {wall_m:.1f} s, "
+            f"min bulk ESS {ess_m:.0f} (baseline {ess_b:.0f}), max R-hat {rhat_m:.3f}, "
+            f"ESS/s ratio {(ess_m / wall_m) / (ess_b / wall_b):.1f}x, "
+            f"wall-time ratio baseline / ours {wall_b / wall_m:.1f}x"
+        )
 
 
 def part_b(args) -> None:
@@ -134,15 +170,19 @@ def part_b(args) -> None:
     t0 = time.perf_counter()
     data = _study(n, cats, args.seed + 1)
     prep = time.perf_counter() - t0
-    print(f"(b) {n:,} respondents, categorical covariates (3, 4, 5 levels), 20 groups, "
-          f"{chains} chains x {draws} draws (tune {tune}), cores=2")
+    print(
+        f"(b) {n:,} respondents, categorical covariates (3, 4, 5 levels), 20 groups, "
+        f"{chains} chains x {draws} draws (tune {tune}), cores=2"
+    )
     model, idata, wall = our_fit(data, draws=draws, tune=tune, chains=chains, seed=args.seed)
     ess, rhat = _summary(idata, ["intercept", "beta", "sigma_u", "phi", "u"])
     print(f"simulating + validating the table: {prep:.1f} s (not counted)")
-    print(f"wall s (model + fit + pointwise groups): {wall:.1f} (goal < 120); sampler "
-          f"{idata.posterior.attrs['sampling_seconds']:.1f} s ({idata.posterior.attrs['rdsplan_sampler']}); "
-          f"patterns {model.cells.n_patterns}; min bulk ESS {ess:.0f}; max R-hat {rhat:.3f}; "
-          f"log-likelihood stored per {idata.log_likelihood.attrs['rdsplan_pointwise']}")
+    print(
+        f"wall s (model + fit + pointwise groups): {wall:.1f} (goal < 120); sampler "
+        f"{idata.posterior.attrs['sampling_seconds']:.1f} s ({idata.posterior.attrs['rdsplan_sampler']}); "
+        f"patterns {model.cells.n_patterns}; min bulk ESS {ess:.0f}; max R-hat {rhat:.3f}; "
+        f"log-likelihood stored per {idata.log_likelihood.attrs['rdsplan_pointwise']}"
+    )
 
 
 def main(argv=None) -> None:
@@ -154,8 +194,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("a", "b", "all"), default="all")
     parser.add_argument("--quick", action="store_true", help="300 draws and tuning steps per chain")
-    parser.add_argument("--nutpie-baseline", action="store_true",
-                        help="also time pm.Censored sampled by nutpie in part (a)")
+    parser.add_argument(
+        "--nutpie-baseline",
+        action="store_true",
+        help="also time pm.Censored sampled by nutpie in part (a)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.part in ("a", "all"):

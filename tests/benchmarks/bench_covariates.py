@@ -57,6 +57,7 @@ def main() -> None:
             out = fn(*a, **k)
             parts[name] = time.perf_counter() - t0
             return out
+
         return wrapper
 
     sampling_module.run_sampler = timed("compile + sample", run)
@@ -69,13 +70,17 @@ def main() -> None:
     sampling_module.run_sampler, sampling_module.finish_idata = run, finish
 
     summary = homophily_summary(idata)
-    print(f"(a) fit: {len(fields)} fields, {n_pairs:,} pairs, 2 chains x {draws} draws (+{draws} tune)")
+    print(
+        f"(a) fit: {len(fields)} fields, {n_pairs:,} pairs, 2 chains x {draws} draws (+{draws} tune)"
+    )
     print(f"    total {t_fit:6.1f} s   (target 60 s, ratio {t_fit / 60:.2f})")
     print(f"      counts and model setup       {t_counts:6.2f} s")
     for name, value in parts.items():
         print(f"      {name:<30} {value:6.2f} s")
-    print(f"    max R-hat(rho) {summary['r_hat'].max():.3f}, min bulk ESS(rho) {summary['ess_bulk'].min():.0f}, "
-          f"divergences {int(idata.sample_stats['diverging'].sum())}")
+    print(
+        f"    max R-hat(rho) {summary['r_hat'].max():.3f}, min bulk ESS(rho) {summary['ess_bulk'].min():.0f}, "
+        f"divergences {int(idata.sample_stats['diverging'].sum())}"
+    )
 
     off = model.offspring()
     rng = np.random.default_rng(0)
@@ -89,7 +94,9 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
     best = min(times)
     print(f"(b) laplace: {out.shape[1]} parents x {out.shape[2]} features x {out.shape[0]} samples")
-    print(f"    best of 3 {best:6.3f} s   (target 1 s, ratio {best:.2f}); calls {', '.join(f'{t:.3f}' for t in times)}")
+    print(
+        f"    best of 3 {best:6.3f} s   (target 1 s, ratio {best:.2f}); calls {', '.join(f'{t:.3f}' for t in times)}"
+    )
 
 
 if __name__ == "__main__":

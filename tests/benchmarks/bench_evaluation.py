@@ -49,16 +49,22 @@ def episode_rate(episodes: int = 400) -> None:
     settings = EpisodeSettings.for_world(arrays)
     people, _ = arrays.start(300, np.random.default_rng(0), np.uint64(0))
     model = TrueLaws.of(arrays, people, settings.budget)
-    for name, policy in [("constant:3", CouponRule.constant(3)),
-                         ("greedy (true laws)", PlannerPolicy(make_planner("greedy"), model)),
-                         ("dp (true laws, gamma 0.9)",
-                          PlannerPolicy(make_planner("dp", gamma=0.9, tables="pooled"), model))]:
+    for name, policy in [
+        ("constant:3", CouponRule.constant(3)),
+        ("greedy (true laws)", PlannerPolicy(make_planner("greedy"), model)),
+        (
+            "dp (true laws, gamma 0.9)",
+            PlannerPolicy(make_planner("dp", gamma=0.9, tables="pooled"), model),
+        ),
+    ]:
         count = episodes if not name.startswith("dp") else episodes // 4
         start = time.perf_counter()
         table = run_episodes(arrays, policy, settings, episode_seeds(1, count))
         seconds = time.perf_counter() - start
-        print(f"  {name:<28} {count / seconds:8.0f} episodes/s  ({count} episodes, "
-              f"mean {table.spend.astype(bool).sum(axis=1).mean():.1f} rounds)")
+        print(
+            f"  {name:<28} {count / seconds:8.0f} episodes/s  ({count} episodes, "
+            f"mean {table.spend.astype(bool).sum(axis=1).mean():.1f} rounds)"
+        )
 
 
 def strip(ds: xr.Dataset) -> xr.Dataset:
@@ -85,35 +91,47 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--oracle-models", action="store_true")
     parser.add_argument("--serial", action="store_true", help="also time the serial executor")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per executor, in turn (fastest kept)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per executor, in turn (fastest kept)"
+    )
     args = parser.parse_args()
 
     print("fast episodes (tunnel, true laws, budget 100, 10 a round):")
     episode_rate()
 
-    settings = EvaluationSettings(args.scenario, episodes=args.episodes, oracle_models=args.oracle_models)
+    settings = EvaluationSettings(
+        args.scenario, episodes=args.episodes, oracle_models=args.oracle_models
+    )
     n_policies = len(ALL_POLICIES)
-    print(f"\nevaluation: {args.scenario}, {n_policies} policies, gammas {list(settings.gammas)}, "
-          f"{args.episodes} episodes, one frontier size, "
-          f"{'true laws' if args.oracle_models else 'pilot fit + training'}, {args.workers} workers:")
+    print(
+        f"\nevaluation: {args.scenario}, {n_policies} policies, gammas {list(settings.gammas)}, "
+        f"{args.episodes} episodes, one frontier size, "
+        f"{'true laws' if args.oracle_models else 'pilot fit + training'}, {args.workers} workers:"
+    )
     walls: dict[str, float] = {}
     results = {}
     for _ in range(args.repeat):
         for executor in (["serial"] if args.serial else []) + ["processes", "dask"]:
             wall, results[executor] = run(settings, executor, args.workers)
             walls[executor] = min(wall, walls.get(executor, float("inf")))
-    same = all(strip(r.dataset).identical(strip(results["processes"].dataset)) for r in results.values())
+    same = all(
+        strip(r.dataset).identical(strip(results["processes"].dataset)) for r in results.values()
+    )
     print(f"\n  dask / processes: {walls['dask'] / walls['processes']:.2f}  (goal <= 1)")
     if "serial" in walls:
         print(f"  processes / serial: {walls['processes'] / walls['serial']:.2f}")
     print(f"  identical results on every executor: {same}")
     best = min(walls.values())
-    print(f"  fastest: {best:.0f} s of the {GOAL_SECONDS:.0f} s goal ({'met' if best < GOAL_SECONDS else 'NOT met'})")
+    print(
+        f"  fastest: {best:.0f} s of the {GOAL_SECONDS:.0f} s goal ({'met' if best < GOAL_SECONDS else 'NOT met'})"
+    )
     print("\nbudget binding (processes run):")
     for b in results["processes"].binding:
         oracle = "-" if b["oracle_spent"] is None else f"{100 * b['oracle_spent']:.0f}%"
-        print(f"  gamma {b['gamma']:.1f}: oracle spends {oracle}, best {b['best_policy']} "
-              f"spends {100 * b['best_spent']:.0f}%: {'binds' if b['binds'] else 'does not bind'}")
+        print(
+            f"  gamma {b['gamma']:.1f}: oracle spends {oracle}, best {b['best_policy']} "
+            f"spends {100 * b['best_spent']:.0f}%: {'binds' if b['binds'] else 'does not bind'}"
+        )
 
 
 if __name__ == "__main__":

@@ -59,53 +59,106 @@ def main() -> None:
     rng = np.random.default_rng(2026)
     people, samples, length, budget, gamma = 200, 100, 10, 300, 0.9
     netsize = rng.lognormal(2.5, 0.8, 500)
-    fields = [FieldSpec.categorical("sex", ["F", "M"]),
-              FieldSpec.categorical("race", ["a", "b", "c", "d", "e"]),
-              FieldSpec.numeric("netsize", netsize)]
+    fields = [
+        FieldSpec.categorical("sex", ["F", "M"]),
+        FieldSpec.categorical("race", ["a", "b", "c", "d", "e"]),
+        FieldSpec.numeric("netsize", netsize),
+    ]
     offspring = InheritanceOffspring.from_values(
-        fields, rho={"sex": 0.3, "race": 0.6},
+        fields,
+        rho={"sex": 0.3, "race": 0.6},
         pi={"sex": [0.6, 0.4], "race": [0.4, 0.3, 0.15, 0.1, 0.05]},
-        numeric={"netsize": (0.0, 0.5, 0.8)})
-    frontier = pd.DataFrame({"sex": rng.choice(["F", "M"], people),
-                             "race": rng.choice(["a", "b", "c", "d", "e"], people),
-                             "netsize": rng.lognormal(2.5, 0.8, people)})
+        numeric={"netsize": (0.0, 0.5, 0.8)},
+    )
+    frontier = pd.DataFrame(
+        {
+            "sex": rng.choice(["F", "M"], people),
+            "race": rng.choice(["a", "b", "c", "d", "e"], people),
+            "netsize": rng.lognormal(2.5, 0.8, people),
+        }
+    )
     mu = rng.lognormal(0.3, 0.6, people)[None] * rng.lognormal(0.0, 0.3, (samples, people))
     curves = stats.nbinom.sf(np.arange(length)[None, None, :], 2.0, (2.0 / (2.0 + mu))[..., None])
     pooled = stats.nbinom.pmf(np.arange(80), 1.5, 1.5 / (1.5 + 1.8))
-    inputs = PlanningInputs.from_arrays(curves, caps=length, pooled_pmf=pooled, offspring=offspring,
-                                        frontier=frontier)
+    inputs = PlanningInputs.from_arrays(
+        curves, caps=length, pooled_pmf=pooled, offspring=offspring, frontier=frontier
+    )
 
-    base = surrogate_from_population_dp(pooled, budget, gamma, n_types=32, fields=tuple(offspring.field_names),
-                                        levels=tuple(offspring.n_levels))
-    surrogate = GFPSurrogate(H=rng.uniform(0.0, 0.3, base.H.shape), h0=base.h0, weight_coef=base.weight_coef,
-                             scale=base.scale, fields=base.fields, levels=base.levels, gamma=gamma)
+    base = surrogate_from_population_dp(
+        pooled,
+        budget,
+        gamma,
+        n_types=32,
+        fields=tuple(offspring.field_names),
+        levels=tuple(offspring.n_levels),
+    )
+    surrogate = GFPSurrogate(
+        H=rng.uniform(0.0, 0.3, base.H.shape),
+        h0=base.h0,
+        weight_coef=base.weight_coef,
+        scale=base.scale,
+        fields=base.fields,
+        levels=base.levels,
+        gamma=gamma,
+    )
 
     gfp = GFPPlanner(surrogate, gamma=gamma)
     robust = GFPPlanner(surrogate, gamma=gamma, samples=32, risk="cvar:0.1")
     dp = DPPlanner(gamma=gamma)
-    gfp_time, gfp_cpu, gfp_decision = timed(lambda: gfp.decide(inputs, budget, np.random.default_rng(1)))
+    gfp_time, gfp_cpu, gfp_decision = timed(
+        lambda: gfp.decide(inputs, budget, np.random.default_rng(1))
+    )
     robust_time, robust_cpu, robust_decision = timed(
-        lambda: robust.decide(inputs, budget, np.random.default_rng(1)))
-    dp_time, dp_cpu, dp_decision = timed(lambda: dp.decide(inputs, budget, np.random.default_rng(1)), repeats=3)
+        lambda: robust.decide(inputs, budget, np.random.default_rng(1))
+    )
+    dp_time, dp_cpu, dp_decision = timed(
+        lambda: dp.decide(inputs, budget, np.random.default_rng(1)), repeats=3
+    )
     table = surrogate_table(pooled, budget, gamma)
-    online_time, online_cpu, _ = timed(lambda: online_decision(
-        inputs.survival[:32], budget, table, gamma, caps=inputs.caps, order_curves=inputs.mean_survival))
+    online_time, online_cpu, _ = timed(
+        lambda: online_decision(
+            inputs.survival[:32],
+            budget,
+            table,
+            gamma,
+            caps=inputs.caps,
+            order_curves=inputs.mean_survival,
+        )
+    )
 
-    print(f"frontier {people}, {budget} coupons left, {samples} posterior samples, L = {length}, J = 32; "
-          f"os.getloadavg() = {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"frontier {people}, {budget} coupons left, {samples} posterior samples, L = {length}, J = 32; "
+        f"os.getloadavg() = {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     print(f"{'':52s} {'wall ms':>8s} {'cpu ms':>8s}")
     rows = [
-        (f"GFP decision (plug-in, {budget + 1} spends; goal < 250 ms)", gfp_time, gfp_cpu,
-         f"spend {gfp_decision.spend}, Q = {gfp_decision.value:.2f}"),
-        ("GFP decision (robust spend: CVaR 0.1 of 32 samples)", robust_time, robust_cpu,
-         f"spend {robust_decision.spend}"),
-        ("DP decision (dp planner defaults, table built)", dp_time, dp_cpu, f"spend {dp_decision.spend}"),
+        (
+            f"GFP decision (plug-in, {budget + 1} spends; goal < 250 ms)",
+            gfp_time,
+            gfp_cpu,
+            f"spend {gfp_decision.spend}, Q = {gfp_decision.value:.2f}",
+        ),
+        (
+            "GFP decision (robust spend: CVaR 0.1 of 32 samples)",
+            robust_time,
+            robust_cpu,
+            f"spend {robust_decision.spend}",
+        ),
+        (
+            "DP decision (dp planner defaults, table built)",
+            dp_time,
+            dp_cpu,
+            f"spend {dp_decision.spend}",
+        ),
         ("DP online decision alone (table prebuilt)", online_time, online_cpu, ""),
     ]
     for label, wall, cpu, note in rows:
         print(f"{label:52s} {wall * 1e3:8.1f} {cpu * 1e3:8.1f}  {note}")
     print(f"{'ratio GFP / DP decision time':52s} {gfp_time / dp_time:8.3f} {gfp_cpu / dp_cpu:8.3f}")
-    print(f"{'ratio GFP / DP online decision alone':52s} {gfp_time / online_time:8.3f} {gfp_cpu / online_cpu:8.3f}")
+    print(
+        f"{'ratio GFP / DP online decision alone':52s} {gfp_time / online_time:8.3f} {gfp_cpu / online_cpu:8.3f}"
+    )
+
 
 if __name__ == "__main__":
     main()

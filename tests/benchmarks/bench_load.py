@@ -41,18 +41,21 @@ def canonical_study(n: int, *, seeds: int = 50, coupons: int = 3, seed: int = 20
     ids = np.char.add("P", np.char.zfill(np.arange(n).astype(str), 7))
     issued = np.full(n, float(coupons))
     issued[frontier[: len(frontier) // 2]] = np.nan
-    return pd.DataFrame({
-        "id": ids,
-        "recruiter_id": np.where(parent >= 0, ids[np.maximum(parent, 0)], ""),
-        "coupons_issued": pd.array(issued, dtype="Float64").astype("Int64"),
-        "interview_time": (pd.Timestamp("2023-03-01") + pd.to_timedelta(np.round(day * 24), unit="h"))
-        .strftime("%Y-%m-%dT%H:%M"),
-        "group": rng.choice(["site_a", "site_b", "site_c"], size=n),
-        "sex": rng.choice(["female", "male"], size=n),
-        "age_band": rng.choice(["18-24", "25-34", "35-44", "45+"], size=n),
-        "age": np.round(rng.normal(33, 9, size=n), 1),
-        "network_size": rng.integers(1, 80, size=n),
-    })
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "recruiter_id": np.where(parent >= 0, ids[np.maximum(parent, 0)], ""),
+            "coupons_issued": pd.array(issued, dtype="Float64").astype("Int64"),
+            "interview_time": (
+                pd.Timestamp("2023-03-01") + pd.to_timedelta(np.round(day * 24), unit="h")
+            ).strftime("%Y-%m-%dT%H:%M"),
+            "group": rng.choice(["site_a", "site_b", "site_c"], size=n),
+            "sex": rng.choice(["female", "male"], size=n),
+            "age_band": rng.choice(["18-24", "25-34", "35-44", "45+"], size=n),
+            "age": np.round(rng.normal(33, 9, size=n), 1),
+            "network_size": rng.integers(1, 80, size=n),
+        }
+    )
 
 
 def main(n: int = 100_000) -> float:
@@ -66,9 +69,11 @@ def main(n: int = 100_000) -> float:
         seconds = time.perf_counter() - start
     assert len(data.table) == n
     print(f"load+validate {n} respondents: {seconds:.2f} s (goal < 10 s)")
-    print(f"  {int((data.table['wave'] == 0).sum())} seeds, max wave {int(data.table['wave'].max())}, "
-          f"{len(data.frontier)} frontier, {int((~data.table['window_closed']).sum())} open windows, "
-          f"schema {[(f.name, f.kind) for f in data.schema]}")
+    print(
+        f"  {int((data.table['wave'] == 0).sum())} seeds, max wave {int(data.table['wave'].max())}, "
+        f"{len(data.frontier)} frontier, {int((~data.table['window_closed']).sum())} open windows, "
+        f"schema {[(f.name, f.kind) for f in data.schema]}"
+    )
     return seconds
 
 

@@ -71,22 +71,36 @@ PLANNERS = [
 def planners_with_and_without_weights(rng: np.random.Generator) -> None:
     samples, people, length = 100, 200, 10
     curves = nb_survival(rng, samples, people, length)
-    pooled = stats.nbinom.pmf(np.arange(80)[None], 1.5, 1.5 / (1.5 + rng.uniform(1.4, 2.2, (samples, 1))))
+    pooled = stats.nbinom.pmf(
+        np.arange(80)[None], 1.5, 1.5 / (1.5 + rng.uniform(1.4, 2.2, (samples, 1)))
+    )
     # a priority "G=yes:3": w_di = 1 + 2 P_d(X' in G | x_i), most recruiters rarely bring G
     share = rng.beta(0.6, 3.0, people)[None] * rng.lognormal(0.0, 0.15, (samples, people))
     weights = 1.0 + 2.0 * np.clip(share, 0.0, 1.0)
-    plain = PlanningInputs.from_arrays(curves, pooled_pmf=pooled, subgroups={"G=yes": np.clip(share, 0, 1)},
-                                       provenance={"capacities": tuple(int(c) for c in rng.poisson(1.5, people))})
+    plain = PlanningInputs.from_arrays(
+        curves,
+        pooled_pmf=pooled,
+        subgroups={"G=yes": np.clip(share, 0, 1)},
+        provenance={"capacities": tuple(int(c) for c in rng.poisson(1.5, people))},
+    )
     weighted = replace(plain, weights=weights, pooled_weight=weights.mean(axis=1))
-    print(f"Planner decisions: {people} people, up to {length} coupons each, {samples} posterior samples")
+    print(
+        f"Planner decisions: {people} people, up to {length} coupons each, {samples} posterior samples"
+    )
     print(f"  {'planner':<18} {'budget':>6} {'unweighted':>11} {'weighted':>10} {'ratio':>7}")
     for name, settings, budget, repeats in PLANNERS:
         planner = make_planner(name, **settings)
-        planner.decide(plain, budget, np.random.default_rng(0))  # warm caches (DP tables, surrogates)
-        t0, _ = timed(lambda p=planner, b=budget: p.decide(replace(plain), b, np.random.default_rng(0)),
-                      repeats)
-        t1, _ = timed(lambda p=planner, b=budget: p.decide(replace(weighted), b, np.random.default_rng(0)),
-                      repeats)
+        planner.decide(
+            plain, budget, np.random.default_rng(0)
+        )  # warm caches (DP tables, surrogates)
+        t0, _ = timed(
+            lambda p=planner, b=budget: p.decide(replace(plain), b, np.random.default_rng(0)),
+            repeats,
+        )
+        t1, _ = timed(
+            lambda p=planner, b=budget: p.decide(replace(weighted), b, np.random.default_rng(0)),
+            repeats,
+        )
         label = name + (" +coverage" if settings.get("coverage") else "")
         print(f"  {label:<18} {budget:>6} {t0:10.4f}s {t1:9.4f}s {t1 / t0:6.2f}x")
 
@@ -114,21 +128,32 @@ def greedy_at_scale(rng: np.random.Generator) -> None:
     _ = ready.mean_values
     t_plan, _ = timed(lambda: greedy_order(ready.mean_values, coupons, ready.caps), 5)
     t_full, _ = timed(lambda: planner.decide(replace(inputs), coupons, np.random.default_rng(0)), 3)
-    print(f"  planner, {samples} samples: E_d[S_d w_d] once {1e3 * t_mean:7.1f} ms, greedy on it "
-          f"{1e3 * t_plan:5.1f} ms, whole decision (with per-sample values) {1e3 * t_full:7.1f} ms")
+    print(
+        f"  planner, {samples} samples: E_d[S_d w_d] once {1e3 * t_mean:7.1f} ms, greedy on it "
+        f"{1e3 * t_plan:5.1f} ms, whole decision (with per-sample values) {1e3 * t_full:7.1f} ms"
+    )
 
 
 def icpsr_law(samples: int, rng: np.random.Generator) -> InheritanceOffspring:
     levels = [3, 5, 4, 3, 6, 3, 3, 3, 4, 3, 4, 2, 3, 4, 3, 4, 4]
-    fields = [FieldSpec.categorical(f"F{k}", [f"L{j}" for j in range(1, n + 1)]) for k, n in enumerate(levels)]
+    fields = [
+        FieldSpec.categorical(f"F{k}", [f"L{j}" for j in range(1, n + 1)])
+        for k, n in enumerate(levels)
+    ]
     width = max(levels)
     rho = rng.uniform(0.2, 0.9, (samples, len(fields), width))
     pi = np.zeros((samples, 1, len(fields), width))
     for k, n in enumerate(levels):
         pi[:, 0, k, :n] = rng.dirichlet(np.ones(n), samples)
-    params = InheritanceParams(rho=rho, pi=pi, class_weight=np.ones((samples, 1)), class_rho=np.zeros(samples),
-                               intercept=np.zeros((samples, 0)), slope=np.zeros((samples, 0)),
-                               sigma=np.zeros((samples, 0)))
+    params = InheritanceParams(
+        rho=rho,
+        pi=pi,
+        class_weight=np.ones((samples, 1)),
+        class_rho=np.zeros(samples),
+        intercept=np.zeros((samples, 0)),
+        slope=np.zeros((samples, 0)),
+        sigma=np.zeros((samples, 0)),
+    )
     return InheritanceOffspring(fields, params)
 
 

@@ -35,18 +35,33 @@ def main() -> None:
             print(f"running a short demo into {folder} (not timed) ...", flush=True)
             subprocess.run(
                 [*rdsplan, "demo", "-o", str(folder), "--chains", "2", "--draws", "300"],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
         commands = {
             "import numpy, pandas, xarray": [sys.executable, "-c", "import numpy, pandas, xarray"],
             "rdsplan --help": [*rdsplan, "--help"],
             "rdsplan plan (greedy)": [
-                *rdsplan, "plan", str(folder / "posterior.nc"), "--data", str(folder / "study.csv"),
-                "--budget", "60", "--allow-unconverged",
+                *rdsplan,
+                "plan",
+                str(folder / "posterior.nc"),
+                "--data",
+                str(folder / "study.csv"),
+                "--budget",
+                "60",
+                "--allow-unconverged",
             ],
             "rdsplan plan (dp)": [
-                *rdsplan, "plan", str(folder / "posterior.nc"), "--data", str(folder / "study.csv"),
-                "--budget", "60", "--method", "dp", "--allow-unconverged",
+                *rdsplan,
+                "plan",
+                str(folder / "posterior.nc"),
+                "--data",
+                str(folder / "study.csv"),
+                "--budget",
+                "60",
+                "--method",
+                "dp",
+                "--allow-unconverged",
             ],
         }
         times = {name: [] for name in commands}

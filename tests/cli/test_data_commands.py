@@ -9,15 +9,43 @@ from planning.app.cli import main
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli") / "study.csv"
-    assert main(["simulate", "--scenario", "homogeneous", "--seed", "4", "--respondents", "120",
-                 "-o", str(path)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "homogeneous",
+                "--seed",
+                "4",
+                "--respondents",
+                "120",
+                "-o",
+                str(path),
+            ]
+        )
+        == 0
+    )
     return path
 
 
 def test_simulate_is_deterministic(study, tmp_path):
     again = tmp_path / "again.csv"
-    assert main(["simulate", "--scenario", "homogeneous", "--seed", "4", "--respondents", "120",
-                 "-o", str(again)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "homogeneous",
+                "--seed",
+                "4",
+                "--respondents",
+                "120",
+                "-o",
+                str(again),
+            ]
+        )
+        == 0
+    )
     assert again.read_bytes() == study.read_bytes()
 
 

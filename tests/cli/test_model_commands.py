@@ -14,11 +14,39 @@ FAST = ["--chains", "2", "--draws", "300", "--tune", "300", "--seed", "2", "--no
 def fitted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fit")
     study = folder / "study.csv"
-    assert main(["simulate", "--scenario", "calibrated", "--seed", "8", "--respondents", "600",
-                 "-o", str(study)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "calibrated",
+                "--seed",
+                "8",
+                "--respondents",
+                "600",
+                "-o",
+                str(study),
+            ]
+        )
+        == 0
+    )
     posterior = folder / "posterior.nc"
-    assert main(["fit", str(study), "-o", str(posterior), "--capacity-covariates", "SEX,BEHAV",
-                 "--target-accept", "0.95", *FAST]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                str(study),
+                "-o",
+                str(posterior),
+                "--capacity-covariates",
+                "SEX,BEHAV",
+                "--target-accept",
+                "0.95",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     return study, posterior
 
 
@@ -63,16 +91,32 @@ def test_diagnose_text_shows_where_the_capacity_law_misfits(fitted, capsys):
 def test_plan_allocates_the_frontier_within_budget(fitted, tmp_path, capsys, method):
     study, posterior = fitted
     out = tmp_path / "plan.csv"
-    args = ["plan", str(posterior), "--data", str(study), "--budget", "25", "--method", method,
-            "--allow-unconverged", "--samples", "50", "-o", str(out)]
+    args = [
+        "plan",
+        str(posterior),
+        "--data",
+        str(study),
+        "--budget",
+        "25",
+        "--method",
+        method,
+        "--allow-unconverged",
+        "--samples",
+        "50",
+        "-o",
+        str(out),
+    ]
     if method == "robust":
         args += ["--risk", "cvar:0.2"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "bound" in printed and "Posterior diagnostics" in printed
     # The capacity check follows the error statement and precedes the diagnostics.
-    assert (printed.index("Error statement") < printed.index("Capacity check: the fitted law")
-            < printed.index("Posterior diagnostics"))
+    assert (
+        printed.index("Error statement")
+        < printed.index("Capacity check: the fitted law")
+        < printed.index("Posterior diagnostics")
+    )
     plan = pd.read_csv(out, dtype={"id": str})
     frontier = pd.read_csv(study, dtype={"id": str})
     frontier = set(frontier.loc[frontier["coupons_issued"].isna(), "id"])
@@ -84,8 +128,23 @@ def test_plan_allocates_the_frontier_within_budget(fitted, tmp_path, capsys, met
 
 def test_plan_json(fitted, capsys):
     study, posterior = fitted
-    assert main(["plan", str(posterior), "--data", str(study), "--budget", "10", "--json",
-                 "--allow-unconverged", "--samples", "50"]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                str(posterior),
+                "--data",
+                str(study),
+                "--budget",
+                "10",
+                "--json",
+                "--allow-unconverged",
+                "--samples",
+                "50",
+            ]
+        )
+        == 0
+    )
     plan = json.loads(capsys.readouterr().out)
     assert plan["method"] == "greedy"
     assert plan["spend"] == 10
@@ -109,8 +168,18 @@ def test_plan_json(fitted, capsys):
 )
 def test_plan_refuses_bad_arguments_in_one_line(fitted, capsys, extra, message):
     study, posterior = fitted
-    status = main(["plan", str(posterior), "--data", str(study), "--method", "robust",
-                   "--allow-unconverged", *extra])
+    status = main(
+        [
+            "plan",
+            str(posterior),
+            "--data",
+            str(study),
+            "--method",
+            "robust",
+            "--allow-unconverged",
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 1
     assert message in err and "Traceback" not in err
@@ -119,10 +188,26 @@ def test_plan_refuses_bad_arguments_in_one_line(fitted, capsys, extra, message):
 def test_plan_refuses_a_different_study(fitted, tmp_path, capsys):
     _, posterior = fitted
     other = tmp_path / "other.csv"
-    assert main(["simulate", "--scenario", "calibrated", "--seed", "9", "--respondents", "600",
-                 "-o", str(other)]) == 0
-    assert main(["plan", str(posterior), "--data", str(other), "--budget", "5",
-                 "--allow-unconverged"]) == 1
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "calibrated",
+                "--seed",
+                "9",
+                "--respondents",
+                "600",
+                "-o",
+                str(other),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["plan", str(posterior), "--data", str(other), "--budget", "5", "--allow-unconverged"])
+        == 1
+    )
     assert "different study" in capsys.readouterr().err
 
 
@@ -133,8 +218,22 @@ def test_plan_warns_when_the_study_moved_on(fitted, tmp_path, capsys):
     table.loc[frontier[:5], "coupons_issued"] = 3  # five frontier members got coupons since
     moved = tmp_path / "moved.csv"
     table.to_csv(moved, index=False)
-    assert main(["plan", str(posterior), "--data", str(moved), "--budget", "5",
-                 "--allow-unconverged", "--samples", "50"]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                str(posterior),
+                "--data",
+                str(moved),
+                "--budget",
+                "5",
+                "--allow-unconverged",
+                "--samples",
+                "50",
+            ]
+        )
+        == 0
+    )
     assert "moved on" in capsys.readouterr().err
 
 
@@ -144,13 +243,17 @@ def test_plan_refuses_an_empty_frontier(fitted, tmp_path, capsys):
     table["coupons_issued"] = table["coupons_issued"].fillna(0)
     full = tmp_path / "full.csv"
     table.to_csv(full, index=False)
-    assert main(["plan", str(posterior), "--data", str(full), "--budget", "5",
-                 "--allow-unconverged"]) == 1
+    assert (
+        main(["plan", str(posterior), "--data", str(full), "--budget", "5", "--allow-unconverged"])
+        == 1
+    )
     assert "no frontier" in capsys.readouterr().err
 
 
 def test_fit_refuses_unknown_columns_in_one_line(fitted, tmp_path, capsys):
     study, _ = fitted
-    status = main(["fit", str(study), "-o", str(tmp_path / "p.nc"), "--capacity-covariates", "NOPE", *FAST])
+    status = main(
+        ["fit", str(study), "-o", str(tmp_path / "p.nc"), "--capacity-covariates", "NOPE", *FAST]
+    )
     err = capsys.readouterr().err
     assert status == 1 and "NOPE" in err and len(err.strip().splitlines()) == 1

@@ -14,8 +14,18 @@ import pandas as pd
 import pytest
 
 FAST = ["--chains", "2", "--draws", "200", "--tune", "200", "--seed", "3", "--no-progress"]
-READING = ["--id-col", "rid", "--recruiter-col", "referrer", "--coupons-col", "ncoupons",
-           "--group", "site", "--covariates", "sex,drug"]
+READING = [
+    "--id-col",
+    "rid",
+    "--recruiter-col",
+    "referrer",
+    "--coupons-col",
+    "ncoupons",
+    "--group",
+    "site",
+    "--covariates",
+    "sex,drug",
+]
 
 
 def field_export(seed: int = 5, waves: int = 5) -> pd.DataFrame:
@@ -25,10 +35,17 @@ def field_export(seed: int = 5, waves: int = 5) -> pd.DataFrame:
     frontier = []
     for s in range(12):
         rid = f"S{s:02d}"
-        rows.append({"rid": rid, "referrer": "", "site": ["north", "south", "east"][s % 3],
-                     "sex": rng.choice(["f", "m"]), "drug": rng.choice(["yes", "no"])})
+        rows.append(
+            {
+                "rid": rid,
+                "referrer": "",
+                "site": ["north", "south", "east"][s % 3],
+                "sex": rng.choice(["f", "m"]),
+                "drug": rng.choice(["yes", "no"]),
+            }
+        )
         frontier.append(len(rows) - 1)
-    for wave in range(waves):
+    for _wave in range(waves):
         nxt = []
         for parent in frontier:
             coupons = int(rng.integers(2, 5))
@@ -37,12 +54,17 @@ def field_export(seed: int = 5, waves: int = 5) -> pd.DataFrame:
             kids = min(coupons, int(rng.negative_binomial(2, 2 / (2 + mean))))
             for _ in range(kids):
                 same = rng.random() < 0.6
-                rows.append({
-                    "rid": f"R{len(rows):04d}", "referrer": rows[parent]["rid"],
-                    "site": rows[parent]["site"],
-                    "sex": rows[parent]["sex"] if same else rng.choice(["f", "m"]),
-                    "drug": rows[parent]["drug"] if rng.random() < 0.7 else rng.choice(["yes", "no"]),
-                })
+                rows.append(
+                    {
+                        "rid": f"R{len(rows):04d}",
+                        "referrer": rows[parent]["rid"],
+                        "site": rows[parent]["site"],
+                        "sex": rows[parent]["sex"] if same else rng.choice(["f", "m"]),
+                        "drug": rows[parent]["drug"]
+                        if rng.random() < 0.7
+                        else rng.choice(["yes", "no"]),
+                    }
+                )
                 nxt.append(len(rows) - 1)
         frontier = nxt
     table = pd.DataFrame(rows)
@@ -53,8 +75,9 @@ def field_export(seed: int = 5, waves: int = 5) -> pd.DataFrame:
 
 def rdsplan(*args: str) -> subprocess.CompletedProcess:
     """Run the command line in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "planning.app.cli", *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "planning.app.cli", *args], capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +93,17 @@ def fitted(tmp_path_factory):
 
 def test_plan_without_reading_flags_equals_plan_with_them(fitted, tmp_path):
     study, posterior = fitted
-    plan = ["plan", str(posterior), "--data", str(study), "--budget", "30", "--allow-unconverged",
-            "--samples", "50"]
+    plan = [
+        "plan",
+        str(posterior),
+        "--data",
+        str(study),
+        "--budget",
+        "30",
+        "--allow-unconverged",
+        "--samples",
+        "50",
+    ]
     bare = rdsplan(*plan, "-o", str(tmp_path / "bare.csv"))
     assert bare.returncode == 0, bare.stderr
     full = rdsplan(*plan, *READING, "-o", str(tmp_path / "full.csv"))
@@ -86,8 +118,16 @@ def test_plan_without_reading_flags_equals_plan_with_them(fitted, tmp_path):
 )
 def test_a_conflicting_reading_flag_is_refused_by_name(fitted, flags, named):
     study, posterior = fitted
-    result = rdsplan("plan", str(posterior), "--data", str(study), "--budget", "30",
-                     "--allow-unconverged", *flags)
+    result = rdsplan(
+        "plan",
+        str(posterior),
+        "--data",
+        str(study),
+        "--budget",
+        "30",
+        "--allow-unconverged",
+        *flags,
+    )
     assert result.returncode == 1
     error = result.stderr.strip().splitlines()
     assert error[0].startswith("rdsplan: error:") and named in result.stderr
@@ -98,8 +138,17 @@ def test_outputs_equal_to_inputs_are_refused_before_any_work(fitted):
     study, posterior = fitted
     before = {path: path.read_bytes() for path in (study, posterior)}
     for target in (study, posterior):
-        result = rdsplan("plan", str(posterior), "--data", str(study), "--budget", "30",
-                         "--allow-unconverged", "-o", str(target))
+        result = rdsplan(
+            "plan",
+            str(posterior),
+            "--data",
+            str(study),
+            "--budget",
+            "30",
+            "--allow-unconverged",
+            "-o",
+            str(target),
+        )
         assert result.returncode == 1 and str(target) in result.stderr
     result = rdsplan("fit", str(study), *READING, "-o", str(study), *FAST)
     assert result.returncode == 1 and "destroy" in result.stderr

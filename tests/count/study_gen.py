@@ -105,8 +105,12 @@ def make_study(
         next_id += m
         return out
 
-    seed_sites = np.concatenate([np.repeat(np.arange(n_sites), 2),
-                                 rng.choice(n_sites, max(n_seeds - 2 * n_sites, 0), p=share)])
+    seed_sites = np.concatenate(
+        [
+            np.repeat(np.arange(n_sites), 2),
+            rng.choice(n_sites, max(n_seeds - 2 * n_sites, 0), p=share),
+        ]
+    )
     current = new_people(rng.permutation(seed_sites), [None] * len(seed_sites))
     given = 0
     while True:
@@ -118,8 +122,13 @@ def make_study(
         k = np.full(m, -1)
         k[:take] = rng.choice(coupons, take)
         s = np.asarray(current["site"][:take])
-        mu = np.exp(b0 + beta[0] * current["x1"][:take] + beta[1] * current["x2"][:take] + u[s]
-                    + wave_slope * current["_wave"][:take])
+        mu = np.exp(
+            b0
+            + beta[0] * current["x1"][:take]
+            + beta[1] * current["x2"][:take]
+            + u[s]
+            + wave_slope * current["_wave"][:take]
+        )
         y = np.minimum(_capacity(rng, mu, phi, family, psi), k[:take])
         current["coupons_issued"] = k
         rows.append(current)
@@ -132,11 +141,20 @@ def make_study(
             rows.append(current)
             break
     frame = pd.concat([pd.DataFrame(r) for r in rows], ignore_index=True)
-    frame["coupons_issued"] = frame["coupons_issued"].astype("Int64").mask(frame["coupons_issued"] < 0)
+    frame["coupons_issued"] = (
+        frame["coupons_issued"].astype("Int64").mask(frame["coupons_issued"] < 0)
+    )
     frame["site"] = [f"site{j}" for j in frame["site"]]
     frame["x1"] = frame["x1"].astype(str)
     frame["x2"] = frame["x2"].astype(str)
     frame = frame.drop(columns="_wave")
-    return Study(frame=frame, b0=b0, beta={"x1[1]": beta[0], "x2[1]": beta[1]}, u=u, sigma_u=sigma_u,
-                 phi=phi, psi=psi if family in ("zinb", "hurdle") else None,
-                 sites=[f"site{j}" for j in range(n_sites)])
+    return Study(
+        frame=frame,
+        b0=b0,
+        beta={"x1[1]": beta[0], "x2[1]": beta[1]},
+        u=u,
+        sigma_u=sigma_u,
+        phi=phi,
+        psi=psi if family in ("zinb", "hurdle") else None,
+        sites=[f"site{j}" for j in range(n_sites)],
+    )

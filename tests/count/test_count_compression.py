@@ -77,7 +77,13 @@ def test_compressed_loglik_equals_rowwise(family):
     eta_pat = 0.2 + cells.design @ beta + u[cells.group]
     lfact = special.gammaln(np.arange(cells.kmax + 1) + 1.0)
     total, _, _ = kernel.loglik_patterns(
-        eta_pat, np.log(PHI), special.logit(PSI), cells.exact, cells.censored, fam.code, lfact,
+        eta_pat,
+        np.log(PHI),
+        special.logit(PSI),
+        cells.exact,
+        cells.censored,
+        fam.code,
+        lfact,
         np.empty(cells.n_patterns),
     )
     assert total == pytest.approx(reference, rel=1e-9, abs=1e-9)
@@ -86,14 +92,21 @@ def test_compressed_loglik_equals_rowwise(family):
     assert single.n_patterns == len(y)
     eta_single = 0.2 + single.design[:, :3] @ beta + u[single.group]
     total_rows, _, _ = kernel.loglik_patterns(
-        eta_single, np.log(PHI), special.logit(PSI), single.exact, single.censored, fam.code,
-        special.gammaln(np.arange(single.kmax + 1) + 1.0), np.empty(single.n_patterns),
+        eta_single,
+        np.log(PHI),
+        special.logit(PSI),
+        single.exact,
+        single.censored,
+        fam.code,
+        special.gammaln(np.arange(single.kmax + 1) + 1.0),
+        np.empty(single.n_patterns),
     )
     assert total == pytest.approx(total_rows, abs=1e-9)
     # numpy pointwise values (used for LOO), expanded to respondents
     ll = outcome_loglik(fam, eta_pat[None, :], np.array([PHI]), np.array([PSI]), cells)
-    np.testing.assert_allclose(ll[0, cells.outcome], _rowwise_scipy(family, eta_row, y, bound),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        ll[0, cells.outcome], _rowwise_scipy(family, eta_row, y, bound), rtol=1e-9, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("family", ["nb", "poisson"])
@@ -115,8 +128,14 @@ def test_potential_model_equals_pm_censored(family, how):
     names = ("b0", "beta", "sigma_u", *fam.params)
     priors = resolve_priors(None, log_mean=0.0, names=names)
     centring = group_centring(cells, fam, 6, None, how=how)
-    ours = build_pymc_model(cells, family=fam, priors=priors, terms=["a", "b", "c"],
-                            groups=[str(g) for g in range(6)], centring=centring)
+    ours = build_pymc_model(
+        cells,
+        family=fam,
+        priors=priors,
+        terms=["a", "b", "c"],
+        groups=[str(g) for g in range(6)],
+        centring=centring,
+    )
     with pm.Model(coords={"term": ["a", "b", "c"], "group": [str(g) for g in range(6)]}) as ref:
         b0 = pm.Normal("b0", 0.0, 1.5)
         beta = pm.Normal("beta", 0.0, 1.0, dims="term")
@@ -130,15 +149,24 @@ def test_potential_model_equals_pm_censored(family, how):
             dist = pm.Poisson.dist(mu=mu)
         pm.Censored("y", dist, lower=None, upper=bound, observed=yc)
     sigma, b0_value, zv = 0.3, 0.3, np.linspace(-1, 1.4, 6)
-    point = {"b0": b0_value, "beta": np.array([0.2, -0.1, 0.4]), "z": zv, "sigma_u_log__": np.log(sigma)}
+    point = {
+        "b0": b0_value,
+        "beta": np.array([0.2, -0.1, 0.4]),
+        "z": zv,
+        "sigma_u_log__": np.log(sigma),
+    }
     # the same parameters in our coordinates
     u = sigma * zv
     r = centring.kappa * sigma**2
     scale = sigma / np.sqrt(1 + r)
     c = centring.basis.T @ u
-    mine = {"b0_groups": b0_value + u.mean(), "beta": point["beta"],
-            "u_raw": (c - centring.center * sigma**2 / (1 + r)) / scale,
-            "u_mean_z": np.sqrt(6) * zv.mean(), "sigma_u_log__": np.log(sigma)}
+    mine = {
+        "b0_groups": b0_value + u.mean(),
+        "beta": point["beta"],
+        "u_raw": (c - centring.center * sigma**2 / (1 + r)) / scale,
+        "u_mean_z": np.sqrt(6) * zv.mean(),
+        "sigma_u_log__": np.log(sigma),
+    }
     if family == "nb":
         point["phi_log__"] = mine["phi_log__"] = np.log(PHI)
     got = ours.compile_logp()(mine)

@@ -48,8 +48,11 @@ def _assert_clean(model):
 
 def _truth(study, model):
     """True values of the estimands, keyed as in ``_intervals``."""
-    out = {"intercept": study.b0, "sigma_u": study.sigma_u,
-           **{f"beta[{t}]": study.beta[t] for t in model.design.terms}}
+    out = {
+        "intercept": study.b0,
+        "sigma_u": study.sigma_u,
+        **{f"beta[{t}]": study.beta[t] for t in model.design.terms},
+    }
     if study.phi is not None and model.family.has_phi:
         out["phi"] = study.phi
     if study.psi is not None:
@@ -82,8 +85,11 @@ def _intervals(model, prob):
 
 def _misses(study, model, prob):
     truth, ints = _truth(study, model), _intervals(model, prob)
-    return {k: (round(v, 3), tuple(round(x, 3) for x in ints[k])) for k, v in truth.items()
-            if not ints[k][0] <= v <= ints[k][1]}
+    return {
+        k: (round(v, 3), tuple(round(x, 3) for x in ints[k]))
+        for k, v in truth.items()
+        if not ints[k][0] <= v <= ints[k][1]
+    }
 
 
 # ---------------------------------------------------------------- default suite
@@ -148,7 +154,10 @@ def test_remedy_refits_once_and_says_so():
     assert remedy["refit"]["problems"] == []
     assert idata.posterior.attrs["rdsplan_target_accept"] == 0.95
     assert idata.posterior.attrs["rdsplan_tune"] == 1000
-    assert len(model.fit_notes) == 1 and "refitted once with tuning steps 200 -> 1000" in model.fit_notes[0]
+    assert (
+        len(model.fit_notes) == 1
+        and "refitted once with tuning steps 200 -> 1000" in model.fit_notes[0]
+    )
     assert (idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]) == (4, 1000)
     _assert_clean(model)
     # without the remedy, the same run is kept as it is
@@ -233,13 +242,16 @@ def test_simulation_based_calibration_five_sites():
         sigma_u = abs(rng.normal(0.0, 0.4))
         phi = float(np.exp(rng.normal(0.5, 0.4)))
         u = rng.normal(0.0, sigma_u, 5)
-        study = make_study(5000 + i, n=300, n_sites=5, b0=b0, beta=(0.0, 0.0), sigma_u=sigma_u,
-                           phi=phi, u=u)
+        study = make_study(
+            5000 + i, n=300, n_sites=5, b0=b0, beta=(0.0, 0.0), sigma_u=sigma_u, phi=phi, u=u
+        )
         model = CountModel(study.data(), covariates=[], priors=priors)
         model.fit(draws=500, tune=500, chains=2, seed=i, progressbar=False)
         post = model.idata.posterior
         draws = {
-            "b0": post["b0"].values, "sigma_u": post["sigma_u"].values, "phi": post["phi"].values,
+            "b0": post["b0"].values,
+            "sigma_u": post["sigma_u"].values,
+            "phi": post["phi"].values,
             "site0": (post["b0"] + post["u"].sel(group="site0")).values,
         }
         truth = {"b0": b0, "sigma_u": sigma_u, "phi": phi, "site0": b0 + u[0]}

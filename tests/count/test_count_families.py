@@ -59,10 +59,14 @@ def test_pytensor_grids_match_numpy(family):
     fam = get_family(family)
     phi = pt.as_tensor(np.float64(PHI)) if fam.has_phi else None
     psi = pt.as_tensor(np.float64(PSI)) if fam.has_psi else None
-    fn = pytensor.function([eta], [logpmf_grid_pt(fam, eta, K, phi, psi), logsurv_grid_pt(fam, eta, K, phi, psi)])
+    fn = pytensor.function(
+        [eta], [logpmf_grid_pt(fam, eta, K, phi, psi), logsurv_grid_pt(fam, eta, K, phi, psi)]
+    )
     lp, ls = fn(ETAS)
     np.testing.assert_allclose(lp, logpmf_grid(family, ETAS, K, PHI, PSI), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(np.exp(ls), np.exp(logsurv_grid(family, ETAS, K, PHI, PSI)), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(
+        np.exp(ls), np.exp(logsurv_grid(family, ETAS, K, PHI, PSI)), rtol=1e-9, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -132,15 +136,23 @@ def test_kernel_gradient_matches_finite_differences(family):
         up, dn = ETAS.copy(), ETAS.copy()
         up[i] += h
         dn[i] -= h
-        assert d_eta[i] == pytest.approx((f(up, th, om)[0] - f(dn, th, om)[0]) / (2 * h), rel=1e-5, abs=1e-6)
+        assert d_eta[i] == pytest.approx(
+            (f(up, th, om)[0] - f(dn, th, om)[0]) / (2 * h), rel=1e-5, abs=1e-6
+        )
     if fam.has_phi:
-        assert d_th == pytest.approx((f(ETAS, th + h, om)[0] - f(ETAS, th - h, om)[0]) / (2 * h), rel=1e-5)
+        assert d_th == pytest.approx(
+            (f(ETAS, th + h, om)[0] - f(ETAS, th - h, om)[0]) / (2 * h), rel=1e-5
+        )
     if fam.has_psi:
-        assert d_om == pytest.approx((f(ETAS, th, om + h)[0] - f(ETAS, th, om - h)[0]) / (2 * h), rel=1e-5)
+        assert d_om == pytest.approx(
+            (f(ETAS, th, om + h)[0] - f(ETAS, th, om - h)[0]) / (2 * h), rel=1e-5
+        )
 
 
 def test_unknown_family_is_one_clear_error():
-    with pytest.raises(ValueError, match="unknown family 'negbinomial'; choose one of nb, poisson, zinb, hurdle"):
+    with pytest.raises(
+        ValueError, match="unknown family 'negbinomial'; choose one of nb, poisson, zinb, hurdle"
+    ):
         get_family("negbinomial")
     assert get_family("NB").name == "nb"
 
@@ -150,6 +162,13 @@ def test_the_model_families_are_the_law_module_families():
     from rdsmodel.laws import capacity
 
     assert families.FAMILIES is capacity.FAMILIES
-    for name in ("Family", "get_family", "log_grids", "logpmf_grid", "logsurv_grid", "random_capacity"):
+    for name in (
+        "Family",
+        "get_family",
+        "log_grids",
+        "logpmf_grid",
+        "logsurv_grid",
+        "random_capacity",
+    ):
         assert getattr(families, name) is getattr(capacity, name)
     assert sorted(f.code for f in families.FAMILIES.values()) == [0, 1, 2, 3]

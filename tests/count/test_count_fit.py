@@ -24,8 +24,14 @@ pytestmark = [
 
 def test_fit_groups_and_shapes(nb_model, nb_data):
     idata = nb_model.idata
-    assert {"posterior", "sample_stats", "log_likelihood", "posterior_predictive", "observed_data",
-            "constant_data"} <= set(idata.groups())
+    assert {
+        "posterior",
+        "sample_stats",
+        "log_likelihood",
+        "posterior_predictive",
+        "observed_data",
+        "constant_data",
+    } <= set(idata.groups())
     post = idata.posterior
     assert set(post.data_vars) == {"b0", "beta", "z", "sigma_u", "u", "phi", "intercept"}
     assert post.sizes["chain"] == 4 and post.sizes["draw"] == 1000
@@ -106,15 +112,21 @@ def test_survival_unseen_group_and_levels(nb_model, nb_data):
     np.testing.assert_array_equal(a.values, b.values)
     assert not np.allclose(a.values, c.values)
     # an unseen group widens the spread of the curves across samples
-    same = people.assign(group="g1", sex=people["sex"].iloc[0], site=people["site"].iloc[0],
-                         age=people["age"].iloc[0])
+    same = people.assign(
+        group="g1",
+        sex=people["sex"].iloc[0],
+        site=people["site"].iloc[0],
+        age=people["age"].iloc[0],
+    )
     spread_seen = nb_model.survival(same.head(1), max_coupons=1).values.std()
     spread_new = nb_model.survival(same.head(1).assign(group="zzz"), max_coupons=1).values.std()
     assert spread_new > spread_seen
     # people without a recorded group are treated like an unseen group
     assert np.all(np.isfinite(nb_model.survival(people.assign(group=pd.NA), max_coupons=2).values))
     bad = people.assign(sex=["L0", "L1", "L9", "L1"])
-    with pytest.raises(ValueError, match="covariate 'sex' has level\\(s\\) 'L9' the model never saw"):
+    with pytest.raises(
+        ValueError, match="covariate 'sex' has level\\(s\\) 'L9' the model never saw"
+    ):
         nb_model.survival(bad, max_coupons=3)
     with pytest.raises(ValueError, match="lacks covariate column\\(s\\) age"):
         nb_model.survival(people.drop(columns="age"), max_coupons=3)
@@ -144,17 +156,24 @@ def test_population_pmf_and_predictive(nb_model, nb_data):
 def test_save_load_round_trip(nb_model, nb_data, tmp_path):
     path = nb_model.save(tmp_path / "posterior.nc")
     loaded = CountModel.load(path, data=nb_data)
-    np.testing.assert_array_equal(loaded.idata.posterior["beta"].values, nb_model.idata.posterior["beta"].values)
+    np.testing.assert_array_equal(
+        loaded.idata.posterior["beta"].values, nb_model.idata.posterior["beta"].values
+    )
     assert loaded.config == nb_model.config
     people = nb_data.frontier.head(10)
-    np.testing.assert_allclose(loaded.survival(people, 4, samples=30).values,
-                               nb_model.survival(people, 4, samples=30).values)
+    np.testing.assert_allclose(
+        loaded.survival(people, 4, samples=30).values,
+        nb_model.survival(people, 4, samples=30).values,
+    )
     # without the data: design constants travel with the file
     alone = CountModel.load(path)
-    np.testing.assert_allclose(alone.survival(people, 4, samples=30).values,
-                               nb_model.survival(people, 4, samples=30).values)
-    np.testing.assert_allclose(alone.population_pmf(5, samples=10).values,
-                               nb_model.population_pmf(5, samples=10).values)
+    np.testing.assert_allclose(
+        alone.survival(people, 4, samples=30).values,
+        nb_model.survival(people, 4, samples=30).values,
+    )
+    np.testing.assert_allclose(
+        alone.population_pmf(5, samples=10).values, nb_model.population_pmf(5, samples=10).values
+    )
     with pytest.raises(ValueError, match="loaded without its data"):
         alone.fit()
 
@@ -169,18 +188,26 @@ def test_refuses_another_study(nb_model, nb_study, tmp_path):
     with pytest.raises(StudyMismatchError, match="values of covariate 'sex' differ"):
         CountModel.load(path, data=other)
     with pytest.raises(StudyMismatchError, match="missing from the table"):
-        nb_model.check_study(RecruitmentData.from_frame(nb_study.frame.iloc[5:].assign(
-            recruiter_id=lambda d: d["recruiter_id"].where(d["recruiter_id"].isin(d["id"]))),
-            **nb_study.options))
+        nb_model.check_study(
+            RecruitmentData.from_frame(
+                nb_study.frame.iloc[5:].assign(
+                    recruiter_id=lambda d: d["recruiter_id"].where(d["recruiter_id"].isin(d["id"]))
+                ),
+                **nb_study.options,
+            )
+        )
 
 
 def test_warns_when_the_study_moved_on(nb_model, nb_study):
     frame = nb_study.frame.copy()
     waiting = frame.index[frame["coupons_issued"].isna()][:3]
     frame.loc[waiting, "coupons_issued"] = 3
-    newcomer = frame.loc[[waiting[0]]].assign(id="late-1", recruiter_id=frame.loc[waiting[0], "id"],
-                                               coupons_issued=pd.NA)
-    moved = RecruitmentData.from_frame(pd.concat([frame, newcomer], ignore_index=True), **nb_study.options)
+    newcomer = frame.loc[[waiting[0]]].assign(
+        id="late-1", recruiter_id=frame.loc[waiting[0], "id"], coupons_issued=pd.NA
+    )
+    moved = RecruitmentData.from_frame(
+        pd.concat([frame, newcomer], ignore_index=True), **nb_study.options
+    )
     with pytest.warns(StudyChangedWarning, match="moved on"):
         notes = nb_model.check_study(moved)
     assert any("joined" in n for n in notes) and any("changed" in n for n in notes)
@@ -217,14 +244,25 @@ def test_other_families_recover_and_predict(family):
     both coefficients and the family's own parameters are inside their 99% intervals, and the
     predicted zero share at the reference levels matches the generating law's."""
     t = FAMILY_TRUTH[family]
-    study = make_study(40 + len(family), n=1500, n_sites=1, sigma_u=0.0, family=family, b0=t["b0"],
-                       phi=t["phi"] or 1.0, psi=t["psi"] or 0.0)
+    study = make_study(
+        40 + len(family),
+        n=1500,
+        n_sites=1,
+        sigma_u=0.0,
+        family=family,
+        b0=t["b0"],
+        phi=t["phi"] or 1.0,
+        psi=t["psi"] or 0.0,
+    )
     data = study.data()
     model = CountModel(data, family=family, group=False)
     idata = model.fit(**{**QUICK, "draws": 400, "tune": 400, "chains": 2})
     assert idata.posterior.attrs["family"] == family
     post = idata.posterior
-    want = {"intercept": post["intercept"], **{f"beta[{k}]": post["beta"].sel(term=k) for k in study.beta}}
+    want = {
+        "intercept": post["intercept"],
+        **{f"beta[{k}]": post["beta"].sel(term=k) for k in study.beta},
+    }
     truth = {"intercept": t["b0"], **{f"beta[{k}]": v for k, v in study.beta.items()}}
     for p in model.family.params:
         want[p], truth[p] = post[p], t[p]
@@ -248,7 +286,9 @@ def test_other_families_recover_and_predict(family):
 
 def test_pymc_sampler_route(nb_data):
     """PyMC's NUTS on the same model and coordinates (a short run: the remedy is off)."""
-    model = CountModel(nb_data, covariates=["sex"], config={"group_parametrization": "auto", "remedy": False})
+    model = CountModel(
+        nb_data, covariates=["sex"], config={"group_parametrization": "auto", "remedy": False}
+    )
     idata = model.fit(draws=100, tune=100, chains=2, seed=4, sampler="pymc", progressbar=False)
     assert idata.posterior.attrs["rdsplan_sampler"] == "pymc"
     assert idata.posterior.attrs["rdsplan_group_parametrization"] == "auto"
@@ -256,14 +296,20 @@ def test_pymc_sampler_route(nb_data):
     post = idata.posterior
     assert np.all(np.isfinite(post["u"].values)) and post["u"].sizes["group"] == 8
     assert {"b0", "beta", "phi", "intercept", "u", "z", "sigma_u"} <= set(idata.posterior.data_vars)
-    np.testing.assert_allclose(idata.posterior["z"] * idata.posterior["sigma_u"], idata.posterior["u"])
+    np.testing.assert_allclose(
+        idata.posterior["z"] * idata.posterior["sigma_u"], idata.posterior["u"]
+    )
     assert idata.log_likelihood["y"].sizes["person"] == idata.observed_data["y"].size
 
 
 @pytest.mark.slow
 def test_nutpie_on_the_pymc_graph_for_other_priors(nb_data):
     """A prior the kernel does not implement runs through nutpie's compiled PyMC model."""
-    model = CountModel(nb_data, covariates=["sex"], priors={"sigma_u": {"dist": "Weibull", "alpha": 2, "beta": 0.5}})
+    model = CountModel(
+        nb_data,
+        covariates=["sex"],
+        priors={"sigma_u": {"dist": "Weibull", "alpha": 2, "beta": 0.5}},
+    )
     idata = model.fit(draws=300, tune=300, chains=2, seed=4, progressbar=False)
     assert idata.posterior.attrs["rdsplan_sampler"] == "nutpie-pymc"
     assert az.summary(idata, var_names=["b0", "beta", "phi"])["r_hat"].max() < 1.05
@@ -276,7 +322,9 @@ def test_compressed_pointwise_storage(nb_data):
     assert idata.log_likelihood.attrs["rdsplan_pointwise"] == "outcome"
     assert int(idata.constant_data["outcome_weight"].sum()) == idata.observed_data["y"].size
     # the posterior predictive is thinned (>= 100 draws in all)
-    assert idata.posterior_predictive.sizes["draw"] * idata.posterior_predictive.sizes["chain"] >= 100
+    assert (
+        idata.posterior_predictive.sizes["draw"] * idata.posterior_predictive.sizes["chain"] >= 100
+    )
     assert idata.posterior_predictive.sizes["draw"] < 100
 
 
@@ -284,8 +332,10 @@ def test_sizes_and_seed_alias(nb_model, nb_data, tmp_path):
     assert nb_model.n_observations == nb_model.idata.observed_data["y"].size
     assert nb_model.n_cells == nb_model.cells.n_patterns
     people = nb_data.frontier.head(3).assign(group="brand-new")
-    np.testing.assert_array_equal(nb_model.survival(people, 2, samples=20, seed=4).values,
-                                  nb_model.survival(people, 2, samples=20, rng=4).values)
+    np.testing.assert_array_equal(
+        nb_model.survival(people, 2, samples=20, seed=4).values,
+        nb_model.survival(people, 2, samples=20, rng=4).values,
+    )
     loaded = CountModel.load(nb_model.save(tmp_path / "p.nc"))
     assert loaded.n_observations == nb_model.n_observations and loaded.n_cells == nb_model.n_cells
     report = loaded.diagnose()

@@ -14,10 +14,17 @@ from rdsmodel.count.sampling import KernelModel
 
 PRIOR_SETS = [
     None,
-    {"b0": {"dist": "StudentT", "nu": 4, "mu": 0.2, "sigma": 2}, "beta": {"dist": "Cauchy", "alpha": 0, "beta": 1},
-     "sigma_u": {"dist": "Exponential", "lam": 2}, "phi": {"dist": "Gamma", "alpha": 2, "beta": 0.5},
-     "psi": {"dist": "Beta", "alpha": 2, "beta": 5}},
-    {"sigma_u": {"dist": "HalfStudentT", "nu": 3, "sigma": 1}, "phi": {"dist": "InverseGamma", "alpha": 3, "beta": 2}},
+    {
+        "b0": {"dist": "StudentT", "nu": 4, "mu": 0.2, "sigma": 2},
+        "beta": {"dist": "Cauchy", "alpha": 0, "beta": 1},
+        "sigma_u": {"dist": "Exponential", "lam": 2},
+        "phi": {"dist": "Gamma", "alpha": 2, "beta": 0.5},
+        "psi": {"dist": "Beta", "alpha": 2, "beta": 5},
+    },
+    {
+        "sigma_u": {"dist": "HalfStudentT", "nu": 3, "sigma": 1},
+        "phi": {"dist": "InverseGamma", "alpha": 3, "beta": 2},
+    },
     {"sigma_u": {"dist": "HalfCauchy", "beta": 1}, "phi": {"dist": "HalfNormal", "sigma": 5}},
 ]
 
@@ -47,8 +54,13 @@ def _cells(seed=0, open_rows=False):
 def _to_point(model, km: KernelModel, x: np.ndarray) -> dict:
     """Map the kernel's flat layout onto PyMC's named value variables."""
     q, g = km.n_terms, km.n_groups
-    point = {"b0_groups": x[0], "beta": x[1 : 1 + q], "u_raw": x[1 + q : q + g], "u_mean_z": x[q + g],
-             "sigma_u_log__": x[1 + q + g]}
+    point = {
+        "b0_groups": x[0],
+        "beta": x[1 : 1 + q],
+        "u_raw": x[1 + q : q + g],
+        "u_mean_z": x[q + g],
+        "sigma_u_log__": x[1 + q + g],
+    }
     pos = 2 + q + g
     if km.family.has_phi:
         point["phi_log__"] = x[pos]
@@ -63,7 +75,15 @@ def _grad_in_kernel_order(model, km, grad_dict_vector, point):
     names = [v.name for v in model.value_vars]
     sizes = [np.size(point[n]) for n in names]
     parts = dict(zip(names, np.split(grad_dict_vector, np.cumsum(sizes)[:-1]), strict=True))
-    order = ["b0_groups", "beta", "u_raw", "u_mean_z", "sigma_u_log__", "phi_log__", "psi_logodds__"]
+    order = [
+        "b0_groups",
+        "beta",
+        "u_raw",
+        "u_mean_z",
+        "sigma_u_log__",
+        "phi_log__",
+        "psi_logodds__",
+    ]
     return np.concatenate([parts[n] for n in order if n in parts])
 
 
@@ -71,8 +91,12 @@ def _centring(cells, fam, groups=5, how="auto"):
     return group_centring(cells, fam, groups, None, how=how)
 
 
-CASES = [(f, 0, False) for f in FAMILIES] + [("zinb", 1, False), ("nb", 2, False), ("hurdle", 3, False),
-                                             ("poisson", 1, False)]
+CASES = [(f, 0, False) for f in FAMILIES] + [
+    ("zinb", 1, False),
+    ("nb", 2, False),
+    ("hurdle", 3, False),
+    ("poisson", 1, False),
+]
 CASES += [("nb", 0, True), ("poisson", 1, True), ("zinb", 1, True), ("hurdle", 3, True)]
 
 
@@ -89,8 +113,9 @@ def test_kernel_equals_pymc(family, prior_set, open_rows):
     centring = _centring(cells, fam, how="noncentered" if prior_set == 3 else "auto")
     assert prior_set == 3 or np.all(centring.kappa > 0)
     groups = [f"g{i}" for i in range(5)]
-    model = build_pymc_model(cells, family=fam, priors=priors, terms=["a", "b", "c"], groups=groups,
-                             centring=centring)
+    model = build_pymc_model(
+        cells, family=fam, priors=priors, terms=["a", "b", "c"], groups=groups, centring=centring
+    )
     km = KernelModel.make(cells, fam, table, ["a", "b", "c"], groups, 0.1, centring)
     logp, dlogp = model.compile_logp(), model.compile_dlogp()
     rng = np.random.default_rng(prior_set)
@@ -104,18 +129,35 @@ def test_kernel_equals_pymc(family, prior_set, open_rows):
         # hurdle with open windows: PyMC's autodiff through log1mexp of the zero mass and the survival
         # ratio is the noisier side there (the kernel matches central differences to ~1e-8); 1e-6
         rtol = 1e-6 if (open_rows and family == "hurdle") else 1e-8
-        np.testing.assert_allclose(grad, _grad_in_kernel_order(model, km, dlogp(point), point),
-                                   rtol=rtol, atol=1e-9)
+        np.testing.assert_allclose(
+            grad, _grad_in_kernel_order(model, km, dlogp(point), point), rtol=rtol, atol=1e-9
+        )
 
 
 def test_other_parameterisations_leave_the_kernel():
     names = ("b0", "beta", "sigma_u", "phi")
-    assert kernel_prior_table(resolve_priors({"phi": {"dist": "Gamma", "mu": 2, "sigma": 1}},
-                                             log_mean=0.0, names=names)) is None
-    assert kernel_prior_table(resolve_priors({"sigma_u": {"dist": "Weibull", "alpha": 2, "beta": 1}},
-                                             log_mean=0.0, names=names)) is None
-    assert kernel_prior_table(resolve_priors({"b0": {"dist": "HalfNormal", "sigma": 1}},
-                                             log_mean=0.0, names=names)) is None
+    assert (
+        kernel_prior_table(
+            resolve_priors(
+                {"phi": {"dist": "Gamma", "mu": 2, "sigma": 1}}, log_mean=0.0, names=names
+            )
+        )
+        is None
+    )
+    assert (
+        kernel_prior_table(
+            resolve_priors(
+                {"sigma_u": {"dist": "Weibull", "alpha": 2, "beta": 1}}, log_mean=0.0, names=names
+            )
+        )
+        is None
+    )
+    assert (
+        kernel_prior_table(
+            resolve_priors({"b0": {"dist": "HalfNormal", "sigma": 1}}, log_mean=0.0, names=names)
+        )
+        is None
+    )
 
 
 def test_expand_maps_the_group_coordinates():
@@ -124,8 +166,15 @@ def test_expand_maps_the_group_coordinates():
     cells = _cells()
     priors = resolve_priors(None, log_mean=0.1, names=parameter_names(fam, 3, True))
     centring = _centring(cells, fam)
-    km = KernelModel.make(cells, fam, kernel_prior_table(priors), ["a", "b", "c"],
-                          [f"g{i}" for i in range(5)], 0.1, centring)
+    km = KernelModel.make(
+        cells,
+        fam,
+        kernel_prior_table(priors),
+        ["a", "b", "c"],
+        [f"g{i}" for i in range(5)],
+        0.1,
+        centring,
+    )
     x = np.arange(km.ndim, dtype=float) / 10
     out = km.expand(x)
     sigma = np.exp(x[1 + 3 + 5])

@@ -39,21 +39,29 @@ ROWS = [
     ("h", "c", 2, "M", 35.0, "s2"),
     ("i", "d", 3, "F", 52.0, "s2"),
     ("j", "e", 2, "M", 22.0, "s1"),
-    ("k", "g", None, None, 50.0, "s1"),   # frontier, categorical gap
-    ("l", "h", None, "F", NA, "s2"),      # frontier, numeric gap
-    ("m", "i", None, "M", 31.0, None),    # frontier, no site
+    ("k", "g", None, None, 50.0, "s1"),  # frontier, categorical gap
+    ("l", "h", None, "F", NA, "s2"),  # frontier, numeric gap
+    ("m", "i", None, "M", 31.0, None),  # frontier, no site
 ]
 
 
 def _table():
-    return pd.DataFrame(ROWS, columns=["id", "recruiter_id", "coupons_issued", "sex", "age", "site"])
+    return pd.DataFrame(
+        ROWS, columns=["id", "recruiter_id", "coupons_issued", "sex", "age", "site"]
+    )
 
 
 def test_design_by_hand():
     """Every design value of a hand-written table with gaps, computed by hand."""
     table = _table().iloc[:10]
-    spec = DesignSpec.fit(table, covariates=["sex", "age"], kinds={"sex": "categorical", "age": "numeric"},
-                          levels={"sex": ["F", "M"]}, group_column="site", wave_effect=False)
+    spec = DesignSpec.fit(
+        table,
+        covariates=["sex", "age"],
+        kinds={"sex": "categorical", "age": "numeric"},
+        levels={"sex": ["F", "M"]},
+        group_column="site",
+        wave_effect=False,
+    )
     assert spec.terms == ["sex[M]", f"sex[{MISSING_LEVEL}]", "age", "age[missing]"]
     assert spec.reference["sex"] == "F"  # 4 F, 4 M, 2 missing: first in schema order on ties
     assert spec.missing_fit == {"sex": 2, "age": 2, "site": 1}
@@ -61,19 +69,21 @@ def test_design_by_hand():
     ages = np.array([30, 25, 41, 38, 28, 35, 52, 22], dtype=float)
     mean, sd = ages.mean(), ages.std()
     assert spec.numeric["age"] == pytest.approx([mean, sd])
-    raw = np.array([
-        # sex[M], sex[missing], age (standardised, gap -> 0), age[missing]
-        [0, 0, (30 - mean) / sd, 0],
-        [1, 0, 0, 1],
-        [0, 1, (25 - mean) / sd, 0],
-        [0, 0, (41 - mean) / sd, 0],
-        [1, 0, (38 - mean) / sd, 0],
-        [0, 1, 0, 1],
-        [0, 0, (28 - mean) / sd, 0],
-        [1, 0, (35 - mean) / sd, 0],
-        [0, 0, (52 - mean) / sd, 0],
-        [1, 0, (22 - mean) / sd, 0],
-    ])
+    raw = np.array(
+        [
+            # sex[M], sex[missing], age (standardised, gap -> 0), age[missing]
+            [0, 0, (30 - mean) / sd, 0],
+            [1, 0, 0, 1],
+            [0, 1, (25 - mean) / sd, 0],
+            [0, 0, (41 - mean) / sd, 0],
+            [1, 0, (38 - mean) / sd, 0],
+            [0, 1, 0, 1],
+            [0, 0, (28 - mean) / sd, 0],
+            [1, 0, (35 - mean) / sd, 0],
+            [0, 0, (52 - mean) / sd, 0],
+            [1, 0, (22 - mean) / sd, 0],
+        ]
+    )
     np.testing.assert_allclose(spec.matrix(table), raw - raw.mean(axis=0), atol=1e-12)
     gidx, unseen = spec.group_index(table, "site")
     assert gidx.tolist() == [1, 2, 1, 1, 0, 2, 1, 2, 2, 1] and unseen == []
@@ -87,13 +97,32 @@ def test_design_by_hand():
 
 def test_gaps_the_fit_never_saw_take_the_average():
     """A complete fit, a frontier with gaps: the centred design columns of the gap are 0."""
-    full = _table().iloc[:10].assign(sex=lambda d: d["sex"].fillna("F"), age=lambda d: d["age"].fillna(33.0),
-                                     site=lambda d: d["site"].fillna("s1"))
-    spec = DesignSpec.fit(full, covariates=["sex", "age"], kinds={"sex": "categorical", "age": "numeric"},
-                          levels={"sex": ["F", "M"]}, group_column="site", wave_effect=False)
+    full = (
+        _table()
+        .iloc[:10]
+        .assign(
+            sex=lambda d: d["sex"].fillna("F"),
+            age=lambda d: d["age"].fillna(33.0),
+            site=lambda d: d["site"].fillna("s1"),
+        )
+    )
+    spec = DesignSpec.fit(
+        full,
+        covariates=["sex", "age"],
+        kinds={"sex": "categorical", "age": "numeric"},
+        levels={"sex": ["F", "M"]},
+        group_column="site",
+        wave_effect=False,
+    )
     assert spec.terms == ["sex[M]", "age"] and spec.missing_fit == {}
-    people = pd.DataFrame({"id": ["p", "q", "r"], "sex": ["M", None, "F"], "age": [NA, 40.0, 20.0],
-                           "site": ["s1", "s2", None]})
+    people = pd.DataFrame(
+        {
+            "id": ["p", "q", "r"],
+            "sex": ["M", None, "F"],
+            "age": [NA, 40.0, 20.0],
+            "site": ["s1", "s2", None],
+        }
+    )
     x = spec.matrix(people)
     assert x[0, 1] == 0.0 and x[1, 0] == 0.0  # the gaps
     assert x[0, 0] == pytest.approx(1 - spec.centers[0]) and x[1, 1] != 0.0
@@ -113,7 +142,9 @@ def gappy():
     frame["age"] = rng.normal(35, 9, len(frame)).round()
     for col, share in (("x1", 0.05), ("age", 0.08), ("site", 0.01)):
         frame.loc[rng.random(len(frame)) < share, col] = None
-    data = RecruitmentData.from_frame(frame, group_col="site", categorical=["x1", "x2"], numeric=["age"])
+    data = RecruitmentData.from_frame(
+        frame, group_col="site", categorical=["x1", "x2"], numeric=["age"]
+    )
     model = CountModel(data)
     model.fit(draws=300, tune=300, chains=2, progressbar=False)
     return data, model
@@ -123,8 +154,11 @@ def test_fit_keeps_and_reports_missing_values(gappy):
     data, model = gappy
     rows = data.fit_rows
     assert model.n_observations == len(rows)  # nobody left out
-    want = {"x1": int(rows["x1"].isna().sum()), "age": int(rows["age"].isna().sum()),
-            "group": int(rows["group"].isna().sum())}
+    want = {
+        "x1": int(rows["x1"].isna().sum()),
+        "age": int(rows["age"].isna().sum()),
+        "group": int(rows["group"].isna().sum()),
+    }
     assert all(want.values())
     assert model.missing_values == want
     note = model.missing_note
@@ -145,7 +179,9 @@ def test_predictions_for_people_with_gaps(gappy):
     assert curves.shape == (40, len(frontier), 4)
     assert np.all(np.isfinite(curves.values)) and np.all(np.diff(curves.values, axis=-1) <= 1e-12)
     counts = json.loads(curves.attrs["missing_values"])
-    assert counts == {k: int(v) for k, v in frontier[["x1", "age", "group"]].isna().sum().items() if v}
+    assert counts == {
+        k: int(v) for k, v in frontier[["x1", "age", "group"]].isna().sum().items() if v
+    }
     assert "in the table predicted for" in curves.attrs["missing_note"]
     pmf = model.capacity_pmf(frontier, max_count=6, samples=10, tail=True)
     np.testing.assert_allclose(pmf.values.sum(-1), 1.0, atol=1e-12)
@@ -157,10 +193,16 @@ def test_predictions_for_people_with_gaps(gappy):
     # a person whose value is missing gets the "(missing)" level's curve, not someone else's
     one = frontier.head(1).assign(x1=None, x2="0", age=35.0, group="site0")
     other = one.assign(x1="0")
-    assert not np.allclose(model.survival(one, 2, samples=40).values, model.survival(other, 2, samples=40).values)
+    assert not np.allclose(
+        model.survival(one, 2, samples=40).values, model.survival(other, 2, samples=40).values
+    )
     # the model's diagnostics and the pointwise groups cover everyone
     assert model.idata.log_likelihood["y"].sizes["person"] == model.n_observations
-    assert model.diagnose(loo=False).verdict in ("ok", "warn", "fail")  # computes, whatever the verdict
+    assert model.diagnose(loo=False).verdict in (
+        "ok",
+        "warn",
+        "fail",
+    )  # computes, whatever the verdict
 
 
 def test_complete_fit_predicts_for_a_gappy_frontier():

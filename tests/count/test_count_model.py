@@ -14,11 +14,13 @@ from rdsmodel.errors import ModelError
 
 def _frame(coupons, sex=None, group=None, age=None, seeds_only=False):
     n = len(coupons)
-    df = pd.DataFrame({
-        "id": [f"p{i}" for i in range(n)],
-        "recruiter_id": [None] * n if seeds_only else [None] + ["p0"] * (n - 1),
-        "coupons_issued": pd.array(coupons, dtype="Int64"),
-    })
+    df = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            "recruiter_id": [None] * n if seeds_only else [None] + ["p0"] * (n - 1),
+            "coupons_issued": pd.array(coupons, dtype="Int64"),
+        }
+    )
     if sex is not None:
         df["sex"] = sex
     if age is not None:
@@ -36,8 +38,12 @@ def _one_line(err: pytest.ExceptionInfo) -> str:
 
 def small_data():
     return RecruitmentData.from_frame(
-        _frame([5, 2, 3, 1, 2, None], sex=["f", "m", "f", "m", "f", "m"], group=list("aabbab"),
-               age=[20.5, 31.0, 45.2, 28.1, 39.9, 50.0]),
+        _frame(
+            [5, 2, 3, 1, 2, None],
+            sex=["f", "m", "f", "m", "f", "m"],
+            group=list("aabbab"),
+            age=[20.5, 31.0, 45.2, 28.1, 39.9, 50.0],
+        ),
         group_col="group",
     )
 
@@ -62,8 +68,16 @@ def test_design_reference_centering_and_config():
 
 def test_priors_merge_user_over_defaults():
     data = small_data()
-    model = CountModel(data, family="zinb", priors={"b0": {"sigma": 0.7}, "phi": {"dist": "Gamma", "alpha": 2, "beta": 1}})
-    assert model.priors["b0"] == {"dist": "Normal", "mu": pytest.approx(model.log_mean), "sigma": 0.7}
+    model = CountModel(
+        data,
+        family="zinb",
+        priors={"b0": {"sigma": 0.7}, "phi": {"dist": "Gamma", "alpha": 2, "beta": 1}},
+    )
+    assert model.priors["b0"] == {
+        "dist": "Normal",
+        "mu": pytest.approx(model.log_mean),
+        "sigma": 0.7,
+    }
     assert model.priors["phi"] == {"dist": "Gamma", "alpha": 2.0, "beta": 1.0}
     assert model.priors["psi"] == DEFAULT_PRIORS["psi"]
     assert DEFAULT_PRIORS["b0"]["sigma"] == 1.5  # defaults untouched
@@ -93,7 +107,9 @@ def test_bad_arguments(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern) as err:
         CountModel(small_data(), **kwargs)
     _one_line(err)
-    if "family" not in kwargs:  # the count model's own checks raise ModelError: exit status 1 in the CLI
+    if (
+        "family" not in kwargs
+    ):  # the count model's own checks raise ModelError: exit status 1 in the CLI
         assert isinstance(err.value, ModelError)
 
 
@@ -112,18 +128,26 @@ def test_no_usable_rows():
 
 
 def test_every_respondent_given_zero_coupons():
-    data = RecruitmentData.from_frame(_frame([0, 0, 0, 0], sex=["f", "m", "f", "m"], seeds_only=True))
+    data = RecruitmentData.from_frame(
+        _frame([0, 0, 0, 0], sex=["f", "m", "f", "m"], seeds_only=True)
+    )
     with pytest.raises(ValueError, match="every respondent was given zero coupons") as err:
         CountModel(data)
     _one_line(err)
 
 
 def test_constant_covariate():
-    data = RecruitmentData.from_frame(_frame([2, 3, 1, None], sex=["f", "f", "f", "m"], seeds_only=True))
-    with pytest.raises(ValueError, match="covariate 'sex' is constant among the 3 fitted respondents") as err:
+    data = RecruitmentData.from_frame(
+        _frame([2, 3, 1, None], sex=["f", "f", "f", "m"], seeds_only=True)
+    )
+    with pytest.raises(
+        ValueError, match="covariate 'sex' is constant among the 3 fitted respondents"
+    ) as err:
         CountModel(data)
     _one_line(err)
-    numeric = RecruitmentData.from_frame(_frame([2, 3, 1], age=[30.5, 30.5, 30.5], seeds_only=True), numeric=["age"])
+    numeric = RecruitmentData.from_frame(
+        _frame([2, 3, 1], age=[30.5, 30.5, 30.5], seeds_only=True), numeric=["age"]
+    )
     with pytest.raises(ValueError, match="covariate 'age' is constant"):
         CountModel(numeric)
 
@@ -133,11 +157,17 @@ def test_open_windows_without_recruits_are_not_usable():
     df["recruiter_id"] = [None, None, None]
     df["interview_time"] = pd.to_datetime(["2024-01-10", "2024-01-10", "2024-01-11"])
     data = RecruitmentData.from_frame(df, coupon_window=30, cutoff="2024-01-12")
-    with pytest.raises(ValueError, match="open coupon windows need the redemption delay law, but only 0"):
+    with pytest.raises(
+        ValueError, match="open coupon windows need the redemption delay law, but only 0"
+    ):
         CountModel(data)  # "auto" is "delay" with interview times: no delay to fit G from
-    with pytest.raises(ValueError, match="no usable rows: every respondent with coupons still has an open"):
+    with pytest.raises(
+        ValueError, match="no usable rows: every respondent with coupons still has an open"
+    ):
         CountModel(data, open_windows="exclude")
-    with pytest.raises(ValueError, match="no usable rows: every respondent with coupons has an open window"):
+    with pytest.raises(
+        ValueError, match="no usable rows: every respondent with coupons has an open window"
+    ):
         CountModel(data, open_windows="lower-bound")
     with pytest.raises(ValueError, match="open-windows must be one of"):
         CountModel(data, open_windows="maybe")
@@ -146,7 +176,9 @@ def test_open_windows_without_recruits_are_not_usable():
 def test_open_windows_enter_through_the_delay_by_default_left_out_or_lower_bounds_on_request():
     from planning.simulation import simulate_study
 
-    data = RecruitmentData.from_frame(simulate_study("homogeneous", seed=5, respondents=400), group_col="group")
+    data = RecruitmentData.from_frame(
+        simulate_study("homogeneous", seed=5, respondents=400), group_col="group"
+    )
     table = data.table
     informative = table["coupons_issued"].notna() & (table["censor_at"].fillna(0) >= 1)
     closed = informative & table["window_closed"]

@@ -22,8 +22,17 @@ START = pd.Timestamp("2024-01-01")
 FAST = {"draws": 400, "tune": 400, "chains": 2, "seed": 1, "progressbar": False}
 
 
-def make_open_study(seed: int, *, mu: float = 1.8, phi: float = 2.0, coupons: int = 3, n_seeds: int = 25,
-                    cut_days: float = 24.0, window: float = 14.0, delay: str = "exponential"):
+def make_open_study(
+    seed: int,
+    *,
+    mu: float = 1.8,
+    phi: float = 2.0,
+    coupons: int = 3,
+    n_seeds: int = 25,
+    cut_days: float = 24.0,
+    window: float = 14.0,
+    delay: str = "exponential",
+):
     """A study cut at ``cut_days``; returns (frame, truth b0 = log mu, window, cut-off)."""
     rng = np.random.default_rng(seed)
     ids, rec, times = [], [], []
@@ -47,8 +56,14 @@ def make_open_study(seed: int, *, mu: float = 1.8, phi: float = 2.0, coupons: in
         for dj in d:
             k += 1
             queue.append((f"r{k}", rid, t + float(dj)))
-    frame = pd.DataFrame({"id": ids, "recruiter_id": rec, "coupons_issued": coupons,
-                          "interview_time": START + pd.to_timedelta(np.asarray(times), unit="D")})
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "recruiter_id": rec,
+            "coupons_issued": coupons,
+            "interview_time": START + pd.to_timedelta(np.asarray(times), unit="D"),
+        }
+    )
     cutoff = START + pd.Timedelta(days=cut_days)
     return frame, float(np.log(mu)), window, cutoff
 
@@ -77,7 +92,10 @@ def test_auto_resolves_and_delay_fits_one_small_study(tmp_path):
     model = CountModel(data, family="nb")
     assert model.open_windows == "delay" and model.n_open > 50 and model.delay_law is not None
     idata = model.fit(**FAST)
-    assert abs(float(idata.posterior["b0"].mean()) - b0) < 3 * float(idata.posterior["b0"].std()) + 0.05
+    assert (
+        abs(float(idata.posterior["b0"].mean()) - b0)
+        < 3 * float(idata.posterior["b0"].std()) + 0.05
+    )
     assert np.isfinite(idata.log_likelihood["y"].values).all()
     assert idata.log_likelihood["y"].sizes["person"] == model.n_observations
     g = idata.constant_data["redeem_prob"].values
@@ -99,26 +117,33 @@ def test_delay_is_unbiased_and_tighter_than_exclude(source, capsys):
     results = {ow: [] for ow in ("exclude", "lower-bound", "delay")}
     for seed in range(8):
         if source == "generator":
-            frame, truth, window, cutoff = make_open_study(100 + seed, delay="lognormal" if seed % 2 else
-                                                           "exponential")
+            frame, truth, window, cutoff = make_open_study(
+                100 + seed, delay="lognormal" if seed % 2 else "exponential"
+            )
             data = _data(frame, window, cutoff)
         else:
             from planning.simulation.scenarios import simulate_study_detailed
 
             st = simulate_study_detailed("homogeneous", 100 + seed, respondents=400)
-            data = RecruitmentData.from_frame(st.table, coupon_window=st.coupon_window, cutoff=st.cutoff)
+            data = RecruitmentData.from_frame(
+                st.table, coupon_window=st.coupon_window, cutoff=st.cutoff
+            )
             truth = float(np.log(st.truth["capacity"].mean()))
         for ow in results:
             model = CountModel(data, family="nb", open_windows=ow)
             post = model.fit(**FAST).posterior
-            log_mean = np.log(np.exp(post["b0"]).mean()) if source == "simulator" else post["b0"].mean()
+            log_mean = (
+                np.log(np.exp(post["b0"]).mean()) if source == "simulator" else post["b0"].mean()
+            )
             results[ow].append((float(log_mean) - truth, float(post["b0"].std())))
     with capsys.disabled():
         print(f"\n{source}: 8 studies cut mid-round, log mean capacity, posterior mean - truth")
         for ow, rows in results.items():
             err = np.array(rows)
-            print(f"  {ow:12s} bias {err[:, 0].mean():+.3f} (MC se {err[:, 0].std(ddof=1) / np.sqrt(len(err)):.3f})"
-                  f"  rmse {np.sqrt((err[:, 0] ** 2).mean()):.3f}  mean posterior sd {err[:, 1].mean():.3f}")
+            print(
+                f"  {ow:12s} bias {err[:, 0].mean():+.3f} (MC se {err[:, 0].std(ddof=1) / np.sqrt(len(err)):.3f})"
+                f"  rmse {np.sqrt((err[:, 0] ** 2).mean()):.3f}  mean posterior sd {err[:, 1].mean():.3f}"
+            )
     delay, exclude = np.array(results["delay"]), np.array(results["exclude"])
     se = delay[:, 0].std(ddof=1) / np.sqrt(len(delay))
     assert abs(delay[:, 0].mean()) < 3 * se + 0.03

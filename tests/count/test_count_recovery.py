@@ -27,9 +27,16 @@ TRUTH = {
 def _fit_and_check(family, n, *, groups, seed, draws, chains, effects):
     t = TRUTH[family]
     sim = simulate_study(
-        n, family=family, b0=t["b0"], phi=t["phi"] or 1.0, psi=t["psi"] or 0.0,
+        n,
+        family=family,
+        b0=t["b0"],
+        phi=t["phi"] or 1.0,
+        psi=t["psi"] or 0.0,
         categorical={"sex": [0.0, effects[0]], "site": [0.0, effects[1], effects[2]]},
-        n_groups=groups, sigma_u=0.3, coupons=(2, 3, 5), seed=seed,
+        n_groups=groups,
+        sigma_u=0.3,
+        coupons=(2, 3, 5),
+        seed=seed,
     )
     model = CountModel(sim.data(), family=family)
     idata = model.fit(draws=draws, tune=draws, chains=chains, seed=seed, progressbar=False)
@@ -45,7 +52,9 @@ def _fit_and_check(family, n, *, groups, seed, draws, chains, effects):
         hdi = az.hdi(idata, hdi_prob=prob)
         misses[prob] = []
         for name, value in want.items():
-            lo, hi = (hdi["beta"].sel(term=name[5:-1]) if name.startswith("beta[") else hdi[name]).values
+            lo, hi = (
+                hdi["beta"].sel(term=name[5:-1]) if name.startswith("beta[") else hdi[name]
+            ).values
             if not lo <= value <= hi:
                 misses[prob].append(f"{name}={value} not in [{lo:.3f}, {hi:.3f}]")
     return misses, len(want)
@@ -55,7 +64,9 @@ def _fit_and_check(family, n, *, groups, seed, draws, chains, effects):
 def test_recovery_quick(family):
     """True values inside the 94% HDIs: at most one of ~7 outside (a calibrated set misses
     one about a third of the time), none outside the 99% HDIs."""
-    misses, _ = _fit_and_check(family, 2000, groups=0, seed=21, draws=500, chains=2, effects=(0.4, -0.3, 0.2))
+    misses, _ = _fit_and_check(
+        family, 2000, groups=0, seed=21, draws=500, chains=2, effects=(0.4, -0.3, 0.2)
+    )
     assert len(misses[0.94]) <= 1, misses
     assert misses[0.99] == [], misses
 
@@ -64,8 +75,9 @@ def test_recovery_quick(family):
 @pytest.mark.parametrize("family", ["nb", "poisson", "zinb", "hurdle"])
 @pytest.mark.parametrize("seed", [31, 32])
 def test_recovery_large(family, seed):
-    misses, _ = _fit_and_check(family, 8000, groups=20, seed=seed, draws=1000, chains=4,
-                                      effects=(0.4, -0.3, 0.2))
+    misses, _ = _fit_and_check(
+        family, 8000, groups=20, seed=seed, draws=1000, chains=4, effects=(0.4, -0.3, 0.2)
+    )
     assert len(misses[0.94]) <= 2, misses
     assert misses[0.99] == [], misses
 
@@ -88,8 +100,16 @@ def test_simulation_based_calibration():
             "sigma_u": abs(rng.normal(0.0, 0.4)),
             "phi": float(np.exp(rng.normal(0.7, 0.4))),
         }
-        sim = simulate_study(300, family="nb", b0=truth["b0"], sigma_u=truth["sigma_u"], phi=truth["phi"],
-                             n_groups=5, coupons=(2, 3, 4), seed=1000 + i)
+        sim = simulate_study(
+            300,
+            family="nb",
+            b0=truth["b0"],
+            sigma_u=truth["sigma_u"],
+            phi=truth["phi"],
+            n_groups=5,
+            coupons=(2, 3, 4),
+            seed=1000 + i,
+        )
         model = CountModel(sim.data(), family="nb", priors=priors)
         idata = model.fit(draws=500, tune=500, chains=2, seed=i, progressbar=False)
         for name in ranks:

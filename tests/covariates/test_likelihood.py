@@ -10,7 +10,9 @@ from rdsmodel.covariates.params import pair_log_likelihood
 from rdsmodel.covariates.transitions import CategoricalCounts, NumericMoments, encode_pairs
 
 
-def _random_params(model: CovariateModel, rng: np.random.Generator, by_level: bool) -> InheritanceParams:
+def _random_params(
+    model: CovariateModel, rng: np.random.Generator, by_level: bool
+) -> InheritanceParams:
     cat = [s for s in model.fields if s.is_categorical]
     L = max(s.n_levels for s in cat)
     rho = np.zeros((1, len(cat), L))
@@ -19,9 +21,15 @@ def _random_params(model: CovariateModel, rng: np.random.Generator, by_level: bo
         rho[0, k, : s.n_levels] = rng.uniform(0.05, 0.95, s.n_levels if by_level else 1)
         pi[0, 0, k, : s.n_levels] = rng.dirichlet(np.ones(s.n_levels))
     G = len(model.numeric_fields)
-    return InheritanceParams(rho=rho, pi=pi, class_weight=np.ones((1, 1)), class_rho=np.zeros(1),
-                             intercept=rng.normal(1.0, 0.3, (1, G)), slope=rng.uniform(0.2, 0.8, (1, G)),
-                             sigma=rng.uniform(0.1, 0.4, (1, G)))
+    return InheritanceParams(
+        rho=rho,
+        pi=pi,
+        class_weight=np.ones((1, 1)),
+        class_rho=np.zeros(1),
+        intercept=rng.normal(1.0, 0.3, (1, G)),
+        slope=rng.uniform(0.2, 0.8, (1, G)),
+        sigma=rng.uniform(0.1, 0.4, (1, G)),
+    )
 
 
 def _naive_rowwise(model: CovariateModel, params: InheritanceParams) -> float:
@@ -38,8 +46,10 @@ def _naive_rowwise(model: CovariateModel, params: InheritanceParams) -> float:
             rho, pi = params.rho[0, k], params.pi[0, 0, k]
             if c < 0:
                 continue
-            if p < 0:   # recruiter missing: sum_p pi(p) P(c | p)
-                prob = sum(pi[q] * (rho[q] * (c == q) + (1 - rho[q]) * pi[c]) for q in range(s.n_levels))
+            if p < 0:  # recruiter missing: sum_p pi(p) P(c | p)
+                prob = sum(
+                    pi[q] * (rho[q] * (c == q) + (1 - rho[q]) * pi[c]) for q in range(s.n_levels)
+                )
             else:
                 prob = rho[p] * (c == p) + (1 - rho[p]) * pi[c]
             total += np.log(prob)
@@ -72,8 +82,9 @@ def test_count_likelihood_equals_rowwise(mixed_data, by_level):
     rho, pi = params.rho[0], params.pi[0, 0]
     pi_one = np.where(pi > 0, pi, 1.0)
     cat_np = categorical_count_loglik(rho, pi_one, pi, model.counts, xp=np)
-    cat_pt = categorical_count_loglik(pt.as_tensor(rho), pt.as_tensor(pi_one), pt.as_tensor(pi),
-                                      model.counts).eval()
+    cat_pt = categorical_count_loglik(
+        pt.as_tensor(rho), pt.as_tensor(pi_one), pt.as_tensor(pi), model.counts
+    ).eval()
     spec = model.fields[2]
     a = (params.intercept[0] - spec.center * (1 - params.slope[0])) / spec.scale
     b, s = params.slope[0], params.sigma[0] / spec.scale
@@ -92,17 +103,25 @@ def test_model_potential_equals_rowwise(mixed_data):
     values = [point[v.name] for v in pm_model.value_vars]
 
     def evaluate(outs):
-        outs = pm_model.replace_rvs_by_values(outs)   # functions of the value variables, not draws
-        fn = pm_model.compile_fn(outs, inputs=pm_model.value_vars, point_fn=False, on_unused_input="ignore")
+        outs = pm_model.replace_rvs_by_values(outs)  # functions of the value variables, not draws
+        fn = pm_model.compile_fn(
+            outs, inputs=pm_model.value_vars, point_fn=False, on_unused_input="ignore"
+        )
         return fn(*values)
 
     data_ll = sum(evaluate([pm_model["loglik_categorical"], pm_model["loglik_numeric"]]))
     outs = evaluate([pm_model[n] for n in ("rho", "pi", "intercept", "slope", "sigma")])
     rho, pi, a, b, s = (np.asarray(o) for o in outs)
     L = pi.shape[1]
-    params = InheritanceParams(rho=np.repeat(rho[None, :, None], L, 2), pi=pi[None, None],
-                               class_weight=np.ones((1, 1)), class_rho=np.zeros(1),
-                               intercept=a[None], slope=b[None], sigma=s[None])
+    params = InheritanceParams(
+        rho=np.repeat(rho[None, :, None], L, 2),
+        pi=pi[None, None],
+        class_weight=np.ones((1, 1)),
+        class_rho=np.zeros(1),
+        intercept=a[None],
+        slope=b[None],
+        sigma=s[None],
+    )
     rowwise = pair_log_likelihood(params, model.pairs, model.fields).sum()
     assert float(data_ll) == pytest.approx(rowwise, abs=1e-9, rel=1e-12)
 

@@ -26,23 +26,25 @@ NA = None
 ROWS = [
     ("a", NA, 3, "F", "x", 30.0),
     ("b", NA, 3, NA, "y", NA),
-    ("c", "a", 3, "F", NA, 25.0),     # race missing (recruit)
-    ("d", "a", 3, NA, "x", 41.0),     # sex missing (recruit)
-    ("e", "b", 3, "M", "y", NA),      # sex: recruiter b missing; age: both missing
-    ("f", "b", 3, NA, NA, 33.0),      # sex: both missing; age: recruiter missing
-    ("g", "c", 2, "M", "x", 28.0),    # race: recruiter c missing
-    ("h", "c", 2, "F", "y", 35.0),    # race: recruiter c missing
-    ("i", "d", 2, "F", NA, NA),       # sex: recruiter d missing
-    ("j", "d", 2, "M", "x", 22.0),    # sex: recruiter d missing
+    ("c", "a", 3, "F", NA, 25.0),  # race missing (recruit)
+    ("d", "a", 3, NA, "x", 41.0),  # sex missing (recruit)
+    ("e", "b", 3, "M", "y", NA),  # sex: recruiter b missing; age: both missing
+    ("f", "b", 3, NA, NA, 33.0),  # sex: both missing; age: recruiter missing
+    ("g", "c", 2, "M", "x", 28.0),  # race: recruiter c missing
+    ("h", "c", 2, "F", "y", 35.0),  # race: recruiter c missing
+    ("i", "d", 2, "F", NA, NA),  # sex: recruiter d missing
+    ("j", "d", 2, "M", "x", 22.0),  # sex: recruiter d missing
     ("k", "e", 2, NA, "y", 50.0),
-    ("l", "f", NA, "F", "x", 31.0),   # frontier; sex, race: recruiter f missing
+    ("l", "f", NA, "F", "x", 31.0),  # frontier; sex, race: recruiter f missing
     ("m", "g", NA, "M", NA, 27.0),
 ]
 
 
 @pytest.fixture(scope="module")
 def gappy() -> RecruitmentData:
-    frame = pd.DataFrame(ROWS, columns=["id", "recruiter_id", "coupons_issued", "sex", "race", "age"])
+    frame = pd.DataFrame(
+        ROWS, columns=["id", "recruiter_id", "coupons_issued", "sex", "race", "age"]
+    )
     return RecruitmentData.from_frame(frame, categorical=["sex", "race"], numeric=["age"])
 
 
@@ -52,16 +54,28 @@ def test_missing_report_counts_by_hand(gappy):
     assert (report["pairs"] == 11).all()
     # sex: recruit missing c..m: d, f, k -> 3; recruiter missing: edges from b, d, f (e, f, i, j, l) -> 5,
     # of which both missing: f (recruiter b) -> 1
-    assert report.loc["sex", ["recruit_missing", "recruiter_missing", "both_missing"]].tolist() == [3, 5, 1]
+    assert report.loc["sex", ["recruit_missing", "recruiter_missing", "both_missing"]].tolist() == [
+        3,
+        5,
+        1,
+    ]
     # race: recruit missing c, f, i, m -> 4; recruiter missing: edges from c, f, i (g, h, l) -> 3; both: none
-    assert report.loc["race", ["recruit_missing", "recruiter_missing", "both_missing"]].tolist() == [4, 3, 0]
+    assert report.loc[
+        "race", ["recruit_missing", "recruiter_missing", "both_missing"]
+    ].tolist() == [4, 3, 0]
     # age: recruit missing e, i -> 2 (and b, a seed, is never a recruit); recruiter missing: edges from b, e, i
     # (e, f, k) -> 3; both: e -> 1
-    assert report.loc["age", ["recruit_missing", "recruiter_missing", "both_missing"]].tolist() == [2, 3, 1]
+    assert report.loc["age", ["recruit_missing", "recruiter_missing", "both_missing"]].tolist() == [
+        2,
+        3,
+        1,
+    ]
 
 
-@pytest.mark.parametrize(("missing", "classes", "by_level"),
-                         [("marginalise", 0, False), ("level", 0, True), ("marginalise", 2, False)])
+@pytest.mark.parametrize(
+    ("missing", "classes", "by_level"),
+    [("marginalise", 0, False), ("level", 0, True), ("marginalise", 2, False)],
+)
 def test_every_variant_fits_and_plans_with_gaps(gappy, missing, classes, by_level):
     model = CovariateModel(gappy, missing=missing, latent_classes=classes, rho_by_level=by_level)
     idata = model.fit(draws=60, tune=60, chains=1, seed=1, progressbar=False, ppc_draws=10)

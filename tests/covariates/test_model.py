@@ -27,15 +27,23 @@ def fitted(mixed_data):
 
 def test_inference_data_layout(fitted, mixed_data):
     idata = fitted.idata
-    for group in ("posterior", "sample_stats", "log_likelihood", "posterior_predictive", "observed_data"):
+    for group in (
+        "posterior",
+        "sample_stats",
+        "log_likelihood",
+        "posterior_predictive",
+        "observed_data",
+    ):
         assert group in idata.groups()
     post = idata.posterior
     assert post["rho"].dims == ("chain", "draw", "field")
     assert post["pi"].dims == ("chain", "draw", "field", "level")
     assert post["field"].values.tolist() == ["SEX", "RACE"]
     assert post["intercept"].dims == ("chain", "draw", "numeric")
-    assert np.isnan(post["pi"].sel(field="SEX", level=3)).all()          # SEX has 3 levels: padding
-    np.testing.assert_allclose(post["pi"].sel(field="SEX").sum("level", skipna=True), 1.0, rtol=1e-9)
+    assert np.isnan(post["pi"].sel(field="SEX", level=3)).all()  # SEX has 3 levels: padding
+    np.testing.assert_allclose(
+        post["pi"].sel(field="SEX").sum("level", skipna=True), 1.0, rtol=1e-9
+    )
     assert not any(name.startswith("_") for name in post.data_vars)
     n_pairs = len(mixed_data.pairs()[0])
     assert idata.log_likelihood["pairs"].shape == (2, 300, n_pairs)
@@ -55,7 +63,9 @@ def test_recovers_mixed_truth(fitted):
         lo, hi = np.quantile(post[name].sel(numeric="age").values, [0.0015, 0.9985])
         assert lo < value < hi, (name, lo, hi)
     pi_race = post["pi"].sel(field="RACE")
-    z = (pi_race.mean(("chain", "draw")).values - [0.1, 0.2, 0.3, 0.4]) / pi_race.std(("chain", "draw")).values
+    z = (pi_race.mean(("chain", "draw")).values - [0.1, 0.2, 0.3, 0.4]) / pi_race.std(
+        ("chain", "draw")
+    ).values
     assert np.abs(z).max() < 4.0, z
 
 
@@ -78,8 +88,11 @@ def test_save_load_round_trip(fitted, mixed_data, tmp_path):
     pd.testing.assert_frame_equal(loaded.missing_report, fitted.missing_report, check_dtype=False)
     frontier = mixed_data.table[["SEX", "RACE", "age"]].head(15)
     H = np.random.default_rng(2).exponential(1.0, (3, 3, 5))
-    np.testing.assert_allclose(loaded.offspring().laplace(H, frontier, sample="all"),
-                               fitted.offspring().laplace(H, frontier, sample="all"), rtol=1e-12)
+    np.testing.assert_allclose(
+        loaded.offspring().laplace(H, frontier, sample="all"),
+        fitted.offspring().laplace(H, frontier, sample="all"),
+        rtol=1e-12,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", StudyChangedWarning)
         assert loaded.check_study(mixed_data) == []
@@ -99,9 +112,22 @@ def test_refuses_a_different_study(fitted, mixed_table, tmp_path):
         loaded.check_study(other)
     with pytest.raises(StudyMismatchError, match="refit"):
         fitted.check_study(other)
-    grown = pd.concat([mixed_table, pd.DataFrame({"id": ["new1"], "recruiter_id": [mixed_table["id"].iloc[-1]],
-                                                  "coupons_issued": [3], "SEX": ["F"], "RACE": ["a"],
-                                                  "age": [30.0]})], ignore_index=True)
+    grown = pd.concat(
+        [
+            mixed_table,
+            pd.DataFrame(
+                {
+                    "id": ["new1"],
+                    "recruiter_id": [mixed_table["id"].iloc[-1]],
+                    "coupons_issued": [3],
+                    "SEX": ["F"],
+                    "RACE": ["a"],
+                    "age": [30.0],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     grown.loc[grown["id"] == mixed_table["id"].iloc[-1], "coupons_issued"] = 3
     bigger = RecruitmentData.from_frame(grown, categorical=["SEX", "RACE"], numeric=["age"])
     with pytest.warns(StudyChangedWarning) as record:
@@ -110,7 +136,9 @@ def test_refuses_a_different_study(fitted, mixed_table, tmp_path):
     assert any("joined" in note for note in notes)
     relabelled = mixed_table.assign(SEX=mixed_table["SEX"].map({"F": "f", "M": "m", "T": "t"}))
     with pytest.raises(StudyMismatchError):
-        loaded.check_study(RecruitmentData.from_frame(relabelled, categorical=["SEX", "RACE"], numeric=["age"]))
+        loaded.check_study(
+            RecruitmentData.from_frame(relabelled, categorical=["SEX", "RACE"], numeric=["age"])
+        )
     with pytest.raises(ValueError, match="covariates"):
         from rdsmodel.persistence import load_inference, save_inference
 
@@ -121,7 +149,7 @@ def test_refuses_a_different_study(fitted, mixed_table, tmp_path):
 
 def test_homophily_report(fitted, tmp_path):
     section = homophily_section(fitted.idata)
-    text = json.dumps(section)          # JSON-able
+    text = json.dumps(section)  # JSON-able
     assert "NaN" not in text
     assert [row["field"] for row in section["homophily"]] == ["SEX", "RACE"]
     for row in section["homophily"]:
@@ -144,7 +172,7 @@ def test_report_flags_a_misfit(fitted):
     """An observed table the model cannot produce is flagged by the predictive check."""
     idata = fitted.idata.copy()
     obs = idata.observed_data["transitions"].values.copy()
-    obs[0] = np.diag(obs[0].sum(axis=1))           # every SEX pair matched
+    obs[0] = np.diag(obs[0].sum(axis=1))  # every SEX pair matched
     idata.observed_data["transitions"] = (idata.observed_data["transitions"].dims, obs)
     section = homophily_section(idata)
     assert section["verdict"] == "warn"
@@ -176,7 +204,11 @@ def test_diagnostics_section(fitted, tmp_path):
     report = Diagnostics([section], thresholds=thresholds)
     out = report.to_dict()
     assert [row["field"] for row in out["homophily"]["fields"]] == ["SEX", "RACE"]
-    assert {c["name"] for c in out["homophily"]["checks"]} >= {"rho_rhat", "rho_ess_bulk", "ppc_match_rate"}
+    assert {c["name"] for c in out["homophily"]["checks"]} >= {
+        "rho_rhat",
+        "rho_ess_bulk",
+        "ppc_match_rate",
+    }
     assert out["verdict"] == homophily_section(fitted.idata, thresholds=thresholds)["verdict"]
     json.dumps(out)
     assert "homophily" in report.text()

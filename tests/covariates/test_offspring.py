@@ -12,25 +12,38 @@ REPLICATES = 20_000
 
 
 def _parents() -> pd.DataFrame:
-    return pd.DataFrame({
-        "SEX": pd.array(["F", "M", "T", None, "F", "M"], dtype="string"),
-        "RACE": pd.array(["a", "d", None, "b", "c", "a"], dtype="string"),
-        "age": [25.0, 40.0, 31.0, 55.0, np.nan, 19.0],
-    })
+    return pd.DataFrame(
+        {
+            "SEX": pd.array(["F", "M", "T", None, "F", "M"], dtype="string"),
+            "RACE": pd.array(["a", "d", None, "b", "c", "a"], dtype="string"),
+            "age": [25.0, 40.0, 31.0, 55.0, np.nan, 19.0],
+        }
+    )
 
 
-def _monte_carlo(law: InheritanceOffspring, H: np.ndarray, parents: pd.DataFrame, sample, seed: int,
-                 class_probs: np.ndarray | None = None):
+def _monte_carlo(
+    law: InheritanceOffspring,
+    H: np.ndarray,
+    parents: pd.DataFrame,
+    sample,
+    seed: int,
+    class_probs: np.ndarray | None = None,
+):
     """Mean and standard error of exp(-h_j(X')) over independent recruits of each parent."""
     reps = parents.loc[parents.index.repeat(REPLICATES)].reset_index(drop=True)
     if class_probs is not None:
         class_probs = np.repeat(class_probs, REPLICATES, axis=0)
-    kids = law.sample(reps, np.ones(len(reps), dtype=np.int64), np.random.default_rng(seed), sample=sample,
-                      class_probs=class_probs)
+    kids = law.sample(
+        reps,
+        np.ones(len(reps), dtype=np.int64),
+        np.random.default_rng(seed),
+        sample=sample,
+        class_probs=class_probs,
+    )
     codes = law.encode(kids)
     assert (codes >= 0).all() or any(s.missing_level for s in law.fields)
     f = np.arange(codes.shape[1])
-    value = np.exp(-H[:, f[None, :], codes].sum(axis=2))           # (J, recruits)
+    value = np.exp(-H[:, f[None, :], codes].sum(axis=2))  # (J, recruits)
     value = value.reshape(H.shape[0], len(parents), REPLICATES)
     mean = value.mean(axis=2).T
     se = value.std(axis=2, ddof=1).T / np.sqrt(REPLICATES)
@@ -46,8 +59,8 @@ def _check(exact: np.ndarray, mean: np.ndarray, se: np.ndarray) -> None:
 
 def _random_H(law: InheritanceOffspring, rng: np.random.Generator, J: int = 5) -> np.ndarray:
     H = rng.exponential(0.8, (J, len(law.fields), law.max_levels + 1))
-    H[0] = 0.0                                   # exp(0) = 1 exactly
-    H[1, 0, 0] = 60.0                            # a near-zero factor
+    H[0] = 0.0  # exp(0) = 1 exactly
+    H[1, 0, 0] = 60.0  # a near-zero factor
     return H
 
 
@@ -65,16 +78,25 @@ def test_laplace_matches_monte_carlo(mixed_law):
 def posterior_law(age_spec) -> InheritanceOffspring:
     """Three 'posterior samples' with rho varying by recruiter level."""
     rng = np.random.default_rng(4)
-    fields = [FieldSpec.categorical("SEX", ["F", "M", "T"]), FieldSpec.categorical("RACE", list("abcd")),
-              age_spec]
+    fields = [
+        FieldSpec.categorical("SEX", ["F", "M", "T"]),
+        FieldSpec.categorical("RACE", list("abcd")),
+        age_spec,
+    ]
     S, L = 3, 4
     rho = rng.uniform(0.1, 0.9, (S, 2, L))
     pi = np.zeros((S, 1, 2, L))
     pi[:, 0, 0, :3] = rng.dirichlet(np.ones(3), S)
     pi[:, 0, 1, :] = rng.dirichlet(np.ones(4), S)
-    params = InheritanceParams(rho=rho, pi=pi, class_weight=np.ones((S, 1)), class_rho=np.zeros(S),
-                               intercept=rng.normal(1.7, 0.1, (S, 1)), slope=rng.uniform(0.3, 0.6, (S, 1)),
-                               sigma=rng.uniform(0.15, 0.3, (S, 1)))
+    params = InheritanceParams(
+        rho=rho,
+        pi=pi,
+        class_weight=np.ones((S, 1)),
+        class_rho=np.zeros(S),
+        intercept=rng.normal(1.7, 0.1, (S, 1)),
+        slope=rng.uniform(0.3, 0.6, (S, 1)),
+        sigma=rng.uniform(0.15, 0.3, (S, 1)),
+    )
     return InheritanceOffspring(fields, params, numeric_bins=4)
 
 
@@ -96,12 +118,22 @@ def test_laplace_posterior_samples(posterior_law):
 
 
 def test_laplace_latent_classes_matches_monte_carlo(age_spec):
-    fields = [FieldSpec.categorical("SEX", ["F", "M", "T"]), FieldSpec.categorical("RACE", list("abcd")),
-              age_spec]
+    fields = [
+        FieldSpec.categorical("SEX", ["F", "M", "T"]),
+        FieldSpec.categorical("RACE", list("abcd")),
+        age_spec,
+    ]
     law = InheritanceOffspring.from_values(
-        fields, rho={"SEX": 0.4, "RACE": [0.2, 0.5, 0.7, 0.9]}, numeric={"age": (1.7, 0.5, 0.2)},
-        class_weight=[0.6, 0.4], class_rho=0.8,
-        class_pi={"SEX": [[0.8, 0.15, 0.05], [0.1, 0.3, 0.6]], "RACE": [[0.7, 0.1, 0.1, 0.1], [0.05, 0.05, 0.2, 0.7]]})
+        fields,
+        rho={"SEX": 0.4, "RACE": [0.2, 0.5, 0.7, 0.9]},
+        numeric={"age": (1.7, 0.5, 0.2)},
+        class_weight=[0.6, 0.4],
+        class_rho=0.8,
+        class_pi={
+            "SEX": [[0.8, 0.15, 0.05], [0.1, 0.3, 0.6]],
+            "RACE": [[0.7, 0.1, 0.1, 0.1], [0.05, 0.05, 0.2, 0.7]],
+        },
+    )
     assert law.n_classes == 2
     q = law.class_probabilities(_parents())
     assert q.shape == (6, 2) and np.allclose(q.sum(axis=1), 1.0)
@@ -119,9 +151,13 @@ def test_laplace_latent_classes_matches_monte_carlo(age_spec):
 
 
 def test_missing_as_level_offspring():
-    fields = [FieldSpec.categorical("SEX", ["F", "M"], missing_level=True), FieldSpec.categorical("RACE", list("ab"))]
-    law = InheritanceOffspring.from_values(fields, rho={"SEX": 0.5, "RACE": 0.3},
-                                           pi={"SEX": [0.4, 0.4, 0.2], "RACE": [0.5, 0.5]})
+    fields = [
+        FieldSpec.categorical("SEX", ["F", "M"], missing_level=True),
+        FieldSpec.categorical("RACE", list("ab")),
+    ]
+    law = InheritanceOffspring.from_values(
+        fields, rho={"SEX": 0.5, "RACE": 0.3}, pi={"SEX": [0.4, 0.4, 0.2], "RACE": [0.5, 0.5]}
+    )
     parents = pd.DataFrame({"SEX": pd.array([None, "F"], dtype="string"), "RACE": ["a", None]})
     codes = law.encode(parents)
     assert codes.tolist() == [[2, 0], [0, -1]]

@@ -31,7 +31,9 @@ def _calibrated_coverage(seed: int, respondents: int, **overrides) -> tuple[int,
     model = CovariateModel(data, fields=list(truth))
     idata = model.fit(draws=500, tune=500, chains=2, seed=seed)
     summary = homophily_summary(idata).set_index("field")
-    inside = sum(summary.loc[f, "hdi_low"] <= rho <= summary.loc[f, "hdi_high"] for f, rho in truth.items())
+    inside = sum(
+        summary.loc[f, "hdi_low"] <= rho <= summary.loc[f, "hdi_high"] for f, rho in truth.items()
+    )
     return int(inside), len(truth), summary
 
 
@@ -64,24 +66,36 @@ def test_calibrated_tilted_levels():
 
 
 def _latent_law() -> InheritanceOffspring:
-    fields = [FieldSpec.categorical("SEX", ["F", "M", "T"]), FieldSpec.categorical("RACE", list("abcd")),
-              FieldSpec.categorical("DRUG", list("xyz"))]
+    fields = [
+        FieldSpec.categorical("SEX", ["F", "M", "T"]),
+        FieldSpec.categorical("RACE", list("abcd")),
+        FieldSpec.categorical("DRUG", list("xyz")),
+    ]
     return InheritanceOffspring.from_values(
-        fields, rho={"SEX": 0.3, "RACE": 0.5, "DRUG": 0.4}, class_weight=[0.6, 0.4], class_rho=0.85,
-        class_pi={"SEX": [[0.8, 0.15, 0.05], [0.1, 0.3, 0.6]], "RACE": [[0.7, 0.1, 0.1, 0.1], [0.05, 0.05, 0.2, 0.7]],
-                  "DRUG": [[0.8, 0.1, 0.1], [0.1, 0.2, 0.7]]})
+        fields,
+        rho={"SEX": 0.3, "RACE": 0.5, "DRUG": 0.4},
+        class_weight=[0.6, 0.4],
+        class_rho=0.85,
+        class_pi={
+            "SEX": [[0.8, 0.15, 0.05], [0.1, 0.3, 0.6]],
+            "RACE": [[0.7, 0.1, 0.1, 0.1], [0.05, 0.05, 0.2, 0.7]],
+            "DRUG": [[0.8, 0.1, 0.1], [0.1, 0.2, 0.7]],
+        },
+    )
 
 
 def test_latent_class_fit_smoke(tmp_path):
     """Small latent-class fit: layout, per-tree log-likelihood, predictive tables, reload."""
-    table = simulate_table(_latent_law(), 400, np.random.default_rng(3), n_seeds=10, missing_rate=0.03)
+    table = simulate_table(
+        _latent_law(), 400, np.random.default_rng(3), n_seeds=10, missing_rate=0.03
+    )
     data = RecruitmentData.from_frame(table, categorical=["SEX", "RACE", "DRUG"])
     model = CovariateModel(data, latent_classes=2)
     idata = model.fit(draws=150, tune=200, chains=2, seed=2, ppc_draws=40)
     post = idata.posterior
     assert post["class_pi"].dims == ("chain", "draw", "class", "field", "level")
     w = post["class_weight"].mean(("chain", "draw")).values
-    assert w[0] >= w[1]                                           # sorted by weight
+    assert w[0] >= w[1]  # sorted by weight
     # even this small study (400 respondents) finds the two communities of the law:
     # weights 0.6 / 0.4 and class inheritance 0.85 inside 98% intervals, and each
     # class's most frequent level of every field is the true one (F / T, a / d, x / z)
@@ -115,7 +129,7 @@ def test_latent_class_recovery():
         assert covered(post["rho"].sel(field=field).values, rho), field
     assert covered(post["class_rho"].values, 0.85)
     assert covered(post["class_weight"].sel({"class": 0}).values, 0.6)
-    true_pi = law.params.pi[0]                                         # (Z, F, L)
+    true_pi = law.params.pi[0]  # (Z, F, L)
     est = post["class_pi"].mean(("chain", "draw")).values
     sd = post["class_pi"].std(("chain", "draw")).values
     z = np.nan_to_num((est - true_pi) / sd)
@@ -128,13 +142,18 @@ def test_rho_by_level_fit_smoke(mixed_data):
     post = idata.posterior
     assert post["rho_level"].dims == ("chain", "draw", "field", "level")
     weights = np.array(model.config["recruiter_level_weights"])
-    np.testing.assert_allclose(post["rho"].values, (post["rho_level"].fillna(0).values * weights).sum(-1), rtol=1e-9)
+    np.testing.assert_allclose(
+        post["rho"].values, (post["rho_level"].fillna(0).values * weights).sum(-1), rtol=1e-9
+    )
     assert np.isnan(post["rho_level"].sel(field="SEX", level=3)).all()
 
 
 @pytest.mark.slow
 def test_rho_by_level_recovery():
-    fields = [FieldSpec.categorical("SEX", ["F", "M", "T"]), FieldSpec.categorical("RACE", list("abcd"))]
+    fields = [
+        FieldSpec.categorical("SEX", ["F", "M", "T"]),
+        FieldSpec.categorical("RACE", list("abcd")),
+    ]
     truth = {"SEX": [0.2, 0.5, 0.8], "RACE": [0.6, 0.7, 0.8, 0.9]}
     law = InheritanceOffspring.from_values(fields, rho=truth, pi={"SEX": [0.4, 0.35, 0.25]})
     table = simulate_table(law, 5000, np.random.default_rng(5), n_seeds=30)

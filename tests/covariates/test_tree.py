@@ -15,13 +15,15 @@ from rdsmodel.data import RecruitmentData
 
 @pytest.fixture(scope="module")
 def tiny_data() -> RecruitmentData:
-    frame = pd.DataFrame({
-        "id": ["a", "b", "c", "d", "e", "f", "g", "h"],
-        "recruiter_id": [None, "a", "a", "b", "d", None, "f", "f"],
-        "coupons_issued": [3] * 8,
-        "X": ["x", "x", "y", None, "y", "z", "z", "x"],
-        "W": ["u", None, "v", "v", "u", "u", "v", "v"],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e", "f", "g", "h"],
+            "recruiter_id": [None, "a", "a", "b", "d", None, "f", "f"],
+            "coupons_issued": [3] * 8,
+            "X": ["x", "x", "y", None, "y", "z", "z", "x"],
+            "W": ["u", None, "v", "v", "u", "u", "v", "v"],
+        }
+    )
     return RecruitmentData.from_frame(frame, categorical=["X", "W"])
 
 
@@ -95,9 +97,17 @@ def test_tree_likelihood_matches_enumeration(tiny_data, by_level):
     pm_model = model.build()
     rng = np.random.default_rng(2)
     point = {k: v + rng.normal(0, 0.5, np.shape(v)) for k, v in pm_model.initial_point(0).items()}
-    names = ["tree_loglik", "rho_level" if by_level else "rho", "class_pi", "class_weight", "class_rho"]
+    names = [
+        "tree_loglik",
+        "rho_level" if by_level else "rho",
+        "class_pi",
+        "class_weight",
+        "class_rho",
+    ]
     outs = pm_model.replace_rvs_by_values([pm_model[n] for n in names])
-    fn = pm_model.compile_fn(outs, inputs=pm_model.value_vars, point_fn=False, on_unused_input="ignore")
+    fn = pm_model.compile_fn(
+        outs, inputs=pm_model.value_vars, point_fn=False, on_unused_input="ignore"
+    )
     tree_ll, rho, pz, w, crho = fn(*[point[v.name] for v in pm_model.value_vars])
     rho = rho if by_level else np.repeat(rho[:, None], pz.shape[2], axis=1)
     forest = model.forest
@@ -111,7 +121,9 @@ def test_tree_likelihood_matches_enumeration(tiny_data, by_level):
     w2 = np.array([0.4, 0.6])
     import pytensor.tensor as pt
 
-    via_pt = upward_pass(forest, pt.as_tensor(log_e), pt.as_tensor(np.log(T)), pt.as_tensor(np.log(w2))).eval()
+    via_pt = upward_pass(
+        forest, pt.as_tensor(log_e), pt.as_tensor(np.log(T)), pt.as_tensor(np.log(w2))
+    ).eval()
     via_np = upward_pass(forest, log_e, np.log(T), np.log(w2), backend="numpy")
     np.testing.assert_allclose(via_pt, via_np, rtol=1e-12)
 

@@ -39,31 +39,42 @@ def simulate_canonical(n: int, *, seeds: int = 10, coupons: int = 3, seed: int =
     sex = rng.choice(["female", "male"], size=n)
     same = rng.random(n) < 0.6
     sex = np.where((parent >= 0) & same, sex[np.maximum(parent, 0)], sex)  # some homophily
-    return pd.DataFrame({
-        "id": ids,
-        "recruiter_id": recruiter,
-        "coupons_issued": pd.array(issued, dtype="Float64").astype("Int64"),
-        "interview_time": times.strftime("%Y-%m-%dT%H:%M"),
-        "sex": sex,
-        "city": rng.choice(["north", "south", "east", "west", "centre"], size=n),
-        "age": np.round(rng.normal(32, 8, size=n), 1),
-        "network_size": rng.integers(1, 60, size=n),
-        "_n_kids": n_kids,
-    })
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "recruiter_id": recruiter,
+            "coupons_issued": pd.array(issued, dtype="Float64").astype("Int64"),
+            "interview_time": times.strftime("%Y-%m-%dT%H:%M"),
+            "sex": sex,
+            "city": rng.choice(["north", "south", "east", "west", "centre"], size=n),
+            "age": np.round(rng.normal(32, 8, size=n), 1),
+            "network_size": rng.integers(1, 60, size=n),
+            "_n_kids": n_kids,
+        }
+    )
 
 
 @pytest.fixture
 def small_frame() -> pd.DataFrame:
     """Seven respondents: two seeds, three waves, two awaiting coupons."""
-    return pd.DataFrame({
-        "id": ["s1", "s2", "a", "b", "c", "d", "e"],
-        "recruiter_id": [None, "", "s1", "s1", "s2", "a", "a"],
-        "coupons_issued": [3, 3, 2, 3, 3, None, None],
-        "interview_time": ["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-06", "2024-01-20",
-                           "2024-01-25", "2024-01-28"],
-        "sex": ["f", "m", "f", "m", "m", "f", "f"],
-        "age": [23.5, 31.0, 27.2, 40.1, 36.0, 22.9, 29.4],
-    })
+    return pd.DataFrame(
+        {
+            "id": ["s1", "s2", "a", "b", "c", "d", "e"],
+            "recruiter_id": [None, "", "s1", "s1", "s2", "a", "a"],
+            "coupons_issued": [3, 3, 2, 3, 3, None, None],
+            "interview_time": [
+                "2024-01-01",
+                "2024-01-02",
+                "2024-01-05",
+                "2024-01-06",
+                "2024-01-20",
+                "2024-01-25",
+                "2024-01-28",
+            ],
+            "sex": ["f", "m", "f", "m", "m", "f", "f"],
+            "age": [23.5, 31.0, 27.2, 40.1, 36.0, 22.9, 29.4],
+        }
+    )
 
 
 @pytest.fixture

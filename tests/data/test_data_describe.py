@@ -13,11 +13,20 @@ from rdsmodel.data.tree import parent_positions
 
 def test_describe_small_study(small_frame):
     summary = describe(RecruitmentData.from_frame(small_frame))
-    assert (summary.n_respondents, summary.n_seeds, summary.max_wave, summary.n_frontier) == (7, 2, 2, 2)
+    assert (summary.n_respondents, summary.n_seeds, summary.max_wave, summary.n_frontier) == (
+        7,
+        2,
+        2,
+        2,
+    )
     assert summary.mean_recruits == pytest.approx(5 / 5)
     assert summary.coupon_use_rate == pytest.approx(5 / 14)  # 5 recruits, 3+3+2+3+3 coupons
     waves = summary.tables["waves"]
-    assert waves["respondents"].tolist() == [2, 3, 2] and waves["awaiting_coupons"].tolist() == [0, 0, 2]
+    assert waves["respondents"].tolist() == [2, 3, 2] and waves["awaiting_coupons"].tolist() == [
+        0,
+        0,
+        2,
+    ]
     trees = summary.tables["recruits_per_seed"].set_index("seed_id")
     assert trees.loc["s1", "respondents"] == 5 and trees.loc["s2", "recruits"] == 1
     per = summary.tables["recruits_per_respondent"]
@@ -38,12 +47,24 @@ def test_homophily_rates(small_frame):
 def test_text_and_save(study_frame, tmp_path):
     summary = describe(RecruitmentData.from_frame(study_frame, coupon_window=10))
     text = summary.text()
-    for needle in ("respondents", "seeds", "coupon use rate", "Respondents per wave", "Homophily", "sex"):
+    for needle in (
+        "respondents",
+        "seeds",
+        "coupon use rate",
+        "Respondents per wave",
+        "Homophily",
+        "sex",
+    ):
         assert needle in text
     written = summary.save(tmp_path / "out")
     names = {p.name for p in written}
-    assert {"recruitment_tree.png", "recruits_per_respondent.png", "homophily.csv", "waves.csv",
-            "summary.txt"} <= names
+    assert {
+        "recruitment_tree.png",
+        "recruits_per_respondent.png",
+        "homophily.csv",
+        "waves.csv",
+        "summary.txt",
+    } <= names
     for path in written:
         assert path.exists() and path.stat().st_size > 0
     assert pd.read_csv(tmp_path / "out" / "waves.csv")["respondents"].sum() == 400

@@ -19,27 +19,36 @@ def write(tmp_path: Path, text: str, name: str = "study.csv") -> Path:
 
 
 # -- R row names ------------------------------------------------------------------------------------------
-R_EXPORT = '''
+R_EXPORT = """
     "","id","recruiter.id","network.size","Gender"
     "1","101","seed",12,"F"
     "2","102","101",4,"M"
     "3","103","101",25,"F"
     "4","104","102",7,"M"
     "5","105","103",3,"F"
-    '''
+    """
 
 
 def test_r_row_names_are_left_out_with_a_note(tmp_path):
     data = read_table(write(tmp_path, R_EXPORT), format="rds", max_coupons=3)
     assert data.covariates == ["network.size", "Gender"]
     (note,) = [p for p in data.notes if p.kind == "row_names"]
-    assert note.severity == "note" and "row names (1..5" in note.message and "left out" in note.message
+    assert (
+        note.severity == "note" and "row names (1..5" in note.message and "left out" in note.message
+    )
     assert not [p for p in data.warnings if p.kind == "row_names"]
 
 
 def test_pandas_row_names_in_a_data_frame_are_left_out_too():
-    frame = pd.DataFrame({"Unnamed: 0": [0, 1, 2], "id": ["a", "b", "c"], "recruiter_id": ["", "a", "a"],
-                          "coupons_issued": [2, 1, 1], "sex": ["f", "m", "f"]})
+    frame = pd.DataFrame(
+        {
+            "Unnamed: 0": [0, 1, 2],
+            "id": ["a", "b", "c"],
+            "recruiter_id": ["", "a", "a"],
+            "coupons_issued": [2, 1, 1],
+            "sex": ["f", "m", "f"],
+        }
+    )
     data = RecruitmentData.from_frame(frame)
     assert data.covariates == ["sex"] and data.notes[0].kind == "row_names"
 
@@ -90,10 +99,16 @@ def test_a_linear_combination_of_several_covariates_is_reported():
     n = 12
     x = [float(v) for v in range(n)]
     y = [float((3 * v) % 7) for v in range(n)]
-    frame = pd.DataFrame({
-        "id": [f"r{i}" for i in range(n)], "recruiter_id": [""] + ["r0"] * 3 + ["r1"] * 3 + ["r2"] * 3 + ["r3"] * 2,
-        "coupons_issued": [3] * n, "x": x, "y": y, "z": [a + 2 * b for a, b in zip(x, y, strict=True)],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "recruiter_id": [""] + ["r0"] * 3 + ["r1"] * 3 + ["r2"] * 3 + ["r3"] * 2,
+            "coupons_issued": [3] * n,
+            "x": x,
+            "y": y,
+            "z": [a + 2 * b for a, b in zip(x, y, strict=True)],
+        }
+    )
     data = RecruitmentData.from_frame(frame, numeric=["x", "y", "z"])
     (problem,) = [p for p in data.warnings if p.kind == "collinear_covariates"]
     assert "'z' is an exact linear combination of 'x' and 'y'" in problem.message
@@ -175,7 +190,9 @@ def test_duplicate_column_names_are_refused(tmp_path):
     with pytest.raises(DataError) as info:
         read_table(write(tmp_path, "id,recruiter_id,coupons_issued,sex,sex\ns1,,3,f,m\n"))
     assert "'sex' (columns 4, 5)" in str(info.value)
-    frame = pd.DataFrame([["s1", "", 3, "f", "m"]], columns=["id", "recruiter_id", "coupons_issued", "sex", "sex"])
+    frame = pd.DataFrame(
+        [["s1", "", 3, "f", "m"]], columns=["id", "recruiter_id", "coupons_issued", "sex", "sex"]
+    )
     with pytest.raises(DataError, match="'sex'"):
         read_table(frame)
 
@@ -193,7 +210,9 @@ def test_a_line_with_too_many_cells_is_named(tmp_path):
     with pytest.raises(DataError, match="line 3 has 4 cells but the header names 3 columns"):
         read_table(path)
     # a trailing separator is harmless
-    assert len(read_table(write(tmp_path, "id,recruiter_id,coupons_issued\ns1,,3,\n", "t.csv"))) == 1
+    assert (
+        len(read_table(write(tmp_path, "id,recruiter_id,coupons_issued\ns1,,3,\n", "t.csv"))) == 1
+    )
 
 
 def test_unterminated_quote_names_the_line(tmp_path):
@@ -210,7 +229,20 @@ def test_recruiter_written_as_a_float_matches_the_id(tmp_path):
 
 
 def test_an_infinite_value_in_a_numeric_covariate_is_a_bad_covariate(tmp_path):
-    ages = ["30.5", "inf", "31.5", "40.2", "33.3", "35.1", "22.2", "28.8", "29.9", "30.1", "50.2", "44.4"]
+    ages = [
+        "30.5",
+        "inf",
+        "31.5",
+        "40.2",
+        "33.3",
+        "35.1",
+        "22.2",
+        "28.8",
+        "29.9",
+        "30.1",
+        "50.2",
+        "44.4",
+    ]
     rows = [f"r{i},{'' if i == 0 else 'r0'},12,{age}" for i, age in enumerate(ages)]
     path = write(tmp_path, "id,recruiter_id,coupons_issued,age\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataValidationError) as info:
@@ -221,8 +253,11 @@ def test_an_infinite_value_in_a_numeric_covariate_is_a_bad_covariate(tmp_path):
 
 
 def test_a_study_of_only_seeds_gets_a_hint(tmp_path):
-    data = read_table(write(tmp_path, "id,recruiter.id,network.size\n1,seed,3\n2,seed,4\n3,seed,5\n"),
-                      format="rds", max_coupons=2)
+    data = read_table(
+        write(tmp_path, "id,recruiter.id,network.size\n1,seed,3\n2,seed,4\n3,seed,5\n"),
+        format="rds",
+        max_coupons=2,
+    )
     (warning,) = [p for p in data.warnings if p.kind == "no_recruits"]
     assert "every one is a seed" in warning.message
     assert "--recruiter-col" in warning.message and "--no-covariate-model" in warning.message
@@ -263,20 +298,28 @@ def test_dropped_rows_are_printed_as_a_table(tmp_path):
     assert lines[3].split()[:2] == ["r5", "6"] and "dropped respondent 'r4'" in lines[3]
     assert "{" not in report
     assert data.dropped["line"].tolist() == [5, 6]
-    assert read_table(write(tmp_path, text.replace("ZZZ", "A13"), "ok.csv"), format="coupons").dropped_report() == ""
+    assert (
+        read_table(
+            write(tmp_path, text.replace("ZZZ", "A13"), "ok.csv"), format="coupons"
+        ).dropped_report()
+        == ""
+    )
 
 
 # -- every user error is an RdsplanError ----------------------------------------------------------------------
-@pytest.mark.parametrize("call", [
-    lambda p: read_table(p / "missing.csv"),
-    lambda p: read_table(p, format="canonical"),
-    lambda p: read_table(p / "x.csv", format="xls"),
-    lambda p: read_table(p / "x.csv", bogus=1),
-    lambda p: read_table(p / "x.csv", coupon_window=-3),
-    lambda p: read_table(p / "x.csv", format="rds"),
-    lambda p: read_table(p / "x.csv", max_coupons=3),
-    lambda p: read_table(p / "x.csv", cutoff="yesterday"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: read_table(p / "missing.csv"),
+        lambda p: read_table(p, format="canonical"),
+        lambda p: read_table(p / "x.csv", format="xls"),
+        lambda p: read_table(p / "x.csv", bogus=1),
+        lambda p: read_table(p / "x.csv", coupon_window=-3),
+        lambda p: read_table(p / "x.csv", format="rds"),
+        lambda p: read_table(p / "x.csv", max_coupons=3),
+        lambda p: read_table(p / "x.csv", cutoff="yesterday"),
+    ],
+)
 def test_user_errors_derive_from_the_package_error(tmp_path, call):
     with pytest.raises(RdsplanError):
         call(tmp_path)

@@ -27,25 +27,37 @@ def study(tmp_path):
 
 
 def test_values_are_normalised():
-    options = ReadingOptions(covariates="sex, drug,sex", coupon_window=dt.timedelta(days=14),
-                             cutoff="2024-03-01T00:00", delimiter="semicolon", exclude_columns=["x"])
+    options = ReadingOptions(
+        covariates="sex, drug,sex",
+        coupon_window=dt.timedelta(days=14),
+        cutoff="2024-03-01T00:00",
+        delimiter="semicolon",
+        exclude_columns=["x"],
+    )
     assert options.covariates == ("sex", "drug") and options.coupon_window == 14.0
-    assert options.cutoff == "2024-03-01" and options.delimiter == ";" and options.exclude_columns == ("x",)
+    assert (
+        options.cutoff == "2024-03-01"
+        and options.delimiter == ";"
+        and options.exclude_columns == ("x",)
+    )
     assert ReadingOptions(coupon_window="36h").coupon_window == 1.5
 
 
-@pytest.mark.parametrize(("options", "flag"), [
-    ({"format": "xls"}, "--format"),
-    ({"max_coupons": 3}, "--max-coupons"),
-    ({"format": "rds"}, "--max-coupons"),
-    ({"format": "coupons", "recruiter_col": "r"}, "--recruiter-col"),
-    ({"coupon_window": -1}, "--coupon-window"),
-    ({"cutoff": "soon"}, "--cutoff"),
-    ({"unmatched": "guess", "format": "coupons"}, "--unmatched"),
-    ({"categorical": ["a"], "numeric": ["a"]}, "--categorical"),
-    ({"delimiter": ";;"}, "--delimiter"),
-    ({"max_levels": 0}, "--max-levels"),
-])
+@pytest.mark.parametrize(
+    ("options", "flag"),
+    [
+        ({"format": "xls"}, "--format"),
+        ({"max_coupons": 3}, "--max-coupons"),
+        ({"format": "rds"}, "--max-coupons"),
+        ({"format": "coupons", "recruiter_col": "r"}, "--recruiter-col"),
+        ({"coupon_window": -1}, "--coupon-window"),
+        ({"cutoff": "soon"}, "--cutoff"),
+        ({"unmatched": "guess", "format": "coupons"}, "--unmatched"),
+        ({"categorical": ["a"], "numeric": ["a"]}, "--categorical"),
+        ({"delimiter": ";;"}, "--delimiter"),
+        ({"max_levels": 0}, "--max-levels"),
+    ],
+)
 def test_bad_options_name_the_flag(options, flag):
     with pytest.raises(DataError) as info:
         ReadingOptions(**options)
@@ -53,11 +65,19 @@ def test_bad_options_name_the_flag(options, flag):
 
 
 def test_json_round_trip_and_command_line():
-    options = ReadingOptions(format="rds", max_coupons=3, group_col="site", seed_markers=("seed", "0"),
-                             covariates=("sex", "age"), coupon_window=21)
+    options = ReadingOptions(
+        format="rds",
+        max_coupons=3,
+        group_col="site",
+        seed_markers=("seed", "0"),
+        covariates=("sex", "age"),
+        coupon_window=21,
+    )
     assert ReadingOptions.from_dict(options.to_dict()) == options
-    assert options.command_line() == ("--format rds --coupon-window 21 --covariates sex,age --group site "
-                                      "--max-coupons 3 --seed-markers seed,0")
+    assert options.command_line() == (
+        "--format rds --coupon-window 21 --covariates sex,age --group site "
+        "--max-coupons 3 --seed-markers seed,0"
+    )
     with pytest.raises(DataError, match="newer"):
         ReadingOptions.from_dict({**options.to_dict(), "future_option": 1})
 
@@ -65,7 +85,11 @@ def test_json_round_trip_and_command_line():
 def test_the_reader_fills_in_what_it_used(study):
     data = read_table(study, group_col="site")
     reading = data.reading
-    assert reading.id_col == "id" and reading.recruiter_col == "recruiter_id" and reading.time_col == "interview_time"
+    assert (
+        reading.id_col == "id"
+        and reading.recruiter_col == "recruiter_id"
+        and reading.time_col == "interview_time"
+    )
     assert reading.covariates == ("sex", "drug", "age")
     assert reading.categorical == ("sex", "drug") and reading.numeric == ("age",)
     assert reading.cutoff is None  # the last interview, again on every read
@@ -77,7 +101,10 @@ def test_keyword_and_options_forms_agree(study):
     by_keywords = read_table(study, format="canonical", group_col="site", coupon_window=7)
     by_options = read_table(study, ReadingOptions(group_col="site", coupon_window=7))
     assert by_keywords.fingerprint() == by_options.fingerprint()
-    assert read_table(study, ReadingOptions(group_col="city"), group_col="site").reading.group_col == "site"
+    assert (
+        read_table(study, ReadingOptions(group_col="city"), group_col="site").reading.group_col
+        == "site"
+    )
 
 
 def test_kinds_are_kept_when_the_study_grows(study, tmp_path):
@@ -89,8 +116,14 @@ def test_kinds_are_kept_when_the_study_grows(study, tmp_path):
 
 
 # -- resolve_reading ---------------------------------------------------------------------------------------
-STORED = ReadingOptions(group_col="site", covariates=("sex", "drug"), coupon_window=21, cutoff="2024-03-01",
-                        categorical=("sex", "drug"), numeric=())
+STORED = ReadingOptions(
+    group_col="site",
+    covariates=("sex", "drug"),
+    coupon_window=21,
+    cutoff="2024-03-01",
+    categorical=("sex", "drug"),
+    numeric=(),
+)
 
 
 def test_nothing_typed_uses_the_stored_options():
@@ -98,7 +131,12 @@ def test_nothing_typed_uses_the_stored_options():
 
 
 def test_typed_options_that_agree_are_accepted():
-    assert resolve_reading(STORED, {"group_col": "site", "covariates": ["drug", "sex"], "coupon_window": 21.0}) == STORED
+    assert (
+        resolve_reading(
+            STORED, {"group_col": "site", "covariates": ["drug", "sex"], "coupon_window": 21.0}
+        )
+        == STORED
+    )
 
 
 def test_a_different_group_is_refused_naming_the_flag():
@@ -119,7 +157,9 @@ def test_a_different_covariates_list_is_named_as_such():
 
 
 def test_an_option_the_fit_did_not_use_is_refused():
-    with pytest.raises(StudyMismatchError, match="fitted without --drop-warned, but --drop-warned was given"):
+    with pytest.raises(
+        StudyMismatchError, match="fitted without --drop-warned, but --drop-warned was given"
+    ):
         resolve_reading(STORED, {"drop_warned": True})
     with pytest.raises(StudyMismatchError, match="--format"):
         resolve_reading(STORED, {"format": "rds", "max_coupons": 3})

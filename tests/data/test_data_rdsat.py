@@ -18,7 +18,10 @@ def test_reads_the_fixture():
     assert t.loc["1003", "recruiter_id"] == "1001" and t.loc["1014", "recruiter_id"] == "1004"
     assert t.loc["1002", "coupons_issued"] == 2  # the third coupon is the missing-value code
     assert data.frontier["id"].tolist() == ["1011", "1012", "1013", "1014"]
-    assert data.schema["network.size"].kind == "numeric" and data.schema["gender"].levels == ("F", "M")
+    assert data.schema["network.size"].kind == "numeric" and data.schema["gender"].levels == (
+        "F",
+        "M",
+    )
     assert t["network.size"].isna().tolist().count(True) == 1  # '*' is the missing-value code
     assert data.group_column == "group" and data.reading.group_col == "site"
     assert read_rdsat(FIXTURE, group_col="site").fingerprint() == data.fingerprint()
@@ -54,8 +57,11 @@ def test_a_bad_second_line(tmp_path):
 
 
 def test_a_line_with_too_many_values_is_named(tmp_path):
-    path = _variant(tmp_path, "1005\t30\t2004\t2107\t2108\t2109\tM\t45\tsouth",
-                    "1005\t30\t2004\t2107\t2108\t2109\tM\t45\tsouth\textra")
+    path = _variant(
+        tmp_path,
+        "1005\t30\t2004\t2107\t2108\t2109\tM\t45\tsouth",
+        "1005\t30\t2004\t2107\t2108\t2109\tM\t45\tsouth\textra",
+    )
     with pytest.raises(DataError, match="line 7 has 10 values but line 2 announces 9"):
         read_table(path, format="rdsat")
 

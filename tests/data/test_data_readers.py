@@ -56,12 +56,16 @@ def test_errors_name_file_lines(tmp_path):
     with pytest.raises(DataValidationError) as info:
         read_canonical(path)
     (problem,) = info.value.errors
-    assert problem.kind == "unknown_recruiter" and "line 4" in problem.message and problem.rows == (2,)
+    assert (
+        problem.kind == "unknown_recruiter" and "line 4" in problem.message and problem.rows == (2,)
+    )
 
 
 def test_custom_column_names(tmp_path):
     text = "pid,parent,k,x\n1,,2,a\n2,1,1,b\n"
-    data = read_canonical(write(tmp_path, text), id_col="pid", recruiter_col="parent", coupons_col="k")
+    data = read_canonical(
+        write(tmp_path, text), id_col="pid", recruiter_col="parent", coupons_col="k"
+    )
     assert data.table["recruiter_id"].tolist()[1] == "1" and data.covariates == ["x"]
 
 
@@ -72,7 +76,11 @@ def test_missing_file_and_columns(tmp_path):
     with pytest.raises(DataValidationError) as info:
         read_canonical(path)
     message = str(info.value)
-    assert "no column 'recruiter_id'" in message and "'recruiter'" in message and "--recruiter-col" in message
+    assert (
+        "no column 'recruiter_id'" in message
+        and "'recruiter'" in message
+        and "--recruiter-col" in message
+    )
     assert "recruiter_col" not in message
 
 
@@ -101,7 +109,13 @@ RDS = """
 def test_read_rds(tmp_path):
     data = read_rds(write(tmp_path, RDS), max_coupons=3)
     t = data.table.set_index("id")
-    assert t["recruiter_id"].isna().to_dict() == {"1": True, "2": True, "3": False, "4": False, "5": False}
+    assert t["recruiter_id"].isna().to_dict() == {
+        "1": True,
+        "2": True,
+        "3": False,
+        "4": False,
+        "5": False,
+    }
     assert (t["coupons_issued"] == 3).all() and not t["is_frontier"].any()
     assert data.schema["network.size"].kind == "numeric"
     assert t["wave"].tolist() == [0, 0, 1, 1, 2]
@@ -152,7 +166,13 @@ COUPONS = """
 def test_read_coupons_resolves_recruiters(tmp_path):
     data = read_coupons(write(tmp_path, COUPONS))
     t = data.table.set_index("id")
-    assert t["recruiter_id"].fillna("-").to_dict() == {"r1": "-", "r2": "r1", "r3": "r1", "r4": "r2", "r5": "r4"}
+    assert t["recruiter_id"].fillna("-").to_dict() == {
+        "r1": "-",
+        "r2": "r1",
+        "r3": "r1",
+        "r4": "r2",
+        "r5": "r4",
+    }
     assert t["coupons_issued"].tolist()[:2] == [3, 2] and t.loc["r4", "coupons_issued"] == 3
     assert t.loc["r3", "is_frontier"] and t.loc["r5", "is_frontier"]  # no codes: awaiting coupons
     assert data.covariates == ["sex"]
@@ -165,12 +185,16 @@ def test_coupon_issued_twice_is_a_warning_with_rows(tmp_path):
     data = read_coupons(write(tmp_path, text))
     (warning,) = [p for p in data.warnings if p.kind == "duplicate_code"]
     assert warning.severity == "warning" and warning.rows == (0, 3)
-    assert "'A13'" in warning.message and "line 2" in warning.message and "line 5" in warning.message
+    assert (
+        "'A13'" in warning.message and "line 2" in warning.message and "line 5" in warning.message
+    )
     assert "not redeemed" in warning.message
 
 
 def test_redeeming_a_code_issued_twice_is_ambiguous(tmp_path):
-    text = COUPONS.replace("r4,B22,C41,C42,C43,m", "r4,B22,C41,C42,A12,m")  # r3 redeemed A12: whose?
+    text = COUPONS.replace(
+        "r4,B22,C41,C42,C43,m", "r4,B22,C41,C42,A12,m"
+    )  # r3 redeemed A12: whose?
     with pytest.raises(DataValidationError) as info:
         read_coupons(write(tmp_path, text))
     (error,) = info.value.errors
@@ -249,7 +273,9 @@ def test_column_that_is_not_coupons_is_reported(tmp_path):
 def test_named_suspicious_column_only_warns(tmp_path):
     text = NOT_CODES.replace(",3,f", ",three coupons given,f").replace(",2,m", ",gave two,m")
     text = text.replace(",0,f", ",none given,f").replace(",3,m", ",gave all,m")
-    data = read_coupons(write(tmp_path, text), issued_cols=["coupon1", "coupon2", "coupon3", "coupon4"])
+    data = read_coupons(
+        write(tmp_path, text), issued_cols=["coupon1", "coupon2", "coupon3", "coupon4"]
+    )
     (warning,) = [p for p in data.warnings if p.kind == "suspicious_coupon_column"]
     assert "free text" in warning.message
 
@@ -278,8 +304,11 @@ def test_read_table_dispatches(tmp_path):
 
 
 def test_readers_never_mutate_a_data_frame(tmp_path):
-    for text, options in ((RDS, {"format": "rds", "max_coupons": 3}), (COUPONS, {"format": "coupons"}),
-                          (CANONICAL, {})):
+    for text, options in (
+        (RDS, {"format": "rds", "max_coupons": 3}),
+        (COUPONS, {"format": "coupons"}),
+        (CANONICAL, {}),
+    ):
         df = pd.read_csv(write(tmp_path, text)).set_axis([7, 7, 3, 1, 0][: len(text.split()) - 1])
         before = df.copy(deep=True)
         data = read_table(df, **options)

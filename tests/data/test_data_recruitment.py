@@ -18,20 +18,50 @@ from rdsmodel.persistence import row_digests
 def test_derived_columns(small_frame):
     t = RecruitmentData.from_frame(small_frame).table.set_index("id")
     assert t["wave"].to_dict() == {"s1": 0, "s2": 0, "a": 1, "b": 1, "c": 1, "d": 2, "e": 2}
-    assert t["seed_id"].to_dict() == {"s1": "s1", "s2": "s2", "a": "s1", "b": "s1", "c": "s2", "d": "s1", "e": "s1"}
+    assert t["seed_id"].to_dict() == {
+        "s1": "s1",
+        "s2": "s2",
+        "a": "s1",
+        "b": "s1",
+        "c": "s2",
+        "d": "s1",
+        "e": "s1",
+    }
     assert t["n_recruits"].to_dict() == {"s1": 2, "s2": 1, "a": 2, "b": 0, "c": 0, "d": 0, "e": 0}
     assert t.loc["s2", "recruiter_id"] is pd.NA  # "" marks a seed too
 
 
 def test_dtypes_follow_the_contract(small_frame):
     t = RecruitmentData.from_frame(small_frame, group_col=None).table
-    expected = {"id": "string", "recruiter_id": "string", "coupons_issued": "Int64", "sex": "string",
-                "age": "float64", "n_recruits": "int64", "wave": "int64", "seed_id": "string",
-                "window_closed": "bool", "censor_at": "Int64", "is_frontier": "bool"}
+    expected = {
+        "id": "string",
+        "recruiter_id": "string",
+        "coupons_issued": "Int64",
+        "sex": "string",
+        "age": "float64",
+        "n_recruits": "int64",
+        "wave": "int64",
+        "seed_id": "string",
+        "window_closed": "bool",
+        "censor_at": "Int64",
+        "is_frontier": "bool",
+    }
     assert {k: str(t[k].dtype) for k in expected} == expected
     assert str(t["interview_time"].dtype).startswith("datetime64")
-    assert list(t.columns) == ["id", "recruiter_id", "coupons_issued", "interview_time", "sex", "age",
-                               "n_recruits", "wave", "seed_id", "window_closed", "censor_at", "is_frontier"]
+    assert list(t.columns) == [
+        "id",
+        "recruiter_id",
+        "coupons_issued",
+        "interview_time",
+        "sex",
+        "age",
+        "n_recruits",
+        "wave",
+        "seed_id",
+        "window_closed",
+        "censor_at",
+        "is_frontier",
+    ]
 
 
 def test_frontier_rows(small_frame):
@@ -55,8 +85,15 @@ def test_censoring_open_and_closed_windows(small_frame):
     t = data.table.set_index("id")
     assert data.cutoff == pd.Timestamp("2024-01-28")
     # interviewed on or before 2024-01-18: closed; c (01-20) open; d, e frontier
-    assert t["window_closed"].to_dict() == {"s1": True, "s2": True, "a": True, "b": True, "c": False,
-                                            "d": False, "e": False}
+    assert t["window_closed"].to_dict() == {
+        "s1": True,
+        "s2": True,
+        "a": True,
+        "b": True,
+        "c": False,
+        "d": False,
+        "e": False,
+    }
     assert t.loc["c", "censor_at"] == t.loc["c", "n_recruits"] == 0
     assert t.loc["a", "censor_at"] == 2 and t.loc["b", "censor_at"] == 3
     assert t.loc[["d", "e"], "censor_at"].isna().all()
@@ -64,10 +101,17 @@ def test_censoring_open_and_closed_windows(small_frame):
 
 def test_censoring_boundary_and_options(small_frame):
     # b interviewed 2024-01-06: with a 14-day window it closes exactly at 2024-01-20
-    on_time = RecruitmentData.from_frame(small_frame, coupon_window=dt.timedelta(days=14), cutoff="2024-01-20")
+    on_time = RecruitmentData.from_frame(
+        small_frame, coupon_window=dt.timedelta(days=14), cutoff="2024-01-20"
+    )
     assert on_time.table.set_index("id").loc["b", "window_closed"]
-    assert [p.kind for p in on_time.warnings] == ["implausible_date", "implausible_date"]  # d, e after cut-off
-    late = RecruitmentData.from_frame(small_frame, coupon_window="15D", cutoff=pd.Timestamp("2024-01-20"))
+    assert [p.kind for p in on_time.warnings] == [
+        "implausible_date",
+        "implausible_date",
+    ]  # d, e after cut-off
+    late = RecruitmentData.from_frame(
+        small_frame, coupon_window="15D", cutoff=pd.Timestamp("2024-01-20")
+    )
     assert not late.table.set_index("id").loc["b", "window_closed"]
     with pytest.raises(DataError, match="--coupon-window"):
         RecruitmentData.from_frame(small_frame, coupon_window=-1)
@@ -81,7 +125,9 @@ def test_window_needs_times(small_frame):
 
 
 def test_window_closed_column_is_used_without_a_window(small_frame):
-    df = small_frame.drop(columns="interview_time").assign(window_closed=["yes", "yes", "no", "yes", "no", None, None])
+    df = small_frame.drop(columns="interview_time").assign(
+        window_closed=["yes", "yes", "no", "yes", "no", None, None]
+    )
     t = RecruitmentData.from_frame(df).table.set_index("id")
     assert t.loc["a", "censor_at"] == 2 and not t.loc["a", "window_closed"]  # open: its 2 recruits
     assert t.loc["c", "censor_at"] == 0
@@ -97,7 +143,9 @@ def test_caller_frame_is_never_mutated(small_frame):
 
 
 def test_ids_as_numbers_compare_as_text():
-    df = pd.DataFrame({"id": [1, 2, 3], "recruiter_id": [np.nan, 1.0, 1.0], "coupons_issued": [2.0, np.nan, 1]})
+    df = pd.DataFrame(
+        {"id": [1, 2, 3], "recruiter_id": [np.nan, 1.0, 1.0], "coupons_issued": [2.0, np.nan, 1]}
+    )
     t = RecruitmentData.from_frame(df).table
     assert t["id"].tolist() == ["1", "2", "3"] and t["recruiter_id"].tolist()[1:] == ["1", "1"]
 
@@ -128,8 +176,12 @@ def test_fingerprint_digests_and_csv_round_trip(small_frame, tmp_path):
     again = read_canonical(path)  # window_closed is read back from the file
     assert again.fingerprint() == data.fingerprint()
     pd.testing.assert_frame_equal(again.table, data.table)
-    assert data.identity_digests(legacy=True) == row_digests(data.table, ["recruiter_id", "sex", "age"])
-    assert data.identity_digests() == row_digests(data.table, ["age", "recruiter_id", "sex"], names=True)
+    assert data.identity_digests(legacy=True) == row_digests(
+        data.table, ["recruiter_id", "sex", "age"]
+    )
+    assert data.identity_digests() == row_digests(
+        data.table, ["age", "recruiter_id", "sex"], names=True
+    )
     assert set(data.state_digests()) == set(data.table["id"])
     changed = RecruitmentData.from_frame(small_frame.assign(age=small_frame["age"] + 1))
     assert changed.fingerprint() != data.fingerprint()
@@ -164,7 +216,9 @@ def test_seeds_and_tree_sizes(study_frame):
 @given(st.lists(st.integers(min_value=-1, max_value=60), min_size=1, max_size=60))
 def test_pointer_jumping_matches_a_plain_walk(raw):
     parent = np.array([p if p < i else -1 for i, p in enumerate(raw)])  # a forest (parents first)
-    perm = np.random.default_rng(len(raw)).permutation(len(raw))  # shuffle rows: order must not matter
+    perm = np.random.default_rng(len(raw)).permutation(
+        len(raw)
+    )  # shuffle rows: order must not matter
     inverse = np.argsort(perm)
     shuffled = np.where(parent[perm] >= 0, inverse[np.maximum(parent[perm], 0)], -1)
     result = forest(shuffled)
@@ -179,7 +233,9 @@ def test_pointer_jumping_matches_a_plain_walk(raw):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=30))
 def test_every_cycle_is_found(raw):
-    parent = np.array([p % len(raw) for p in raw])  # a functional graph: every component has a cycle
+    parent = np.array(
+        [p % len(raw) for p in raw]
+    )  # a functional graph: every component has a cycle
     result = forest(parent)
     on_cycle = set()
     for i in range(len(parent)):
@@ -187,7 +243,7 @@ def test_every_cycle_is_found(raw):
         while node not in seen:
             seen.append(node)
             node = parent[node]
-        on_cycle |= set(seen[seen.index(node):])
+        on_cycle |= set(seen[seen.index(node) :])
     assert not result.rooted.any()
     assert {i for c in result.cycles for i in c} == on_cycle
     for cycle in result.cycles:  # each listed in recruitment order

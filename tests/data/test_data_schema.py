@@ -41,7 +41,9 @@ def test_forcing_kinds_and_errors():
 
 
 def test_schema_properties_lookup_and_json():
-    schema = CovariateSchema([CovariateField("sex", "categorical", ("f", "m")), CovariateField("age", "numeric")])
+    schema = CovariateSchema(
+        [CovariateField("sex", "categorical", ("f", "m")), CovariateField("age", "numeric")]
+    )
     assert schema.names == ["sex", "age"]
     assert [f.name for f in schema.categorical] == ["sex"]
     assert [f.name for f in schema.numeric] == ["age"]

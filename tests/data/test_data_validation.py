@@ -94,7 +94,9 @@ def test_recruited_before_recruiter():
 def test_too_many_recruits():
     df = frame(coupons_issued=[1, 3, 3, None])
     (problem,) = only(errors_of(df), "too_many_recruits")
-    assert problem.ids == ("s",) and "2 recruits" in problem.message and "1 coupon" in problem.message
+    assert (
+        problem.ids == ("s",) and "2 recruits" in problem.message and "1 coupon" in problem.message
+    )
 
 
 def test_frontier_is_not_checked_against_recruits():
@@ -136,7 +138,11 @@ def test_bad_window_closed():
 
 
 def test_all_errors_reported_at_once_one_line_each():
-    df = frame(id=["s", "a", "a", "c"], coupons_issued=["3", "-2", "3", None], recruiter_id=[None, "s", "q", "a"])
+    df = frame(
+        id=["s", "a", "a", "c"],
+        coupons_issued=["3", "-2", "3", None],
+        recruiter_id=[None, "s", "q", "a"],
+    )
     with pytest.raises(DataValidationError) as info:
         RecruitmentData.from_frame(df)
     kinds = {p.kind for p in info.value.errors}
@@ -152,7 +158,11 @@ def test_implausible_date_warning_and_drop_warned():
     df["recruiter_id"] = [None, "s", "s", None]  # c: a seed with an odd date
     data = RecruitmentData.from_frame(df)
     (warning,) = data.warnings
-    assert warning.kind == "implausible_date" and warning.ids == ("c",) and warning.severity == "warning"
+    assert (
+        warning.kind == "implausible_date"
+        and warning.ids == ("c",)
+        and warning.severity == "warning"
+    )
     assert "before 1980" in warning.message and data.dropped.empty
 
     dropped = RecruitmentData.from_frame(df, drop_warned=True)
@@ -183,15 +193,22 @@ def test_dates_after_cutoff_or_in_future_warn():
 
 
 def test_missing_time_and_group_warn():
-    df = frame(interview_time=["2024-01-01", None, "2024-01-04", "2024-01-09"], site=["x", "y", None, "x"])
+    df = frame(
+        interview_time=["2024-01-01", None, "2024-01-04", "2024-01-09"], site=["x", "y", None, "x"]
+    )
     data = RecruitmentData.from_frame(df, coupon_window=3, group_col="site")
-    assert {(p.kind, p.ids) for p in data.warnings} == {("missing_time", ("a",)), ("missing_group", ("b",))}
+    assert {(p.kind, p.ids) for p in data.warnings} == {
+        ("missing_time", ("a",)),
+        ("missing_group", ("b",)),
+    }
     assert not data.table.set_index("id").loc["a", "window_closed"]
 
 
 def test_error_text_is_capped_but_problems_kept():
     n = 300
-    df = pd.DataFrame({"id": [f"p{i}" for i in range(n)], "recruiter_id": None, "coupons_issued": "x"})
+    df = pd.DataFrame(
+        {"id": [f"p{i}" for i in range(n)], "recruiter_id": None, "coupons_issued": "x"}
+    )
     with pytest.raises(DataValidationError) as info:
         RecruitmentData.from_frame(df)
     assert len(info.value.problems) == n

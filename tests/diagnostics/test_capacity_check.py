@@ -53,8 +53,9 @@ def test_the_right_model_passes_and_survival_input_agrees():
     assert check.misfits.empty
     assert "reproduces" in check.text()
     survival = 1 - np.cumsum(pmf, axis=1)[:, :5]
-    np.testing.assert_allclose(redeemed_laws(k, survival=survival), redeemed_laws(k, pmf=pmf),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        redeemed_laws(k, survival=survival), redeemed_laws(k, pmf=pmf), atol=1e-12
+    )
     again = capacity_check(y, k, {"group": group}, survival=survival, seed=2)
     np.testing.assert_allclose(again.table["p_value"], check.table["p_value"].iloc[:4])
 

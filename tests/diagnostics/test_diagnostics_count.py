@@ -70,8 +70,11 @@ def test_compressed_loo_equals_per_person_loo(good_fit):
     compressed = idata.copy()
     compressed.log_likelihood = xr.Dataset(
         {"y": (("chain", "draw", "outcome"), values)},
-        coords={"chain": idata.posterior["chain"].values, "draw": idata.posterior["draw"].values,
-                "outcome": np.arange(len(first))},
+        coords={
+            "chain": idata.posterior["chain"].values,
+            "draw": idata.posterior["draw"].values,
+            "outcome": np.arange(len(first)),
+        },
     )
     res = loo(compressed)
     assert res.elpd_loo == pytest.approx(reference.elpd_loo, rel=1e-12)
@@ -106,14 +109,20 @@ def test_figures_are_written(good_fit, tmp_path):
 
 
 def test_sections_are_skipped_without_their_groups(good_fit):
-    bare = az.InferenceData(posterior=good_fit.idata.posterior, sample_stats=good_fit.idata.sample_stats)
+    bare = az.InferenceData(
+        posterior=good_fit.idata.posterior, sample_stats=good_fit.idata.sample_stats
+    )
     assert list(diagnose(bare).sections) == ["convergence", "sampler"]
-    assert list(diagnose(good_fit.idata, loo=False, ppc=False).sections) == ["convergence", "sampler"]
+    assert list(diagnose(good_fit.idata, loo=False, ppc=False).sections) == [
+        "convergence",
+        "sampler",
+    ]
 
 
 def test_compare_families_recommends_nb(overdispersed):
-    result = compare_families(overdispersed, ("poisson", "nb"), draws=300, tune=300, chains=2, seed=2,
-                              progressbar=False)
+    result = compare_families(
+        overdispersed, ("poisson", "nb"), draws=300, tune=300, chains=2, seed=2, progressbar=False
+    )
     assert result.best == "nb"
     assert result.table.index[0] == "nb"
     assert "nb" in result.recommendation and "family='nb'" in result.recommendation
@@ -125,8 +134,10 @@ def test_compare_families_recommends_nb(overdispersed):
 def test_recommendation_prefers_the_simpler_family_on_a_tie():
     import pandas as pd
 
-    table = pd.DataFrame({"elpd_loo": [-100.0, -101.0], "elpd_diff": [0.0, 1.0], "dse": [0.0, 1.5]},
-                         index=["zinb", "nb"])
+    table = pd.DataFrame(
+        {"elpd_loo": [-100.0, -101.0], "elpd_diff": [0.0, 1.0], "dse": [0.0, 1.5]},
+        index=["zinb", "nb"],
+    )
     best, text = recommend(table)
     assert best == "nb" and "simpler" in text
     best, _ = recommend(table.assign(elpd_diff=[0.0, 9.0]))

@@ -118,15 +118,27 @@ def test_extra_sections_join_verdict_dict_and_figures(tmp_path):
         return fig
 
     d = diagnose(_idata())
-    d.add_section(Section("homophily", "Recruit covariates",
-                          [Check("rho_rhat", "warn", "rho R-hat 1.02")],
-                          summary={"fields": {"sex": {"rho": 0.4}}},
-                          figures={"homophily_rho": draw}))
+    d.add_section(
+        Section(
+            "homophily",
+            "Recruit covariates",
+            [Check("rho_rhat", "warn", "rho R-hat 1.02")],
+            summary={"fields": {"sex": {"rho": 0.4}}},
+            figures={"homophily_rho": draw},
+        )
+    )
     assert d.verdict == "warn"
     assert d.to_dict()["homophily"] == {
         "verdict": "warn",
-        "checks": [{"name": "rho_rhat", "status": "warn", "message": "rho R-hat 1.02", "value": None,
-                    "rule": None}],
+        "checks": [
+            {
+                "name": "rho_rhat",
+                "status": "warn",
+                "message": "rho R-hat 1.02",
+                "value": None,
+                "rule": None,
+            }
+        ],
         "fields": {"sex": {"rho": 0.4}},
     }
     assert "homophily: rho R-hat 1.02" in d.messages
@@ -146,8 +158,14 @@ def test_no_posterior_is_refused():
 
 def test_sections_from_mappings_and_the_compact_summary():
     d = diagnose(_idata(divergences=3))
-    d.add_section("homophily", {"verdict": "warn", "messages": ["rho[sex] R-hat 1.02"],
-                                "homophily": [{"field": "sex", "mean": 0.4}]})
+    d.add_section(
+        "homophily",
+        {
+            "verdict": "warn",
+            "messages": ["rho[sex] R-hat 1.02"],
+            "homophily": [{"field": "sex", "mean": 0.4}],
+        },
+    )
     assert d["homophily"].checks[0].status == "warn"
     assert d.to_dict()["homophily"]["homophily"] == [{"field": "sex", "mean": 0.4}]
     quiet = Section.from_dict("other", {"verdict": "ok"})

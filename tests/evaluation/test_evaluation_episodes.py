@@ -35,11 +35,17 @@ def true_laws(scenario: str, budget: int):
 
 def policies(scenario: str, settings: EpisodeSettings):
     model = true_laws(scenario, settings.budget)
-    planned = [PlannerPolicy(make_planner("greedy"), model),
-               PlannerPolicy(make_planner("dp", gamma=0.8, tables="pooled"), model),
-               PlannerPolicy(make_planner("oracle"), model, hindsight=True),
-               PlannerPolicy(make_planner("constant", k=3), model)]
-    return [CouponRule.constant(3), CouponRule.random(), *[p.for_settings(settings) for p in planned]]
+    planned = [
+        PlannerPolicy(make_planner("greedy"), model),
+        PlannerPolicy(make_planner("dp", gamma=0.8, tables="pooled"), model),
+        PlannerPolicy(make_planner("oracle"), model, hindsight=True),
+        PlannerPolicy(make_planner("constant", k=3), model),
+    ]
+    return [
+        CouponRule.constant(3),
+        CouponRule.random(),
+        *[p.for_settings(settings) for p in planned],
+    ]
 
 
 class Spender:
@@ -77,14 +83,19 @@ def test_budget_round_cap_and_recruits(scenario):
         assert np.all(table.recruits <= table.spend)
         assert np.all(table.total <= table.spent)
         # the frontier of round t + 1 is the recruits of round t
-        assert np.all(table.frontier[:, 1:][table.spend[:, 1:] > 0] <= table.recruits[:, :-1][table.spend[:, 1:] > 0])
+        assert np.all(
+            table.frontier[:, 1:][table.spend[:, 1:] > 0]
+            <= table.recruits[:, :-1][table.spend[:, 1:] > 0]
+        )
 
 
 def test_discounting_and_the_first_round_undiscounted():
     settings = EpisodeSettings.for_world(world("tunnel"))
     result = run_episode(world("tunnel"), CouponRule.random(), settings, seed=5)
     gamma = 0.7
-    assert result.discounted(gamma) == pytest.approx(sum(n * gamma**t for t, n in enumerate(result.recruits)))
+    assert result.discounted(gamma) == pytest.approx(
+        sum(n * gamma**t for t, n in enumerate(result.recruits))
+    )
     assert result.discounted(1.0) == result.total
     assert result.discounted(0.5) <= result.discounted(0.9) <= result.total
     table = run_episodes(world("tunnel"), CouponRule.random(), settings, [5])
@@ -94,14 +105,20 @@ def test_discounting_and_the_first_round_undiscounted():
 def test_the_episode_ends_when_the_budget_the_frontier_or_the_rounds_run_out():
     settings = EpisodeSettings(budget=30, max_per_round=10, initial_frontier=10)
     result = run_episode(world("homogeneous"), Spender(), settings, seed=2)
-    assert result.spent <= 30 and (result.spent == 30 or result.recruits[-1] == 0 or result.rounds == 0)
-    short = run_episode(world("homogeneous"), Spender(), EpisodeSettings(30, 10, max_rounds=2), seed=2)
+    assert result.spent <= 30 and (
+        result.spent == 30 or result.recruits[-1] == 0 or result.rounds == 0
+    )
+    short = run_episode(
+        world("homogeneous"), Spender(), EpisodeSettings(30, 10, max_rounds=2), seed=2
+    )
     assert short.rounds <= 2
     nothing = run_episode(world("homogeneous"), CouponRule.constant(0), settings, seed=2)
     assert nothing.rounds == 1 and nothing.total == 0 and nothing.spent == 0
 
 
-@pytest.mark.parametrize("mode, message", [("overspend", "this round allows"), ("person", "allowed 0..")])
+@pytest.mark.parametrize(
+    "mode, message", [("overspend", "this round allows"), ("person", "allowed 0..")]
+)
 def test_a_policy_that_breaks_the_limits_is_refused(mode, message):
     settings = EpisodeSettings(budget=50, max_per_round=5, max_per_person=2, initial_frontier=5)
     with pytest.raises(ValueError, match=message):
@@ -115,8 +132,12 @@ def test_same_seed_same_episode_and_common_random_numbers():
     b = run_episodes(world("tunnel"), CouponRule.random(), settings, episode_seeds(11, 6))
     np.testing.assert_array_equal(a.recruits, b.recruits)
     model = true_laws("tunnel", settings.budget)
-    one = run_episodes(world("tunnel"), PlannerPolicy(make_planner("greedy"), model), settings, seeds)
-    two = run_episodes(world("tunnel"), PlannerPolicy(make_planner("greedy"), model), settings, seeds)
+    one = run_episodes(
+        world("tunnel"), PlannerPolicy(make_planner("greedy"), model), settings, seeds
+    )
+    two = run_episodes(
+        world("tunnel"), PlannerPolicy(make_planner("greedy"), model), settings, seeds
+    )
     np.testing.assert_array_equal(one.recruits, two.recruits)
     np.testing.assert_array_equal(one.spend, two.spend)
     # every policy meets the same first frontier
@@ -126,13 +147,17 @@ def test_same_seed_same_episode_and_common_random_numbers():
     for x, y in zip(spy_a.first_frontiers, spy_b.first_frontiers, strict=True):
         np.testing.assert_array_equal(x, y)
     local = world("tunnel").coding.field_index("LOCAL")
-    assert sorted(spy_a.first_frontiers[0][:, local].tolist()) == [0] * 5 + [1] * 5  # half A, half B
+    assert (
+        sorted(spy_a.first_frontiers[0][:, local].tolist()) == [0] * 5 + [1] * 5
+    )  # half A, half B
 
 
 def test_the_same_person_brings_the_same_recruits_under_any_policy():
     """Keyed draws: a policy that gives more coupons to person 0 sees a superset of recruits."""
     arrays = world("calibrated")
-    settings = EpisodeSettings(budget=10, max_per_round=10, max_per_person=10, initial_frontier=3, max_rounds=1)
+    settings = EpisodeSettings(
+        budget=10, max_per_round=10, max_per_person=10, initial_frontier=3, max_rounds=1
+    )
 
     class Give:
         hindsight = False

@@ -23,8 +23,15 @@ from planning.app.evaluation import (
 from planning.app.evaluation.results import build_dataset
 from planning.errors import PlanningError
 
-SMALL = dict(scenario="tunnel", policies=["greedy", "greedy_fixed:1.0", "random", "oracle"], gammas=[0.5, 0.9],
-             episodes=4, chunk=2, oracle_models=True, pilot_respondents=60)
+SMALL = dict(
+    scenario="tunnel",
+    policies=["greedy", "greedy_fixed:1.0", "random", "oracle"],
+    gammas=[0.5, 0.9],
+    episodes=4,
+    chunk=2,
+    oracle_models=True,
+    pilot_respondents=60,
+)
 
 
 def without_timings(ds: xr.Dataset) -> xr.Dataset:
@@ -40,22 +47,39 @@ def serial():
 
 def test_results_have_the_documented_shape(serial):
     ds = serial.dataset
-    assert dict(ds.sizes) | {"round": 0} == {"policy": 4, "gamma": 2, "frontier": 1, "episode": 4, "round": 0}
+    assert dict(ds.sizes) | {"round": 0} == {
+        "policy": 4,
+        "gamma": 2,
+        "frontier": 1,
+        "episode": 4,
+        "round": 0,
+    }
     assert set(ds.data_vars) == {"recruits", "spend", "discounted", "total", "spent"}
-    np.testing.assert_allclose(ds["discounted"].sel(gamma=0.5),
-                               (ds["recruits"].sel(gamma=0.5) * 0.5 ** ds["round"]).sum("round"))
+    np.testing.assert_allclose(
+        ds["discounted"].sel(gamma=0.5),
+        (ds["recruits"].sel(gamma=0.5) * 0.5 ** ds["round"]).sum("round"),
+    )
     assert int(ds["spent"].max()) <= 100 and int(ds["spend"].max()) <= 10
-    assert {r["policy"] for r in serial.summary} == {"greedy", "greedy_fixed:1.0", "random", "oracle"}
+    assert {r["policy"] for r in serial.summary} == {
+        "greedy",
+        "greedy_fixed:1.0",
+        "random",
+        "oracle",
+    }
     assert json.loads(ds.attrs["budget_binding"]) == serial.binding
 
 
 def test_common_random_numbers_two_identical_policies_agree(serial):
     ds = serial.dataset
     # greedy_fixed:1.0 spends the round's limit greedily: the same policy as greedy
-    np.testing.assert_array_equal(ds["recruits"].sel(policy="greedy").values,
-                                  ds["recruits"].sel(policy="greedy_fixed:1.0").values)
+    np.testing.assert_array_equal(
+        ds["recruits"].sel(policy="greedy").values,
+        ds["recruits"].sel(policy="greedy_fixed:1.0").values,
+    )
     # a policy without gamma is played once: its totals repeat across gamma
-    np.testing.assert_array_equal(ds["total"].sel(gamma=0.5).values, ds["total"].sel(gamma=0.9).values)
+    np.testing.assert_array_equal(
+        ds["total"].sel(gamma=0.5).values, ds["total"].sel(gamma=0.9).values
+    )
 
 
 @pytest.mark.parametrize("executor", ["processes", "dask"])
@@ -77,7 +101,9 @@ def test_save_load_and_plot(serial, tmp_path):
     assert figure.stat().st_size > 1000
 
 
-def _dataset(spent_share: dict[str, float], values: dict[str, float], budget: int = 100) -> xr.Dataset:
+def _dataset(
+    spent_share: dict[str, float], values: dict[str, float], budget: int = 100
+) -> xr.Dataset:
     policies = list(spent_share)
     runs = {}
     for p in policies:
@@ -88,10 +114,23 @@ def _dataset(spent_share: dict[str, float], values: dict[str, float], budget: in
 
 
 def test_budget_binding_check():
-    binds = budget_binding(_dataset({"a": 1.0, "b": 0.5, "oracle": 0.97}, {"a": 40, "b": 20, "oracle": 60}))
-    assert binds == [{"gamma": 0.9, "frontier": 10, "budget": 100, "oracle_spent": 0.97, "best_policy": "a",
-                      "best_spent": 1.0, "binds": True}]
-    loose = budget_binding(_dataset({"a": 0.6, "b": 1.0, "oracle": 1.0}, {"a": 40, "b": 20, "oracle": 60}))
+    binds = budget_binding(
+        _dataset({"a": 1.0, "b": 0.5, "oracle": 0.97}, {"a": 40, "b": 20, "oracle": 60})
+    )
+    assert binds == [
+        {
+            "gamma": 0.9,
+            "frontier": 10,
+            "budget": 100,
+            "oracle_spent": 0.97,
+            "best_policy": "a",
+            "best_spent": 1.0,
+            "binds": True,
+        }
+    ]
+    loose = budget_binding(
+        _dataset({"a": 0.6, "b": 1.0, "oracle": 1.0}, {"a": 40, "b": 20, "oracle": 60})
+    )
     assert loose[0]["best_policy"] == "a" and not loose[0]["binds"]
     starved = budget_binding(_dataset({"a": 1.0, "oracle": 0.4}, {"a": 40, "oracle": 30}))
     assert not starved[0]["binds"]
@@ -106,17 +145,26 @@ def test_policy_names():
     assert specs[0].training == "gfp" and specs[0].uses_gamma and specs[4].hindsight
     assert not specs[2].uses_gamma
     assert len(parse_policies("all")) == 17
-    for bad, message in [("nonsense", "unknown policy"), ("constant:x", "not a valid k"),
-                         ("greedy_fixed", "needs a fraction"), ("dp:3", "takes no value"),
-                         ("greedy,greedy", "more than once"), ("", "names no policy")]:
+    for bad, message in [
+        ("nonsense", "unknown policy"),
+        ("constant:x", "not a valid k"),
+        ("greedy_fixed", "needs a fraction"),
+        ("dp:3", "takes no value"),
+        ("greedy,greedy", "more than once"),
+        ("", "names no policy"),
+    ]:
         with pytest.raises(PlanningError, match=message):
             parse_policies(bad)
 
 
 def test_settings_are_checked():
-    for bad, message in [({"gammas": [0.0]}, "gammas"), ({"episodes": 0}, "episodes"),
-                         ({"scenario": "moon"}, "unknown scenario"), ({"frontiers": [5, 5]}, "frontier"),
-                         ({"budget": -1}, "budget")]:
+    for bad, message in [
+        ({"gammas": [0.0]}, "gammas"),
+        ({"episodes": 0}, "episodes"),
+        ({"scenario": "moon"}, "unknown scenario"),
+        ({"frontiers": [5, 5]}, "frontier"),
+        ({"budget": -1}, "budget"),
+    ]:
         with pytest.raises(PlanningError, match=message):
             EvaluationSettings(**bad)
 
@@ -127,7 +175,9 @@ def test_dask_missing_is_a_clear_message(monkeypatch):
         with open_executor("dask"):
             pass
     # refused before the pilot study is simulated and fitted
-    monkeypatch.setattr("planning.app.evaluation.workflow.prepare", lambda *a, **k: pytest.fail("prepared"))
+    monkeypatch.setattr(
+        "planning.app.evaluation.workflow.prepare", lambda *a, **k: pytest.fail("prepared")
+    )
     with pytest.raises(PlanningError, match="dask"):
         evaluate_policies(EvaluationSettings("calibrated"), executor="dask")
     with pytest.raises(PlanningError, match="--scheduler needs --executor dask"):

@@ -26,10 +26,16 @@ def _parser(positional: bool = True) -> argparse.ArgumentParser:
 @pytest.fixture
 def study(tmp_path):
     path = tmp_path / "study.csv"
-    pd.DataFrame({
-        "id": ["s1", "a", "b", "c"], "recruiter_id": ["", "s1", "s1", "a"], "coupons_issued": [3, 2, 2, None],
-        "site": ["n", "n", "s", "s"], "sex": ["f", "m", "f", "m"], "drug": ["y", "n", "n", "y"],
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "id": ["s1", "a", "b", "c"],
+            "recruiter_id": ["", "s1", "s1", "a"],
+            "coupons_issued": [3, 2, 2, None],
+            "site": ["n", "n", "s", "s"],
+            "sex": ["f", "m", "f", "m"],
+            "drug": ["y", "n", "n", "y"],
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -42,11 +48,30 @@ def test_every_reading_flag_is_an_option_and_defaults_to_none():
 
 def test_only_typed_options_are_given():
     args = _parser(positional=False).parse_args(
-        ["--data", "s.csv", "--group", "site", "--covariates", "sex,drug", "--drop-warned", "--format", "rds",
-         "--max-coupons", "3", "--seed-markers", "seed,-1"])
+        [
+            "--data",
+            "s.csv",
+            "--group",
+            "site",
+            "--covariates",
+            "sex,drug",
+            "--drop-warned",
+            "--format",
+            "rds",
+            "--max-coupons",
+            "3",
+            "--seed-markers",
+            "seed,-1",
+        ]
+    )
     assert given_reading_options(args) == {
-        "format": "rds", "group_col": "site", "covariates": ("sex", "drug"), "drop_warned": True,
-        "max_coupons": 3, "seed_markers": ("seed", "-1")}
+        "format": "rds",
+        "group_col": "site",
+        "covariates": ("sex", "drug"),
+        "drop_warned": True,
+        "max_coupons": 3,
+        "seed_markers": ("seed", "-1"),
+    }
     assert _parser().parse_args(["s.rdsat", "--format", "rdsat"]).format == "rdsat"
 
 
@@ -61,12 +86,16 @@ def test_load_study_rereads_with_the_stored_options(study):
     stored = read_table(study, group_col="site", covariates=["sex"]).reading
     data = load_study(_parser().parse_args([str(study)]), stored)
     assert data.reading == stored and data.covariates == ["sex"] and data.group_column == "group"
-    agreeing = load_study(_parser().parse_args([str(study), "--group", "site", "--cutoff", "2024-06-01"]), stored)
+    agreeing = load_study(
+        _parser().parse_args([str(study), "--group", "site", "--cutoff", "2024-06-01"]), stored
+    )
     assert agreeing.reading.cutoff == "2024-06-01"
     with pytest.raises(StudyMismatchError) as info:
         load_study(_parser().parse_args([str(study), "--group", "sex"]), stored)
     assert "--group site, but --group sex was given" in str(info.value)
-    with pytest.raises(StudyMismatchError, match="--covariates sex, but --covariates sex,drug was given"):
+    with pytest.raises(
+        StudyMismatchError, match="--covariates sex, but --covariates sex,drug was given"
+    ):
         load_study(_parser().parse_args([str(study), "--covariates", "sex,drug"]), stored)
 
 

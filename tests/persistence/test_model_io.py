@@ -32,11 +32,17 @@ def _study_frame(n: int = 60, seed: int = 2) -> pd.DataFrame:
     kids = np.bincount(parent[parent >= 0], minlength=n)
     coupons = np.maximum(kids, 3).astype(float)
     coupons[-5:] = np.nan  # the frontier
-    return pd.DataFrame({
-        "pid": ids, "parent": recruiter, "k": pd.array(coupons, dtype="Float64").astype("Int64"),
-        "site": rng.choice(SITES, size=n), "sex": rng.choice(["f", "m"], size=n),
-        "drug": rng.choice(["yes", "no"], size=n), "age": np.round(rng.normal(35, 8, size=n), 1),
-    })
+    return pd.DataFrame(
+        {
+            "pid": ids,
+            "parent": recruiter,
+            "k": pd.array(coupons, dtype="Float64").astype("Int64"),
+            "site": rng.choice(SITES, size=n),
+            "sex": rng.choice(["f", "m"], size=n),
+            "drug": rng.choice(["yes", "no"], size=n),
+            "age": np.round(rng.normal(35, 8, size=n), 1),
+        }
+    )
 
 
 @pytest.fixture
@@ -46,8 +52,13 @@ def study(tmp_path):
     return path
 
 
-OPTIONS = {"id_col": "pid", "recruiter_col": "parent", "coupons_col": "k", "group_col": "site",
-           "covariates": ("sex", "drug")}
+OPTIONS = {
+    "id_col": "pid",
+    "recruiter_col": "parent",
+    "coupons_col": "k",
+    "group_col": "site",
+    "covariates": ("sex", "drug"),
+}
 
 
 def _count_posterior(model: CountModel, draws: int = 40) -> az.InferenceData:
@@ -82,12 +93,25 @@ def test_the_file_holds_reading_options_column_digests_and_constructor_arguments
     attrs = az.from_netcdf(str(path)).posterior.attrs
     assert attrs["rdsplan_layout"] == 2 and attrs["rdsplan_version"]
     reading = json.loads(attrs["rdsplan_reading"])
-    assert reading["group_col"] == "site" and reading["id_col"] == "pid" and reading["covariates"] == ["sex", "drug"]
+    assert (
+        reading["group_col"] == "site"
+        and reading["id_col"] == "pid"
+        and reading["covariates"] == ["sex", "drug"]
+    )
     columns = json.loads(attrs["rdsplan_columns"])
     assert set(columns) == {"recruiter_id", "group", "sex", "drug"}
     assert columns["group"]["column"] == "site" and columns["recruiter_id"]["column"] == "parent"
     init = json.loads(attrs["rdsplan_init"])
-    assert set(init) == {"family", "covariates", "group", "wave_effect", "priors", "config", "open_windows", "spec"}
+    assert set(init) == {
+        "family",
+        "covariates",
+        "group",
+        "wave_effect",
+        "priors",
+        "config",
+        "open_windows",
+        "spec",
+    }
 
 
 def test_load_goes_through_the_constructor(saved, monkeypatch):
@@ -105,7 +129,9 @@ def test_load_goes_through_the_constructor(saved, monkeypatch):
     assert again.reading == model.reading and again.reading.group_col == "site"
     assert again.covariates == model.covariates and again.group_column == "group"
     frontier = model.data.frontier
-    np.testing.assert_allclose(again.survival(frontier, 4).values, model.survival(frontier, 4).values)
+    np.testing.assert_allclose(
+        again.survival(frontier, 4).values, model.survival(frontier, 4).values
+    )
 
 
 def test_saving_refuses_a_model_whose_constructor_arguments_are_not_all_stored(saved, tmp_path):
@@ -145,8 +171,10 @@ def test_a_table_read_without_the_group_is_refused_naming_the_flag(saved, study)
     with pytest.raises(StudyMismatchError) as info:
         model.check_study(data)
     message = str(info.value)
-    assert ("the posterior was fitted with --group site; this table was read without --group: "
-            "pass --group site or omit the reading flags") in message
+    assert (
+        "the posterior was fitted with --group site; this table was read without --group: "
+        "pass --group site or omit the reading flags"
+    ) in message
 
 
 def test_different_covariates_are_named_as_such(saved, study):
@@ -157,13 +185,17 @@ def test_different_covariates_are_named_as_such(saved, study):
         model.check_study(data)
     message = str(info.value)
     assert "fitted with --covariates sex,drug; this table was read with --covariates sex" in message
-    assert "recruiter, group or covariates changed" not in message and "--categorical" not in message
+    assert (
+        "recruiter, group or covariates changed" not in message and "--categorical" not in message
+    )
 
 
 def test_typed_options_that_disagree_are_refused_before_reading(saved):
     _, _, path = saved
     model = CountModel.load(path)
-    with pytest.raises(StudyMismatchError, match="fitted with --group site, but --group sex was given"):
+    with pytest.raises(
+        StudyMismatchError, match="fitted with --group site, but --group sex was given"
+    ):
         resolve_reading(model.reading, {"group_col": "sex"})
 
 
@@ -177,7 +209,10 @@ def test_a_changed_column_is_named(saved, study, tmp_path):
     with pytest.raises(StudyMismatchError) as info:
         model.check_study(read_table(changed, model.reading))
     message = str(info.value)
-    assert "the values of covariate 'sex' differ for 2 fitted respondent(s) (e.g. p004, p009)" in message
+    assert (
+        "the values of covariate 'sex' differ for 2 fitted respondent(s) (e.g. p004, p009)"
+        in message
+    )
     assert "'drug'" not in message
 
 
@@ -185,8 +220,11 @@ def test_a_changed_recruiter_column_is_named_in_the_users_words(saved, tmp_path)
     _, _, path = saved
     frame = _study_frame()
     kids = frame["parent"].value_counts()
-    spare = [p for p, k in zip(frame["pid"][:-5], frame["k"][:-5], strict=True)
-             if kids.get(p, 0) < k and p not in ("p010", frame.loc[10, "parent"]) and p < "p010"]
+    spare = [
+        p
+        for p, k in zip(frame["pid"][:-5], frame["k"][:-5], strict=True)
+        if kids.get(p, 0) < k and p not in ("p010", frame.loc[10, "parent"]) and p < "p010"
+    ]
     frame.loc[10, "parent"] = spare[0]
     changed = tmp_path / "changed.csv"
     frame.to_csv(changed, index=False)
@@ -203,28 +241,56 @@ def test_missing_respondents_are_refused_and_new_ones_warn(saved, tmp_path):
     frame.iloc[:-1].to_csv(fewer, index=False)
     with pytest.raises(StudyMismatchError, match="1 fitted respondent\\(s\\) are missing"):
         model.check_study(read_table(fewer, model.reading))
-    grown = pd.concat([frame, pd.DataFrame({"pid": ["p999"], "parent": ["p059"], "k": pd.array([pd.NA], "Int64"),
-                                            "site": ["north"], "sex": ["f"], "drug": ["no"], "age": [30.0]})])
+    grown = pd.concat(
+        [
+            frame,
+            pd.DataFrame(
+                {
+                    "pid": ["p999"],
+                    "parent": ["p059"],
+                    "k": pd.array([pd.NA], "Int64"),
+                    "site": ["north"],
+                    "sex": ["f"],
+                    "drug": ["no"],
+                    "age": [30.0],
+                }
+            ),
+        ]
+    )
     path_grown = tmp_path / "grown.csv"
     grown.to_csv(path_grown, index=False)
     with pytest.warns(StudyChangedWarning) as caught:
         notes = model.check_study(read_table(path_grown, model.reading))
-    assert any("joined since the fit" in str(w.message) for w in caught) and len(notes) == len(caught) == 2
+    assert (
+        any("joined since the fit" in str(w.message) for w in caught)
+        and len(notes) == len(caught) == 2
+    )
 
 
 def test_a_fresh_model_checks_like_a_loaded_one(saved, study):
     data, model, _ = saved
     assert model.check_study(data) == []
     with pytest.raises(StudyMismatchError, match="--group"):
-        model.check_study(read_table(study, **{k: v for k, v in OPTIONS.items() if k != "group_col"}))
+        model.check_study(
+            read_table(study, **{k: v for k, v in OPTIONS.items() if k != "group_col"})
+        )
 
 
 # -- files written by the previous version ------------------------------------------------------------------
 def _legacy_file(model: CountModel, data, path):
     config = dict(model.config)
-    config["options"] = {**config["options"], "retired_option": 3}  # a key this version no longer knows
-    return save_inference(model.idata, path, kind="count", config=config,
-                          identity=data.identity_digests(legacy=True), state=data.state_digests())
+    config["options"] = {
+        **config["options"],
+        "retired_option": 3,
+    }  # a key this version no longer knows
+    return save_inference(
+        model.idata,
+        path,
+        kind="count",
+        config=config,
+        identity=data.identity_digests(legacy=True),
+        state=data.state_digests(),
+    )
 
 
 def test_a_file_of_the_previous_version_loads_and_checks(saved, study, tmp_path):
@@ -240,8 +306,15 @@ def test_a_file_of_the_previous_version_loads_and_checks(saved, study, tmp_path)
 def test_a_file_that_cannot_be_rebuilt_asks_for_a_refit(saved, tmp_path):
     _, model, _ = saved
     broken = dict(model.init_kwargs, family="gamma")
-    path = save_inference(model.idata, tmp_path / "broken.nc", kind="count", config=model.config,
-                          identity={}, state={}, init=broken)
+    path = save_inference(
+        model.idata,
+        tmp_path / "broken.nc",
+        kind="count",
+        config=model.config,
+        identity={},
+        state={},
+        init=broken,
+    )
     with pytest.raises(ModelError, match=r"cannot be rebuilt.*refit"):
         CountModel.load(path)
 
@@ -274,7 +347,9 @@ def test_covariate_model_round_trip_through_the_constructor(study, tmp_path):
     again = CovariateModel.load(path)
     assert again.reading == data.reading and again.config == model.config
     assert again.check_study(read_table(study, again.reading)) == []
-    with pytest.raises(StudyMismatchError, match="--covariates sex,drug; this table was read with --covariates sex"):
+    with pytest.raises(
+        StudyMismatchError, match="--covariates sex,drug; this table was read with --covariates sex"
+    ):
         again.check_study(read_table(study, **{**OPTIONS, "covariates": ("sex",)}))
 
 
@@ -282,8 +357,14 @@ def test_covariate_model_file_of_the_previous_version(study, tmp_path):
     data = read_table(study, **OPTIONS)
     model = CovariateModel(data)
     model.idata = _covariate_posterior(model)
-    path = save_inference(model.idata, tmp_path / "old.nc", kind="covariates", config=model.config,
-                          identity=data.identity_digests(legacy=True), state=data.state_digests())
+    path = save_inference(
+        model.idata,
+        tmp_path / "old.nc",
+        kind="covariates",
+        config=model.config,
+        identity=data.identity_digests(legacy=True),
+        state=data.state_digests(),
+    )
     old = CovariateModel.load(path)
     assert old.reading is None and [f.name for f in old.fields] == ["sex", "drug"]
     assert old.check_study(data) == []
@@ -299,4 +380,7 @@ def test_a_study_of_only_seeds_gets_a_hint_in_the_covariate_model(tmp_path):
 def test_row_digests_by_name_ignore_column_order():
     table = pd.DataFrame({"id": ["a", "b"], "x": ["1", "2"], "y": ["3", "4"]})
     assert row_digests(table, ["x", "y"], names=True) != row_digests(table, ["y", "x"], names=True)
-    assert ReadingOptions(covariates=("y", "x")).differences(ReadingOptions(covariates=("x", "y"))) == []
+    assert (
+        ReadingOptions(covariates=("y", "x")).differences(ReadingOptions(covariates=("x", "y")))
+        == []
+    )

@@ -64,9 +64,14 @@ def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
 def test_save_load_round_trip_keeps_config_and_fingerprints(tmp_path, table):
     identity = row_digests(table, ["recruiter_id", "sex"])
     state = row_digests(table, ["coupons_issued"])
-    path = save_inference(_idata(), tmp_path / "post.nc", kind="count",
-                          config={"family": "nb", "scale": np.float64(1.5)},
-                          identity=identity, state=state)
+    path = save_inference(
+        _idata(),
+        tmp_path / "post.nc",
+        kind="count",
+        config={"family": "nb", "scale": np.float64(1.5)},
+        identity=identity,
+        state=state,
+    )
     idata, meta = load_inference(path, kind="count")
     assert meta.kind == "count" and meta.config == {"family": "nb", "scale": 1.5}
     assert meta.identity == identity and meta.state == state
@@ -89,9 +94,14 @@ def test_load_refuses_missing_and_foreign_files(tmp_path):
 
 
 def _meta(tmp_path, table):
-    path = save_inference(_idata(), tmp_path / "p.nc", kind="count", config={},
-                          identity=row_digests(table, ["recruiter_id", "sex"]),
-                          state=row_digests(table, ["coupons_issued"]))
+    path = save_inference(
+        _idata(),
+        tmp_path / "p.nc",
+        kind="count",
+        config={},
+        identity=row_digests(table, ["recruiter_id", "sex"]),
+        state=row_digests(table, ["coupons_issued"]),
+    )
     return load_inference(path)[1]
 
 
@@ -99,26 +109,44 @@ def test_check_study_refuses_missing_or_changed_respondents(tmp_path, table):
     meta = _meta(tmp_path, table)
     smaller = table.iloc[:2]
     with pytest.raises(StudyMismatchError, match="missing"):
-        check_study(meta, row_digests(smaller, ["recruiter_id", "sex"]), row_digests(smaller, ["coupons_issued"]))
+        check_study(
+            meta,
+            row_digests(smaller, ["recruiter_id", "sex"]),
+            row_digests(smaller, ["coupons_issued"]),
+        )
     changed = table.copy()
     changed.loc[2, "recruiter_id"] = "b"
     with pytest.raises(StudyMismatchError, match="changed for 1"):
-        check_study(meta, row_digests(changed, ["recruiter_id", "sex"]), row_digests(changed, ["coupons_issued"]))
+        check_study(
+            meta,
+            row_digests(changed, ["recruiter_id", "sex"]),
+            row_digests(changed, ["coupons_issued"]),
+        )
 
 
 def test_check_study_warns_when_the_study_moved_on(tmp_path, table):
     meta = _meta(tmp_path, table)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert check_study(meta, row_digests(table, ["recruiter_id", "sex"]),
-                           row_digests(table, ["coupons_issued"])) == []
-    grown = pd.concat([table, pd.DataFrame({"id": ["d"], "recruiter_id": ["c"], "sex": ["m"]})],
-                      ignore_index=True)
+        assert (
+            check_study(
+                meta,
+                row_digests(table, ["recruiter_id", "sex"]),
+                row_digests(table, ["coupons_issued"]),
+            )
+            == []
+        )
+    grown = pd.concat(
+        [table, pd.DataFrame({"id": ["d"], "recruiter_id": ["c"], "sex": ["m"]})], ignore_index=True
+    )
     grown["recruiter_id"] = grown["recruiter_id"].astype("string")
     grown["coupons_issued"] = pd.array([3, 2, 3, None], dtype="Int64")
     with pytest.warns(StudyChangedWarning) as caught:
-        notes = check_study(meta, row_digests(grown, ["recruiter_id", "sex"]),
-                            row_digests(grown, ["coupons_issued"]))
+        notes = check_study(
+            meta,
+            row_digests(grown, ["recruiter_id", "sex"]),
+            row_digests(grown, ["coupons_issued"]),
+        )
     assert len(notes) == 2 and len(caught) == 2
 
 

@@ -9,7 +9,9 @@ import numpy as np
 from scipy import stats
 
 
-def random_curves(rng: np.random.Generator, shape: tuple[int, ...], ties: bool = False) -> np.ndarray:
+def random_curves(
+    rng: np.random.Generator, shape: tuple[int, ...], ties: bool = False
+) -> np.ndarray:
     """Random non-increasing curves in [0, 1]; ``ties`` rounds them to a coarse grid."""
     values = np.sort(rng.random(shape), axis=-1)[..., ::-1]
     if ties:

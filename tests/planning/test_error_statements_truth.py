@@ -51,8 +51,15 @@ BUDGETS = (50, 80, 120, 160, 200)
 METHODS = ("greedy", "dp")
 GAMMA = 0.9
 SAMPLES = 200
-FIT = dict(draws=300, tune=300, chains=2, seed=1, target_accept=0.95, covariate_model=False,
-           progress_bars=False)
+FIT = dict(
+    draws=300,
+    tune=300,
+    chains=2,
+    seed=1,
+    target_accept=0.95,
+    covariate_model=False,
+    progress_bars=False,
+)
 TOL = 1e-9
 
 
@@ -68,8 +75,9 @@ class Generated:
     covariates: list[str]
 
     def data(self) -> RecruitmentData:
-        return RecruitmentData.from_frame(self.frame, group_col="site", categorical=["x1", "x2"],
-                                          numeric=["age"])
+        return RecruitmentData.from_frame(
+            self.frame, group_col="site", categorical=["x1", "x2"], numeric=["age"]
+        )
 
     def survival(self, ids: list[str], length: int) -> np.ndarray:
         return np.stack([self.truth[i][:length] for i in ids])
@@ -96,8 +104,14 @@ def generate(seed: int, respondents: int, *, phi: float = 1.4, max_level: int = 
         }
 
     def log_mean(p: dict[str, np.ndarray]) -> np.ndarray:
-        return (0.35 + 0.3 * (p["x1"] == "b") - 0.4 * (p["x2"] == "m") + 0.25 * (p["x2"] == "h")
-                + 0.02 * (p["age"] - 30.0) + u[p["site"]])
+        return (
+            0.35
+            + 0.3 * (p["x1"] == "b")
+            - 0.4 * (p["x2"] == "m")
+            + 0.25 * (p["x2"] == "h")
+            + 0.02 * (p["age"] - 30.0)
+            + u[p["site"]]
+        )
 
     n_seeds = 12
     columns = people(n_seeds, np.repeat(np.arange(4), 3))
@@ -110,7 +124,7 @@ def generate(seed: int, respondents: int, *, phi: float = 1.4, max_level: int = 
             columns = {c: np.concatenate([columns[c], new[c]]) for c in columns}
             recruiter += [None] * n_seeds
         k = int(rng.choice([2, 3]))
-        mu = float(np.exp(log_mean({c: v[done:done + 1] for c, v in columns.items()}))[0])
+        mu = float(np.exp(log_mean({c: v[done : done + 1] for c, v in columns.items()}))[0])
         y = min(int(rng.negative_binomial(phi, phi / (phi + mu))), k)
         coupons.append(k)
         new = people(y, np.full(y, columns["site"][done]))
@@ -118,13 +132,17 @@ def generate(seed: int, respondents: int, *, phi: float = 1.4, max_level: int = 
         recruiter += [f"p{done}"] * y
         done += 1
     n = len(recruiter)
-    frame = pd.DataFrame({
-        "id": [f"p{i}" for i in range(n)],
-        "recruiter_id": recruiter,
-        "coupons_issued": pd.array(coupons + [None] * (n - done), dtype="Int64"),
-        "site": [f"site{s}" for s in columns["site"]],
-        "x1": columns["x1"], "x2": columns["x2"], "age": columns["age"],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            "recruiter_id": recruiter,
+            "coupons_issued": pd.array(coupons + [None] * (n - done), dtype="Int64"),
+            "site": [f"site{s}" for s in columns["site"]],
+            "x1": columns["x1"],
+            "x2": columns["x2"],
+            "age": columns["age"],
+        }
+    )
     mu = np.exp(log_mean({c: v[done:] for c, v in columns.items()}))
     levels = np.arange(max_level)  # S(l) = P(C > l - 1)
     curves = stats.nbinom.sf(levels[None, :], phi, (phi / (phi + mu))[:, None])
@@ -154,14 +172,22 @@ def toolkit_study(seed: int, respondents: int, name: str | None = None) -> Study
         position = {i: j for j, i in enumerate(order)}
         return curves[[position[i] for i in ids]]
 
-    return Study(name or f"calibrated seed {seed}, {respondents}", data,
-                 list(DEFAULT_CAPACITY_COVARIATES), truth)
+    return Study(
+        name or f"calibrated seed {seed}, {respondents}",
+        data,
+        list(DEFAULT_CAPACITY_COVARIATES),
+        truth,
+    )
 
 
 def independent_study(seed: int, respondents: int) -> Study:
     generated = generate(seed, respondents)
-    return Study(f"independent NB seed {seed}, {respondents}", generated.data(),
-                 generated.covariates, generated.survival)
+    return Study(
+        f"independent NB seed {seed}, {respondents}",
+        generated.data(),
+        generated.covariates,
+        generated.survival,
+    )
 
 
 DEMO = "demo study"
@@ -184,12 +210,19 @@ def case_rows(study: Study) -> list[dict]:
     for budget in BUDGETS:
         for method in METHODS:
             settings = {"gamma": GAMMA} if method == "dp" else {}
-            request = PlanRequest(budget=budget, method=method, settings=settings,
-                                  samples=SAMPLES, seed=1, allow_unconverged=True)
+            request = PlanRequest(
+                budget=budget,
+                method=method,
+                settings=settings,
+                samples=SAMPLES,
+                seed=1,
+                allow_unconverged=True,
+            )
             plan = plan_round(fit, study.data, request)
             # The planner's inputs, rebuilt as plan_round built them (same draws and seed).
-            inputs = planning_inputs(study.data, fit.count, budget=budget, samples=SAMPLES, seed=1,
-                                     pooled=False)
+            inputs = planning_inputs(
+                study.data, fit.count, budget=budget, samples=SAMPLES, seed=1, pooled=False
+            )
             assert list(inputs.ids) == plan.ids
             length = choose_truncation(budget, default_cap(study.data))
             truth = study.truth(plan.ids, length)
@@ -200,25 +233,31 @@ def case_rows(study: Study) -> list[dict]:
             if method == "greedy":
                 statement = plan.statement
             else:  # this round's statement for the DP's allocation (its own is multi-round)
-                statement = error_statement(inputs.survival, k, budget=spend, caps=inputs.caps,
-                                            ppc=inputs.ppc, check=False)
+                statement = error_statement(
+                    inputs.survival, k, budget=spend, caps=inputs.caps, ppc=inputs.ppc, check=False
+                )
             assert statement.bound.kind == "single-round"
-            rows.append({
-                "study": study.name,
-                "method": method,
-                "budget": budget,
-                "spend": spend,
-                "value": statement.plan_value,
-                "loss": loss,
-                "regret_q90": statement.regret.q90,
-                "bound": statement.bound.total,
-                "bound_truth": float(tightened_single_round_bound(truth, inputs.mean_survival, k,
-                                                                  caps=inputs.caps)),
-                "paper_truth": float(single_round_bound(truth, inputs.mean_survival, spend)),
-                "informs": statement.bound.informative,
-                "misfits": (plan.capacity_check or {}).get("flagged"),
-                "plan": hash(k.tobytes()),
-            })
+            rows.append(
+                {
+                    "study": study.name,
+                    "method": method,
+                    "budget": budget,
+                    "spend": spend,
+                    "value": statement.plan_value,
+                    "loss": loss,
+                    "regret_q90": statement.regret.q90,
+                    "bound": statement.bound.total,
+                    "bound_truth": float(
+                        tightened_single_round_bound(
+                            truth, inputs.mean_survival, k, caps=inputs.caps
+                        )
+                    ),
+                    "paper_truth": float(single_round_bound(truth, inputs.mean_survival, spend)),
+                    "informs": statement.bound.informative,
+                    "misfits": (plan.capacity_check or {}).get("flagged"),
+                    "plan": hash(k.tobytes()),
+                }
+            )
     return rows
 
 
@@ -232,9 +271,11 @@ def test_realised_loss_never_exceeds_the_tightened_bound(cases, capsys):
         print("\nError statements against the truth (loss, q90, bounds in expected recruits):")
         with pd.option_context("display.width", 200, "display.max_rows", 100):
             print(cases.drop(columns=["informs", "plan"]).round(3).to_string(index=False))
-        print(f"max loss {cases['loss'].max():.3f}; max loss / printed tightened bound "
-              f"{(cases['loss'] / cases['bound']).max():.3f}; max loss / truth-known tightened "
-              f"bound {(cases['loss'] / cases['bound_truth'].clip(lower=TOL)).max():.3f}")
+        print(
+            f"max loss {cases['loss'].max():.3f}; max loss / printed tightened bound "
+            f"{(cases['loss'] / cases['bound']).max():.3f}; max loss / truth-known tightened "
+            f"bound {(cases['loss'] / cases['bound_truth'].clip(lower=TOL)).max():.3f}"
+        )
     assert (cases["loss"] >= -TOL).all()
     # The theorem (envelope |S - S^| with the truth known): always, by proof.
     assert (cases["loss"] <= cases["bound_truth"] + TOL).all()
@@ -255,11 +296,13 @@ def test_posterior_regret_q90_covers_the_loss_about_nine_times_in_ten(cases, cap
     # a fit, so they are not independent: this is tolerant, not exact).
     floor = int(stats.binom.ppf(0.001, n, 0.9))
     with capsys.disabled():
-        print(f"\nPosterior-regret 90% quantile covers the realised loss in {hits} of {n} distinct "
-              f"plans ({hits / n:.0%}; {int((cases['loss'] <= cases['regret_q90'] + TOL).sum())} "
-              f"of all {len(cases)} cases); among the {int(positive.sum())} plans with a positive "
-              f"loss: {int((covered & positive).sum())}. Asserted: at least {floor} of {n} "
-              f"(binomial 0.1% quantile at 90%).")
+        print(
+            f"\nPosterior-regret 90% quantile covers the realised loss in {hits} of {n} distinct "
+            f"plans ({hits / n:.0%}; {int((cases['loss'] <= cases['regret_q90'] + TOL).sum())} "
+            f"of all {len(cases)} cases); among the {int(positive.sum())} plans with a positive "
+            f"loss: {int((covered & positive).sum())}. Asserted: at least {floor} of {n} "
+            f"(binomial 0.1% quantile at 90%)."
+        )
     assert hits >= floor
 
 

@@ -29,16 +29,28 @@ from planning.online import allocation_scores, online_decision
 from planning.rollout import PooledCapacity, per_episode, rollout
 
 
-def inputs_for(seed: int, samples: int = 4, people: int = 8, length: int = 5, caps=None) -> PlanningInputs:
+def inputs_for(
+    seed: int, samples: int = 4, people: int = 8, length: int = 5, caps=None
+) -> PlanningInputs:
     rng = np.random.default_rng(seed)
     curves = nb_curves(rng, samples, people, length)
-    pooled = np.stack([stats.nbinom.pmf(np.arange(20), 1.5, 1.5 / (1.5 + 1.2 + 0.2 * d)) for d in range(samples)])
+    pooled = np.stack(
+        [stats.nbinom.pmf(np.arange(20), 1.5, 1.5 / (1.5 + 1.2 + 0.2 * d)) for d in range(samples)]
+    )
     return PlanningInputs.from_arrays(curves, caps=caps, pooled_pmf=pooled)
 
 
 def test_registry_names():
-    for name in ("random", "constant", "greedy_fixed", "greedy_remaining", "thompson", "fitted_q", "oracle",
-                 "gfp"):
+    for name in (
+        "random",
+        "constant",
+        "greedy_fixed",
+        "greedy_remaining",
+        "thompson",
+        "fitted_q",
+        "oracle",
+        "gfp",
+    ):
         assert name in PLANNERS
         assert make_planner(name).name == name
 
@@ -60,7 +72,9 @@ def test_random_is_seeded_within_caps_and_thinned_to_the_limit():
     draws = [planner.decide(inputs, 50, np.random.default_rng(s)).allocation for s in range(40)]
     assert all(d.sum() <= 6 and np.all(d <= inputs.caps) for d in draws)
     assert len({tuple(d) for d in draws}) > 20
-    np.testing.assert_array_equal(planner.decide(inputs, 50, np.random.default_rng(3)).allocation, draws[3])
+    np.testing.assert_array_equal(
+        planner.decide(inputs, 50, np.random.default_rng(3)).allocation, draws[3]
+    )
     small = RandomPlanner(max_coupons=1).decide(inputs, 50, np.random.default_rng(0)).allocation
     assert small.max() <= 1
 
@@ -72,8 +86,9 @@ def test_fixed_fraction_spends_a_share_of_the_total_budget(fraction):
     for remaining in (30, 12, 2):
         spend = min(max(1, round(fraction * 30)), remaining)
         decision = planner.decide(inputs, remaining, np.random.default_rng(0))
-        np.testing.assert_array_equal(decision.allocation,
-                                      greedy_allocation(inputs.mean_survival, spend, inputs.caps))
+        np.testing.assert_array_equal(
+            decision.allocation, greedy_allocation(inputs.mean_survival, spend, inputs.caps)
+        )
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.3, 1.0])
@@ -95,9 +110,12 @@ def test_thompson_plans_for_one_drawn_sample():
     expected = online_decision(inputs.survival[d], 15, table, 0.8, caps=inputs.caps)
     np.testing.assert_array_equal(decision.allocation, expected.allocation)
     assert decision.value == pytest.approx(
-        allocation_scores(inputs.survival[d], 15, table, 0.8, expected.allocation)[0], rel=1e-12)
+        allocation_scores(inputs.survival[d], 15, table, 0.8, expected.allocation)[0], rel=1e-12
+    )
     # other draws, other samples (and generally other plans)
-    samples = {planner.decide(inputs, 15, np.random.default_rng(s)).details["sample"] for s in range(20)}
+    samples = {
+        planner.decide(inputs, 15, np.random.default_rng(s)).details["sample"] for s in range(20)
+    }
     assert len(samples) > 3
 
 
@@ -128,8 +146,9 @@ def test_oracle_turns_every_coupon_into_a_recruit():
 
 def test_oracle_reads_provenance_or_draws_a_realisation():
     base = inputs_for(6, people=4)
-    known = PlanningInputs.from_arrays(base.survival, pooled_pmf=base.pooled_pmf,
-                                       provenance={"capacities": [2, 0, 1, 3]})
+    known = PlanningInputs.from_arrays(
+        base.survival, pooled_pmf=base.pooled_pmf, provenance={"capacities": [2, 0, 1, 3]}
+    )
     decision = HindsightOraclePlanner().decide(known, 10, np.random.default_rng(0))
     assert decision.details["capacity_source"] == "provenance"
     np.testing.assert_array_equal(decision.allocation, [2, 0, 1, 3])
@@ -145,7 +164,9 @@ def test_fitted_q_without_a_model_is_myopic():
     inputs = inputs_for(7)
     decision = FittedQPlanner(max_per_round=9).decide(inputs, 30, np.random.default_rng(0))
     assert decision.spend == 9 and decision.horizon == "single"
-    np.testing.assert_array_equal(decision.allocation, greedy_allocation(inputs.mean_survival, 9, inputs.caps))
+    np.testing.assert_array_equal(
+        decision.allocation, greedy_allocation(inputs.mean_survival, 9, inputs.caps)
+    )
 
 
 def tunnel_setting():
@@ -153,14 +174,25 @@ def tunnel_setting():
     follow[0, 2] += 0.85
     follow[1, 1] += 0.85
     follow[2, 2] += 0.85
-    return (pd.DataFrame({"type": [0] * 5 + [1] * 5}), TypePoisson([5.0, 2.0, 0.01]), TinyOffspring(follow))
+    return (
+        pd.DataFrame({"type": [0] * 5 + [1] * 5}),
+        TypePoisson([5.0, 2.0, 0.01]),
+        TinyOffspring(follow),
+    )
 
 
 def test_fitted_q_is_fitted_seeded_and_saved_and_no_worse_than_myopia_in_the_tunnel(tmp_path):
     """The spend alone cannot fix tunnel vision (the greedy inside still feeds type A)."""
     initial, capacity, offspring = tunnel_setting()
-    settings = dict(gamma=0.9, length=10, max_per_round=10, episodes=150, iterations=15, seed=4,
-                    identity="tunnel")
+    settings = dict(
+        gamma=0.9,
+        length=10,
+        max_per_round=10,
+        episodes=150,
+        iterations=15,
+        seed=4,
+        identity="tunnel",
+    )
     model = fit_fitted_q(initial, 60, capacity, offspring, **settings)
     again = fit_fitted_q(initial, 60, capacity, offspring, **settings)
     np.testing.assert_array_equal(model.theta, again.theta)
@@ -176,10 +208,24 @@ def test_fitted_q_is_fitted_seeded_and_saved_and_no_worse_than_myopia_in_the_tun
             rows = batch.rows(e)
             inputs = PlanningInputs.from_arrays(batch.survival[rows][None], caps=batch.caps[rows])
             return planner.decide(inputs, int(batch.remaining[e]), rng).allocation
-        return rollout(per_episode(rule), initial, 60, capacity, offspring, np.random.default_rng(2),
-                       episodes=300, gamma=0.9, length=10, max_per_round=10).discounted
 
-    fitted, myopic = play(FittedQPlanner(model, max_per_round=10)), play(FittedQPlanner(max_per_round=10))
+        return rollout(
+            per_episode(rule),
+            initial,
+            60,
+            capacity,
+            offspring,
+            np.random.default_rng(2),
+            episodes=300,
+            gamma=0.9,
+            length=10,
+            max_per_round=10,
+        ).discounted
+
+    fitted, myopic = (
+        play(FittedQPlanner(model, max_per_round=10)),
+        play(FittedQPlanner(max_per_round=10)),
+    )
     se = np.hypot(fitted.std(), myopic.std()) / np.sqrt(fitted.size)
     print(f"\nfitted Q {fitted.mean():.2f}, myopic {myopic.mean():.2f} (se {se:.2f})")
     assert fitted.mean() > myopic.mean() - 2 * se  # never clearly worse than the myopic greedy
@@ -190,19 +236,33 @@ def test_fitted_q_learns_to_hold_coupons_back_in_a_homogeneous_world():
     spending everything at once wastes coupons; the fitted spend gets close to the DP's value."""
     pmf = stats.nbinom.pmf(np.arange(40), 1.5, 1.5 / 3.1)
     capacity = PooledCapacity(pmf)
-    model = fit_fitted_q(5, 30, capacity, None, gamma=0.9, length=10, episodes=300, iterations=20, seed=1)
+    model = fit_fitted_q(
+        5, 30, capacity, None, gamma=0.9, length=10, episodes=300, iterations=20, seed=1
+    )
 
     def play(planner):
         def rule(batch, e, rng):
             rows = batch.rows(e)
             inputs = PlanningInputs.from_arrays(batch.survival[rows][None], caps=batch.caps[rows])
             return planner.decide(inputs, int(batch.remaining[e]), rng).allocation
-        return rollout(per_episode(rule), 5, 30, capacity, None, np.random.default_rng(2), episodes=500,
-                       gamma=0.9, length=10).discounted
+
+        return rollout(
+            per_episode(rule),
+            5,
+            30,
+            capacity,
+            None,
+            np.random.default_rng(2),
+            episodes=500,
+            gamma=0.9,
+            length=10,
+        ).discounted
 
     fitted, myopic = play(FittedQPlanner(model)), play(FittedQPlanner())
     best = surrogate_table(pmf, 30, 0.9)[30, 5]
-    print(f"\nhomogeneous: fitted Q {fitted.mean():.2f}, myopic {myopic.mean():.2f}, DP value {best:.2f}")
+    print(
+        f"\nhomogeneous: fitted Q {fitted.mean():.2f}, myopic {myopic.mean():.2f}, DP value {best:.2f}"
+    )
     assert fitted.mean() > myopic.mean() + 3 * np.hypot(fitted.std(), myopic.std()) / np.sqrt(500)
     assert fitted.mean() > 0.9 * best
 

@@ -64,8 +64,9 @@ def perturb(rng, curves, scale):
     capped=st.booleans(),
     weighted=st.booleans(),
 )
-def test_single_round_loss_le_tightened_le_paper(seed, n, length, budget, scale, ties, capped,
-                                                 weighted):
+def test_single_round_loss_le_tightened_le_paper(
+    seed, n, length, budget, scale, ties, capped, weighted
+):
     rng = np.random.default_rng(seed)
     true = random_curves(rng, (n, length), ties=ties)
     hat = perturb(rng, true, scale)
@@ -214,8 +215,9 @@ def _surrogate_world_loss(true_front, est_front, true_pop, est_pop, gamma, budge
     scale=st.sampled_from([0.02, 0.1, 0.3]),
     capped=st.booleans(),
 )
-def test_multi_round_loss_never_exceeds_tightened_bound(seed, budget, n, length, gamma, scale,
-                                                        capped):
+def test_multi_round_loss_never_exceeds_tightened_bound(
+    seed, budget, n, length, gamma, scale, capped
+):
     rng = np.random.default_rng(seed)
     size = int(rng.integers(2, 5))
     true_pop = _random_law(rng, size)
@@ -224,13 +226,16 @@ def test_multi_round_loss_never_exceeds_tightened_bound(seed, budget, n, length,
     true_front = random_curves(rng, (n, length), ties=seed % 3 == 0)
     est_front = perturb(rng, true_front, scale)
     caps = rng.integers(0, length + 1, n) if capped else np.full(n, length)
-    loss, plan, u_est = _surrogate_world_loss(true_front, est_front, true_pop, est_pop, gamma,
-                                              budget, caps)
+    loss, plan, u_est = _surrogate_world_loss(
+        true_front, est_front, true_pop, est_pop, gamma, budget, caps
+    )
     assert loss >= -1e-9
-    plain = tightened_multi_round_bound(true_front, est_front, plan, true_pop, est_pop, gamma,
-                                        budget, caps=caps)
-    ranged = tightened_multi_round_bound(true_front, est_front, plan, true_pop, est_pop, gamma,
-                                         budget, caps=caps, table=u_est)
+    plain = tightened_multi_round_bound(
+        true_front, est_front, plan, true_pop, est_pop, gamma, budget, caps=caps
+    )
+    ranged = tightened_multi_round_bound(
+        true_front, est_front, plan, true_pop, est_pop, gamma, budget, caps=caps, table=u_est
+    )
     assert loss <= ranged.total[0] + 1e-9
     assert ranged.total[0] <= plain.total[0] + 1e-9
     assert np.isfinite(plain.total[0])  # finite at gamma = 1 too
@@ -318,8 +323,17 @@ def test_multi_round_bound_covers_a_comparator_that_knows_types(seed):
     optimum = max(typed(true_front, k) for k in options)
     realised = _score(true_front, plan, v_policy, budget - int(plan.sum()), gamma)
     loss = optimum - realised
-    terms = tightened_multi_round_bound(true_front, est_front, plan, pooled, est_pop, gamma,
-                                        budget, table=u_est, population_laws=(laws, weights))
+    terms = tightened_multi_round_bound(
+        true_front,
+        est_front,
+        plan,
+        pooled,
+        est_pop,
+        gamma,
+        budget,
+        table=u_est,
+        population_laws=(laws, weights),
+    )
     assert loss <= terms.total[0] + 1e-9
     if seed % 2:
         assert terms.frontier[0] == pytest.approx(0.0) and terms.transition[0] == pytest.approx(0)
@@ -348,8 +362,9 @@ def test_multi_round_report_words_json_and_gamma_one():
     means = rng.uniform(1.0, 2.0, 40)
     pooled = stats.nbinom.pmf(np.arange(30)[None], 2.0, (2.0 / (2.0 + means))[:, None])
     plan = greedy_allocation(samples.mean(axis=0), 6)
-    report = multi_round_report(samples, plan, pooled, 0.8, 20, plan_value=1.0,
-                                ppc=Estimate(0.02, "ppc"))
+    report = multi_round_report(
+        samples, plan, pooled, 0.8, 20, plan_value=1.0, ppc=Estimate(0.02, "ppc")
+    )
     assert report.kind == "multi-round" and report.finite
     assert sum(p.value for p in report.parts) == pytest.approx(report.total)
     assert [p.name for p in report.parts] == ["frontier", "transition", "heterogeneity"]
@@ -358,8 +373,9 @@ def test_multi_round_report_words_json_and_gamma_one():
     assert [c.name for c in report.checks] == ["same-form bound", "frontier (PPC)"]
     same_form = report.parts[0].value + report.parts[1].value
     assert report.checks[0].value == pytest.approx(same_form)
-    between = multi_round_report(samples, plan, pooled, 0.8, 20,
-                                 plan_value=(same_form + report.total) / 2)
+    between = multi_round_report(
+        samples, plan, pooled, 0.8, 20, plan_value=(same_form + report.total) / 2
+    )
     assert between.informative is False and "planner's own form" in between.verdict
     data = report.to_dict()
     json.dumps(data, allow_nan=False)

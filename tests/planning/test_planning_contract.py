@@ -16,7 +16,9 @@ from planning import PLANNERS, PlanningInputs, make_plan, make_planner
 from planning.greedy import allocation_values
 
 
-def random_inputs(seed: int, n_samples: int = 6, n_people: int = 5, length: int = 4) -> PlanningInputs:
+def random_inputs(
+    seed: int, n_samples: int = 6, n_people: int = 5, length: int = 4
+) -> PlanningInputs:
     """Random non-increasing curves, random caps and a random pooled law per sample."""
     rng = np.random.default_rng(seed)
     steps = rng.uniform(0.0, 1.0, size=(n_samples, n_people, length))

@@ -28,18 +28,39 @@ from planning.gfp_fit import fit_surrogate
 def fitted_surrogate():
     offspring = TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2])
     initial = pd.DataFrame({"type": [0, 1, 2, 1]})
-    return fit_surrogate(initial, 12, TypePoisson([2.0, 1.0, 0.3]), offspring, gamma=0.9, length=4,
-                         n_types=8, episodes=24, iterations=3, seed=0)
+    return fit_surrogate(
+        initial,
+        12,
+        TypePoisson([2.0, 1.0, 0.3]),
+        offspring,
+        gamma=0.9,
+        length=4,
+        n_types=8,
+        episodes=24,
+        iterations=3,
+        seed=0,
+    )
 
 
 @cache
 def fitted_q():
     initial = pd.DataFrame({"type": [0, 0, 0, 0]})  # one type: Poisson(1.5) capacities
-    return fit_fitted_q(initial, 12, TypePoisson([1.5]), TinyOffspring(np.ones((1, 1))), gamma=0.9,
-                        length=4, episodes=40, iterations=5, seed=0)
+    return fit_fitted_q(
+        initial,
+        12,
+        TypePoisson([1.5]),
+        TinyOffspring(np.ones((1, 1))),
+        gamma=0.9,
+        length=4,
+        episodes=40,
+        iterations=5,
+        seed=0,
+    )
 
 
-def contract_inputs(seed: int, n_samples: int = 5, n_people: int = 6, length: int = 4) -> PlanningInputs:
+def contract_inputs(
+    seed: int, n_samples: int = 5, n_people: int = 6, length: int = 4
+) -> PlanningInputs:
     """Type-dependent Poisson curves per sample, random caps, a pooled law, covariates and their law."""
     rng = np.random.default_rng(seed)
     frontier = pd.DataFrame({"type": rng.integers(0, 3, n_people)})
@@ -48,22 +69,32 @@ def contract_inputs(seed: int, n_samples: int = 5, n_people: int = 6, length: in
     caps = rng.integers(0, length + 1, size=n_people)
     pooled = np.stack([stats.poisson.pmf(np.arange(15), 1.0 + 0.2 * d) for d in range(n_samples)])
     capacities = tuple(int(c) for c in rng.poisson(1.5, n_people))
-    return PlanningInputs.from_arrays(curves, caps=caps, pooled_pmf=pooled,
-                                      offspring=TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2]),
-                                      frontier=frontier, provenance={"capacities": capacities})
+    return PlanningInputs.from_arrays(
+        curves,
+        caps=caps,
+        pooled_pmf=pooled,
+        offspring=TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2]),
+        frontier=frontier,
+        provenance={"capacities": capacities},
+    )
 
 
 CASES = {
     "gfp-fallback": ("gfp", lambda: {}),
     "gfp-fitted": ("gfp", lambda: {"surrogate": fitted_surrogate()}),
     "gfp-fitted-cap": ("gfp", lambda: {"surrogate": fitted_surrogate(), "max_per_round": 3}),
-    "gfp-robust": ("gfp", lambda: {"surrogate": fitted_surrogate(), "samples": 4, "risk": "cvar:0.5"}),
+    "gfp-robust": (
+        "gfp",
+        lambda: {"surrogate": fitted_surrogate(), "samples": 4, "risk": "cvar:0.5"},
+    ),
     "gfp-worst": ("gfp", lambda: {"samples": 3, "risk": "worst", "gamma": 1.0}),
     "random": ("random", lambda: {}),
     "random-capped": ("random", lambda: {"max_coupons": 2, "max_per_round": 4}),
     **{f"constant-{k}": ("constant", lambda k=k: {"k": k}) for k in (2, 3, 5, 10)},
-    **{f"greedy_fixed-{f}": ("greedy_fixed", lambda f=f: {"fraction": f, "total_budget": 12})
-       for f in (0.1, 0.2, 0.3, 0.5, 1.0)},
+    **{
+        f"greedy_fixed-{f}": ("greedy_fixed", lambda f=f: {"fraction": f, "total_budget": 12})
+        for f in (0.1, 0.2, 0.3, 0.5, 1.0)
+    },
     "greedy_remaining-0.3": ("greedy_remaining", lambda: {"fraction": 0.3}),
     "greedy_remaining-capped": ("greedy_remaining", lambda: {"fraction": 1.0, "max_per_round": 2}),
     "thompson": ("thompson", lambda: {}),

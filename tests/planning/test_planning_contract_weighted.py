@@ -35,9 +35,15 @@ def weighted(inputs: PlanningInputs, seed: int, ones: bool = False) -> PlanningI
     weights = np.ones(shape) if ones else rng.gamma(1.0, 1.5, shape) * (rng.random(shape) > 0.15)
     pooled = None if ones else rng.uniform(0.3, 3.0, inputs.n_samples)
     return PlanningInputs.from_arrays(
-        inputs.survival, ids=inputs.ids, caps=inputs.caps, pooled_pmf=inputs.pooled_pmf,
-        offspring=inputs.offspring, frontier=inputs.frontier, provenance=inputs.provenance,
-        weights=weights, pooled_weight=pooled,
+        inputs.survival,
+        ids=inputs.ids,
+        caps=inputs.caps,
+        pooled_pmf=inputs.pooled_pmf,
+        offspring=inputs.offspring,
+        frontier=inputs.frontier,
+        provenance=inputs.provenance,
+        weights=weights,
+        pooled_weight=pooled,
     )
 
 
@@ -50,7 +56,10 @@ def gfp_case(case: str):
     return make_planner(name, **settings()), contract_inputs
 
 
-ALL = {**{f"plain:{c}": plain_case for c in PLAIN_CASES}, **{f"eval:{c}": gfp_case for c in GFP_CASES}}
+ALL = {
+    **{f"plain:{c}": plain_case for c in PLAIN_CASES},
+    **{f"eval:{c}": gfp_case for c in GFP_CASES},
+}
 
 
 def build(key: str):
@@ -134,7 +143,11 @@ def test_pooled_weight_defaults_to_the_frontier_mean_and_samples_slice():
 
 @pytest.mark.parametrize(
     ("weights", "message"),
-    [(-np.ones(5), "finite and >= 0"), (np.full(5, np.nan), "finite"), (np.ones((2, 5)), "must have shape")],
+    [
+        (-np.ones(5), "finite and >= 0"),
+        (np.full(5, np.nan), "finite"),
+        (np.ones((2, 5)), "must have shape"),
+    ],
 )
 def test_bad_weights_are_refused(weights, message):
     inputs = random_inputs(0)

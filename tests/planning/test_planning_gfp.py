@@ -108,8 +108,14 @@ def random_problem(rng, n, L, J, ties=False):
 
 def random_surrogate(rng, J, scale=20.0, fields=(), levels=()):
     width = max(levels, default=1)
-    return GFPSurrogate(H=rng.random((J, len(fields), width)), h0=0.5 * rng.random(J),
-                        weight_coef=rng.normal(size=(J, 4)), scale=scale, fields=fields, levels=levels)
+    return GFPSurrogate(
+        H=rng.random((J, len(fields), width)),
+        h0=0.5 * rng.random(J),
+        weight_coef=rng.normal(size=(J, 4)),
+        scale=scale,
+        fields=fields,
+        levels=levels,
+    )
 
 
 def test_backup_tables_are_the_truncated_pgf_at_alpha():
@@ -117,7 +123,10 @@ def test_backup_tables_are_the_truncated_pgf_at_alpha():
     S, pmf, alpha = random_problem(rng, 4, 5, 3)
     tau = backup_tables(S, pmf, alpha, 5)
     for i, j, k in itertools.product(range(4), range(3), range(6)):
-        direct = sum(pmf[i, c] * alpha[i, j] ** c for c in range(k)) + (1.0 if k == 0 else S[i, k - 1]) * alpha[i, j] ** k
+        direct = (
+            sum(pmf[i, c] * alpha[i, j] ** c for c in range(k))
+            + (1.0 if k == 0 else S[i, k - 1]) * alpha[i, j] ** k
+        )
         assert tau[i, k, j] == pytest.approx(direct, abs=1e-14)
     k = rng.integers(0, 6, 4)
     np.testing.assert_allclose(tau_at(S, pmf, alpha, k), tau[np.arange(4), k], atol=1e-14)
@@ -187,16 +196,21 @@ def test_greedy_within_one_minus_one_over_e_of_brute_force(record_property):
         table = gfp_spend_table(surrogate, S, pmf, alpha, caps, remaining, gamma, max_spend=6)
         for s in table.spends[1:]:
             weights = surrogate.weights(remaining - s)
-            best = max(q_values(S, pmf, alpha, np.array(k), weights, gamma)
-                       for k in itertools.product(*[range(c + 1) for c in caps]) if sum(k) == s)
+            best = max(
+                q_values(S, pmf, alpha, np.array(k), weights, gamma)
+                for k in itertools.product(*[range(c + 1) for c in caps])
+                if sum(k) == s
+            )
             got = q_values(S, pmf, alpha, table.allocations[s], weights, gamma)
             ratios.append(got / best)
             exact += bool(got >= best - 1e-9)
     ratios = np.asarray(ratios)
     share = exact / ratios.size
     record_property("greedy_exactly_optimal_share", share)
-    print(f"\ngreedy exactly optimal in {exact} of {ratios.size} (instance, spend) pairs ({share:.1%}); "
-          f"worst ratio {ratios.min():.4f}")
+    print(
+        f"\ngreedy exactly optimal in {exact} of {ratios.size} (instance, spend) pairs ({share:.1%}); "
+        f"worst ratio {ratios.min():.4f}"
+    )
     assert ratios.min() >= 1 - 1 / np.e
     assert share >= 0.8
 
@@ -210,8 +224,14 @@ def test_backup_equals_monte_carlo():
     pmf = capacity.pmf(parents, L)
     S = curves_from_pmf(pmf)
     allocation = np.array([3, 1, 2, 4, 0])
-    surrogate = GFPSurrogate(H=rng.uniform(0, 1.5, (6, 1, 3)), h0=rng.uniform(0, 0.3, 6),
-                             weight_coef=np.zeros((6, 2)), scale=10.0, fields=("type",), levels=(3,))
+    surrogate = GFPSurrogate(
+        H=rng.uniform(0, 1.5, (6, 1, 3)),
+        h0=rng.uniform(0, 0.3, 6),
+        weight_coef=np.zeros((6, 2)),
+        scale=10.0,
+        fields=("type",),
+        levels=(3,),
+    )
     alpha = surrogate.alpha(offspring, parents)
     exact = np.prod(tau_at(S, pmf, alpha, allocation), axis=0)  # E[prod_{x' in F'} exp(-h_j(x'))]
 
@@ -222,7 +242,9 @@ def test_backup_equals_monte_carlo():
     children = offspring.sample(big, recruits.ravel(), rng)
     h = surrogate.h0[None, :] + surrogate.H[:, 0, children["type"].to_numpy()].T  # (children, J)
     owner = np.repeat(np.arange(reps), recruits.sum(axis=1))
-    log_product = np.stack([np.bincount(owner, weights=-h[:, j], minlength=reps) for j in range(6)], axis=1)
+    log_product = np.stack(
+        [np.bincount(owner, weights=-h[:, j], minlength=reps) for j in range(6)], axis=1
+    )
     draws = np.exp(log_product)
     mc, se = draws.mean(axis=0), draws.std(axis=0) / np.sqrt(reps)
     assert np.all(np.abs(mc - exact) <= 4 * se + 1e-12), (mc, exact, se)
@@ -240,9 +262,13 @@ def tiny_inputs(seed: int, samples: int = 5, n: int = 6, L: int = 4, pooled: boo
     pmf = np.stack([TypePoisson(r).pmf(frontier, L) for r in rates])
     curves = np.stack([curves_from_pmf(p) for p in pmf])
     law = stats.poisson.pmf(np.arange(12), 1.3) if pooled else None
-    return PlanningInputs.from_arrays(curves, caps=rng.integers(0, L + 1, n), pooled_pmf=law,
-                                      offspring=TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2]),
-                                      frontier=frontier)
+    return PlanningInputs.from_arrays(
+        curves,
+        caps=rng.integers(0, L + 1, n),
+        pooled_pmf=law,
+        offspring=TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2]),
+        frontier=frontier,
+    )
 
 
 def test_planner_claims_q_of_its_allocation_and_evaluate_recomputes_it():
@@ -253,8 +279,14 @@ def test_planner_claims_q_of_its_allocation_and_evaluate_recomputes_it():
     decision = planner.decide(inputs, 9, np.random.default_rng(0))
     k = decision.allocation
     alpha = surrogate.alpha(inputs.offspring, inputs.frontier)
-    direct = q_values(inputs.mean_survival, inputs.pmf.mean(axis=0), alpha, k,
-                      surrogate.weights(9 - k.sum()), 0.85)
+    direct = q_values(
+        inputs.mean_survival,
+        inputs.pmf.mean(axis=0),
+        alpha,
+        k,
+        surrogate.weights(9 - k.sum()),
+        0.85,
+    )
     assert decision.value == pytest.approx(direct, rel=1e-12)
     assert decision.value == planner.evaluate(inputs, 9, k, np.random.default_rng(0))
     assert decision.horizon == "multi"
@@ -271,12 +303,20 @@ def test_robust_spend_scores_every_spend_under_every_sample():
     scores = decision.details["spend_sample_scores"]
     chosen = np.sort(np.random.default_rng(1).choice(8, size=6, replace=False))
     plain = GFPPlanner(surrogate, gamma=0.9).decide(inputs, 10, np.random.default_rng(1))
-    table = gfp_spend_table(surrogate, inputs.mean_survival, inputs.pmf.mean(axis=0),
-                            surrogate.alpha(inputs.offspring, inputs.frontier), inputs.caps, 10, 0.9)
+    table = gfp_spend_table(
+        surrogate,
+        inputs.mean_survival,
+        inputs.pmf.mean(axis=0),
+        surrogate.alpha(inputs.offspring, inputs.frontier),
+        inputs.caps,
+        10,
+        0.9,
+    )
     alphas = surrogate.alpha(inputs.offspring, inputs.frontier, chosen)
     for s, k in zip(table.spends, table.allocations, strict=True):
-        direct = q_values(inputs.survival[chosen], inputs.pmf[chosen], alphas, k,
-                          surrogate.weights(10 - s), 0.9)
+        direct = q_values(
+            inputs.survival[chosen], inputs.pmf[chosen], alphas, k, surrogate.weights(10 - s), 0.9
+        )
         np.testing.assert_allclose(scores[:, s], direct, rtol=1e-10, atol=1e-12)
     risk = decision.details["spend_risk_scores"]
     assert decision.spend == int(np.argmax(risk))
@@ -309,15 +349,31 @@ def test_gfp_best_matches_one_frontier_at_a_time():
     for _ in range(30):
         n = int(rng.integers(0, 6))
         S, pmf, alpha = random_problem(rng, n, L, J, ties=True)
-        problems.append((S, pmf, alpha, rng.integers(0, L + 1, n), int(rng.integers(0, 12)),
-                         int(rng.integers(1, 8))))
+        problems.append(
+            (
+                S,
+                pmf,
+                alpha,
+                rng.integers(0, L + 1, n),
+                int(rng.integers(0, 12)),
+                int(rng.integers(1, 8)),
+            )
+        )
     stack = [np.concatenate([p[i] for p in problems]) for i in range(4)]
     offsets = np.concatenate([[0], np.cumsum([len(p[0]) for p in problems])])
     remaining = np.array([p[4] for p in problems])
     limit = np.array([p[5] for p in problems])
     for chunk in (10**6, 40):  # one kernel call, or many
-        values, spends, best = gfp_best(surrogate, *stack, offsets, remaining, limit, 0.8,
-                                        allocations=True, chunk_elements=chunk)
+        values, spends, best = gfp_best(
+            surrogate,
+            *stack,
+            offsets,
+            remaining,
+            limit,
+            0.8,
+            allocations=True,
+            chunk_elements=chunk,
+        )
         for p, (S, pmf, alpha, caps, r, m) in enumerate(problems):
             if len(S) == 0:
                 assert values[p] == 0 and spends[p] == 0
@@ -329,8 +385,17 @@ def test_gfp_best_matches_one_frontier_at_a_time():
 
 def test_save_load_round_trip_and_identity(tmp_path):
     surrogate = random_surrogate(np.random.default_rng(2), 5, fields=("type",), levels=(3,))
-    surrogate = GFPSurrogate(surrogate.H, surrogate.h0, surrogate.weight_coef, 20.0, ("type",), (3,),
-                             identity="posterior-abc", gamma=0.9, info={"loss": [1.0, 0.5]})
+    surrogate = GFPSurrogate(
+        surrogate.H,
+        surrogate.h0,
+        surrogate.weight_coef,
+        20.0,
+        ("type",),
+        (3,),
+        identity="posterior-abc",
+        gamma=0.9,
+        info={"loss": [1.0, 0.5]},
+    )
     text = surrogate.to_json()
     back = GFPSurrogate.from_json(text, identity="posterior-abc")
     np.testing.assert_array_equal(back.H, surrogate.H)
@@ -345,9 +410,20 @@ def test_save_load_round_trip_and_identity(tmp_path):
 def tiny_world_fit(seed: int, iterations: int = 3):
     offspring = TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2])
     initial = pd.DataFrame({"type": [0, 1, 2]})
-    return fit_surrogate(initial, 8, TypePoisson([2.0, 1.0, 0.3]), offspring, gamma=0.9, length=4,
-                         n_types=6, episodes=16, iterations=iterations, refresh_every=2, seed=seed,
-                         identity="tiny")
+    return fit_surrogate(
+        initial,
+        8,
+        TypePoisson([2.0, 1.0, 0.3]),
+        offspring,
+        gamma=0.9,
+        length=4,
+        n_types=6,
+        episodes=16,
+        iterations=iterations,
+        refresh_every=2,
+        seed=seed,
+        identity="tiny",
+    )
 
 
 def test_fit_is_seeded_and_reports_its_loss_curve():
@@ -377,8 +453,18 @@ def test_homogeneous_world_gfp_is_within_a_few_percent_of_the_population_dp():
     offspring = TinyOffspring.homophily(0.5, [0.5, 0.5])  # a covariate that changes nothing
     capacity = PooledCapacity(pmf)
     initial = pd.DataFrame({"type": [0, 1, 0, 1, 0]})
-    surrogate = fit_surrogate(initial, budget, capacity, offspring, gamma=gamma, length=L, n_types=16,
-                              episodes=96, iterations=10, seed=3)
+    surrogate = fit_surrogate(
+        initial,
+        budget,
+        capacity,
+        offspring,
+        gamma=gamma,
+        length=L,
+        n_types=16,
+        episodes=96,
+        iterations=10,
+        seed=3,
+    )
     U = surrogate_table(pmf, budget, gamma)
 
     def dp_rule(batch, e, rng):
@@ -387,19 +473,39 @@ def test_homogeneous_world_gfp_is_within_a_few_percent_of_the_population_dp():
 
     episodes = 2000
     played = {}
-    for name, policy in (("gfp", gfp_policy(surrogate, gamma, offspring)), ("dp", per_episode(dp_rule))):
-        result = rollout(policy, initial, budget, capacity, offspring, np.random.default_rng(11),
-                         episodes=episodes, gamma=gamma, length=L)
+    for name, policy in (
+        ("gfp", gfp_policy(surrogate, gamma, offspring)),
+        ("dp", per_episode(dp_rule)),
+    ):
+        result = rollout(
+            policy,
+            initial,
+            budget,
+            capacity,
+            offspring,
+            np.random.default_rng(11),
+            episodes=episodes,
+            gamma=gamma,
+            length=L,
+        )
         played[name] = result.discounted
     gfp, dp = played["gfp"].mean(), played["dp"].mean()
     se = np.hypot(played["gfp"].std(), played["dp"].std()) / np.sqrt(episodes)
-    print(f"\nhomogeneous: GFP {gfp:.2f}, DP {dp:.2f} (U = {U[budget, n0]:.2f}), se of the gap {se:.2f}")
+    print(
+        f"\nhomogeneous: GFP {gfp:.2f}, DP {dp:.2f} (U = {U[budget, n0]:.2f}), se of the gap {se:.2f}"
+    )
     assert abs(gfp - dp) <= 0.03 * dp + 2 * se
     assert abs(gfp - U[budget, n0]) <= 0.03 * U[budget, n0] + 2 * se
     # the planner's own claim at the start agrees with the exact DP value
-    inputs = PlanningInputs.from_arrays(curves_from_pmf(capacity.pmf(n0, L))[None], offspring=offspring,
-                                        frontier=initial, pooled_pmf=pmf)
-    claim = GFPPlanner(surrogate, gamma=gamma).decide(inputs, budget, np.random.default_rng(0)).value
+    inputs = PlanningInputs.from_arrays(
+        curves_from_pmf(capacity.pmf(n0, L))[None],
+        offspring=offspring,
+        frontier=initial,
+        pooled_pmf=pmf,
+    )
+    claim = (
+        GFPPlanner(surrogate, gamma=gamma).decide(inputs, budget, np.random.default_rng(0)).value
+    )
     assert claim == pytest.approx(U[budget, n0], rel=0.03)
 
 
@@ -413,8 +519,19 @@ def test_tunnel_world_gfp_keeps_the_sustainable_lineage():
     capacity = TypePoisson([5.0, 2.0, 0.01])
     initial = pd.DataFrame({"type": [K_A] * 5 + [K_B] * 5})
     budget, gamma, L, cap = 60, 0.9, 10, 10
-    surrogate = fit_surrogate(initial, budget, capacity, offspring, gamma=gamma, length=L,
-                              max_per_round=cap, n_types=16, episodes=96, iterations=12, seed=5)
+    surrogate = fit_surrogate(
+        initial,
+        budget,
+        capacity,
+        offspring,
+        gamma=gamma,
+        length=L,
+        max_per_round=cap,
+        n_types=16,
+        episodes=96,
+        iterations=12,
+        seed=5,
+    )
 
     def greedy_rule(batch, e, rng):
         rows = batch.rows(e)
@@ -423,12 +540,27 @@ def test_tunnel_world_gfp_keeps_the_sustainable_lineage():
 
     episodes = 400
     played = {}
-    for name, policy in (("gfp", gfp_policy(surrogate, gamma, offspring)), ("greedy", per_episode(greedy_rule))):
-        played[name] = rollout(policy, initial, budget, capacity, offspring, np.random.default_rng(8),
-                               episodes=episodes, gamma=gamma, length=L, max_per_round=cap).discounted
+    for name, policy in (
+        ("gfp", gfp_policy(surrogate, gamma, offspring)),
+        ("greedy", per_episode(greedy_rule)),
+    ):
+        played[name] = rollout(
+            policy,
+            initial,
+            budget,
+            capacity,
+            offspring,
+            np.random.default_rng(8),
+            episodes=episodes,
+            gamma=gamma,
+            length=L,
+            max_per_round=cap,
+        ).discounted
     gap = played["gfp"].mean() - played["greedy"].mean()
     se = np.hypot(played["gfp"].std(), played["greedy"].std()) / np.sqrt(episodes)
-    print(f"\ntunnel: GFP {played['gfp'].mean():.2f}, greedy {played['greedy'].mean():.2f}, se {se:.2f}")
+    print(
+        f"\ntunnel: GFP {played['gfp'].mean():.2f}, greedy {played['greedy'].mean():.2f}, se {se:.2f}"
+    )
     assert gap > 3 * se
 
 
@@ -485,15 +617,34 @@ def test_rollout_refuses_overspending_policies_and_passes_posterior_samples():
 
     with pytest.raises(PlanningError, match="overspent"):
         rollout(overspend, 5, 3, capacity, None, np.random.default_rng(0), length=3)
+
     def even(batch, e, rng):  # the round's limit split evenly (rounded down)
         rows = batch.rows(e)
         return np.minimum(batch.caps[rows], batch.limit[e] // (rows.stop - rows.start))
 
     everything = per_episode(even)
-    poor = rollout(everything, 5, 40, capacity, None, np.random.default_rng(1), episodes=200, length=3,
-                   samples=[0] * 200)
-    rich = rollout(everything, 5, 40, capacity, None, np.random.default_rng(1), episodes=200, length=3,
-                   samples=[1] * 200)
+    poor = rollout(
+        everything,
+        5,
+        40,
+        capacity,
+        None,
+        np.random.default_rng(1),
+        episodes=200,
+        length=3,
+        samples=[0] * 200,
+    )
+    rich = rollout(
+        everything,
+        5,
+        40,
+        capacity,
+        None,
+        np.random.default_rng(1),
+        episodes=200,
+        length=3,
+        samples=[1] * 200,
+    )
     assert rich.total.mean() > 2 * poor.total.mean()
 
 
@@ -501,8 +652,9 @@ def test_fit_from_planning_inputs_plans_those_inputs():
     from planning.gfp_fit import fit_surrogate_from_inputs
 
     inputs = tiny_inputs(8)
-    surrogate = fit_surrogate_from_inputs(inputs, 10, gamma=0.9, n_types=6, episodes=16, iterations=2,
-                                          seed=0, identity="tiny-inputs")
+    surrogate = fit_surrogate_from_inputs(
+        inputs, 10, gamma=0.9, n_types=6, episodes=16, iterations=2, seed=0, identity="tiny-inputs"
+    )
     assert surrogate.fields == ("type",) and surrogate.identity == "tiny-inputs"
     assert surrogate.info["settings"]["warm_start"] == "population_dp"
     decision = GFPPlanner(surrogate, gamma=0.9).decide(inputs, 10, np.random.default_rng(0))

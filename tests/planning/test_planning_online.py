@@ -50,7 +50,10 @@ def test_scores_match_brute_force():
     curves = nb_curves(rng, 3, 6, 5)
     remaining = 10
     tables = np.stack(
-        [surrogate_table(stats.poisson.pmf(np.arange(20), 1.2 + 0.2 * d), remaining, 0.8) for d in range(3)]
+        [
+            surrogate_table(stats.poisson.pmf(np.arange(20), 1.2 + 0.2 * d), remaining, 0.8)
+            for d in range(3)
+        ]
     )
     decision = online_decision(curves, remaining, tables, 0.8)
     expected = brute_scores(curves, tables, remaining, 0.8)
@@ -104,7 +107,10 @@ def test_risk_aggregation_over_sample_tables():
     rng = np.random.default_rng(2)
     curves = nb_curves(rng, 12, 10, 6)
     tables = np.stack(
-        [surrogate_table(stats.poisson.pmf(np.arange(25), rng.uniform(0.5, 2.5)), 15, 0.9) for _ in range(12)]
+        [
+            surrogate_table(stats.poisson.pmf(np.arange(25), rng.uniform(0.5, 2.5)), 15, 0.9)
+            for _ in range(12)
+        ]
     )
     decision = online_decision(curves, 15, tables, 0.9, risk="cvar:0.25")
     now, later = brute_parts(curves, tables, 15, 0.9)
@@ -132,7 +138,8 @@ def test_caps_and_empty_spend():
     assert decision.allocation.tolist() == [0, 1]
     assert decision.scores.size == 2  # spends 0 and 1 only
     np.testing.assert_allclose(
-        decision.sample_scores, brute_scores(curves[None], table[None], 5, 0.5, caps=np.array([0, 1])),
+        decision.sample_scores,
+        brute_scores(curves[None], table[None], 5, 0.5, caps=np.array([0, 1])),
         atol=1e-12,
     )
     nothing = online_decision(curves, 0, np.zeros((1, 1)), 0.5)

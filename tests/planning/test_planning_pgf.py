@@ -54,12 +54,20 @@ def test_products_and_powers_agree_with_repeated_convolution():
         left = rng.random((4, 50))
         right = rng.random((4, 50))
         expected = np.array([np.convolve(x, y)[:width] for x, y in zip(left, right, strict=True)])
-        np.testing.assert_allclose(truncated_products(left, right, width), expected.reshape(4, width), atol=1e-12)
+        np.testing.assert_allclose(
+            truncated_products(left, right, width), expected.reshape(4, width), atol=1e-12
+        )
 
 
 @pytest.mark.parametrize(
     ("pmf", "message"),
-    [([], "non-empty"), ([[0.5]], "1-D"), ([0.5, -0.1], "non-negative"), ([0.7, 0.6], "sums to"), ([np.nan], "NaN")],
+    [
+        ([], "non-empty"),
+        ([[0.5]], "1-D"),
+        ([0.5, -0.1], "non-negative"),
+        ([0.7, 0.6], "sums to"),
+        ([np.nan], "NaN"),
+    ],
 )
 def test_bad_pmf(pmf, message):
     with pytest.raises(ValueError, match=message):

@@ -17,11 +17,22 @@ from scipy import stats
 from planning import Plan, PlanningInputs, greedy_allocation, make_plan, make_planner, ppc_tv
 
 
-def plan_of(survival, budget, method="greedy", *, population=None, ids=None, ppc=None,
-            seed=0, diagnostics=None, **settings):
+def plan_of(
+    survival,
+    budget,
+    method="greedy",
+    *,
+    population=None,
+    ids=None,
+    ppc=None,
+    seed=0,
+    diagnostics=None,
+    **settings,
+):
     inputs = PlanningInputs.from_arrays(survival, pooled_pmf=population, ids=ids, ppc=ppc)
-    return make_plan(inputs, make_planner(method, **settings), budget, seed=seed,
-                     diagnostics=diagnostics)
+    return make_plan(
+        inputs, make_planner(method, **settings), budget, seed=seed, diagnostics=diagnostics
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +52,24 @@ def posterior():
 
 @pytest.mark.parametrize(
     ("method", "settings"),
-    [("greedy", {}), ("robust", {"risk": "cvar:0.2"}), ("robust", {"risk": "worst"}),
-     ("dp", {"gamma": 0.8}), ("dp", {"gamma": 0.8, "risk": "cvar:0.3"})],
+    [
+        ("greedy", {}),
+        ("robust", {"risk": "cvar:0.2"}),
+        ("robust", {"risk": "worst"}),
+        ("dp", {"gamma": 0.8}),
+        ("dp", {"gamma": 0.8, "risk": "cvar:0.3"}),
+    ],
 )
 def test_make_plan_methods(posterior, method, settings):
     survival, population = posterior
-    plan = plan_of(survival, 12, method, population=population,
-                   diagnostics={"verdict": "converged", "max_rhat": 1.003}, **settings)
+    plan = plan_of(
+        survival,
+        12,
+        method,
+        population=population,
+        diagnostics={"verdict": "converged", "max_rhat": 1.003},
+        **settings,
+    )
     assert plan.ids[0] == "r00" and len(plan.ids) == 9
     assert plan.spend == plan.allocation.sum() <= 12
     lo, hi = plan.interval
@@ -60,7 +82,9 @@ def test_make_plan_methods(posterior, method, settings):
     if method == "robust":
         assert plan.details["price_of_robustness"] >= 0
     if method == "dp":
-        assert plan.value_estimate is not None and plan.value_estimate >= plan.expected_recruits - 1e-6
+        assert (
+            plan.value_estimate is not None and plan.value_estimate >= plan.expected_recruits - 1e-6
+        )
         assert plan.bound.kind == "multi-round" and len(plan.bound.parts) == 3
         # the allocation of the chosen spend is the greedy on all samples' mean curves
         np.testing.assert_array_equal(
@@ -68,7 +92,9 @@ def test_make_plan_methods(posterior, method, settings):
         )
         planner = make_planner("dp", **settings)
         claimed = planner.evaluate(
-            PlanningInputs.from_arrays(survival, pooled_pmf=population), 12, plan.allocation,
+            PlanningInputs.from_arrays(survival, pooled_pmf=population),
+            12,
+            plan.allocation,
             np.random.default_rng(plan.seed),
         )
         assert plan.value_estimate == pytest.approx(claimed, rel=1e-9)
@@ -110,9 +136,15 @@ def test_plan_text_order_regret_then_bound_then_diagnostics(posterior):
     survival, _ = posterior
     plan = plan_of(survival, 6, diagnostics={"verdict": "ok"})
     text = plan.summary_text()
-    order = [text.index(piece) for piece in
-             ("Expected recruits this round", "1. Posterior regret", "2. Single-round",
-              "Posterior diagnostics")]
+    order = [
+        text.index(piece)
+        for piece in (
+            "Expected recruits this round",
+            "1. Posterior regret",
+            "2. Single-round",
+            "Posterior diagnostics",
+        )
+    ]
     assert order == sorted(order)
     assert json.loads(plan.to_json())["bound"]["informative"] in (True, False)
 

@@ -40,23 +40,43 @@ Z_TOL = 4.5
 
 def covariate_law() -> InheritanceOffspring:
     """Two posterior samples, two latent classes, SEX and DRUG categorical, AGE numeric."""
-    fields = [FieldSpec.categorical("SEX", ["F", "M"]), FieldSpec.categorical("DRUG", ["yes", "no", "maybe"]),
-              FieldSpec.numeric("AGE", np.linspace(18, 60, 50))]
+    fields = [
+        FieldSpec.categorical("SEX", ["F", "M"]),
+        FieldSpec.categorical("DRUG", ["yes", "no", "maybe"]),
+        FieldSpec.numeric("AGE", np.linspace(18, 60, 50)),
+    ]
     first = InheritanceOffspring.from_values(
-        fields, rho={"SEX": [0.7, 0.5], "DRUG": 0.3}, numeric={"AGE": (0.5, 0.85, 0.2)},
-        class_weight=[0.6, 0.4], class_rho=0.5,
-        class_pi={"SEX": [[0.3, 0.7], [0.1, 0.9]], "DRUG": [[0.2, 0.5, 0.3], [0.6, 0.2, 0.2]]})
+        fields,
+        rho={"SEX": [0.7, 0.5], "DRUG": 0.3},
+        numeric={"AGE": (0.5, 0.85, 0.2)},
+        class_weight=[0.6, 0.4],
+        class_rho=0.5,
+        class_pi={"SEX": [[0.3, 0.7], [0.1, 0.9]], "DRUG": [[0.2, 0.5, 0.3], [0.6, 0.2, 0.2]]},
+    )
     second = InheritanceOffspring.from_values(
-        fields, rho={"SEX": 0.4, "DRUG": [0.1, 0.6, 0.2]}, numeric={"AGE": (0.3, 0.9, 0.3)},
-        class_weight=[0.3, 0.7], class_rho=0.2,
-        class_pi={"SEX": [[0.5, 0.5], [0.2, 0.8]], "DRUG": [[0.4, 0.4, 0.2], [0.1, 0.3, 0.6]]})
-    params = InheritanceParams(**{k: np.concatenate([getattr(first.params, k), getattr(second.params, k)])
-                                  for k in InheritanceParams.__dataclass_fields__})
+        fields,
+        rho={"SEX": 0.4, "DRUG": [0.1, 0.6, 0.2]},
+        numeric={"AGE": (0.3, 0.9, 0.3)},
+        class_weight=[0.3, 0.7],
+        class_rho=0.2,
+        class_pi={"SEX": [[0.5, 0.5], [0.2, 0.8]], "DRUG": [[0.4, 0.4, 0.2], [0.1, 0.3, 0.6]]},
+    )
+    params = InheritanceParams(
+        **{
+            k: np.concatenate([getattr(first.params, k), getattr(second.params, k)])
+            for k in InheritanceParams.__dataclass_fields__
+        }
+    )
     return InheritanceOffspring(fields, params)
 
 
-FRONTIER = pd.DataFrame({"SEX": ["F", "M", "F", None], "DRUG": ["yes", "no", "maybe", "yes"],
-                         "AGE": [25.0, 40.0, np.nan, 33.0]})
+FRONTIER = pd.DataFrame(
+    {
+        "SEX": ["F", "M", "F", None],
+        "DRUG": ["yes", "no", "maybe", "yes"],
+        "AGE": [25.0, 40.0, np.nan, 33.0],
+    }
+)
 
 
 def monte_carlo(law, weight_of, samples):
@@ -99,7 +119,11 @@ def test_expected_weights_equal_monte_carlo_from_the_covariate_model(name):
 
 def test_subgroup_probabilities_equal_monte_carlo():
     law = covariate_law()
-    groups = [Pattern.parse("SEX=F"), Pattern.parse("SEX=F&DRUG=yes|maybe"), Pattern.parse("DRUG=no")]
+    groups = [
+        Pattern.parse("SEX=F"),
+        Pattern.parse("SEX=F&DRUG=yes|maybe"),
+        Pattern.parse("DRUG=no"),
+    ]
     exact = subgroup_probabilities(groups, law, FRONTIER, 2)
     for j, group in enumerate(groups):
         mean, se = monte_carlo(law, lambda r, g=group: g.matches(r).astype(float), [0, 1])
@@ -107,13 +131,21 @@ def test_subgroup_probabilities_equal_monte_carlo():
 
 
 def test_expected_weights_under_the_simulators_true_law():
-    law = OffspringLaw([CategoricalTransition.inheritance("SEX", ["F", "M"], 0.7, [0.15, 0.85]),
-                        LogNormalRegression.stationary("SIZE", 10.0, 0.5),
-                        CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4)])
-    frontier = pd.DataFrame({"SEX": ["F", "M", "M"], "SIZE": [5.0, 12.0, 20.0], "DRUG": ["yes", "no", "yes"]})
+    law = OffspringLaw(
+        [
+            CategoricalTransition.inheritance("SEX", ["F", "M"], 0.7, [0.15, 0.85]),
+            LogNormalRegression.stationary("SIZE", 10.0, 0.5),
+            CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4),
+        ]
+    )
+    frontier = pd.DataFrame(
+        {"SEX": ["F", "M", "M"], "SIZE": [5.0, 12.0, 20.0], "DRUG": ["yes", "no", "yes"]}
+    )
     priority = Priority.parse("SEX=F:5,DRUG=yes:2")
     exact = priority.expected_weights(law, frontier, samples=3)
-    assert exact.shape == (3, 3) and np.all(exact == exact[0])  # a true law has no posterior samples
+    assert exact.shape == (3, 3) and np.all(
+        exact == exact[0]
+    )  # a true law has no posterior samples
     # by hand: E[5^1[F]] E[2^1[yes]] with P(F | F) = 0.7 + 0.3 * 0.15, P(yes | yes) = 0.4 + 0.6 * 0.5
     p_f = np.array([0.7 + 0.3 * 0.15, 0.3 * 0.15, 0.3 * 0.15])
     p_yes = np.array([0.7, 0.3, 0.7])
@@ -152,11 +184,16 @@ def test_layout_offspring_samples_and_round_trip():
     assert offspring_samples(law, 5).tolist() == [0, 1, 0, 1, 0]
     for priority in PRIORITIES.values():
         again = Priority.from_dict(priority.to_dict())
-        np.testing.assert_allclose(again.expected_weights(law, FRONTIER, 2),
-                                   priority.expected_weights(law, FRONTIER, 2))
+        np.testing.assert_allclose(
+            again.expected_weights(law, FRONTIER, 2), priority.expected_weights(law, FRONTIER, 2)
+        )
     assert [g.label for g in PRIORITIES["factors"].subgroups] == ["SEX=F", "DRUG=yes", "DRUG=maybe"]
     assert [g.label for g in PRIORITIES["table first"].subgroups] == [
-        "SEX=F&DRUG=yes", "SEX=F", "DRUG=yes|maybe", "SEX=M&DRUG=no"]
+        "SEX=F&DRUG=yes",
+        "SEX=F",
+        "DRUG=yes|maybe",
+        "SEX=M&DRUG=no",
+    ]
     assert PRIORITIES["factors"].max_weight == 6.0
 
 
@@ -180,11 +217,19 @@ def test_unreadable_priorities_say_what_to_write(text, message):
 @pytest.mark.parametrize(
     ("priority", "message"),
     [
-        (Priority.parse("SEXX=F:3"), "--priority: unknown covariate 'SEXX'; the covariate model has SEX, DRUG$"),
-        (Priority.parse("SEX=W:3"), "--priority: covariate SEX has no level 'W'; its levels are F, M$"),
+        (
+            Priority.parse("SEXX=F:3"),
+            "--priority: unknown covariate 'SEXX'; the covariate model has SEX, DRUG$",
+        ),
+        (
+            Priority.parse("SEX=W:3"),
+            "--priority: covariate SEX has no level 'W'; its levels are F, M$",
+        ),
         (Priority.parse("AGE=30:2"), "--priority: AGE is a numeric covariate"),
-        (Priority.from_table("SEX,DRUG,weight\nF,often,2\n", origin="--priority-file p.csv"),
-         "--priority-file p.csv: covariate DRUG has no level 'often'; its levels are yes, no, maybe"),
+        (
+            Priority.from_table("SEX,DRUG,weight\nF,often,2\n", origin="--priority-file p.csv"),
+            "--priority-file p.csv: covariate DRUG has no level 'often'; its levels are yes, no, maybe",
+        ),
     ],
 )
 def test_unknown_fields_and_levels_are_named(priority, message):
@@ -200,7 +245,10 @@ def test_priorities_without_a_covariate_model_are_refused():
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ("SEX,DRUG\nF,yes\n", "needs a 'weight' column beside the covariate columns; it has SEX, DRUG"),
+        (
+            "SEX,DRUG\nF,yes\n",
+            "needs a 'weight' column beside the covariate columns; it has SEX, DRUG",
+        ),
         ("SEX,weight\nF,2\nM,many\n", "cannot read the weight 'many' of row 3"),
         ("SEX,weight\nF,2,3\n", "row 2 has 3 cells but the header has 2"),
         ("SEX,weight\n", "the priority table has no rows"),
@@ -236,8 +284,12 @@ def test_coverage_requests():
     parsed = Coverage.parse("SEX=F:10, SEX=M&DRUG=yes|maybe:2.5")
     assert [str(c) for c in parsed] == ["SEX=F:10", "SEX=M&DRUG=yes|maybe:2.5"]
     assert Coverage.parse(parsed) == parsed
-    for text, message in [("SEX=F", "write SUBGROUP:N"), ("SEX:3", "write FIELD=LEVEL"),
-                          ("SEX=F:-2", ">= 0"), ("SEX=F:1,SEX=F:2", "given twice"),
-                          ("SEX=F&SEX=M:1", "named twice")]:
+    for text, message in [
+        ("SEX=F", "write SUBGROUP:N"),
+        ("SEX:3", "write FIELD=LEVEL"),
+        ("SEX=F:-2", ">= 0"),
+        ("SEX=F:1,SEX=F:2", "given twice"),
+        ("SEX=F&SEX=M:1", "named twice"),
+    ]:
         with pytest.raises(PlanningError, match=message):
             Coverage.parse(text)

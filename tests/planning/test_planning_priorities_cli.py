@@ -28,8 +28,22 @@ FAST = ["--chains", "2", "--draws", "200", "--tune", "200", "--seed", "3", "--no
 def fitted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("priorities")
     study = folder / "study.csv"
-    assert main(["simulate", "--scenario", "calibrated", "--seed", "5", "--respondents", "300",
-                 "-o", str(study)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--scenario",
+                "calibrated",
+                "--seed",
+                "5",
+                "--respondents",
+                "300",
+                "-o",
+                str(study),
+            ]
+        )
+        == 0
+    )
     posterior = folder / "posterior.nc"
     assert main(["fit", str(study), "-o", str(posterior), "--covariates", "SEX,RACE", *FAST]) == 0
     return study, posterior
@@ -37,8 +51,20 @@ def fitted(tmp_path_factory):
 
 def plan(fitted, capsys, *extra):
     study, posterior = fitted
-    status = main(["plan", str(posterior), "--data", str(study), "--budget", "20", "--samples", "40",
-                   "--allow-unconverged", *extra])
+    status = main(
+        [
+            "plan",
+            str(posterior),
+            "--data",
+            str(study),
+            "--budget",
+            "20",
+            "--samples",
+            "40",
+            "--allow-unconverged",
+            *extra,
+        ]
+    )
     out = capsys.readouterr()
     return status, out.out, out.err
 
@@ -68,8 +94,15 @@ def test_the_inputs_carry_the_exact_expected_weights(fitted):
     fit = load_fit(posterior)
     data = read_table(study, fit.count.reading)
     priority = Priority.parse("SEX=L1:3")
-    inputs = planning_inputs(data, fit.count, fit.covariate, budget=20, samples=30, priority=priority,
-                             subgroups=["RACE=L2"])
+    inputs = planning_inputs(
+        data,
+        fit.count,
+        fit.covariate,
+        budget=20,
+        samples=30,
+        priority=priority,
+        subgroups=["RACE=L2"],
+    )
     offspring = fit.covariate.offspring()
     frontier = data.frontier.reset_index(drop=True)
     np.testing.assert_allclose(inputs.weights, priority.expected_weights(offspring, frontier, 30))
@@ -82,8 +115,19 @@ def test_the_inputs_carry_the_exact_expected_weights(fitted):
 def test_priority_file_and_coverage(fitted, capsys, tmp_path):
     table = tmp_path / "priorities.csv"
     table.write_text("SEX,RACE,weight\nL1,L2,5\nL1,,3\n", encoding="utf-8")
-    status, out, _ = plan(fitted, capsys, "--priority-file", str(table), "--method", "robust",
-                          "--risk", "cvar:0.2", "--coverage", "SEX=L1:3", "--json")
+    status, out, _ = plan(
+        fitted,
+        capsys,
+        "--priority-file",
+        str(table),
+        "--method",
+        "robust",
+        "--risk",
+        "cvar:0.2",
+        "--coverage",
+        "SEX=L1:3",
+        "--json",
+    )
     assert status == 0
     data = json.loads(out)
     reached = data["details"]["coverage"][0]
@@ -96,15 +140,33 @@ def test_priority_file_and_coverage(fitted, capsys, tmp_path):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--priority", "SEXX=L1:3"], "--priority: unknown covariate 'SEXX'; the covariate model has SEX, RACE"),
-        (["--priority", "SEX=Q:3"], "--priority: covariate SEX has no level 'Q'; its levels are L1, L2, L3"),
+        (
+            ["--priority", "SEXX=L1:3"],
+            "--priority: unknown covariate 'SEXX'; the covariate model has SEX, RACE",
+        ),
+        (
+            ["--priority", "SEX=Q:3"],
+            "--priority: covariate SEX has no level 'Q'; its levels are L1, L2, L3",
+        ),
         (["--priority", "SEX=L1"], "cannot read 'SEX=L1'; write FIELD=LEVEL:FACTOR"),
-        (["--priority", "SEX=L1:2", "--priority-file", "x.csv"], "give --priority or --priority-file, not both"),
+        (
+            ["--priority", "SEX=L1:2", "--priority-file", "x.csv"],
+            "give --priority or --priority-file, not both",
+        ),
         (["--priority-rule", "max"], "--priority-rule applies to --priority-file"),
-        (["--priority-file", "nowhere.csv"], "--priority-file nowhere.csv: cannot read the priority table"),
+        (
+            ["--priority-file", "nowhere.csv"],
+            "--priority-file nowhere.csv: cannot read the priority table",
+        ),
         (["--coverage", "SEX=L1:3"], "--coverage does not apply to --method greedy"),
-        (["--method", "robust", "--coverage", "SEX=L9:3"], "--coverage: covariate SEX has no level 'L9'"),
-        (["--method", "robust", "--coverage", "SEX=L1:400"], r"SEX=L1: at most \d+\.\d\d \(asked 400\)"),
+        (
+            ["--method", "robust", "--coverage", "SEX=L9:3"],
+            "--coverage: covariate SEX has no level 'L9'",
+        ),
+        (
+            ["--method", "robust", "--coverage", "SEX=L1:400"],
+            r"SEX=L1: at most \d+\.\d\d \(asked 400\)",
+        ),
     ],
 )
 def test_user_errors_name_the_flag_covariate_or_level(fitted, capsys, flags, message):
@@ -121,10 +183,28 @@ def test_robust_json_is_the_only_thing_on_standard_output(fitted):
 
     study, posterior = fitted
     result = subprocess.run(
-        [sys.executable, "-m", "planning.app.cli", "plan", str(posterior), "--data", str(study),
-         "--budget", "10", "--samples", "20", "--allow-unconverged", "--method", "robust",
-         "--coverage", "SEX=L1:1", "--json"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "planning.app.cli",
+            "plan",
+            str(posterior),
+            "--data",
+            str(study),
+            "--budget",
+            "10",
+            "--samples",
+            "20",
+            "--allow-unconverged",
+            "--method",
+            "robust",
+            "--coverage",
+            "SEX=L1:1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["method"] == "robust"

@@ -54,10 +54,15 @@ WOMEN = Pattern.parse("SEX=F")
 
 
 def world() -> BranchingWorld:
-    law = OffspringLaw([CategoricalTransition.inheritance("SEX", ["F", "M"], 0.7, [0.15, 0.85]),
-                        CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4, [0.5, 0.5])])
+    law = OffspringLaw(
+        [
+            CategoricalTransition.inheritance("SEX", ["F", "M"], 0.7, [0.15, 0.85]),
+            CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4, [0.5, 0.5]),
+        ]
+    )
     capacity = NegativeBinomialCapacity(
-        LogLinearMean(float(np.log(2.0)), {"SEX": {"F": -0.2}, "DRUG": {"yes": 0.3}}), 1.5)
+        LogLinearMean(float(np.log(2.0)), {"SEX": {"F": -0.2}, "DRUG": {"yes": 0.3}}), 1.5
+    )
     return BranchingWorld(capacity, law)
 
 
@@ -80,16 +85,22 @@ def true_law_plans(w: BranchingWorld, frontier: pd.DataFrame) -> dict[str, tuple
     weights = PRIORITY.expected_weights(w.offspring, frontier)
     planner = make_planner("greedy")
     out = {}
-    for name, inputs in (("plain", PlanningInputs.from_arrays(curves, caps=CAP)),
-                         ("priority", PlanningInputs.from_arrays(curves, caps=CAP, weights=weights))):
+    for name, inputs in (
+        ("plain", PlanningInputs.from_arrays(curves, caps=CAP)),
+        ("priority", PlanningInputs.from_arrays(curves, caps=CAP, weights=weights)),
+    ):
         out[name] = score(curves, women, planner.decide(inputs, BUDGET, None).allocation)
     return out
 
 
 def test_priority_gain_and_cost_planning_with_the_true_laws():
     rng = np.random.default_rng(2026)
-    frontier = pd.DataFrame({"SEX": np.where(rng.random(120) < 0.15, "F", "M"),
-                             "DRUG": np.where(rng.random(120) < 0.5, "yes", "no")})
+    frontier = pd.DataFrame(
+        {
+            "SEX": np.where(rng.random(120) < 0.15, "F", "M"),
+            "DRUG": np.where(rng.random(120) < 0.5, "yes", "no"),
+        }
+    )
     assert (frontier["SEX"] == "F").sum() == 12
     result = true_law_plans(world(), frontier)
     (total0, women0), (total1, women1) = result["plain"], result["priority"]
@@ -109,8 +120,16 @@ def test_priority_gain_and_cost_planning_with_fitted_models():
     study = w.simulate(10, max_respondents=600, rng=11)
     data = RecruitmentData.from_frame(study.table, categorical=["SEX", "DRUG"])
     fit = fit_study(data, FitSettings(draws=400, tune=400, chains=2, seed=3, progress_bars=False))
-    inputs = planning_inputs(data, fit.count, fit.covariate, budget=BUDGET, max_per_person=CAP,
-                             samples=200, priority=PRIORITY, pooled=False)
+    inputs = planning_inputs(
+        data,
+        fit.count,
+        fit.covariate,
+        budget=BUDGET,
+        max_per_person=CAP,
+        samples=200,
+        priority=PRIORITY,
+        pooled=False,
+    )
     plain = PlanningInputs.from_arrays(inputs.survival, ids=inputs.ids, caps=inputs.caps)
     planner = make_planner("greedy")
     frontier = data.frontier.reset_index(drop=True)
@@ -121,8 +140,10 @@ def test_priority_gain_and_cost_planning_with_fitted_models():
     gain, cost = women1 - women0, total0 - total1
     true_gain = best["priority"][1] - best["plain"][1]
     true_cost = best["plain"][0] - best["priority"][0]
-    print(f"fitted: women {women0:.2f} -> {women1:.2f} (+{gain:.2f}), total {total0:.2f} -> {total1:.2f} "
-          f"(-{cost:.2f}); true laws: +{true_gain:.2f} women, -{true_cost:.2f} total")
+    print(
+        f"fitted: women {women0:.2f} -> {women1:.2f} (+{gain:.2f}), total {total0:.2f} -> {total1:.2f} "
+        f"(-{cost:.2f}); true laws: +{true_gain:.2f} women, -{true_cost:.2f} total"
+    )
     assert true_gain > 0
     assert gain >= 0.75 * true_gain
     assert cost <= 1.5 * true_cost + 1.0

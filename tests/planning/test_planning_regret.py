@@ -114,8 +114,12 @@ def inputs():
 
 @pytest.mark.parametrize(
     ("name", "settings", "budget"),
-    [("greedy", {}, 12), ("robust", {"risk": "cvar:0.3"}, 12), ("dp", {"gamma": 0.8}, 25),
-     ("dp", {"gamma": 1.0}, 25)],
+    [
+        ("greedy", {}, 12),
+        ("robust", {"risk": "cvar:0.3"}, 12),
+        ("dp", {"gamma": 0.8}, 25),
+        ("dp", {"gamma": 1.0}, 25),
+    ],
 )
 def test_error_statement_for_each_planner(inputs, name, settings, budget):
     decision = make_planner(name, **settings).decide(inputs, budget, np.random.default_rng(1))
@@ -132,7 +136,8 @@ def test_error_statement_for_each_planner(inputs, name, settings, budget):
     if decision.horizon == "multi":
         assert statement.regret.kind == "spend"
         assert statement.plan_value == pytest.approx(
-            decision.details["spend_sample_scores"][:, decision.spend].mean())
+            decision.details["spend_sample_scores"][:, decision.spend].mean()
+        )
         if settings["gamma"] == 1.0:
             assert statement.bound.paper_total is None and statement.bound.total is not None
     else:
@@ -151,8 +156,9 @@ def test_error_statement_from_arrays_and_refusals(inputs):
         error_statement(inputs.survival, plan, budget=8, horizon="multi")
     with pytest.raises(ValueError, match="horizon"):
         error_statement(inputs.survival, plan, budget=8, horizon="both")
-    regret = Regret.from_dict(statement.regret.to_dict(), plan_value=statement.plan_value,
-                              samples=40)
+    regret = Regret.from_dict(
+        statement.regret.to_dict(), plan_value=statement.plan_value, samples=40
+    )
     assert regret.to_dict() == statement.regret.to_dict()
 
 
@@ -162,13 +168,19 @@ def test_error_statement_for_a_multi_round_planner_other_than_the_dp(inputs):
 
     plan = greedy_allocation(inputs.mean_survival, 7)
     scores = np.random.default_rng(3).normal(10, 1, (6, 26))
-    decision = Decision(plan, float(scores[:, 7].mean()), "multi", scores[:, 7],
-                        {"gamma": 0.9, "spend_sample_scores": scores})
+    decision = Decision(
+        plan,
+        float(scores[:, 7].mean()),
+        "multi",
+        scores[:, 7],
+        {"gamma": 0.9, "spend_sample_scores": scores},
+    )
     statement = error_statement_for(inputs, decision, 25)
     assert statement.regret.kind == "backed-up" and statement.regret.samples == 6
     assert "backed-up value" in statement.text()
     assert statement.bound.kind == "single-round"
     assert "No multi-round bound is derived" in statement.bound.verdict
-    plug_in = Decision(plan, 10.0, "multi", np.array([10.0]),
-                       {"gamma": 0.9, "spend_scores": scores[0]})
+    plug_in = Decision(
+        plan, 10.0, "multi", np.array([10.0]), {"gamma": 0.9, "spend_scores": scores[0]}
+    )
     assert error_statement_for(inputs, plug_in, 25).regret.samples == 1

@@ -29,7 +29,11 @@ def test_limits_and_axis():
     np.testing.assert_allclose(cvar(1 / 40).evaluate(values), values.min(axis=0))
     np.testing.assert_allclose(worst().evaluate(values.T, axis=1), values.min(axis=0))
     np.testing.assert_allclose(mean().evaluate(values), values.mean(axis=0))
-    ordered = [worst().evaluate(values[:, 0]), cvar(0.2).evaluate(values[:, 0]), mean().evaluate(values[:, 0])]
+    ordered = [
+        worst().evaluate(values[:, 0]),
+        cvar(0.2).evaluate(values[:, 0]),
+        mean().evaluate(values[:, 0]),
+    ]
     assert ordered == sorted(ordered)
 
 

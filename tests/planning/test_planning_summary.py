@@ -25,9 +25,10 @@ def test_a_point_model_with_clean_diagnostics_is_trusted():
     assert values["posterior regret (mean)"] == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize(("diagnostics", "verdict"), [({"verdict": "fail"}, "do not use"),
-                                                      ({"verdict": "warn"}, "caution"),
-                                                      (None, "caution")])
+@pytest.mark.parametrize(
+    ("diagnostics", "verdict"),
+    [({"verdict": "fail"}, "do not use"), ({"verdict": "warn"}, "caution"), (None, "caution")],
+)
 def test_diagnostics_cap_the_verdict(diagnostics, verdict):
     summary = plan_with(diagnostics).summary()
     assert summary.verdict == verdict
@@ -38,8 +39,9 @@ def test_large_regret_is_not_trusted():
     # very different posterior samples: the plan for their mean is poor for many of them
     rng = np.random.default_rng(3)
     curves = np.where(rng.random((40, 12, 1)) < 0.5, 0.95, 0.02) * np.ones((1, 1, 4))
-    plan = make_plan(PlanningInputs.from_arrays(curves), make_planner("greedy"), 3,
-                     diagnostics={"verdict": "ok"})
+    plan = make_plan(
+        PlanningInputs.from_arrays(curves), make_planner("greedy"), 3, diagnostics={"verdict": "ok"}
+    )
     assert plan.regret.share_q90 > 0.25
     assert plan.summary().verdict == "do not use"
 

@@ -51,8 +51,12 @@ def expected_weighted(curves, weights, k):
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 4), length=st.integers(1, 3),
-       n_samples=st.integers(1, 4))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 4),
+    length=st.integers(1, 3),
+    n_samples=st.integers(1, 4),
+)
 def test_weighted_greedy_equals_brute_force(seed, n, length, n_samples):
     rng = np.random.default_rng(seed)
     curves, weights = weighted_instance(rng, n_samples, n, length)
@@ -63,7 +67,9 @@ def test_weighted_greedy_equals_brute_force(seed, n, length, n_samples):
         decision = planner.decide(inputs, budget, np.random.default_rng(0))
         best = max(expected_weighted(curves, weights, k) for k in allocations(n, budget, caps))
         assert decision.value == pytest.approx(best, abs=1e-12)
-        assert decision.value == pytest.approx(expected_weighted(curves, weights, decision.allocation))
+        assert decision.value == pytest.approx(
+            expected_weighted(curves, weights, decision.allocation)
+        )
 
 
 def test_the_greedy_uses_the_mean_of_products_not_the_product_of_means():
@@ -78,8 +84,12 @@ def test_the_greedy_uses_the_mean_of_products_not_the_product_of_means():
 
 
 @settings(max_examples=100, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 4), length=st.integers(1, 3),
-       n_samples=st.integers(1, 4))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 4),
+    length=st.integers(1, 3),
+    n_samples=st.integers(1, 4),
+)
 def test_weighted_regret_is_exact(seed, n, length, n_samples):
     rng = np.random.default_rng(seed)
     curves, weights = weighted_instance(rng, n_samples, n, length)
@@ -95,9 +105,16 @@ def test_weighted_regret_is_exact(seed, n, length, n_samples):
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 5), length=st.integers(1, 4),
-       n_samples=st.integers(2, 6), budget=st.integers(0, 10))
-def test_weighted_single_round_bound_covers_each_sample_as_the_truth(seed, n, length, n_samples, budget):
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 5),
+    length=st.integers(1, 4),
+    n_samples=st.integers(2, 6),
+    budget=st.integers(0, 10),
+)
+def test_weighted_single_round_bound_covers_each_sample_as_the_truth(
+    seed, n, length, n_samples, budget
+):
     rng = np.random.default_rng(seed)
     curves, weights = weighted_instance(rng, n_samples, n, length)
     caps = rng.integers(0, length + 1, n)
@@ -110,7 +127,9 @@ def test_weighted_single_round_bound_covers_each_sample_as_the_truth(seed, n, le
     assert terms.plan_is_greedy
     options = [k for k in allocations(n, spend, caps) if k.sum() == spend]
     for d in range(n_samples):
-        loss = max(value(curves[d], k, weights[d]) for k in options) - value(curves[d], plan, weights[d])
+        loss = max(value(curves[d], k, weights[d]) for k in options) - value(
+            curves[d], plan, weights[d]
+        )
         assert loss <= terms.total[d] + 1e-9
         assert terms.total[d] <= terms.paper[d] + 1e-9
     report = single_round_report(curves, spend, weights=weights, allocation=plan, caps=caps)
@@ -118,9 +137,14 @@ def test_weighted_single_round_bound_covers_each_sample_as_the_truth(seed, n, le
 
 
 @settings(max_examples=120, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), budget=st.integers(1, 6), n=st.integers(1, 3),
-       length=st.integers(1, 3), gamma=st.sampled_from([0.3, 0.8, 1.0]),
-       scale=st.sampled_from([0.02, 0.1, 0.3]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    budget=st.integers(1, 6),
+    n=st.integers(1, 3),
+    length=st.integers(1, 3),
+    gamma=st.sampled_from([0.3, 0.8, 1.0]),
+    scale=st.sampled_from([0.02, 0.1, 0.3]),
+)
 def test_weighted_multi_round_loss_never_exceeds_the_bound(seed, budget, n, length, gamma, scale):
     """Surrogate world with weights: round 1 worth sum_i w_i S_i, later recruits wbar each."""
     rng = np.random.default_rng(seed)
@@ -149,20 +173,45 @@ def test_weighted_multi_round_loss_never_exceeds_the_bound(seed, budget, n, leng
     optimum = max(score(true_front, w_true, k, u_true, p_true) for k in options)
     loss = optimum - score(true_front, w_true, plan, v_policy, p_true)
     assert loss >= -1e-9
-    terms = tightened_multi_round_bound(true_front, est_front, plan, true_pop, est_pop, gamma, budget,
-                                        caps=caps, table=u_est, weights=(w_true, w_est),
-                                        pooled_weight=(p_true, p_est))
+    terms = tightened_multi_round_bound(
+        true_front,
+        est_front,
+        plan,
+        true_pop,
+        est_pop,
+        gamma,
+        budget,
+        caps=caps,
+        table=u_est,
+        weights=(w_true, w_est),
+        pooled_weight=(p_true, p_est),
+    )
     assert loss <= terms.total[0] + 1e-9
 
 
-@pytest.mark.parametrize("case", ["greedy", "robust-cvar", "robust-worst", "dp", "dp-cvar-pooled", "thompson",
-                                  "gfp", "greedy_fixed", "random", "fitted_q", "oracle"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "greedy",
+        "robust-cvar",
+        "robust-worst",
+        "dp",
+        "dp-cvar-pooled",
+        "thompson",
+        "gfp",
+        "greedy_fixed",
+        "random",
+        "fitted_q",
+        "oracle",
+    ],
+)
 def test_a_common_weight_scales_values_and_keeps_the_plan(case):
     """Every recruit worth c: the same plan, every value multiplied by c."""
     base = random_inputs(5, n_samples=6, n_people=6, length=4)
     c = 2.5
-    scaled = PlanningInputs.from_arrays(base.survival, caps=base.caps, pooled_pmf=base.pooled_pmf,
-                                        weights=np.full((6, 6), c))
+    scaled = PlanningInputs.from_arrays(
+        base.survival, caps=base.caps, pooled_pmf=base.pooled_pmf, weights=np.full((6, 6), c)
+    )
     planner = planner_for(case)
     a = planner.decide(base, 9, np.random.default_rng(1))
     b = planner.decide(scaled, 9, np.random.default_rng(1))
@@ -189,16 +238,29 @@ def test_coverage_is_met_and_optimal_among_plans_that_meet_it(risk, seed):
     sub = curves * probs[..., None]
     top = robust_allocation(sub, budget, risk, mip_rel_gap=0.0).objective
     reached = measure.evaluate(allocation_values(sub, free.allocation).sum(axis=1))
-    minimum = float(reached + 0.6 * (top - reached))  # between what the free plan reaches and the most
-    result = robust_allocation(curves, budget, risk, weights=weights, mip_rel_gap=0.0,
-                               coverage=[CoverageConstraint("G", probs, minimum)])
+    minimum = float(
+        reached + 0.6 * (top - reached)
+    )  # between what the free plan reaches and the most
+    result = robust_allocation(
+        curves,
+        budget,
+        risk,
+        weights=weights,
+        mip_rel_gap=0.0,
+        coverage=[CoverageConstraint("G", probs, minimum)],
+    )
     achieved = measure.evaluate(allocation_values(sub, result.allocation).sum(axis=1))
     assert achieved >= minimum - 1e-6
     assert result.coverage[0]["achieved"] == pytest.approx(achieved)
     assert result.objective <= free.objective + 1e-9
-    feasible = [k for k in allocations(4, budget, np.full(4, 3))
-                if measure.evaluate(allocation_values(sub, k).sum(axis=1)) >= minimum - 1e-9]
-    best = max(measure.evaluate((allocation_values(curves, k) * weights).sum(axis=1)) for k in feasible)
+    feasible = [
+        k
+        for k in allocations(4, budget, np.full(4, 3))
+        if measure.evaluate(allocation_values(sub, k).sum(axis=1)) >= minimum - 1e-9
+    ]
+    best = max(
+        measure.evaluate((allocation_values(curves, k) * weights).sum(axis=1)) for k in feasible
+    )
     assert result.objective == pytest.approx(best, abs=1e-6)
 
 
@@ -207,7 +269,9 @@ def test_coverage_beyond_reach_is_refused_with_what_can_be_reached():
     top = robust_allocation(curves * probs[..., None], 4, "cvar:0.4").objective
     with pytest.raises(CoverageInfeasibleError, match=r"G: at most \d+\.\d\d \(asked 99\)"):
         robust_allocation(curves, 4, "cvar:0.4", coverage=[CoverageConstraint("G", probs, 99.0)])
-    ok = robust_allocation(curves, 4, "cvar:0.4", coverage=[CoverageConstraint("G", probs, 0.999 * top)])
+    ok = robust_allocation(
+        curves, 4, "cvar:0.4", coverage=[CoverageConstraint("G", probs, 0.999 * top)]
+    )
     assert ok.coverage[0]["achieved"] >= 0.999 * top - 1e-6
 
 
@@ -234,8 +298,13 @@ def test_robust_planner_reads_coverage_from_the_inputs_subgroups():
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 6), budget=st.integers(1, 4),
-       risk=st.sampled_from(["mean", "cvar:0.5", "worst"]), share=st.floats(0.2, 0.95))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(3, 6),
+    budget=st.integers(1, 4),
+    risk=st.sampled_from(["mean", "cvar:0.5", "worst"]),
+    share=st.floats(0.2, 0.95),
+)
 def test_coverage_with_dominance_trimming_matches_brute_force(seed, n, budget, risk, share):
     """Many people, few coupons: most coupons are dominated, and trimming must keep an optimum."""
     rng = np.random.default_rng(seed)
@@ -247,10 +316,19 @@ def test_coverage_with_dominance_trimming_matches_brute_force(seed, n, budget, r
     options = list(allocations(n, budget, np.full(n, 2)))
     reach = [measure.evaluate(allocation_values(sub, k).sum(axis=1)) for k in options]
     minimum = share * max(reach)
-    best = max(measure.evaluate((allocation_values(curves, k) * weights).sum(axis=1))
-               for k, r in zip(options, reach, strict=True) if r >= minimum - 1e-9)
-    result = robust_allocation(curves, budget, risk, weights=weights, mip_rel_gap=0.0,
-                               coverage=[CoverageConstraint("G", probs, minimum)])
+    best = max(
+        measure.evaluate((allocation_values(curves, k) * weights).sum(axis=1))
+        for k, r in zip(options, reach, strict=True)
+        if r >= minimum - 1e-9
+    )
+    result = robust_allocation(
+        curves,
+        budget,
+        risk,
+        weights=weights,
+        mip_rel_gap=0.0,
+        coverage=[CoverageConstraint("G", probs, minimum)],
+    )
     assert result.coverage[0]["achieved"] >= minimum - 1e-6
     assert result.objective == pytest.approx(best, abs=1e-6)
 
@@ -260,13 +338,16 @@ def test_plan_reports_weighted_recruits_and_subgroups_and_round_trips():
     from planning.plan import Plan
 
     curves, probs, weights = coverage_instance(8, n_samples=40, n=6)
-    inputs = PlanningInputs.from_arrays(curves, weights=weights, subgroups={"SEX=F": probs},
-                                        provenance={"priority": "SEX=F:3"})
+    inputs = PlanningInputs.from_arrays(
+        curves, weights=weights, subgroups={"SEX=F": probs}, provenance={"priority": "SEX=F:3"}
+    )
     plan = make_plan(inputs, make_planner("greedy"), 5, seed=0)
     per_sample = (allocation_values(curves, plan.allocation) * probs).sum(axis=1)
     assert plan.subgroups["SEX=F"]["mean"] == pytest.approx(per_sample.mean())
     lo, hi = plan.subgroups["SEX=F"]["interval_90"]
-    assert lo == pytest.approx(np.quantile(per_sample, 0.05)) and hi == pytest.approx(np.quantile(per_sample, 0.95))
+    assert lo == pytest.approx(np.quantile(per_sample, 0.05)) and hi == pytest.approx(
+        np.quantile(per_sample, 0.95)
+    )
     weighted = (allocation_values(curves, plan.allocation) * weights).sum(axis=1)
     assert plan.weighted_recruits["mean"] == pytest.approx(weighted.mean())
     assert plan.statement.plan_value == pytest.approx(weighted.mean())
@@ -274,7 +355,9 @@ def test_plan_reports_weighted_recruits_and_subgroups_and_round_trips():
     assert again.subgroups == plan.subgroups and again.weighted_recruits == plan.weighted_recruits
     assert again.priority == "SEX=F:3"
     text = plan.summary_text()
-    assert "Weighted recruits this round (SEX=F:3)" in text and "Expected recruits by subgroup" in text
+    assert (
+        "Weighted recruits this round (SEX=F:3)" in text and "Expected recruits by subgroup" in text
+    )
     rows = plan.summary().table.set_index("quantity")
     assert rows.loc["expected recruits from SEX=F", "value"] == pytest.approx(per_sample.mean())
     plain = make_plan(PlanningInputs.from_arrays(curves), make_planner("greedy"), 5, seed=0)

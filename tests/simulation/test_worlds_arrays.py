@@ -35,8 +35,12 @@ def test_compiled_capacity_equals_the_law_on_tables(studies, scenario):
     world = study.episode.world
     arrays = as_arrays(world)
     cohort = arrays.coding.encode(study.table)
-    np.testing.assert_allclose(arrays.capacity_pmf(cohort, 7), world.capacity.pmf(arrays.coding.frame(cohort), 7),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        arrays.capacity_pmf(cohort, 7),
+        world.capacity.pmf(arrays.coding.frame(cohort), 7),
+        rtol=1e-12,
+        atol=1e-15,
+    )
 
 
 def test_network_capacity_is_binomial_in_free_neighbours():
@@ -69,7 +73,9 @@ def test_tunnel_recruits_follow_the_type_rule_and_the_rates():
     arrays = as_arrays(world)
     n = 20_000
     local = arrays.coding.field_index("LOCAL")
-    codes = np.zeros((n, len(arrays.coding.categorical)), dtype=np.int64)  # everyone L1 = type A (rate 5)
+    codes = np.zeros(
+        (n, len(arrays.coding.categorical)), dtype=np.int64
+    )  # everyone L1 = type A (rate 5)
     cohort = Cohort(codes)
     keys = root_keys(np.uint64(3), n)
     memory = Memory(np.uint64(3))

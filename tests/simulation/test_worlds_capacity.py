@@ -20,14 +20,19 @@ from planning.simulation import (
 )
 from rdsmodel.laws.capacity import survival_from_pmf
 
-PEOPLE = pd.DataFrame({
-    "sex": pd.Categorical(["F", "M", "M", "X"] * 3000),
-    "size": np.tile([4.0, 10.0, 25.0, 8.0], 3000),
-    "group": ["S1", "S2"] * 6000,
-})
-MEAN = LogLinearMean(intercept=np.log(1.5), categorical={"sex": {"M": 0.4, "X": -0.5}},
-                     numeric={"size": NumericEffect(0.3, "log", center=np.log(10.0))},
-                     group_effects={"S1": -0.2, "S2": 0.25})
+PEOPLE = pd.DataFrame(
+    {
+        "sex": pd.Categorical(["F", "M", "M", "X"] * 3000),
+        "size": np.tile([4.0, 10.0, 25.0, 8.0], 3000),
+        "group": ["S1", "S2"] * 6000,
+    }
+)
+MEAN = LogLinearMean(
+    intercept=np.log(1.5),
+    categorical={"sex": {"M": 0.4, "X": -0.5}},
+    numeric={"size": NumericEffect(0.3, "log", center=np.log(10.0))},
+    group_effects={"S1": -0.2, "S2": 0.25},
+)
 NB = NegativeBinomialCapacity(MEAN, dispersion=1.3)
 LAWS = {
     "poisson": PoissonCapacity(MEAN),
@@ -41,9 +46,12 @@ LAWS = {
 
 def test_log_linear_mean_adds_its_terms():
     mu = MEAN.mean(PEOPLE.iloc[:4])
-    expected = np.exp(np.log(1.5) + np.array([0, 0.4, 0.4, -0.5])
-                      + 0.3 * (np.log([4.0, 10.0, 25.0, 8.0]) - np.log(10.0))
-                      + np.array([-0.2, 0.25, -0.2, 0.25]))
+    expected = np.exp(
+        np.log(1.5)
+        + np.array([0, 0.4, 0.4, -0.5])
+        + 0.3 * (np.log([4.0, 10.0, 25.0, 8.0]) - np.log(10.0))
+        + np.array([-0.2, 0.25, -0.2, 0.25])
+    )
     np.testing.assert_allclose(mu, expected)
 
 
@@ -93,7 +101,9 @@ def test_survival_and_expected_recruits():
     want = np.array([0.0, surv[1, 0], surv[2, :3].sum(), surv[3].sum()])
     np.testing.assert_allclose(allocation_values(surv, k), want)
     reps = 4000
-    draws = NB.sample(PEOPLE.iloc[np.tile(np.arange(4), reps)], np.random.default_rng(1)).reshape(reps, 4)
+    draws = NB.sample(PEOPLE.iloc[np.tile(np.arange(4), reps)], np.random.default_rng(1)).reshape(
+        reps, 4
+    )
     mc = np.minimum(draws, k).mean(axis=0)
     np.testing.assert_allclose(mc, want, atol=0.08)
 
@@ -112,9 +122,13 @@ def test_world_laws_are_the_law_module_families():
     }
     for name, (family, phi, psi) in cases.items():
         law = LAWS[name]
-        np.testing.assert_array_equal(law.pmf(people, 5), pmf_grid(family, eta, 5, phi, psi, tail=True))
-        np.testing.assert_array_equal(law.sample(people, np.random.default_rng(3)),
-                                      random_capacity(family, eta, phi, psi, rng=np.random.default_rng(3)))
+        np.testing.assert_array_equal(
+            law.pmf(people, 5), pmf_grid(family, eta, 5, phi, psi, tail=True)
+        )
+        np.testing.assert_array_equal(
+            law.sample(people, np.random.default_rng(3)),
+            random_capacity(family, eta, phi, psi, rng=np.random.default_rng(3)),
+        )
 
 
 def test_zero_rate_type_is_never_recruited():
@@ -122,7 +136,9 @@ def test_zero_rate_type_is_never_recruited():
     people = pd.DataFrame({"t": ["a", "b"]})
     pmf = law.pmf(people, 3)
     np.testing.assert_allclose(pmf[0], [1.0, 0.0, 0.0, 0.0])
-    np.testing.assert_allclose(pmf[1], [*stats.poisson.pmf(np.arange(3), 2.0), stats.poisson.sf(2, 2.0)])
+    np.testing.assert_allclose(
+        pmf[1], [*stats.poisson.pmf(np.arange(3), 2.0), stats.poisson.sf(2, 2.0)]
+    )
     draws = law.sample(people.iloc[[0] * 100], np.random.default_rng(0))
     assert (draws == 0).all()
 

@@ -81,17 +81,21 @@ def test_stop_keeps_the_earliest_and_the_frontier_can_be_planned():
 
 
 def test_zero_coupons_end_the_chain_and_reseeding_restarts_it():
-    world = BranchingWorld(PoissonCapacity(LogLinearMean(np.log(3.0))),
-                           OffspringLaw([CategoricalTransition.inheritance("x", ["a", "b"], 0.5)]))
+    world = BranchingWorld(
+        PoissonCapacity(LogLinearMean(np.log(3.0))),
+        OffspringLaw([CategoricalTransition.inheritance("x", ["a", "b"], 0.5)]),
+    )
     rng = np.random.default_rng(2)
     episode = world.start(n_seeds=3, rng=rng)
     outcome = episode.step(np.zeros(3, dtype=int), rng)
     assert outcome.n_recruits == 0 and episode.frontier_size == 0
-    table = world.run_study(3, max_respondents=40, rng=np.random.default_rng(4),
-                            coupon_policy=ConstantCoupons(0))
+    table = world.run_study(
+        3, max_respondents=40, rng=np.random.default_rng(4), coupon_policy=ConstantCoupons(0)
+    )
     assert len(table) == 40 and table["recruiter_id"].isna().all()
-    short = world.run_study(3, max_respondents=40, rng=np.random.default_rng(4), coupon_policy=0,
-                            reseed=False)
+    short = world.run_study(
+        3, max_respondents=40, rng=np.random.default_rng(4), coupon_policy=0, reseed=False
+    )
     assert len(short) == 3
 
 

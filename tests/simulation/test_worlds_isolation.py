@@ -36,8 +36,14 @@ def _digest(name: str) -> str:
 
 def test_fresh_process_gives_the_same_bytes_without_heavy_imports():
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,
-                          check=False, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [_digest("calibrated"), _digest("network")]
 
@@ -50,8 +56,11 @@ def test_tables_pass_the_field_data_validation(name):
     study.table.to_csv(buffer, index=False)
     buffer.seek(0)
     data = data_layer.RecruitmentData.from_frame(
-        pd.read_csv(buffer), group_col="group" if "group" in study.table.columns else None,
-        coupon_window=study.coupon_window, cutoff=str(study.cutoff))
+        pd.read_csv(buffer),
+        group_col="group" if "group" in study.table.columns else None,
+        coupon_window=study.coupon_window,
+        cutoff=str(study.cutoff),
+    )
     derived = data.table
     assert len(derived) == 800
     assert (derived["window_closed"].to_numpy() == study.truth["window_closed"].to_numpy()).all()

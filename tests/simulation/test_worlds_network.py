@@ -41,7 +41,7 @@ def test_dcsbm_expected_degrees_follow_theta():
     adj = degree_corrected_sbm(np.zeros(n, dtype=int), np.ones((1, 1)), theta, 10.0, rng)
     degree = np.diff(adj.indptr)
     assert degree[: n // 2].mean() == pytest.approx(5.0, rel=0.05)
-    assert degree[n // 2:].mean() == pytest.approx(15.0, rel=0.05)
+    assert degree[n // 2 :].mean() == pytest.approx(15.0, rel=0.05)
 
 
 def test_recruits_are_unrecruited_neighbours():
@@ -71,7 +71,9 @@ def test_capacity_is_binomial_in_available_neighbours(world):
     draws = []
     for s in range(300):
         r = np.random.default_rng(100 + s)
-        draws.append(world.recruit(episode, np.zeros(episode.frontier_size, dtype=np.int64), r).capacity)
+        draws.append(
+            world.recruit(episode, np.zeros(episode.frontier_size, dtype=np.int64), r).capacity
+        )
     freq = np.bincount(np.minimum(np.concatenate(draws), 4), minlength=5) / (300 * len(a))
     np.testing.assert_allclose(freq, pmf.mean(axis=0), atol=0.02)
 

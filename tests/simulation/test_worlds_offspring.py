@@ -29,7 +29,11 @@ def test_calibration_is_shipped_with_its_source():
     assert cal.tunnel_vision.p_follow_transition == 0.85
     binding = cal.tunnel_vision.binding
     assert binding.poisson_rate_by_type == {"A": 5.0, "B": 2.0, "C": 0.01}
-    assert (binding.budget, binding.initial_frontier, binding.max_coupons_per_round) == (100, 10, 10)
+    assert (binding.budget, binding.initial_frontier, binding.max_coupons_per_round) == (
+        100,
+        10,
+        10,
+    )
     assert binding.seed_type_fractions == {"A": 0.45, "B": 0.45, "C": 0.1}
     with pytest.raises(KeyError, match="no calibrated field named 'AGE'"):
         cal.field("AGE")
@@ -40,7 +44,9 @@ def test_published_rho_reproduces_published_match_rates():
     for f in load_calibration().fields:
         if f.match_rate is None:
             continue
-        law = CategoricalTransition.inheritance(f.name, [f"L{i}" for i in range(f.levels)], f.inherit_prob)
+        law = CategoricalTransition.inheritance(
+            f.name, [f"L{i}" for i in range(f.levels)], f.inherit_prob
+        )
         assert abs(law.expected_match_rate() - f.match_rate) < 1.5e-3, f.name
 
 
@@ -51,7 +57,9 @@ def test_transition_matrices():
     np.testing.assert_allclose(np.diag(m), 0.6 + 0.4 * np.array([0.5, 0.3, 0.2]))
     np.testing.assert_allclose(law.pi @ m, law.pi)  # pi is stationary
     assert law.expected_match_rate() == pytest.approx(0.6 + 0.4 * (0.25 + 0.09 + 0.04))
-    rule = CategoricalTransition.type_rule("t", ["A", "B", "C"], {"A": "C", "B": "B", "C": "C"}, 0.85)
+    rule = CategoricalTransition.type_rule(
+        "t", ["A", "B", "C"], {"A": "C", "B": "B", "C": "C"}, 0.85
+    )
     np.testing.assert_allclose(rule.transition_matrix()[0], [0.05, 0.05, 0.9])
     with pytest.raises(ValueError, match="no target for level"):
         CategoricalTransition.type_rule("t", ["A", "B"], {"A": "B"}, 0.5)
@@ -103,11 +111,13 @@ def test_log_normal_regression_moments():
 
 
 def test_laplace_is_exact():
-    law = OffspringLaw([
-        CategoricalTransition.inheritance("x", ["a", "b", "c"], 0.5, [0.2, 0.3, 0.5]),
-        LogNormalRegression("size", 0.0, 0.0, 1.0),
-        CategoricalTransition.inheritance("y", ["u", "v"], 0.8),
-    ])
+    law = OffspringLaw(
+        [
+            CategoricalTransition.inheritance("x", ["a", "b", "c"], 0.5, [0.2, 0.3, 0.5]),
+            LogNormalRegression("size", 0.0, 0.0, 1.0),
+            CategoricalTransition.inheritance("y", ["u", "v"], 0.8),
+        ]
+    )
     rng = np.random.default_rng(5)
     H = rng.uniform(0, 2, size=(3, 2, 3))
     parents = pd.DataFrame({"x": ["a", "c"], "size": [1.0, 2.0], "y": ["v", "u"]})

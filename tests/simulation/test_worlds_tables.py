@@ -107,9 +107,16 @@ def test_study_stops_at_target_with_time_ordered_cut():
 
 
 def test_study_options_are_honoured():
-    table = simulate_study("calibrated", seed=4, respondents=300, n_seeds=4,
-                           coupon_policy=RandomCoupons((1, 2, 5)), start_time="2023-06-01 09:30",
-                           coupon_window=21.0, mean_interview_delay=3.0)
+    table = simulate_study(
+        "calibrated",
+        seed=4,
+        respondents=300,
+        n_seeds=4,
+        coupon_policy=RandomCoupons((1, 2, 5)),
+        start_time="2023-06-01 09:30",
+        coupon_window=21.0,
+        mean_interview_delay=3.0,
+    )
     assert table["recruiter_id"].isna().sum() == 4
     assert set(table["coupons_issued"].dropna().unique()) <= {1, 2, 5}
     assert table["interview_time"].min() >= pd.Timestamp("2023-06-01 09:30")

@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     for module in (simulate, data_commands, fit, plan, report, rounds, demo, evaluate):
         module.add_parser(sub)
     return parser

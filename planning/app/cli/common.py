@@ -33,10 +33,30 @@ __all__ = [
 
 #: Destinations of the reading flags; each is a field of ``rdsmodel.data.ReadingOptions``.
 READING_FLAGS = (
-    "format", "id_col", "recruiter_col", "coupons_col", "time_col", "time_format", "group_col", "covariates",
-    "categorical", "numeric", "max_levels", "coupon_window", "cutoff", "drop_warned", "exclude_columns",
-    "delimiter", "max_coupons", "seed_markers", "network_size_col", "redeemed_col", "issued_cols",
-    "issued_pattern", "unmatched", "empty_issued",
+    "format",
+    "id_col",
+    "recruiter_col",
+    "coupons_col",
+    "time_col",
+    "time_format",
+    "group_col",
+    "covariates",
+    "categorical",
+    "numeric",
+    "max_levels",
+    "coupon_window",
+    "cutoff",
+    "drop_warned",
+    "exclude_columns",
+    "delimiter",
+    "max_coupons",
+    "seed_markers",
+    "network_size_col",
+    "redeemed_col",
+    "issued_cols",
+    "issued_pattern",
+    "unmatched",
+    "empty_issued",
 )
 
 
@@ -78,7 +98,9 @@ def interrupts_are_final(repeat: float = 0.2) -> Iterator[None]:
 
     def resend() -> None:
         while not stop.wait(repeat):
-            if hit.is_set() and hasattr(signal, "pthread_kill"):  # POSIX; elsewhere the flag alone stops
+            if hit.is_set() and hasattr(
+                signal, "pthread_kill"
+            ):  # POSIX; elsewhere the flag alone stops
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -127,7 +149,11 @@ def add_data_options(parser: argparse.ArgumentParser, *, positional: bool = True
         parser.add_argument("study", metavar="STUDY.csv", type=Path, help="the field table")
     else:
         parser.add_argument(
-            "--data", dest="study", metavar="STUDY.csv", type=Path, required=True,
+            "--data",
+            dest="study",
+            metavar="STUDY.csv",
+            type=Path,
+            required=True,
             help="the field table",
         )
     group = parser.add_argument_group(
@@ -136,69 +162,142 @@ def add_data_options(parser: argparse.ArgumentParser, *, positional: bool = True
         "that agree (the cut-off, separator and time format may change).",
     )
     group.add_argument(
-        "--format", choices=("canonical", "rds", "coupons", "rdsat"), default=None,
+        "--format",
+        choices=("canonical", "rds", "coupons", "rdsat"),
+        default=None,
         help="table layout: canonical CSV, R RDS-package style, coupon-code export, or RDSAT text file "
-             "(default: canonical)",
+        "(default: canonical)",
     )
     group.add_argument("--id-col", default=None, help="respondent id column (default: id)")
     group.add_argument(
-        "--recruiter-col", default=None,
+        "--recruiter-col",
+        default=None,
         help="recruiter id column (canonical: recruiter_id, rds: recruiter.id)",
     )
-    group.add_argument("--coupons-col", default=None,
-                       help="coupons issued column (canonical: coupons_issued; rds: instead of --max-coupons)")
-    group.add_argument("--time-col", default=None, help="interview time column (default: interview_time if present)")
-    group.add_argument("--time-format", default=None, metavar="FORMAT",
-                       help="format of the interview times, e.g. %%d/%%m/%%Y (default: ISO 8601)")
-    group.add_argument("--group", dest="group_col", default=None,
-                       help="group column: site, city, arm (default: a column named group)")
     group.add_argument(
-        "--covariates", type=_csv_list, default=None, metavar="A,B",
+        "--coupons-col",
+        default=None,
+        help="coupons issued column (canonical: coupons_issued; rds: instead of --max-coupons)",
+    )
+    group.add_argument(
+        "--time-col",
+        default=None,
+        help="interview time column (default: interview_time if present)",
+    )
+    group.add_argument(
+        "--time-format",
+        default=None,
+        metavar="FORMAT",
+        help="format of the interview times, e.g. %%d/%%m/%%Y (default: ISO 8601)",
+    )
+    group.add_argument(
+        "--group",
+        dest="group_col",
+        default=None,
+        help="group column: site, city, arm (default: a column named group)",
+    )
+    group.add_argument(
+        "--covariates",
+        type=_csv_list,
+        default=None,
+        metavar="A,B",
         help="comma-separated covariate columns (default: every other column)",
     )
-    group.add_argument("--categorical", type=_csv_list, default=None, metavar="A,B",
-                       help="covariates to treat as categorical (default: inferred)")
-    group.add_argument("--numeric", type=_csv_list, default=None, metavar="A,B",
-                       help="covariates to treat as numeric (default: inferred)")
-    group.add_argument("--max-levels", type=int, default=None, metavar="N",
-                       help="whole-number columns with at most N values are categorical (default: 10)")
     group.add_argument(
-        "--coupon-window", type=float, default=None, metavar="DAYS",
+        "--categorical",
+        type=_csv_list,
+        default=None,
+        metavar="A,B",
+        help="covariates to treat as categorical (default: inferred)",
+    )
+    group.add_argument(
+        "--numeric",
+        type=_csv_list,
+        default=None,
+        metavar="A,B",
+        help="covariates to treat as numeric (default: inferred)",
+    )
+    group.add_argument(
+        "--max-levels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="whole-number columns with at most N values are categorical (default: 10)",
+    )
+    group.add_argument(
+        "--coupon-window",
+        type=float,
+        default=None,
+        metavar="DAYS",
         help="coupon validity in days; with interview times, open windows are told apart from closed ones",
     )
     group.add_argument("--cutoff", default=None, help="data cut-off date (default: last interview)")
     group.add_argument(
-        "--drop-warned", action="store_const", const=True, default=None,
+        "--drop-warned",
+        action="store_const",
+        const=True,
+        default=None,
         help="drop the rows behind warnings (reported, with their descendants), instead of keeping them",
     )
     group.add_argument(
-        "--exclude-columns", type=_csv_list, default=None, metavar="A,B",
+        "--exclude-columns",
+        type=_csv_list,
+        default=None,
+        metavar="A,B",
         help="columns to leave out entirely (not covariates, not coupon codes)",
     )
-    group.add_argument("--delimiter", default=None,
-                       help="field separator: a character, or tab, comma, semicolon, space (default: guessed)")
-    group.add_argument("--max-coupons", type=int, default=None, help="coupons each respondent got (rds format)")
     group.add_argument(
-        "--seed-markers", "--seed-marker", dest="seed_markers", type=_markers, default=None, metavar="A,B",
-        help="recruiter values that mark a seed (rds format; default: seed,0,-1; an empty recruiter is "
-             "always a seed). Leave out a marker that is also a real id, e.g. --seed-markers seed,-1",
+        "--delimiter",
+        default=None,
+        help="field separator: a character, or tab, comma, semicolon, space (default: guessed)",
     )
-    group.add_argument("--network-size-col", default=None,
-                       help="personal network size column, a numeric covariate (rds; default: network.size)")
-    group.add_argument("--redeemed-col", default=None, help="redeemed coupon code column (coupons; default: coupon)")
     group.add_argument(
-        "--issued-cols", type=_csv_list, default=None, metavar="A,B",
+        "--max-coupons", type=int, default=None, help="coupons each respondent got (rds format)"
+    )
+    group.add_argument(
+        "--seed-markers",
+        "--seed-marker",
+        dest="seed_markers",
+        type=_markers,
+        default=None,
+        metavar="A,B",
+        help="recruiter values that mark a seed (rds format; default: seed,0,-1; an empty recruiter is "
+        "always a seed). Leave out a marker that is also a real id, e.g. --seed-markers seed,-1",
+    )
+    group.add_argument(
+        "--network-size-col",
+        default=None,
+        help="personal network size column, a numeric covariate (rds; default: network.size)",
+    )
+    group.add_argument(
+        "--redeemed-col",
+        default=None,
+        help="redeemed coupon code column (coupons; default: coupon)",
+    )
+    group.add_argument(
+        "--issued-cols",
+        type=_csv_list,
+        default=None,
+        metavar="A,B",
         help="comma-separated issued-code columns (coupons format; default: detected by name)",
     )
-    group.add_argument("--issued-pattern", default=None, metavar="REGEX",
-                       help="regular expression naming the issued-code columns (coupons format)")
     group.add_argument(
-        "--unmatched", choices=("error", "seed", "drop"), default=None,
-        help="respondents whose redeemed code matches nobody: error (default), treat as seeds, or drop "
-             "(coupons and rdsat formats)",
+        "--issued-pattern",
+        default=None,
+        metavar="REGEX",
+        help="regular expression naming the issued-code columns (coupons format)",
     )
     group.add_argument(
-        "--empty-issued", choices=("frontier", "zero"), default=None,
+        "--unmatched",
+        choices=("error", "seed", "drop"),
+        default=None,
+        help="respondents whose redeemed code matches nobody: error (default), treat as seeds, or drop "
+        "(coupons and rdsat formats)",
+    )
+    group.add_argument(
+        "--empty-issued",
+        choices=("frontier", "zero"),
+        default=None,
         help="a respondent with no issued code awaits coupons (default) or got none (coupons and rdsat formats)",
     )
 

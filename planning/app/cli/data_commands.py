@@ -29,8 +29,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_data_options(describe)
-    describe.add_argument("-o", "--output", type=Path, default=None,
-                          help=f"folder for tables and figures; {OUTPUT_NOTE}")
+    describe.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help=f"folder for tables and figures; {OUTPUT_NOTE}",
+    )
     describe.set_defaults(func=run_describe)
 
 

@@ -21,7 +21,14 @@ DEFAULT_STUDY = {"scenario": "calibrated", "seed": 2026, "respondents": 1500}
 #: windows would not be identified.
 DEFAULT_CAPACITY_COVARIATES = ["SEX", "BEHAV"]
 #: Files and folders the demo writes into its output folder besides the simulated study.csv.
-_WRITES = ("described", "posterior.nc", "posterior.covariates.nc", "diagnostics", "plan.csv", "report.html")
+_WRITES = (
+    "described",
+    "posterior.nc",
+    "posterior.covariates.nc",
+    "diagnostics",
+    "plan.csv",
+    "report.html",
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,13 +43,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "them, and plan the next round of coupons."
         ),
     )
-    parser.add_argument("-o", "--output", type=Path, default=Path("rdsplan-demo"),
-                        help=f"folder for everything the demo writes (default: rdsplan-demo); {OUTPUT_NOTE}")
-    parser.add_argument("--data", type=Path, default=None, help="use this canonical field table instead")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("rdsplan-demo"),
+        help=f"folder for everything the demo writes (default: rdsplan-demo); {OUTPUT_NOTE}",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=None, help="use this canonical field table instead"
+    )
     parser.add_argument("--budget", type=int, default=60, help="coupons left (default: 60)")
-    parser.add_argument("--gamma", type=float, default=0.9, help="discount per round (default: 0.9)")
-    parser.add_argument("--method", choices=tuple(PLANNERS), default="dp",
-                        help="planner (default: dp)")
+    parser.add_argument(
+        "--gamma", type=float, default=0.9, help="discount per round (default: 0.9)"
+    )
+    parser.add_argument(
+        "--method", choices=tuple(PLANNERS), default="dp", help="planner (default: dp)"
+    )
     parser.add_argument("--chains", type=int, default=4, help="MCMC chains (default: 4)")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (default: 1000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for fitting and planning")
@@ -71,11 +88,20 @@ def run(args: argparse.Namespace) -> int:
 
     settings = {"gamma": args.gamma} if args.method == "dp" else {}
     # The demo always shows a plan; a failed verdict is printed beside it.
-    request = PlanRequest(budget=args.budget, method=args.method, settings=settings, seed=args.seed,
-                          allow_unconverged=True)
+    request = PlanRequest(
+        budget=args.budget,
+        method=args.method,
+        settings=settings,
+        seed=args.seed,
+        allow_unconverged=True,
+    )
     fit_settings = FitSettings(
         capacity_covariates=DEFAULT_CAPACITY_COVARIATES if args.data is None else None,
-        draws=args.draws, tune=args.draws, chains=args.chains, seed=args.seed, target_accept=0.95,
+        draws=args.draws,
+        tune=args.draws,
+        chains=args.chains,
+        seed=args.seed,
+        target_accept=0.95,
     )
     start = time.perf_counter()
     out: Path = args.output
@@ -97,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
 
     _step(2, "validate")
     data = read_table(study_path, format="canonical")  # a column named group is the group
-    say(f"valid: {len(data.table)} respondents, {len(data.frontier)} awaiting coupons, "
-        f"{len(data.warnings)} warning(s)")
+    say(
+        f"valid: {len(data.table)} respondents, {len(data.frontier)} awaiting coupons, "
+        f"{len(data.warnings)} warning(s)"
+    )
 
     _step(3, "describe")
     summary = describe(data)
@@ -122,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
 
     _step(7, "write the decision report")
     report = write_report(out / "report.html", fit, data, plan, study_name=study_path.name)
-    say(f"\ndone in {time.perf_counter() - start:.0f} s; everything is in {out}/; "
-        f"open {report} in a browser for the decision report")
+    say(
+        f"\ndone in {time.perf_counter() - start:.0f} s; everything is in {out}/; "
+        f"open {report} in a browser for the decision report"
+    )
     return 0
-

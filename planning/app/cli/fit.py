@@ -38,29 +38,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_data_options(fit)
-    fit.add_argument("-o", "--output", type=Path, required=True,
-                     help=f"posterior NetCDF file to write (checked before fitting); {OUTPUT_NOTE}")
-    fit.add_argument("--family", choices=FAMILIES, default="nb", help="capacity family (default: nb)")
     fit.add_argument(
-        "--capacity-covariates", type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
-        default=None, metavar="A,B",
-        help="covariates of the capacity model only (default: every covariate); the covariate "
-             "model still uses all of them",
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help=f"posterior NetCDF file to write (checked before fitting); {OUTPUT_NOTE}",
     )
-    fit.add_argument("--wave-effect", action="store_true", help="add a linear wave effect to the mean")
     fit.add_argument(
-        "--open-windows", choices=("auto", "delay", "exclude", "lower-bound"), default="auto",
+        "--family", choices=FAMILIES, default="nb", help="capacity family (default: nb)"
+    )
+    fit.add_argument(
+        "--capacity-covariates",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        default=None,
+        metavar="A,B",
+        help="covariates of the capacity model only (default: every covariate); the covariate "
+        "model still uses all of them",
+    )
+    fit.add_argument(
+        "--wave-effect", action="store_true", help="add a linear wave effect to the mean"
+    )
+    fit.add_argument(
+        "--open-windows",
+        choices=("auto", "delay", "exclude", "lower-bound"),
+        default="auto",
         help="respondents whose coupon window is still open: auto (default: delay with interview times, "
-             "else exclude), delay (model the redemption delay), exclude, or lower-bound (biased upwards)",
+        "else exclude), delay (model the redemption delay), exclude, or lower-bound (biased upwards)",
     )
     fit.add_argument("--chains", type=int, default=4, help="MCMC chains (default: 4)")
     fit.add_argument("--draws", type=int, default=1000, help="draws per chain (default: 1000)")
-    fit.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (default: 1000)")
-    fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    fit.add_argument("--target-accept", type=float, default=None,
-                     help="NUTS target acceptance; raise (e.g. 0.95) when divergences are reported")
     fit.add_argument(
-        "--sampler", choices=("auto", "nutpie", "pymc"), default="auto",
+        "--tune", type=int, default=1000, help="tuning steps per chain (default: 1000)"
+    )
+    fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    fit.add_argument(
+        "--target-accept",
+        type=float,
+        default=None,
+        help="NUTS target acceptance; raise (e.g. 0.95) when divergences are reported",
+    )
+    fit.add_argument(
+        "--sampler",
+        choices=("auto", "nutpie", "pymc"),
+        default="auto",
         help="NUTS implementation: nutpie when installed (auto), or PyMC's",
     )
     fit.add_argument("--no-covariate-model", action="store_true", help="fit the count model only")
@@ -75,20 +96,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "warn, 1 for fail. The covariate model saved beside it is diagnosed too."
         ),
     )
-    diagnose.add_argument("posterior", type=Path, metavar="POSTERIOR.nc", help="count-model posterior file")
+    diagnose.add_argument(
+        "posterior", type=Path, metavar="POSTERIOR.nc", help="count-model posterior file"
+    )
     diagnose.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    diagnose.add_argument("-o", "--output", type=Path, default=None,
-                          help=f"folder for diagnostic figures; {OUTPUT_NOTE}")
+    diagnose.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help=f"folder for diagnostic figures; {OUTPUT_NOTE}",
+    )
     diagnose.set_defaults(func=run_diagnose)
 
 
 def fit_settings(args: argparse.Namespace, **overrides) -> FitSettings:
     """The typed settings of ``rdsplan fit`` from its parsed options."""
     values = dict(
-        family=args.family, capacity_covariates=args.capacity_covariates,
-        wave_effect=args.wave_effect, open_windows=args.open_windows, draws=args.draws,
-        tune=args.tune, chains=args.chains, seed=args.seed, sampler=args.sampler,
-        target_accept=args.target_accept, covariate_model=not args.no_covariate_model,
+        family=args.family,
+        capacity_covariates=args.capacity_covariates,
+        wave_effect=args.wave_effect,
+        open_windows=args.open_windows,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+        sampler=args.sampler,
+        target_accept=args.target_accept,
+        covariate_model=not args.no_covariate_model,
         progress_bars=not args.no_progress,
     )
     values.update(overrides)

@@ -29,37 +29,80 @@ METHODS = tuple(PLANNERS)
 
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
     """The options shared by ``plan``, ``report`` and ``round``: what to plan and how."""
-    parser.add_argument("--budget", type=int, required=True,
-                        help="coupons left to hand out (this round for greedy and robust; this and "
-                             "later rounds for multi-round methods)")
-    parser.add_argument("--method", choices=METHODS, default="greedy",
-                        help="greedy (exact, this round), robust (cvxpy, risk-averse), dp (multi-round "
-                             "spend) or another registered planner (default: greedy)")
-    parser.add_argument("--gamma", type=float, default=None,
-                        help="discount per round, in (0, 1], for multi-round methods (default: 0.9)")
-    parser.add_argument("--risk", default=None,
-                        help="mean, cvar:ALPHA or worst, for robust (default cvar:0.1) and dp (default mean)")
-    parser.add_argument("--max-per-person", type=int, default=None,
-                        help="coupons one person may get (default: the most issued to anyone in the study)")
-    parser.add_argument("--samples", type=int, default=200,
-                        help="posterior draws used for planning (default: 200, at most what the posterior holds)")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        required=True,
+        help="coupons left to hand out (this round for greedy and robust; this and "
+        "later rounds for multi-round methods)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="greedy",
+        help="greedy (exact, this round), robust (cvxpy, risk-averse), dp (multi-round "
+        "spend) or another registered planner (default: greedy)",
+    )
+    parser.add_argument(
+        "--gamma",
+        type=float,
+        default=None,
+        help="discount per round, in (0, 1], for multi-round methods (default: 0.9)",
+    )
+    parser.add_argument(
+        "--risk",
+        default=None,
+        help="mean, cvar:ALPHA or worst, for robust (default cvar:0.1) and dp (default mean)",
+    )
+    parser.add_argument(
+        "--max-per-person",
+        type=int,
+        default=None,
+        help="coupons one person may get (default: the most issued to anyone in the study)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=200,
+        help="posterior draws used for planning (default: 200, at most what the posterior holds)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    parser.add_argument("--allow-unconverged", action="store_true",
-                        help="plan even when the posterior's diagnostics failed")
-    parser.add_argument("--priority", default=None, metavar="FIELD=LEVEL:FACTOR,...",
-                        help="weigh recruits by their covariates, e.g. \"SEX=F:3,DRUG=yes:2\": a recruit's "
-                             "weight is the product of its levels' factors (1 for levels not named); "
-                             "levels as named in the data; needs the recruit-covariate model")
-    parser.add_argument("--priority-file", type=Path, default=None, metavar="FILE",
-                        help="CSV table of covariate patterns and weights (one column per covariate, blank "
-                             "or * for any level, a|b for either, and a 'weight' column); a recruit gets "
-                             "the first matching row's weight (see --priority-rule), 1 if none matches")
-    parser.add_argument("--priority-rule", choices=("first", "max"), default=None,
-                        help="overlapping rows of --priority-file: the first match (default) or the largest")
-    parser.add_argument("--coverage", default=None, metavar="SUBGROUP:N,...",
-                        help="with --method robust: at least N expected recruits from each subgroup under "
-                             "the risk measure, e.g. \"SEX=F:10\" (conditions joined by &); refused when "
-                             "no plan can reach it")
+    parser.add_argument(
+        "--allow-unconverged",
+        action="store_true",
+        help="plan even when the posterior's diagnostics failed",
+    )
+    parser.add_argument(
+        "--priority",
+        default=None,
+        metavar="FIELD=LEVEL:FACTOR,...",
+        help='weigh recruits by their covariates, e.g. "SEX=F:3,DRUG=yes:2": a recruit\'s '
+        "weight is the product of its levels' factors (1 for levels not named); "
+        "levels as named in the data; needs the recruit-covariate model",
+    )
+    parser.add_argument(
+        "--priority-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="CSV table of covariate patterns and weights (one column per covariate, blank "
+        "or * for any level, a|b for either, and a 'weight' column); a recruit gets "
+        "the first matching row's weight (see --priority-rule), 1 if none matches",
+    )
+    parser.add_argument(
+        "--priority-rule",
+        choices=("first", "max"),
+        default=None,
+        help="overlapping rows of --priority-file: the first match (default) or the largest",
+    )
+    parser.add_argument(
+        "--coverage",
+        default=None,
+        metavar="SUBGROUP:N,...",
+        help="with --method robust: at least N expected recruits from each subgroup under "
+        'the risk measure, e.g. "SEX=F:10" (conditions joined by &); refused when '
+        "no plan can reach it",
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -75,12 +118,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "whether it informs, and the posterior's diagnostics."
         ),
     )
-    parser.add_argument("posterior", type=Path, metavar="POSTERIOR.nc", help="count-model posterior from 'rdsplan fit'")
+    parser.add_argument(
+        "posterior",
+        type=Path,
+        metavar="POSTERIOR.nc",
+        help="count-model posterior from 'rdsplan fit'",
+    )
     add_data_options(parser, positional=False)
     add_plan_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole plan as JSON")
-    parser.add_argument("-o", "--output", type=Path, default=None,
-                        help=f"CSV file for the allocation; {OUTPUT_NOTE}")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help=f"CSV file for the allocation; {OUTPUT_NOTE}",
+    )
     parser.set_defaults(func=run)
 
 
@@ -129,9 +182,14 @@ def plan_request(args: argparse.Namespace) -> PlanRequest:
     settings = planner_settings(args)
     coverage = Coverage.parse(settings["coverage"]) if settings.get("coverage") else ()
     return PlanRequest(
-        budget=args.budget, method=args.method, settings=settings,
-        max_per_person=args.max_per_person, samples=args.samples, seed=args.seed,
-        allow_unconverged=args.allow_unconverged, priority=priority_of(args),
+        budget=args.budget,
+        method=args.method,
+        settings=settings,
+        max_per_person=args.max_per_person,
+        samples=args.samples,
+        seed=args.seed,
+        allow_unconverged=args.allow_unconverged,
+        priority=priority_of(args),
         subgroups=tuple(c.subgroup for c in coverage),
     )
 

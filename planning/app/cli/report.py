@@ -24,17 +24,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "needs no network access."
         ),
     )
-    parser.add_argument("posterior", type=Path, metavar="POSTERIOR.nc", help="count-model posterior from 'rdsplan fit'")
+    parser.add_argument(
+        "posterior",
+        type=Path,
+        metavar="POSTERIOR.nc",
+        help="count-model posterior from 'rdsplan fit'",
+    )
     add_data_options(parser, positional=False)
     add_plan_options(parser)
-    parser.add_argument("-o", "--output", type=Path, required=True, help=f"HTML file to write; {OUTPUT_NOTE}")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help=f"HTML file to write; {OUTPUT_NOTE}"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Plan, then render and write the report."""
     from planning.app.report import write_report
-
     from rdsmodel.persistence import check_writable
 
     refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])

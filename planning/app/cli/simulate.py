@@ -23,11 +23,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "write it as a canonical CSV. The same seed always gives the same file, byte for byte."
         ),
     )
-    parser.add_argument("--scenario", choices=SCENARIOS, default="calibrated", help="world to simulate (default: calibrated)")
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="calibrated",
+        help="world to simulate (default: calibrated)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    parser.add_argument("--respondents", type=int, default=500,
-                        help=f"study size, 2 to {MAX_RESPONDENTS:,} (default: 500)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help=f"CSV file to write; {OUTPUT_NOTE}")
+    parser.add_argument(
+        "--respondents",
+        type=int,
+        default=500,
+        help=f"study size, 2 to {MAX_RESPONDENTS:,} (default: 500)",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help=f"CSV file to write; {OUTPUT_NOTE}"
+    )
     parser.set_defaults(func=run)
 
 
@@ -37,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from rdsmodel.persistence import atomic_path, check_writable
 
     if not 2 <= args.respondents <= MAX_RESPONDENTS:
-        raise CommandError(f"--respondents must be from 2 to {MAX_RESPONDENTS:,}, got {args.respondents}")
+        raise CommandError(
+            f"--respondents must be from 2 to {MAX_RESPONDENTS:,}, got {args.respondents}"
+        )
     check_writable(args.output)
     table = simulate_study(args.scenario, seed=args.seed, respondents=args.respondents)
     with atomic_path(args.output) as tmp:

@@ -33,8 +33,11 @@ from planning.errors import PlanningError
 __all__ = ["SerialExecutor", "check_executor", "open_executor"]
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-_DASK_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.worker.profile.interval": "1s",
-                "distributed.worker.profile.cycle": "10s"}
+_DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.profile.interval": "1s",
+    "distributed.worker.profile.cycle": "10s",
+}
 
 
 class SerialExecutor(Executor):
@@ -68,7 +71,8 @@ def _dask_client(workers: int | None, scheduler: str | None):
     except ImportError:
         raise PlanningError(
             "--executor dask needs dask.distributed, which is not installed; install it with "
-            "pip install 'rdsplan[dask]' (or use --executor processes)") from None
+            "pip install 'rdsplan[dask]' (or use --executor processes)"
+        ) from None
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None
@@ -79,9 +83,14 @@ def _dask_client(workers: int | None, scheduler: str | None):
     # The workers' statistical profiler samples every thread's stack every 10 ms, which costs
     # pure-Python tasks a few percent under the GIL; the workers inherit this configuration.
     with dask.config.set(_DASK_CONFIG):
-        cluster = LocalCluster(n_workers=workers or max(1, os.cpu_count() or 1), threads_per_worker=1,
-                               processes=True, dashboard_address=None, silence_logs=50,
-                               env={name: "1" for name in _THREAD_VARIABLES})
+        cluster = LocalCluster(
+            n_workers=workers or max(1, os.cpu_count() or 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=50,
+            env={name: "1" for name in _THREAD_VARIABLES},
+        )
     return Client(cluster), cluster
 
 
@@ -106,12 +115,14 @@ def check_executor(kind: str, workers: int | None = None, scheduler: str | None 
         except ImportError:
             raise PlanningError(
                 "--executor dask needs dask.distributed, which is not installed; install it with "
-                "pip install 'rdsplan[dask]' (or use --executor processes)") from None
+                "pip install 'rdsplan[dask]' (or use --executor processes)"
+            ) from None
 
 
 @contextlib.contextmanager
-def open_executor(kind: str = "serial", workers: int | None = None, scheduler: str | None = None
-                  ) -> Iterator[Executor]:
+def open_executor(
+    kind: str = "serial", workers: int | None = None, scheduler: str | None = None
+) -> Iterator[Executor]:
     """An executor of ``kind`` (module docstring), shut down on exit.
 
     Parameters
@@ -134,8 +145,11 @@ def open_executor(kind: str = "serial", workers: int | None = None, scheduler: s
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1),
-                                   mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded)
+        pool = ProcessPoolExecutor(
+            max_workers=workers or max(1, os.cpu_count() or 1),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_single_threaded,
+        )
         try:
             yield pool
         finally:

@@ -113,7 +113,9 @@ class FittedLaws:
         else:
             group = self.group_index[cohort.group]
         rng = np.random.default_rng(self.seed) if self.n_unseen else None
-        return linear_predictor(self.draws, self.design(cohort), group, n_unseen=self.n_unseen, rng=rng)
+        return linear_predictor(
+            self.draws, self.design(cohort), group, n_unseen=self.n_unseen, rng=rng
+        )
 
     def survival(self, cohort: Cohort, length: int) -> np.ndarray:
         """``(D, n, L)`` survival curves."""
@@ -140,10 +142,13 @@ class FittedLaws:
         """The frontier's posterior curves, the pooled law, the offspring law and covariates."""
         length = choose_truncation(budget, view.person_cap)
         return PlanningInputs.from_arrays(
-            self.survival(view.cohort, length), caps=min(view.person_cap, length),
-            pooled_pmf=self.pooled_pmf, offspring=self.offspring,
+            self.survival(view.cohort, length),
+            caps=min(view.person_cap, length),
+            pooled_pmf=self.pooled_pmf,
+            offspring=self.offspring,
             frontier=self.frontier_frame(view) if self.offspring is not None else None,
-            provenance=_provenance(view))
+            provenance=_provenance(view),
+        )
 
     def frame_capacity(self, groups: np.ndarray | None = None) -> FrameCapacity:
         """This law for the rollout engine (tables in, pmfs out)."""
@@ -185,7 +190,9 @@ class FrameCapacity:
         numeric = np.zeros((len(frame), len(coding.numeric)))
         for g, name in enumerate(coding.numeric):
             if name in frame.columns:
-                numeric[:, g] = pd.to_numeric(frame[name], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+                numeric[:, g] = (
+                    pd.to_numeric(frame[name], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+                )
         return Cohort(codes, numeric, group)
 
     def pmf(self, frame: Any, max_count: int, sample: int | None = None) -> np.ndarray:
@@ -194,13 +201,21 @@ class FrameCapacity:
         n = frame if isinstance(frame, int | np.integer) else len(frame)
         if isinstance(frame, int | np.integer):
             frame = pd.DataFrame(index=pd.RangeIndex(int(n)))
-        pick = (lambda p: p.mean(axis=0)) if sample is None else (lambda p: p[int(sample) % p.shape[0]])
+        pick = (
+            (lambda p: p.mean(axis=0))
+            if sample is None
+            else (lambda p: p[int(sample) % p.shape[0]])
+        )
         if coding.groups is None:
             return pick(self.laws.pmf(self._cohort(frame, None), max_count))
         if coding.group_column in frame.columns:
             group = _lenient_codes(frame[coding.group_column], coding.groups)
             return pick(self.laws.pmf(self._cohort(frame, np.maximum(group, 0)), max_count))
-        weights = np.ones(len(coding.groups)) if self.groups is None else np.asarray(self.groups, dtype=float)
+        weights = (
+            np.ones(len(coding.groups))
+            if self.groups is None
+            else np.asarray(self.groups, dtype=float)
+        )
         weights = weights / weights.sum()
         out = np.zeros((int(n), int(max_count) + 1))
         for g, w in enumerate(weights):
@@ -228,11 +243,17 @@ class GroupMixture:
             frame = pd.DataFrame(index=pd.RangeIndex(int(frame)))
         if self.column in frame.columns:
             return self.law.pmf(frame, max_count)
-        w = np.ones(len(self.groups)) if self.weights is None else np.asarray(self.weights, dtype=float)
+        w = (
+            np.ones(len(self.groups))
+            if self.weights is None
+            else np.asarray(self.weights, dtype=float)
+        )
         w = w / w.sum()
         out = np.zeros((len(frame), int(max_count) + 1))
         for g, weight in zip(self.groups, w, strict=True):
-            with_group = frame.assign(**{self.column: pd.Categorical([g] * len(frame), categories=list(self.groups))})
+            with_group = frame.assign(
+                **{self.column: pd.Categorical([g] * len(frame), categories=list(self.groups))}
+            )
             out += weight * self.law.pmf(with_group, max_count)
         return out
 
@@ -240,8 +261,10 @@ class GroupMixture:
 def _probe_rows(design: Any, coding: Coding, notes: list[str]):
     """Design rows of the base person, of every level of every categorical covariate, per numeric unit."""
     if design.wave is not None:
-        raise PlanningError("evaluation cannot plan with a wave effect (recruits' waves change every round); "
-                            "fit the pilot without it")
+        raise PlanningError(
+            "evaluation cannot plan with a wave effect (recruits' waves change every round); "
+            "fit the pilot without it"
+        )
     unknown = [c for c in design.covariates if c not in coding.columns]
     if unknown:
         raise PlanningError(f"the count model uses covariate(s) {unknown} the world does not have")
@@ -272,15 +295,19 @@ def _probe_rows(design: Any, coding: Coding, notes: list[str]):
                     table_f[k] = rows[where.index((name, level))] - base_row
             missing = [lv for lv in coding.levels[f] if lv not in known]
             if missing:
-                notes.append(f"capacity model: level(s) {missing} of {name} never seen in the pilot; "
-                             "planned as the reference level")
+                notes.append(
+                    f"capacity model: level(s) {missing} of {name} never seen in the pilot; "
+                    "planned as the reference level"
+                )
             level_rows.append((f, table_f))
         else:
             slopes.append((coding.numeric.index(name), rows[where.index((name, None))] - base_row))
     return base_row, level_rows, slopes
 
 
-def fitted_laws(fit: Any, coding: Coding, *, budget: int, samples: int = 32, seed: int = 0) -> FittedLaws:
+def fitted_laws(
+    fit: Any, coding: Coding, *, budget: int, samples: int = 32, seed: int = 0
+) -> FittedLaws:
     """Precompute a fitted study's laws for fast episodes.
 
     Parameters
@@ -310,12 +337,18 @@ def fitted_laws(fit: Any, coding: Coding, *, budget: int, samples: int = 32, see
             raise PlanningError("the count model has site effects but the world has no sites")
         known = list(count.design.groups)
         unseen = [g for g in coding.groups if g not in known]
-        group_index = np.array([known.index(g) if g in known else -1 - unseen.index(g) for g in coding.groups],
-                               dtype=np.int64)
+        group_index = np.array(
+            [known.index(g) if g in known else -1 - unseen.index(g) for g in coding.groups],
+            dtype=np.int64,
+        )
         n_unseen = len(unseen)
         if unseen:
-            notes.append(f"capacity model: site(s) {unseen} not in the pilot; their effects are drawn")
-    pooled = np.asarray(count.population_pmf(max_count=int(budget) + 1, samples=used, tail=True).values)
+            notes.append(
+                f"capacity model: site(s) {unseen} not in the pilot; their effects are drawn"
+            )
+    pooled = np.asarray(
+        count.population_pmf(max_count=int(budget) + 1, samples=used, tail=True).values
+    )
     offspring, known_levels = None, {}
     if fit.covariate is not None:
         offspring = fit.covariate.offspring()
@@ -325,8 +358,22 @@ def fitted_laws(fit: Any, coding: Coding, *, budget: int, samples: int = 32, see
                 mask = np.array([lv in spec.levels for lv in levels])
                 known_levels[spec.name] = mask
                 if not mask.all():
-                    notes.append(f"offspring model: level(s) {[lv for lv, k in zip(levels, mask, strict=True) if not k]} "
-                                 f"of {spec.name} never seen in the pilot; planned as missing")
-    return FittedLaws(coding=coding, family=count.family, draws=draws, base=base, level_rows=level_rows,
-                      slopes=slopes, group_index=group_index, n_unseen=n_unseen, pooled_pmf=pooled,
-                      offspring=offspring, known_levels=known_levels, notes=notes, seed=int(seed))
+                    notes.append(
+                        f"offspring model: level(s) {[lv for lv, k in zip(levels, mask, strict=True) if not k]} "
+                        f"of {spec.name} never seen in the pilot; planned as missing"
+                    )
+    return FittedLaws(
+        coding=coding,
+        family=count.family,
+        draws=draws,
+        base=base,
+        level_rows=level_rows,
+        slopes=slopes,
+        group_index=group_index,
+        n_unseen=n_unseen,
+        pooled_pmf=pooled,
+        offspring=offspring,
+        known_levels=known_levels,
+        notes=notes,
+        seed=int(seed),
+    )

@@ -109,7 +109,9 @@ def _frame_for(model: Any, arrays: ArrayWorld, cohort: Cohort) -> pd.DataFrame:
     if isinstance(model, FittedLaws):
         for name, known in model.known_levels.items():
             if not known.all():
-                frame[name] = frame[name].where(known[cohort.codes[:, arrays.coding.field_index(name)]])
+                frame[name] = frame[name].where(
+                    known[cohort.codes[:, arrays.coding.field_index(name)]]
+                )
     return frame
 
 
@@ -129,27 +131,43 @@ def prepare(settings: EvaluationSettings, progress: Progress = lambda _: None) -
     seed = settings.seed
     spec = SCENARIOS[settings.scenario]
     try:
-        world = make_world(settings.scenario, np.random.default_rng(child_seed(seed, 0)),
-                           settings.pilot_respondents, **settings.world_options)
+        world = make_world(
+            settings.scenario,
+            np.random.default_rng(child_seed(seed, 0)),
+            settings.pilot_respondents,
+            **settings.world_options,
+        )
     except (TypeError, ValueError) as err:
         raise PlanningError(str(err)) from None
     arrays = as_arrays(world)
     cap = settings.max_per_round
-    overrides = {"budget": settings.budget, "max_per_person": settings.max_per_person,
-                 "max_rounds": settings.max_rounds}
+    overrides = {
+        "budget": settings.budget,
+        "max_per_person": settings.max_per_person,
+        "max_rounds": settings.max_rounds,
+    }
     episode = EpisodeSettings.for_world(arrays, **overrides)
     if cap is not None:
-        episode = EpisodeSettings(episode.budget, cap or None, episode.max_per_person, episode.max_rounds,
-                                  episode.initial_frontier)
+        episode = EpisodeSettings(
+            episode.budget,
+            cap or None,
+            episode.max_per_person,
+            episode.max_rounds,
+            episode.initial_frontier,
+        )
     frontiers = tuple(settings.frontiers) if settings.frontiers else (episode.initial_frontier,)
     notes: list[str] = []
     timings: dict[str, float] = {}
-    progress(f"simulating a pilot study of {settings.pilot_respondents} respondents in the "
-             f"{settings.scenario} world ...")
-    study = world.simulate(spec.default_seeds(settings.pilot_respondents),
-                           max_respondents=settings.pilot_respondents,
-                           rng=np.random.default_rng(child_seed(seed, 1)),
-                           coupon_policy=RandomCoupons(tuple(settings.pilot_coupons)))
+    progress(
+        f"simulating a pilot study of {settings.pilot_respondents} respondents in the "
+        f"{settings.scenario} world ..."
+    )
+    study = world.simulate(
+        spec.default_seeds(settings.pilot_respondents),
+        max_respondents=settings.pilot_respondents,
+        rng=np.random.default_rng(child_seed(seed, 1)),
+        coupon_policy=RandomCoupons(tuple(settings.pilot_coupons)),
+    )
     people = _pilot_cohort(arrays, study)
     if settings.oracle_models:
         model: Any = TrueLaws.of(arrays, people, episode.budget)
@@ -161,31 +179,66 @@ def prepare(settings: EvaluationSettings, progress: Progress = lambda _: None) -
                 capacity = GroupMixture(world.capacity, tuple(world.groups), world.group_column)
             training = (capacity, offspring)
         else:
-            notes.append("true laws of a network world have no offspring law: trained planners fall back "
-                         "to their covariate-blind forms")
+            notes.append(
+                "true laws of a network world have no offspring law: trained planners fall back "
+                "to their covariate-blind forms"
+            )
     else:
         from planning.app.workflows import FitSettings, fit_study
         from rdsmodel.data import RecruitmentData
 
         started = time.perf_counter()
-        data = RecruitmentData.from_frame(study.table, group_col=world.group_column if world.groups else None,
-                                          coupon_window=study.coupon_window)
+        data = RecruitmentData.from_frame(
+            study.table,
+            group_col=world.group_column if world.groups else None,
+            coupon_window=study.coupon_window,
+        )
         fit_seed = int(child_seed(seed, 2).generate_state(1)[0] % (2**31 - 1))
-        progress(f"fitting the pilot's models ({settings.chains} chains x {settings.draws} draws) ...")
-        fit = fit_study(data, FitSettings(draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                                          seed=fit_seed, sampler=settings.sampler, progress_bars=False),
-                        progress=progress)
-        model = fitted_laws(fit, arrays.coding, budget=episode.budget, samples=settings.planning_samples,
-                            seed=fit_seed)
+        progress(
+            f"fitting the pilot's models ({settings.chains} chains x {settings.draws} draws) ..."
+        )
+        fit = fit_study(
+            data,
+            FitSettings(
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                seed=fit_seed,
+                sampler=settings.sampler,
+                progress_bars=False,
+            ),
+            progress=progress,
+        )
+        model = fitted_laws(
+            fit,
+            arrays.coding,
+            budget=episode.budget,
+            samples=settings.planning_samples,
+            seed=fit_seed,
+        )
         notes.extend(model.notes)
         weights = None
         if arrays.coding.groups is not None:
             weights = np.bincount(people.group, minlength=len(arrays.coding.groups))
         training = (model.frame_capacity(weights), model.offspring)
         timings["pilot_fit"] = time.perf_counter() - started
-    first, _ = arrays.start(max(frontiers), np.random.default_rng(child_seed(seed, 3)), np.uint64(0))
+    first, _ = arrays.start(
+        max(frontiers), np.random.default_rng(child_seed(seed, 3)), np.uint64(0)
+    )
     initial_frame = _frame_for(model, arrays, first) if training is not None else None
-    return Setup(settings, world, arrays, episode, frontiers, model, study, training, initial_frame, notes, timings)
+    return Setup(
+        settings,
+        world,
+        arrays,
+        episode,
+        frontiers,
+        model,
+        study,
+        training,
+        initial_frame,
+        notes,
+        timings,
+    )
 
 
 def train(kind: str, gamma: float, gamma_index: int, setup_parts: dict[str, Any]) -> Any:
@@ -199,21 +252,41 @@ def train(kind: str, gamma: float, gamma_index: int, setup_parts: dict[str, Any]
 
     settings: EvaluationSettings = setup_parts["settings"]
     started = time.perf_counter()
-    seed = int(child_seed(settings.seed, 5, gamma_index, 0 if kind == "gfp" else 1).generate_state(1)[0])
-    common = dict(gamma=float(gamma), length=setup_parts["length"], max_per_round=setup_parts["max_per_round"],
-                  identity=f"{setup_parts['identity']}-gamma{gamma}", seed=seed)
+    seed = int(
+        child_seed(settings.seed, 5, gamma_index, 0 if kind == "gfp" else 1).generate_state(1)[0]
+    )
+    common = dict(
+        gamma=float(gamma),
+        length=setup_parts["length"],
+        max_per_round=setup_parts["max_per_round"],
+        identity=f"{setup_parts['identity']}-gamma{gamma}",
+        seed=seed,
+    )
     if kind == "gfp":
         from planning.gfp_fit import fit_surrogate
 
-        out = fit_surrogate(setup_parts["initial"], setup_parts["budget"], setup_parts["capacity"],
-                            setup_parts["offspring"], n_types=settings.gfp_types,
-                            episodes=settings.gfp_episodes, iterations=settings.gfp_iterations,
-                            pooled_pmf=setup_parts["pooled"], **common)
+        out = fit_surrogate(
+            setup_parts["initial"],
+            setup_parts["budget"],
+            setup_parts["capacity"],
+            setup_parts["offspring"],
+            n_types=settings.gfp_types,
+            episodes=settings.gfp_episodes,
+            iterations=settings.gfp_iterations,
+            pooled_pmf=setup_parts["pooled"],
+            **common,
+        )
     elif kind == "fitted_q":
         from planning.baselines import fit_fitted_q
 
-        out = fit_fitted_q(setup_parts["initial"], setup_parts["budget"], setup_parts["capacity"],
-                           setup_parts["offspring"], episodes=settings.fitted_q_episodes, **common)
+        out = fit_fitted_q(
+            setup_parts["initial"],
+            setup_parts["budget"],
+            setup_parts["capacity"],
+            setup_parts["offspring"],
+            episodes=settings.fitted_q_episodes,
+            **common,
+        )
     else:  # pragma: no cover - the specs only name these two
         raise PlanningError(f"nothing to train for {kind!r}")
     return out, time.perf_counter() - started

@@ -39,9 +39,23 @@ __all__ = ["ALL_POLICIES", "DEFAULT_POLICIES", "PolicySpec", "parse_policies"]
 
 #: The full comparison set of the issue (``--policies all``).
 ALL_POLICIES = (
-    "gfp", "dp", "thompson", "fitted_q", "greedy",
-    "greedy_fixed:0.1", "greedy_fixed:0.2", "greedy_fixed:0.3", "greedy_fixed:0.5", "greedy_fixed:1.0",
-    "greedy_remaining:0.2", "constant:2", "constant:3", "constant:5", "constant:10", "random", "oracle",
+    "gfp",
+    "dp",
+    "thompson",
+    "fitted_q",
+    "greedy",
+    "greedy_fixed:0.1",
+    "greedy_fixed:0.2",
+    "greedy_fixed:0.3",
+    "greedy_fixed:0.5",
+    "greedy_fixed:1.0",
+    "greedy_remaining:0.2",
+    "constant:2",
+    "constant:3",
+    "constant:5",
+    "constant:10",
+    "random",
+    "oracle",
 )
 #: What ``rdsplan evaluate`` plays when no ``--policies`` are given.
 DEFAULT_POLICIES = ALL_POLICIES
@@ -107,8 +121,9 @@ def _planner_fields(name: str) -> set[str]:
     try:
         cls = PLANNERS[name]
     except KeyError:
-        raise PlanningError(f"unknown policy {name!r}; known: {', '.join(sorted(PLANNERS))} "
-                            "(or 'all')") from None
+        raise PlanningError(
+            f"unknown policy {name!r}; known: {', '.join(sorted(PLANNERS))} (or 'all')"
+        ) from None
     return {f.name for f in fields(cls)}
 
 
@@ -134,10 +149,19 @@ def _one(text: str) -> PolicySpec:
     elif name in ("greedy_fixed", "greedy_remaining"):
         raise PlanningError(f"policy {name} needs a fraction, e.g. {name}:0.2")
     if name == "dp":
-        settings.update(tables="pooled")  # one table per decision: per-sample tables cost D times more
+        settings.update(
+            tables="pooled"
+        )  # one table per decision: per-sample tables cost D times more
     label = name if not value else f"{name}:{value}"
-    return PolicySpec(label, name, settings, uses_gamma="gamma" in names or training is not None,
-                      gamma_setting="gamma" in names, training=training, hindsight=name == "oracle")
+    return PolicySpec(
+        label,
+        name,
+        settings,
+        uses_gamma="gamma" in names or training is not None,
+        gamma_setting="gamma" in names,
+        training=training,
+        hindsight=name == "oracle",
+    )
 
 
 def parse_policies(policies: str | Sequence[str] | None) -> list[PolicySpec]:

@@ -30,15 +30,27 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["BINDING_SHARE", "budget_binding", "load_results", "plot_results", "save_results", "summarise"]
+__all__ = [
+    "BINDING_SHARE",
+    "budget_binding",
+    "load_results",
+    "plot_results",
+    "save_results",
+    "summarise",
+]
 
 #: A comparison means something where the oracle and the best policy spend at least this share of the budget.
 BINDING_SHARE = 0.95
 
 
-def build_dataset(policies: Sequence[str], gammas: Sequence[float], frontiers: Sequence[int], episodes: int,
-                  runs: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]], attrs: dict[str, Any]
-                  ) -> xr.Dataset:
+def build_dataset(
+    policies: Sequence[str],
+    gammas: Sequence[float],
+    frontiers: Sequence[int],
+    episodes: int,
+    runs: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]],
+    attrs: dict[str, Any],
+) -> xr.Dataset:
     """Assemble the Dataset from played episodes.
 
     Parameters
@@ -59,19 +71,34 @@ def build_dataset(policies: Sequence[str], gammas: Sequence[float], frontiers: S
     discount = np.asarray(gammas, dtype=float)[:, None] ** np.arange(width)[None, :]
     discounted = np.einsum("pgfer,gr->pgfe", recruits, discount)
     dims = ("policy", "gamma", "frontier", "episode")
-    coords = {"policy": list(policies), "gamma": np.asarray(gammas, dtype=float),
-              "frontier": np.asarray(frontiers, dtype=np.int64), "episode": np.arange(episodes),
-              "round": np.arange(width)}
+    coords = {
+        "policy": list(policies),
+        "gamma": np.asarray(gammas, dtype=float),
+        "frontier": np.asarray(frontiers, dtype=np.int64),
+        "episode": np.arange(episodes),
+        "round": np.arange(width),
+    }
     ds = xr.Dataset(
         {
             "recruits": ((*dims, "round"), recruits, {"description": "recruits in each round"}),
             "spend": ((*dims, "round"), spend, {"description": "coupons handed out in each round"}),
-            "discounted": (dims, discounted, {"description": "sum_t gamma^t recruits_t (first round undiscounted)"}),
+            "discounted": (
+                dims,
+                discounted,
+                {"description": "sum_t gamma^t recruits_t (first round undiscounted)"},
+            ),
             "total": (dims, recruits.sum(axis=-1), {"description": "recruits over the episode"}),
-            "spent": (dims, spend.sum(axis=-1), {"description": "coupons handed out over the episode"}),
+            "spent": (
+                dims,
+                spend.sum(axis=-1),
+                {"description": "coupons handed out over the episode"},
+            ),
         },
         coords=coords,
-        attrs={k: (json.dumps(v) if not isinstance(v, str | int | float) else v) for k, v in attrs.items()},
+        attrs={
+            k: (json.dumps(v) if not isinstance(v, str | int | float) else v)
+            for k, v in attrs.items()
+        },
     )
     return ds
 
@@ -97,13 +124,23 @@ def summarise(ds: xr.Dataset) -> list[dict[str, Any]]:
                 sel = {"policy": policy, "gamma": gamma, "frontier": frontier}
                 disc = ds["discounted"].sel(sel).values
                 total = ds["total"].sel(sel).values.astype(float)
-                out.append({"policy": str(policy), "gamma": float(gamma), "frontier": int(frontier),
-                            "mean": float(disc.mean()), "se": _se(disc),
-                            "total_mean": float(total.mean()), "total_se": _se(total)})
+                out.append(
+                    {
+                        "policy": str(policy),
+                        "gamma": float(gamma),
+                        "frontier": int(frontier),
+                        "mean": float(disc.mean()),
+                        "se": _se(disc),
+                        "total_mean": float(total.mean()),
+                        "total_se": _se(total),
+                    }
+                )
     return out
 
 
-def budget_binding(ds: xr.Dataset, share: float = BINDING_SHARE, oracle: str = "oracle") -> list[dict[str, Any]]:
+def budget_binding(
+    ds: xr.Dataset, share: float = BINDING_SHARE, oracle: str = "oracle"
+) -> list[dict[str, Any]]:
     """Whether the budget binds, per gamma and frontier size (DESIGN.md: check before comparing).
 
     The budget binds when the hindsight oracle and the best policy (largest
@@ -131,9 +168,17 @@ def budget_binding(ds: xr.Dataset, share: float = BINDING_SHARE, oracle: str = "
             best_share = float(spent.sel(policy=best))
             oracle_share = float(spent.sel(policy=oracle)) if oracle in policies else None
             binds = best_share >= share and (oracle_share is None or oracle_share >= share)
-            out.append({"gamma": float(gamma), "frontier": int(frontier), "budget": int(budget),
-                        "oracle_spent": oracle_share, "best_policy": best, "best_spent": best_share,
-                        "binds": bool(binds)})
+            out.append(
+                {
+                    "gamma": float(gamma),
+                    "frontier": int(frontier),
+                    "budget": int(budget),
+                    "oracle_spent": oracle_share,
+                    "best_policy": best,
+                    "best_spent": best_share,
+                    "binds": bool(binds),
+                }
+            )
     return out
 
 
@@ -180,16 +225,26 @@ def plot_results(ds: xr.Dataset, path: str | os.PathLike, *, title: str | None =
     rows = summarise(ds)
     frontiers = [int(f) for f in ds["frontier"].values]
     policies = [str(p) for p in ds["policy"].values]
-    fig, axes = plt.subplots(1, len(frontiers), figsize=(4.2 * len(frontiers) + 2.5, 4.2), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(
+        1, len(frontiers), figsize=(4.2 * len(frontiers) + 2.5, 4.2), squeeze=False, sharey=True
+    )
     cmap = plt.get_cmap("tab20")
     for j, frontier in enumerate(frontiers):
         ax = axes[0, j]
         for i, policy in enumerate(policies):
             pts = [r for r in rows if r["policy"] == policy and r["frontier"] == frontier]
             x = np.array([r["gamma"] for r in pts]) + (i - len(policies) / 2) * 0.002
-            ax.errorbar(x, [r["mean"] for r in pts], yerr=[2 * np.nan_to_num(r["se"]) for r in pts],
-                        marker="o", ms=3, lw=1, capsize=2, color=cmap(i % 20), label=policy)
+            ax.errorbar(
+                x,
+                [r["mean"] for r in pts],
+                yerr=[2 * np.nan_to_num(r["se"]) for r in pts],
+                marker="o",
+                ms=3,
+                lw=1,
+                capsize=2,
+                color=cmap(i % 20),
+                label=policy,
+            )
         ax.set_xlabel("gamma")
         ax.set_title(f"first frontier of {frontier}")
         ax.grid(alpha=0.3)

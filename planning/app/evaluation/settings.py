@@ -100,15 +100,25 @@ class EvaluationSettings:
         from planning.simulation import SCENARIOS
 
         if self.scenario not in SCENARIOS:
-            raise PlanningError(f"unknown scenario {self.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+            raise PlanningError(
+                f"unknown scenario {self.scenario!r}; choose one of: {', '.join(SCENARIOS)}"
+            )
         _whole("--budget", self.budget, 1)
         _whole("--max-per-round", self.max_per_round, 0)
         _whole("--max-per-person", self.max_per_person, 1)
         _whole("--episodes", self.episodes, 1)
         _whole("--max-rounds", self.max_rounds, 1)
         _whole("--pilot-respondents", self.pilot_respondents, 20)
-        for name in ("draws", "chains", "planning_samples", "gfp_episodes", "gfp_iterations", "gfp_types",
-                     "fitted_q_episodes", "chunk"):
+        for name in (
+            "draws",
+            "chains",
+            "planning_samples",
+            "gfp_episodes",
+            "gfp_iterations",
+            "gfp_types",
+            "fitted_q_episodes",
+            "chunk",
+        ):
             _whole(name, getattr(self, name), 1)
         _whole("tune", self.tune, 0)
         gammas = tuple(float(g) for g in self.gammas)
@@ -119,8 +129,14 @@ class EvaluationSettings:
         object.__setattr__(self, "gammas", gammas)
         if self.frontiers is not None:
             frontiers = tuple(int(f) for f in self.frontiers)
-            if not frontiers or any(f < 1 for f in frontiers) or len(set(frontiers)) != len(frontiers):
-                raise PlanningError(f"--frontier must be distinct whole numbers >= 1, got {list(self.frontiers)}")
+            if (
+                not frontiers
+                or any(f < 1 for f in frontiers)
+                or len(set(frontiers)) != len(frontiers)
+            ):
+                raise PlanningError(
+                    f"--frontier must be distinct whole numbers >= 1, got {list(self.frontiers)}"
+                )
             object.__setattr__(self, "frontiers", frontiers)
         coupons = tuple(int(c) for c in self.pilot_coupons)
         if not coupons or min(coupons) < 0:

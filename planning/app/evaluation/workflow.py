@@ -75,16 +75,25 @@ class Evaluation:
         return {"results": self.summary, "budget_binding": self.binding}
 
 
-def play_chunk(policy: Any, arrays: ArrayWorld, settings: EpisodeSettings, seed: int, frontier: int,
-               first: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+def play_chunk(
+    policy: Any,
+    arrays: ArrayWorld,
+    settings: EpisodeSettings,
+    seed: int,
+    frontier: int,
+    first: int,
+    count: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Play episodes ``first .. first + count - 1`` of one policy (an executor task).
 
     Returns
     -------
     recruits, spend : int arrays, shape (count, rounds)
     """
-    results = [run_episode(arrays, policy, settings, episode_seed(seed, frontier, e))
-               for e in range(first, first + count)]
+    results = [
+        run_episode(arrays, policy, settings, episode_seed(seed, frontier, e))
+        for e in range(first, first + count)
+    ]
     table = EpisodeTable.from_results(results, settings.budget)
     return table.recruits, table.spend
 
@@ -105,27 +114,39 @@ class _Tracker:
             self.last = now
             elapsed = now - self.started
             left = elapsed / self.done * (self.total - self.done)
-            self.progress(f"{self.what}: {self.done}/{self.total} tasks ({100 * self.done / self.total:.0f}%), "
-                          f"{elapsed:.0f}s elapsed, about {left:.0f}s left")
+            self.progress(
+                f"{self.what}: {self.done}/{self.total} tasks ({100 * self.done / self.total:.0f}%), "
+                f"{elapsed:.0f}s elapsed, about {left:.0f}s left"
+            )
 
 
-def _submit_training(executor: Executor, specs: list[PolicySpec], setup: Setup, progress: Progress
-                     ) -> dict[Future, tuple[str, int]]:
+def _submit_training(
+    executor: Executor, specs: list[PolicySpec], setup: Setup, progress: Progress
+) -> dict[Future, tuple[str, int]]:
     """Submit one training task per trainable kind and gamma (nothing when there is nothing to train on)."""
     kinds = sorted({s.training for s in specs if s.training})
     if not kinds:
         return {}
     if setup.training is None:
-        setup.notes.append(f"{', '.join(kinds)}: no laws to train on; played untrained "
-                           "(GFP with its covariate-blind surrogate, fitted Q myopic)")
+        setup.notes.append(
+            f"{', '.join(kinds)}: no laws to train on; played untrained "
+            "(GFP with its covariate-blind surrogate, fitted Q myopic)"
+        )
         return {}
     settings = setup.settings
     capacity, offspring = setup.training
     pooled = np.atleast_2d(setup.model.pooled_pmf).mean(axis=0)
-    parts = {"initial": setup.initial_frame, "budget": setup.episode.budget, "capacity": capacity,
-             "offspring": offspring, "length": setup.episode.person_cap,
-             "max_per_round": setup.episode.max_per_round, "pooled": pooled, "settings": settings,
-             "identity": f"{settings.scenario}-seed{settings.seed}-{'true' if settings.oracle_models else 'pilot'}"}
+    parts = {
+        "initial": setup.initial_frame,
+        "budget": setup.episode.budget,
+        "capacity": capacity,
+        "offspring": offspring,
+        "length": setup.episode.person_cap,
+        "max_per_round": setup.episode.max_per_round,
+        "pooled": pooled,
+        "settings": settings,
+        "identity": f"{settings.scenario}-seed{settings.seed}-{'true' if settings.oracle_models else 'pilot'}",
+    }
     progress(f"training {', '.join(kinds)} for {len(settings.gammas)} gamma(s) ...")
     tracker = _Tracker(progress, len(kinds) * len(settings.gammas), "training")
     futures: dict[Future, tuple[str, int]] = {}
@@ -137,7 +158,9 @@ def _submit_training(executor: Executor, specs: list[PolicySpec], setup: Setup, 
     return futures
 
 
-def _collect_training(futures: dict[Future, tuple[str, int]], setup: Setup) -> dict[tuple[str, int], Any]:
+def _collect_training(
+    futures: dict[Future, tuple[str, int]], setup: Setup
+) -> dict[tuple[str, int], Any]:
     out: dict[tuple[str, int], Any] = {}
     for future in as_completed(futures):
         trained, seconds = future.result()
@@ -151,21 +174,36 @@ def _stack(chunks: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
     """Row-bind chunks of ``(recruits, spend)``, zero-padded to the longest episode."""
     width = max(r.shape[1] for r, _ in chunks)
     pad = [((0, 0), (0, width - r.shape[1])) for r, _ in chunks]
-    return (np.concatenate([np.pad(r, p) for (r, _), p in zip(chunks, pad, strict=True)]),
-            np.concatenate([np.pad(s, p) for (_, s), p in zip(chunks, pad, strict=True)]))
+    return (
+        np.concatenate([np.pad(r, p) for (r, _), p in zip(chunks, pad, strict=True)]),
+        np.concatenate([np.pad(s, p) for (_, s), p in zip(chunks, pad, strict=True)]),
+    )
 
 
-def _policy(spec: PolicySpec, g: int | None, gamma: float | None, trained: dict[tuple[str, int], Any],
-            setup: Setup) -> PlannerPolicy:
+def _policy(
+    spec: PolicySpec,
+    g: int | None,
+    gamma: float | None,
+    trained: dict[tuple[str, int], Any],
+    setup: Setup,
+) -> PlannerPolicy:
     extra = {}
     if spec.training and (spec.training, g) in trained:
         extra = {"surrogate" if spec.training == "gfp" else "model": trained[(spec.training, g)]}
     planner = spec.build(gamma, **extra)
-    return PlannerPolicy(planner, setup.model, spec.label, spec.hindsight).for_settings(setup.episode)
+    return PlannerPolicy(planner, setup.model, spec.label, spec.hindsight).for_settings(
+        setup.episode
+    )
 
 
-def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial", workers: int | None = None,
-                      scheduler: str | None = None, progress: Progress = _quiet) -> Evaluation:
+def evaluate_policies(
+    settings: EvaluationSettings,
+    *,
+    executor: str = "serial",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress = _quiet,
+) -> Evaluation:
     """Evaluate policies in a world (module docstring).
 
     Parameters
@@ -201,7 +239,11 @@ def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial",
             pool = booting.result()
         training = _submit_training(pool, specs, setup, progress)
         chunks = -(-settings.episodes // settings.chunk)
-        n_tasks = sum(len(settings.gammas) if s.uses_gamma else 1 for s in specs) * len(setup.frontiers) * chunks
+        n_tasks = (
+            sum(len(settings.gammas) if s.uses_gamma else 1 for s in specs)
+            * len(setup.frontiers)
+            * chunks
+        )
         tracker = _Tracker(progress, n_tasks, "episodes")
         futures: dict[Future, tuple[str, int, int, int]] = {}
 
@@ -210,18 +252,33 @@ def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial",
             for g, gamma in gammas:
                 policy = _policy(spec, g if g >= 0 else None, gamma, trained, setup)
                 for frontier in setup.frontiers:
-                    ep = EpisodeSettings(setup.episode.budget, setup.episode.max_per_round,
-                                         setup.episode.max_per_person, setup.episode.max_rounds, frontier)
+                    ep = EpisodeSettings(
+                        setup.episode.budget,
+                        setup.episode.max_per_round,
+                        setup.episode.max_per_person,
+                        setup.episode.max_rounds,
+                        frontier,
+                    )
                     for first in range(0, settings.episodes, settings.chunk):
                         count = min(settings.chunk, settings.episodes - first)
-                        task = pool.submit(play_chunk, policy, setup.arrays, ep, settings.seed, frontier,
-                                           first, count)
+                        task = pool.submit(
+                            play_chunk,
+                            policy,
+                            setup.arrays,
+                            ep,
+                            settings.seed,
+                            frontier,
+                            first,
+                            count,
+                        )
                         task.add_done_callback(tracker.tick)
                         futures[task] = (spec.label, g, frontier, first)
 
-        progress(f"playing {settings.episodes} episodes x {len(specs)} policies x "
-                 f"{len(settings.gammas)} gamma(s) x {len(setup.frontiers)} frontier size(s) "
-                 f"({n_tasks} tasks, executor {executor}) ...")
+        progress(
+            f"playing {settings.episodes} episodes x {len(specs)} policies x "
+            f"{len(settings.gammas)} gamma(s) x {len(setup.frontiers)} frontier size(s) "
+            f"({n_tasks} tasks, executor {executor}) ..."
+        )
         played = time.perf_counter()
         # Policies that need no training queue behind the trainings, so no worker waits for them.
         waiting = [spec for spec in specs if spec.training and training]
@@ -239,10 +296,16 @@ def evaluate_policies(settings: EvaluationSettings, *, executor: str = "serial",
     runs = {key: _stack([chunks[k] for k in sorted(chunks)]) for key, chunks in parts.items()}
     setup.timings["total"] = time.perf_counter() - started
     ep = setup.episode
-    attrs = {"scenario": settings.scenario, "budget": ep.budget, "max_per_round": ep.max_per_round or 0,
-             "max_per_person": ep.person_cap, "seed": settings.seed,
-             "oracle_models": int(settings.oracle_models), "settings": settings.as_dict(),
-             "notes": setup.notes}
+    attrs = {
+        "scenario": settings.scenario,
+        "budget": ep.budget,
+        "max_per_round": ep.max_per_round or 0,
+        "max_per_person": ep.person_cap,
+        "seed": settings.seed,
+        "oracle_models": int(settings.oracle_models),
+        "settings": settings.as_dict(),
+        "notes": setup.notes,
+    }
     ds = build_dataset(labels, settings.gammas, setup.frontiers, settings.episodes, runs, attrs)
     binding = budget_binding(ds)
     ds.attrs["budget_binding"] = json.dumps(binding)
