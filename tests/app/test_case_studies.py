@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("tunnel_vision.py", "tunnel_vision-quick.html"),
         ("calibrated_homophily.py", "calibrated_homophily-quick.html"),
-        ("network_misspecified.py", "network_misspecified-quick.html"),
-        ("live_rounds.py", "live_rounds-quick.html"),
+        # these two fit models (about a minute each): in the slow suite
+        pytest.param(
+            "network_misspecified.py", "network_misspecified-quick.html", marks=pytest.mark.slow
+        ),
+        pytest.param("live_rounds.py", "live_rounds-quick.html", marks=pytest.mark.slow),
     ],
 )
 def test_case_study_quick_version(script, report, tmp_path):
