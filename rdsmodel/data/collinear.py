@@ -70,23 +70,18 @@ def _as_numbers(values: pd.Series) -> np.ndarray | None:
     return numbers.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _as_numbers_pair(x: pd.Series, y: pd.Series) -> str | None:
-    a, b = _as_numbers(x), _as_numbers(y)
-    if a is None or b is None:
-        return None
-    return _numeric_pair(a, b)
-
-
-def _categorical_pair(x: pd.Series, y: pd.Series) -> str | None:
-    both = (x.notna() & y.notna()).to_numpy()
+def _categorical_pair(
+    a_text: np.ndarray, a_present: np.ndarray, b_text: np.ndarray, b_present: np.ndarray
+) -> str | None:
+    both = a_present & b_present
     if both.sum() < 3:
         return None
-    a, b = x[both].astype(str), y[both].astype(str)
-    if a.nunique() < 2:
+    a, b = a_text[both], b_text[both]
+    if len(pd.unique(a)) < 2:
         return None
-    if (a.to_numpy() == b.to_numpy()).all():
+    if (a == b).all():
         return "hold the same values"
-    pairs = pd.DataFrame({"a": a.to_numpy(), "b": b.to_numpy()}).drop_duplicates()
+    pairs = pd.DataFrame({"a": a, "b": b}).drop_duplicates()
     if pairs["a"].is_unique and pairs["b"].is_unique:
         shown = ", ".join(f"{p.a}={p.b}" for p in pairs.head(3).itertuples())
         return f"carry the same information (their levels pair one to one: {shown})"
@@ -163,16 +158,27 @@ def collinear_covariates(table: pd.DataFrame, schema: CovariateSchema) -> list[P
             )
             flagged.add(f.name)
     fields = list(schema)
+    # Each column is converted once (text, presence, numbers), not once per pair.
+    text = {f.name: table[f.name].astype(str).to_numpy() for f in fields}
+    present = {f.name: table[f.name].notna().to_numpy() for f in fields}
+    numbers = {f.name: _as_numbers(table[f.name]) for f in fields}
+
+    def as_numbers_pair(a: str, b: str) -> str | None:
+        if numbers[a] is None or numbers[b] is None:
+            return None
+        return _numeric_pair(numbers[a], numbers[b])
+
     for i, a in enumerate(fields):
         for b in fields[i + 1 :]:
             if a.name in flagged or b.name in flagged:
                 continue
+            why = None
             if a.kind == b.kind == "categorical":
-                why = _categorical_pair(table[a.name], table[b.name])
-                if why is None:
-                    why = _as_numbers_pair(table[a.name], table[b.name])
-            else:
-                why = _as_numbers_pair(table[a.name], table[b.name])
+                why = _categorical_pair(
+                    text[a.name], present[a.name], text[b.name], present[b.name]
+                )
+            if why is None:
+                why = as_numbers_pair(a.name, b.name)
             if why is not None:
                 problems.append(
                     _warning(
