@@ -105,6 +105,18 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_planning_arguments(parser: argparse.ArgumentParser) -> None:
+    """The posterior, how to read its study and what to plan (``plan``, ``report``)."""
+    parser.add_argument(
+        "posterior",
+        type=Path,
+        metavar="POSTERIOR.nc",
+        help="count-model posterior from 'rdsplan fit'",
+    )
+    add_data_options(parser, positional=False)
+    add_plan_options(parser)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``plan`` command."""
     parser = sub.add_parser(
@@ -118,14 +130,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "whether it informs, and the posterior's diagnostics."
         ),
     )
-    parser.add_argument(
-        "posterior",
-        type=Path,
-        metavar="POSTERIOR.nc",
-        help="count-model posterior from 'rdsplan fit'",
-    )
-    add_data_options(parser, positional=False)
-    add_plan_options(parser)
+    add_planning_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the whole plan as JSON")
     parser.add_argument(
         "-o",
@@ -209,16 +214,22 @@ def load_for_planning(args: argparse.Namespace):
     return fit, data
 
 
-def run(args: argparse.Namespace) -> int:
-    """Load, check, plan, print and write the plan."""
+def plan_from_args(args: argparse.Namespace):
+    """What ``plan`` and ``report`` share: refuse a bad ``-o`` before any work, reread the
+    study with the posterior's options and plan. Returns ``(fit, data, plan)``."""
+    from rdsmodel.persistence import check_writable
+
     refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
     if args.output is not None:
-        from rdsmodel.persistence import check_writable
-
         check_writable(args.output)  # before planning, not after
     request = plan_request(args)
     fit, data = load_for_planning(args)
-    plan = plan_round(fit, data, request, posterior=args.posterior, progress=say)
+    return fit, data, plan_round(fit, data, request, posterior=args.posterior, progress=say)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, check, plan, print and write the plan."""
+    _, _, plan = plan_from_args(args)
     if args.json:
         print(plan.to_json())
     else:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.app.cli.common import OUTPUT_NOTE, add_data_options, say
-from planning.app.cli.plan import add_plan_options, load_for_planning, plan_request
-from planning.app.workflows import covariates_path, plan_round, refuse_overwrite
+from planning.app.cli.common import OUTPUT_NOTE, say
+from planning.app.cli.plan import add_planning_arguments, plan_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,14 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "needs no network access."
         ),
     )
-    parser.add_argument(
-        "posterior",
-        type=Path,
-        metavar="POSTERIOR.nc",
-        help="count-model posterior from 'rdsplan fit'",
-    )
-    add_data_options(parser, positional=False)
-    add_plan_options(parser)
+    add_planning_arguments(parser)
     parser.add_argument(
         "-o", "--output", type=Path, required=True, help=f"HTML file to write; {OUTPUT_NOTE}"
     )
@@ -41,13 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Plan, then render and write the report."""
     from planning.app.report import write_report
-    from rdsmodel.persistence import check_writable
 
-    refuse_overwrite([args.output], [args.posterior, covariates_path(args.posterior), args.study])
-    check_writable(args.output)  # before planning, not after
-    request = plan_request(args)
-    fit, data = load_for_planning(args)
-    plan = plan_round(fit, data, request, posterior=args.posterior, progress=say)
+    fit, data, plan = plan_from_args(args)
     write_report(args.output, fit, data, plan, study_name=args.study.name)
     print(plan.summary().text)
     say(f"wrote {args.output}")
