@@ -141,12 +141,16 @@ class LawLayout:
     other : tuple of str
         Covariates of the law that are not on the ``H`` axis (numeric fields
         of a simulated world's law).
+    source : str
+        What the fields belong to, as error messages name it ("the covariate
+        model", "the tunnel world").
     """
 
     names: tuple[str, ...]
     levels: tuple[tuple[str, ...] | None, ...]
     width: int
     other: tuple[str, ...] = ()
+    source: str = "the covariate model"
 
     def index(self, name: str, origin: str) -> int:
         """Position of field ``name`` on the ``H`` axis, or a clear error."""
@@ -165,7 +169,7 @@ class LawLayout:
             )
         known = [n for n, lv in zip(self.names, self.levels, strict=True) if lv is not None]
         raise PlanningError(
-            f"{origin}: unknown covariate {name!r}; the covariate model has "
+            f"{origin}: unknown covariate {name!r}; {self.source} has "
             + (", ".join(known) if known else "no categorical covariates")
         )
 
@@ -628,12 +632,19 @@ class Priority:
     def validate(self, offspring: Any) -> LawLayout:
         """Check every field and level against the law; return its layout.
 
+        Parameters
+        ----------
+        offspring
+            A recruit-covariate law (:func:`law_layout` reads it), or a
+            :class:`LawLayout` itself (e.g. a simulated world's fields, checked
+            before any model is fitted).
+
         Raises
         ------
         planning.errors.PlanningError
             Naming the unknown covariate or level (and the ones there are).
         """
-        layout = law_layout(offspring)
+        layout = offspring if isinstance(offspring, LawLayout) else law_layout(offspring)
         if self.kind == "factors":
             for name, pairs in self.factors:
                 for level, _ in pairs:
@@ -642,6 +653,55 @@ class Priority:
             for row in self.rows:
                 row.pattern.validate(layout, self.origin)
         return layout
+
+    @property
+    def trivial(self) -> bool:
+        """Whether every recruit has weight 1 (then the weighted objective is the plain one)."""
+        if self.kind == "factors":
+            return all(value == 1.0 for _, pairs in self.factors for _, value in pairs)
+        return self.default == 1.0 and all(row.weight == 1.0 for row in self.rows)
+
+    def restricted(self, layout: LawLayout) -> tuple[Priority, list[str]]:
+        """This priority without the levels ``layout`` does not know, and what was dropped.
+
+        A fitted covariate model knows only the levels its data showed; a
+        level it never saw has probability 0 under it, so its factor (or a
+        table row that can only match it) changes no expected weight. Fields
+        it does not know at all are still refused (:meth:`validate`).
+
+        Returns
+        -------
+        (Priority, list of str)
+            The restricted priority and the ``FIELD=LEVEL`` texts dropped.
+        """
+        dropped: list[str] = []
+
+        def known(name: str, level: str) -> bool:
+            levels = layout.levels[layout.index(name, self.origin)]
+            if levels is not None and level in levels:
+                return True
+            dropped.append(f"{name}={level}")
+            return False
+
+        if self.kind == "factors":
+            factors = tuple(
+                (name, kept)
+                for name, pairs in self.factors
+                if (kept := tuple((lv, v) for lv, v in pairs if known(name, lv)))
+            )
+            return Priority(kind="factors", factors=factors, origin=self.origin), dropped
+        rows = []
+        for row in self.rows:
+            conditions = tuple(
+                (name, tuple(lv for lv in levels if known(name, lv)))
+                for name, levels in row.pattern.conditions
+            )
+            if all(levels for _, levels in conditions):
+                rows.append(_Row(Pattern(conditions), row.weight))
+        out = Priority(
+            kind="table", rows=tuple(rows), rule=self.rule, default=self.default, origin=self.origin
+        )
+        return out, sorted(set(dropped), key=dropped.index)
 
     def expected_weights(self, offspring: Any, frontier: Any, samples: Any = None) -> np.ndarray:
         r"""``E[w(X') | x_i]`` for every frontier member, exactly.

@@ -244,12 +244,20 @@ class EpisodeResult:
     frontier : int array, shape (rounds,)
         Frontier size at the start of round ``t``.
     budget : int
+    codes : int array, shape (recruit, field), or None
+        With ``run_episode(..., record_codes=True)``: the coded categorical
+        covariates of every recruit (the world's :class:`Coding`), in the
+        order they came; ``None`` otherwise.
+    code_round : int array, shape (recruit,), or None
+        The round each row of ``codes`` came in.
     """
 
     recruits: IntArray
     spend: IntArray
     frontier: IntArray
     budget: int
+    codes: IntArray | None = None
+    code_round: IntArray | None = None
 
     @property
     def rounds(self) -> int:
@@ -306,6 +314,8 @@ def run_episode(
     policy: RoundPolicy,
     settings: EpisodeSettings,
     seed: int | np.random.SeedSequence,
+    *,
+    record_codes: bool = False,
 ) -> EpisodeResult:
     """Play one episode (module docstring).
 
@@ -319,6 +329,9 @@ def run_episode(
     seed : int or numpy.random.SeedSequence
         Same seed, same episode (and the same first frontier and potential
         recruits for every policy).
+    record_codes : bool
+        Keep the recruits' coded covariates (:attr:`EpisodeResult.codes`), for
+        scoring recruits by who they are (priority subgroups). Changes no draw.
 
     Raises
     ------
@@ -338,6 +351,7 @@ def run_episode(
     recruits: list[int] = []
     spend: list[int] = []
     sizes: list[int] = []
+    coded: list[IntArray] = []
     t = 0
     while (
         len(cohort) and remaining > 0 and (settings.max_rounds is None or t < settings.max_rounds)
@@ -361,13 +375,22 @@ def run_episode(
         allocation = _check_allocation(policy.allocate(view, rng), view, policy)
         came = arrays.recruit(cohort, keys, realisation, allocation, memory, t)
         recruits.append(len(came.parent))
+        if record_codes:
+            coded.append(came.cohort.codes)
         spend.append(int(allocation.sum()))
         sizes.append(len(cohort))
         remaining -= spend[-1]
         cohort, keys = came.cohort, came.keys
         t += 1
     as_int = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
-    return EpisodeResult(as_int(recruits), as_int(spend), as_int(sizes), settings.budget)
+    codes = code_round = None
+    if record_codes:
+        width = len(arrays.coding.categorical)
+        codes = np.concatenate([np.empty((0, width), dtype=np.int64), *coded]).astype(np.int64)
+        code_round = np.repeat(np.arange(len(coded), dtype=np.int64), [len(c) for c in coded])
+    return EpisodeResult(
+        as_int(recruits), as_int(spend), as_int(sizes), settings.budget, codes, code_round
+    )
 
 
 @dataclass(frozen=True)

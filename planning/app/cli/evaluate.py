@@ -41,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "(or with its true laws, --oracle-models), and report the mean and standard error of "
             "discounted and total recruits per policy, gamma and first-frontier size. Results are "
             "written as NetCDF (-o) with a figure beside them. Before comparing, check the budget "
-            "binds: the oracle and the best policy should spend (nearly) the whole budget."
+            "binds: the oracle and the best policy should spend (nearly) the whole budget. With "
+            "--priority every policy plans for the weighted recruits, and the results add the "
+            "weighted recruits and the recruits of each named subgroup."
         ),
     )
     parser.add_argument(
@@ -116,6 +118,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("binding", "original"),
         help="tunnel only: the calibration file's binding setting (default) or its original rates",
     )
+    parser.add_argument(
+        "--priority",
+        default=None,
+        metavar="FIELD=LEVEL:FACTOR,...",
+        help='weigh recruits by their covariates, e.g. "LOCAL=L2:3" (as rdsplan plan '
+        "--priority): every policy plans with the weights its planning models imply, and "
+        "the results add weighted recruits and recruits per subgroup, scored in the true world",
+    )
+    parser.add_argument(
+        "--priority-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="CSV table of covariate patterns and weights (as rdsplan plan --priority-file)",
+    )
+    parser.add_argument(
+        "--priority-rule",
+        choices=("first", "max"),
+        default=None,
+        help="overlapping rows of --priority-file: the first match (default) or the largest",
+    )
     parser.add_argument("--plot", type=Path, help="figure to write (default: beside -o, .png)")
     parser.add_argument("--no-plot", action="store_true", help="write no figure")
     parser.add_argument(
@@ -130,12 +153,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _table(evaluation) -> str:
-    lines = [f"{'policy':<22}{'gamma':>6}{'frontier':>9}{'discounted':>17}{'total':>15}"]
+    """The terminal table: discounted and total recruits (with a priority, weighted and per subgroup)."""
+    labels = (
+        list((evaluation.summary[0].get("subgroups") or {}).keys()) if evaluation.summary else []
+    )
+    weighted = bool(evaluation.summary) and "weighted_mean" in evaluation.summary[0]
+    head = f"{'policy':<22}{'gamma':>6}{'frontier':>9}{'discounted':>17}{'total':>15}"
+    if weighted:
+        head += f"{'weighted disc.':>17}" + "".join(
+            f"{(label + ' total'):>{max(15, len(label) + 8)}}" for label in labels
+        )
+    lines = [head]
     for row in evaluation.summary:
-        lines.append(
+        line = (
             f"{row['policy']:<22}{row['gamma']:>6.2f}{row['frontier']:>9d}"
             f"{row['mean']:>10.2f} ± {row['se']:<4.2f}{row['total_mean']:>8.1f} ± {row['total_se']:<4.1f}"
         )
+        if weighted:
+            line += f"{row['weighted_mean']:>10.2f} ± {row['weighted_se']:<4.2f}"
+            for label in labels:
+                entry = row["subgroups"][label]
+                cell = f"{entry['total_mean']:.1f} ± {entry['total_se']:.1f}"
+                line += f"{cell:>{max(15, len(label) + 8)}}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -159,6 +199,7 @@ def _binding(evaluation) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, write the NetCDF (and figure), print the table or the JSON."""
+    from planning.app.cli.plan import priority_of
     from planning.app.evaluation import (
         EvaluationSettings,
         evaluate_policies,
@@ -166,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
         save_results,
     )
 
+    priority = priority_of(args)  # syntax here; fields and levels against the world
     if args.world_setting and args.scenario != "tunnel":
         raise CommandError("--world-setting applies to --scenario tunnel only")
     if args.scheduler and args.executor != "dask":
@@ -185,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
         draws=args.draws,
         tune=args.draws,
         world_options={"setting": args.world_setting} if args.world_setting else {},
+        priority=priority,
     )
     plot = None if args.no_plot else (args.plot or args.output.with_suffix(".png"))
     if plot is not None and plot.resolve() == args.output.resolve():

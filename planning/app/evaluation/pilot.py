@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 from planning.app.evaluation.models import FittedLaws, GroupMixture, fitted_laws
+from planning.app.evaluation.scoring import CodedPriority
 from planning.app.evaluation.settings import EvaluationSettings
+from planning.app.evaluation.weighted import WeightedLaws, planning_offspring, pooled_weight
 from planning.errors import PlanningError
 from planning.simulation.arrays import ArrayWorld, NetworkArrays, as_arrays
 from planning.simulation.coded import Cohort
@@ -77,6 +79,9 @@ class Setup:
     notes : list of str
     timings : dict
         Seconds spent in the pilot fit and the trainings.
+    scoring : CodedPriority or None
+        The priority compiled against the world's codes (scores the episodes'
+        recruits by who they are); ``None`` without a priority.
     """
 
     settings: EvaluationSettings
@@ -90,6 +95,7 @@ class Setup:
     initial_frame: pd.DataFrame | None
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    scoring: CodedPriority | None = None
 
 
 def _pilot_cohort(arrays: ArrayWorld, study: Any) -> Cohort:
@@ -115,13 +121,66 @@ def _frame_for(model: Any, arrays: ArrayWorld, cohort: Cohort) -> pd.DataFrame:
     return frame
 
 
-def prepare(settings: EvaluationSettings, progress: Progress = lambda _: None) -> Setup:
+def _weighted(
+    model: Any,
+    settings: EvaluationSettings,
+    arrays: ArrayWorld,
+    people: Cohort,
+    where: str,
+    notes: list[str],
+) -> WeightedLaws | None:
+    """The planning model with the priority's recruit weights (``None``: plan unweighted).
+
+    A priority whose weights are all 1 plans exactly as no priority (no
+    weights at all). Levels the planning model's offspring law never saw are
+    dropped from it with a note (they have probability 0 under it).
+    """
+    from planning.priorities import law_layout
+
+    priority = settings.priority
+    if priority is None or priority.trivial:
+        return None
+    offspring = None if model is None else planning_offspring(model)
+    if offspring is None:
+        why = (
+            "its recruits' covariates come from the population graph, so there is no true "
+            "recruit-covariate law to weigh recruits with; plan with models fitted to the pilot "
+            "(drop --oracle-models)"
+            if settings.oracle_models
+            else "the pilot's models have no recruit-covariate model"
+        )
+        raise PlanningError(f"{priority.origin} in {where}: {why}")
+    restricted, dropped = priority.restricted(law_layout(offspring))
+    if dropped:
+        notes.append(
+            f"{priority.origin}: level(s) {', '.join(dropped)} never seen in the pilot; the fitted "
+            "covariate model gives them probability 0, so they change no planning weight "
+            "(episodes are still scored with them)"
+        )
+    frame = _frame_for(model, arrays, people)
+    samples = model.n_samples if isinstance(model, FittedLaws) else 1
+    return WeightedLaws(model, restricted, pooled_weight(restricted, offspring, frame, samples))
+
+
+def prepare(
+    settings: EvaluationSettings, progress: Progress = lambda _: None, *, world: Any = None
+) -> Setup:
     """Build the world, run and fit the pilot study, compile the models (module docstring).
+
+    Parameters
+    ----------
+    settings : EvaluationSettings
+    progress : callable
+    world : planning.simulation.World, optional
+        A world to evaluate in instead of the scenario's (from Python, e.g. a
+        case study's own world); the scenario then only sets the pilot's
+        seeds per batch. Its covariates are those a priority may name.
 
     Raises
     ------
     planning.errors.PlanningError
-        For settings the world cannot honour.
+        For settings the world cannot honour, or a priority naming a
+        covariate or level the world does not have.
     """
     import time
 
@@ -130,16 +189,23 @@ def prepare(settings: EvaluationSettings, progress: Progress = lambda _: None) -
 
     seed = settings.seed
     spec = SCENARIOS[settings.scenario]
-    try:
-        world = make_world(
-            settings.scenario,
-            np.random.default_rng(child_seed(seed, 0)),
-            settings.pilot_respondents,
-            **settings.world_options,
-        )
-    except (TypeError, ValueError) as err:
-        raise PlanningError(str(err)) from None
+    where = f"the {settings.scenario} world" if world is None else "this world"
+    if world is None:
+        try:
+            world = make_world(
+                settings.scenario,
+                np.random.default_rng(child_seed(seed, 0)),
+                settings.pilot_respondents,
+                **settings.world_options,
+            )
+        except (TypeError, ValueError) as err:
+            raise PlanningError(str(err)) from None
     arrays = as_arrays(world)
+    scoring = None
+    if settings.priority is not None:  # checked against the world before any pilot or fit
+        scoring = CodedPriority.of(settings.priority, arrays.coding, where)
+        if settings.oracle_models and getattr(world, "offspring", None) is None:
+            _weighted(None, settings, arrays, None, where, [])  # refuses: no true offspring law
     cap = settings.max_per_round
     overrides = {
         "budget": settings.budget,
@@ -226,18 +292,20 @@ def prepare(settings: EvaluationSettings, progress: Progress = lambda _: None) -
         max(frontiers), np.random.default_rng(child_seed(seed, 3)), np.uint64(0)
     )
     initial_frame = _frame_for(model, arrays, first) if training is not None else None
+    weighted = _weighted(model, settings, arrays, people, where, notes)
     return Setup(
         settings,
         world,
         arrays,
         episode,
         frontiers,
-        model,
+        model if weighted is None else weighted,
         study,
         training,
         initial_frame,
         notes,
         timings,
+        scoring,
     )
 
 

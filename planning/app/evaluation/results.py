@@ -8,6 +8,19 @@ The Dataset has dims ``policy``, ``gamma``, ``frontier``, ``episode`` and
 * ``discounted`` ``(policy, gamma, frontier, episode)``: ``sum_t gamma^t N_t``;
 * ``total`` and ``spent`` (same dims): recruits and coupons over the episode.
 
+With a priority (``rdsplan evaluate --priority``) it adds a ``subgroup``
+dimension (the priority's subgroups, labelled as in plans: ``SEX=F``) and
+
+* ``weighted_recruits`` ``(policy, gamma, frontier, episode, round)``: the
+  recruits' weights ``w(x')`` summed per round, on their true covariates;
+* ``weighted_discounted`` and ``weighted_total`` ``(policy, gamma, frontier, episode)``;
+* ``subgroup_recruits`` ``(policy, gamma, frontier, episode, round, subgroup)``:
+  recruits in each subgroup per round;
+* ``subgroup_discounted`` and ``subgroup_total`` ``(policy, gamma, frontier, episode, subgroup)``;
+
+and ``attrs["priority"]`` (JSON of :meth:`planning.priorities.Priority.to_dict`).
+Without a priority the Dataset is exactly the one above.
+
 Episode ``e`` of a frontier size is the same world (first frontier and
 potential recruits) for every policy and gamma. A policy that does not
 depend on gamma was played once; its rows repeat across ``gamma`` and differ
@@ -16,7 +29,8 @@ budget-binding check as JSON text.
 
 The summary (:func:`summarise`) gives, per policy, gamma and frontier size,
 the mean and standard error (``sd / sqrt(episodes)``) of the discounted and
-total recruits; the JSON of ``rdsplan evaluate --json`` is built from it.
+total recruits (and, with a priority, of the weighted ones and per
+subgroup); the JSON of ``rdsplan evaluate --json`` is built from it.
 """
 
 from __future__ import annotations
@@ -48,8 +62,9 @@ def build_dataset(
     gammas: Sequence[float],
     frontiers: Sequence[int],
     episodes: int,
-    runs: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]],
+    runs: dict[tuple[str, int, int], tuple[np.ndarray, ...]],
     attrs: dict[str, Any],
+    subgroups: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Assemble the Dataset from played episodes.
 
@@ -57,17 +72,27 @@ def build_dataset(
     ----------
     runs : dict
         ``(policy, gamma index or -1 for all, frontier) -> (recruits, spend)``,
-        each ``(episode, rounds)``.
+        each ``(episode, rounds)``; with a priority ``(recruits, spend,
+        weighted, subgroups)``, the last ``(episode, rounds, subgroup)``.
+    subgroups : sequence of str, optional
+        The priority's subgroup labels; ``None`` without a priority.
     """
-    width = max([r.shape[1] for r, _ in runs.values()] + [1])
+    width = max([r[0].shape[1] for r in runs.values()] + [1])
     shape = (len(policies), len(gammas), len(frontiers), episodes, width)
+    scored = subgroups is not None
     recruits = np.zeros(shape, dtype=np.int64)
     spend = np.zeros(shape, dtype=np.int64)
-    for (policy, g, frontier), (r, s) in runs.items():
+    weighted = np.zeros(shape) if scored else None
+    groups = np.zeros((*shape, len(subgroups or ())), dtype=np.int64) if scored else None
+    for (policy, g, frontier), run in runs.items():
         p, f = list(policies).index(policy), list(frontiers).index(frontier)
         gs = slice(None) if g < 0 else slice(g, g + 1)
+        r, s = run[0], run[1]
         recruits[p, gs, f, :, : r.shape[1]] = r
         spend[p, gs, f, :, : s.shape[1]] = s
+        if scored:
+            weighted[p, gs, f, :, : r.shape[1]] = run[2]
+            groups[p, gs, f, :, : r.shape[1]] = run[3]
     discount = np.asarray(gammas, dtype=float)[:, None] ** np.arange(width)[None, :]
     discounted = np.einsum("pgfer,gr->pgfe", recruits, discount)
     dims = ("policy", "gamma", "frontier", "episode")
@@ -78,22 +103,60 @@ def build_dataset(
         "episode": np.arange(episodes),
         "round": np.arange(width),
     }
+    variables = {
+        "recruits": ((*dims, "round"), recruits, {"description": "recruits in each round"}),
+        "spend": ((*dims, "round"), spend, {"description": "coupons handed out in each round"}),
+        "discounted": (
+            dims,
+            discounted,
+            {"description": "sum_t gamma^t recruits_t (first round undiscounted)"},
+        ),
+        "total": (dims, recruits.sum(axis=-1), {"description": "recruits over the episode"}),
+        "spent": (
+            dims,
+            spend.sum(axis=-1),
+            {"description": "coupons handed out over the episode"},
+        ),
+    }
+    if scored:
+        coords["subgroup"] = [str(label) for label in subgroups]
+        sub = (*dims, "round", "subgroup")
+        variables.update(
+            {
+                "weighted_recruits": (
+                    (*dims, "round"),
+                    weighted,
+                    {"description": "sum of the recruits' priority weights w(x') in each round"},
+                ),
+                "weighted_discounted": (
+                    dims,
+                    np.einsum("pgfer,gr->pgfe", weighted, discount),
+                    {"description": "sum_t gamma^t weighted recruits_t"},
+                ),
+                "weighted_total": (
+                    dims,
+                    weighted.sum(axis=-1),
+                    {"description": "weighted recruits over the episode"},
+                ),
+                "subgroup_recruits": (
+                    sub,
+                    groups,
+                    {"description": "recruits of each priority subgroup in each round"},
+                ),
+                "subgroup_discounted": (
+                    (*dims, "subgroup"),
+                    np.einsum("pgferj,gr->pgfej", groups, discount),
+                    {"description": "sum_t gamma^t subgroup recruits_t"},
+                ),
+                "subgroup_total": (
+                    (*dims, "subgroup"),
+                    groups.sum(axis=-2),
+                    {"description": "recruits of each subgroup over the episode"},
+                ),
+            }
+        )
     ds = xr.Dataset(
-        {
-            "recruits": ((*dims, "round"), recruits, {"description": "recruits in each round"}),
-            "spend": ((*dims, "round"), spend, {"description": "coupons handed out in each round"}),
-            "discounted": (
-                dims,
-                discounted,
-                {"description": "sum_t gamma^t recruits_t (first round undiscounted)"},
-            ),
-            "total": (dims, recruits.sum(axis=-1), {"description": "recruits over the episode"}),
-            "spent": (
-                dims,
-                spend.sum(axis=-1),
-                {"description": "coupons handed out over the episode"},
-            ),
-        },
+        variables,
         coords=coords,
         attrs={
             k: (json.dumps(v) if not isinstance(v, str | int | float) else v)
@@ -115,8 +178,14 @@ def summarise(ds: xr.Dataset) -> list[dict[str, Any]]:
     -------
     list of dict
         Keys ``policy``, ``gamma``, ``frontier``, ``mean``, ``se``,
-        ``total_mean``, ``total_se``, in the Dataset's order.
+        ``total_mean``, ``total_se``, in the Dataset's order: discounted and
+        total recruits, every recruit counting 1. With a priority also
+        ``weighted_mean``, ``weighted_se``, ``weighted_total_mean``,
+        ``weighted_total_se`` (the same of the weighted recruits) and
+        ``subgroups``: ``{label: {"mean", "se", "total_mean", "total_se"}}``,
+        the discounted and total recruits of each subgroup.
     """
+    scored = "weighted_discounted" in ds
     out = []
     for policy in ds["policy"].values:
         for gamma in ds["gamma"].values:
@@ -135,7 +204,32 @@ def summarise(ds: xr.Dataset) -> list[dict[str, Any]]:
                         "total_se": _se(total),
                     }
                 )
+                if scored:
+                    out[-1].update(_weighted_summary(ds, sel))
     return out
+
+
+def _weighted_summary(ds: xr.Dataset, sel: dict[str, Any]) -> dict[str, Any]:
+    """The weighted and per-subgroup keys of one summary row."""
+    disc = ds["weighted_discounted"].sel(sel).values
+    total = ds["weighted_total"].sel(sel).values
+    groups = {}
+    for label in ds["subgroup"].values:
+        gd = ds["subgroup_discounted"].sel(sel).sel(subgroup=label).values
+        gt = ds["subgroup_total"].sel(sel).sel(subgroup=label).values.astype(float)
+        groups[str(label)] = {
+            "mean": float(gd.mean()),
+            "se": _se(gd),
+            "total_mean": float(gt.mean()),
+            "total_se": _se(gt),
+        }
+    return {
+        "weighted_mean": float(disc.mean()),
+        "weighted_se": _se(disc),
+        "weighted_total_mean": float(total.mean()),
+        "weighted_total_se": _se(total),
+        "subgroups": groups,
+    }
 
 
 def budget_binding(
@@ -188,8 +282,9 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 
     path = Path(path)
     out = ds.copy()
-    for name in ("recruits", "spend", "total", "spent"):
-        out[name] = out[name].astype(np.int32)
+    for name in ("recruits", "spend", "total", "spent", "subgroup_recruits", "subgroup_total"):
+        if name in out:
+            out[name] = out[name].astype(np.int32)
     out["frontier"] = out["frontier"].astype(np.int32)
     out["episode"] = out["episode"].astype(np.int32)
     out["round"] = out["round"].astype(np.int32)

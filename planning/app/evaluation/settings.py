@@ -69,6 +69,12 @@ class EvaluationSettings:
         Episodes per task sent to the executor.
     world_options : mapping
         Options of the scenario's world builder (e.g. ``{"setting": "original"}``).
+    priority : planning.priorities.Priority or str, optional
+        Priority subgroups (``--priority``; text is read with
+        :meth:`~planning.priorities.Priority.parse`): every policy plans with
+        the recruit weights its planning model implies, and the results add
+        weighted recruits and recruits per subgroup, scored in the true world.
+        ``None``: plain recruits, and results exactly as without this option.
     """
 
     scenario: str = "tunnel"
@@ -95,6 +101,7 @@ class EvaluationSettings:
     max_rounds: int | None = None
     chunk: int = 10
     world_options: Mapping[str, Any] = field(default_factory=dict)
+    priority: Any = None
 
     def __post_init__(self) -> None:
         from planning.simulation import SCENARIOS
@@ -145,11 +152,19 @@ class EvaluationSettings:
         if self.policies is not None:
             object.__setattr__(self, "policies", tuple(self.policies))
         object.__setattr__(self, "world_options", dict(self.world_options))
+        if isinstance(self.priority, str):
+            from planning.priorities import Priority
+
+            object.__setattr__(self, "priority", Priority.parse(self.priority))
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-able values (stored with the results)."""
         out = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
+            if name == "priority":
+                if value is not None:  # without a priority the stored settings stay as they were
+                    out[name] = value.to_dict()
+                continue
             out[name] = list(value) if isinstance(value, tuple) else value
         return out

@@ -32,6 +32,7 @@ from planning.app.evaluation.executors import check_executor, open_executor
 from planning.app.evaluation.pilot import Setup, episode_seed, prepare, train
 from planning.app.evaluation.policies import PolicySpec, parse_policies
 from planning.app.evaluation.results import budget_binding, build_dataset, summarise
+from planning.app.evaluation.scoring import CodedPriority
 from planning.app.evaluation.settings import EvaluationSettings
 from planning.simulation.arrays import ArrayWorld
 from planning.simulation.planned import PlannerPolicy
@@ -83,19 +84,38 @@ def play_chunk(
     frontier: int,
     first: int,
     count: int,
-) -> tuple[np.ndarray, np.ndarray]:
+    scoring: CodedPriority | None = None,
+) -> tuple[np.ndarray, ...]:
     """Play episodes ``first .. first + count - 1`` of one policy (an executor task).
+
+    Parameters
+    ----------
+    scoring : CodedPriority, optional
+        Also score the recruits by who they are (their coded covariates are
+        recorded; the episodes' draws do not change).
 
     Returns
     -------
     recruits, spend : int arrays, shape (count, rounds)
+    weighted : float array, shape (count, rounds)
+        Only with ``scoring``: weighted recruits per round.
+    subgroups : int array, shape (count, rounds, subgroup)
+        Only with ``scoring``: recruits per subgroup and round.
     """
+    record = scoring is not None
     results = [
-        run_episode(arrays, policy, settings, episode_seed(seed, frontier, e))
+        run_episode(arrays, policy, settings, episode_seed(seed, frontier, e), record_codes=record)
         for e in range(first, first + count)
     ]
     table = EpisodeTable.from_results(results, settings.budget)
-    return table.recruits, table.spend
+    if scoring is None:
+        return table.recruits, table.spend
+    rounds = table.recruits.shape[1]
+    weighted = np.zeros((count, rounds))
+    groups = np.zeros((count, rounds, len(scoring.labels)), dtype=np.int64)
+    for e, result in enumerate(results):  # a loop over episodes; each is scored on arrays
+        weighted[e], groups[e] = scoring.per_round(result.codes, result.code_round, rounds)
+    return table.recruits, table.spend, weighted, groups
 
 
 class _Tracker:
@@ -170,14 +190,14 @@ def _collect_training(
     return out
 
 
-def _stack(chunks: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Row-bind chunks of ``(recruits, spend)``, zero-padded to the longest episode."""
-    width = max(r.shape[1] for r, _ in chunks)
-    pad = [((0, 0), (0, width - r.shape[1])) for r, _ in chunks]
-    return (
-        np.concatenate([np.pad(r, p) for (r, _), p in zip(chunks, pad, strict=True)]),
-        np.concatenate([np.pad(s, p) for (_, s), p in zip(chunks, pad, strict=True)]),
-    )
+def _stack(chunks: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Row-bind chunks of ``(recruits, spend[, weighted, subgroups])``, zero-padded to the longest episode."""
+    width = max(c[0].shape[1] for c in chunks)
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        return np.pad(a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2))
+
+    return tuple(np.concatenate([pad(c[k]) for c in chunks]) for k in range(len(chunks[0])))
 
 
 def _policy(
@@ -203,12 +223,16 @@ def evaluate_policies(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress = _quiet,
+    world: Any = None,
 ) -> Evaluation:
     """Evaluate policies in a world (module docstring).
 
     Parameters
     ----------
     settings : EvaluationSettings
+        With ``priority``: every policy plans with the recruit weights and the
+        results add weighted recruits and recruits per subgroup
+        (:mod:`planning.app.evaluation.results`).
     executor : {"serial", "processes", "dask"}
     workers : int, optional
         Worker processes (default: the cores).
@@ -216,6 +240,9 @@ def evaluate_policies(
         Address of a Dask scheduler (``executor="dask"``); default a LocalCluster.
     progress : callable
         Receives one line of text per step (the command line prints it to standard error).
+    world : planning.simulation.World, optional
+        Evaluate in this world instead of the scenario's (from Python; see
+        :func:`planning.app.evaluation.pilot.prepare`).
 
     Returns
     -------
@@ -234,7 +261,7 @@ def evaluate_policies(
         # Workers start (a Dask cluster takes seconds) while the pilot study is fitted.
         booting = boot.submit(stack.enter_context, open_executor(executor, workers, scheduler))
         try:
-            setup = prepare(settings, progress)
+            setup = prepare(settings, progress, world=world)
         finally:
             pool = booting.result()
         training = _submit_training(pool, specs, setup, progress)
@@ -270,6 +297,7 @@ def evaluate_policies(
                             frontier,
                             first,
                             count,
+                            setup.scoring,
                         )
                         task.add_done_callback(tracker.tick)
                         futures[task] = (spec.label, g, frontier, first)
@@ -288,7 +316,7 @@ def evaluate_policies(
         trained = _collect_training(training, setup)
         for spec in waiting:
             submit(spec, trained)
-        parts: dict[tuple[str, int, int], dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+        parts: dict[tuple[str, int, int], dict[int, tuple[np.ndarray, ...]]] = {}
         for future in as_completed(futures):
             label, g, frontier, first = futures[future]
             parts.setdefault((label, g, frontier), {})[first] = future.result()
@@ -306,7 +334,15 @@ def evaluate_policies(
         "settings": settings.as_dict(),
         "notes": setup.notes,
     }
-    ds = build_dataset(labels, settings.gammas, setup.frontiers, settings.episodes, runs, attrs)
+    if world is not None:
+        attrs["world"] = type(setup.world).__name__
+    subgroups = None
+    if setup.scoring is not None:
+        attrs["priority"] = settings.priority.to_dict()
+        subgroups = setup.scoring.labels
+    ds = build_dataset(
+        labels, settings.gammas, setup.frontiers, settings.episodes, runs, attrs, subgroups
+    )
     binding = budget_binding(ds)
     ds.attrs["budget_binding"] = json.dumps(binding)
     ds.attrs["timings"] = json.dumps(setup.timings)
