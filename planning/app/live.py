@@ -16,6 +16,14 @@ This is what a field team runs each time a round's recruits have arrived
 
 A failed fit is never planned on unless ``allow_unconverged`` is set; the
 posterior files are still written for inspection.
+
+With a priority (``request.priority``, ``rdsplan round --priority``) the
+round is planned exactly as ``rdsplan plan --priority`` plans it (the same
+:func:`planning.app.workflows.plan_round`); its fields and levels are checked
+against the study before the fit (:func:`check_priority`), and
+``round.json`` gains ``priority``, ``weighted_recruits`` and ``subgroups``
+(expected recruits this round per subgroup, mean and 90% interval), as in the
+plan's JSON.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from planning.app.workflows import (
 )
 from planning.errors import PlanningError
 
-__all__ = ["RoundResult", "compare_fits", "previous_fit", "run_round"]
+__all__ = ["RoundResult", "check_priority", "compare_fits", "previous_fit", "run_round"]
 
 #: A parameter "moved" when its posterior mean shifted by more than this many previous sds.
 MOVED_SDS = 1.0
@@ -192,6 +200,38 @@ def changes_text(changes: pd.DataFrame | None) -> str:
     )
 
 
+def check_priority(priority: Any, data: Any) -> None:
+    """Refuse a priority naming a covariate or level the study does not have, before any fit.
+
+    The levels are the schema's, else those in the table. The covariate model
+    checks again when planning (it knows the levels it was fitted on).
+
+    Raises
+    ------
+    planning.errors.PlanningError
+        Naming the flag and the unknown covariate or level.
+    """
+    if priority is None:
+        return
+    from planning.priorities import LawLayout
+
+    fields = list(data.schema.categorical)
+    levels = tuple(
+        tuple(f.levels)
+        if f.levels is not None
+        else tuple(sorted(data.table[f.name].dropna().astype(str).unique()))
+        for f in fields
+    )
+    layout = LawLayout(
+        tuple(f.name for f in fields),
+        levels,
+        max([len(lv) for lv in levels], default=1),
+        tuple(data.schema.numeric_names),
+        "the study",
+    )
+    priority.validate(layout)
+
+
 def run_round(
     data: Any,
     settings: FitSettings,
@@ -228,6 +268,7 @@ def run_round(
     """
     from planning.app.report import write_report
 
+    check_priority(request.priority, data)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     if previous is not None:
@@ -259,6 +300,12 @@ def run_round(
         verdict=plan.summary().verdict,
         budget_left_after=request.budget - plan.spend,
     )
+    if request.priority is not None:  # as in the plan's JSON
+        summary.update(
+            priority=plan.priority,
+            weighted_recruits=plan.weighted_recruits,
+            subgroups=plan.subgroups,
+        )
     files["summary"] = _write_json(out / SUMMARY, summary)
     return RoundResult(fit, plan, changes, files)
 

@@ -147,3 +147,55 @@ def test_a_failed_fit_is_not_planned_on(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 1 and "--allow-unconverged" in err
     assert (tmp_path / "r" / "posterior.nc").exists() and not (tmp_path / "r" / "plan.csv").exists()
+
+
+def test_a_round_with_a_priority_plans_and_reports_as_plan_does(tmp_path, capsys):
+    """``round --priority`` plans as ``plan --priority`` on the same posterior, and says so in round.json."""
+    study = tmp_path / "s.csv"
+    simulate = ["simulate", "--scenario", "calibrated", "--seed", "3", "--respondents", "200"]
+    assert main([*simulate, "-o", str(study)]) == 0
+    out = tmp_path / "r"
+    common = ["--method", "greedy", "--priority", "SEX=L2:3"]
+    fit = ["--chains", "2", "--draws", "100", "--tune", "100", "--seed", "5", "--no-progress"]
+    args = ["round", str(study), "--covariates", "SEX,BEHAV", "--budget-left", "20"]
+    assert main([*args, *common, "--allow-unconverged", *fit, "-o", str(out)]) == 0
+    summary = json.loads((out / "round.json").read_text())
+    assert summary["priority"] == "SEX=L2:3"
+    assert set(summary["subgroups"]) == {"SEX=L2"}
+    women = summary["subgroups"]["SEX=L2"]
+    assert 0 < women["mean"] <= summary["expected_recruits"]
+    assert women["interval_90"][0] <= women["mean"] <= women["interval_90"][1]
+    assert summary["weighted_recruits"]["mean"] > summary["expected_recruits"]
+    assert "SEX=L2" in (out / "report.html").read_text()
+    capsys.readouterr()
+    plan = [
+        "plan",
+        str(out / "posterior.nc"),
+        "--data",
+        str(study),
+        "--budget",
+        "20",
+        "--seed",
+        "5",
+        "--allow-unconverged",
+        "--json",
+        *common,
+    ]
+    assert main(plan) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert planned["subgroups"] == summary["subgroups"]
+    assert planned["weighted_recruits"] == summary["weighted_recruits"]
+    assert planned["spend"] == summary["spend"]
+
+
+def test_a_round_refuses_an_unknown_priority_level_before_fitting(tmp_path, capsys):
+    study = tmp_path / "s.csv"
+    simulate = ["simulate", "--scenario", "calibrated", "--seed", "3", "--respondents", "60"]
+    assert main([*simulate, "-o", str(study)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "r"
+    args = ["round", str(study), "--budget-left", "20", "--priority", "SEX=L7:3", "-o", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "--priority" in err and "L7" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # refused before the fit wrote anything

@@ -11,6 +11,30 @@ from planning.app.cli.plan import METHODS
 from planning.app.workflows import FitSettings, PlanRequest, refuse_overwrite
 
 
+def add_priority_options(parser: argparse.ArgumentParser) -> None:
+    """``--priority``, ``--priority-file`` and ``--priority-rule``, read as ``rdsplan plan`` reads them."""
+    parser.add_argument(
+        "--priority",
+        default=None,
+        metavar="FIELD=LEVEL:FACTOR,...",
+        help='weigh recruits by their covariates, e.g. "SEX=F:3,DRUG=yes:2" (as rdsplan plan '
+        "--priority); the report and round.json then show expected recruits by subgroup",
+    )
+    parser.add_argument(
+        "--priority-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="CSV table of covariate patterns and weights (as rdsplan plan --priority-file)",
+    )
+    parser.add_argument(
+        "--priority-rule",
+        choices=("first", "max"),
+        default=None,
+        help="overlapping rows of --priority-file: the first match (default) or the largest",
+    )
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``round`` command."""
     parser = sub.add_parser(
@@ -22,7 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "options and model settings, and says whether the new data moved the estimates), plans "
             "the round with the coupons left, and writes posterior.nc, plan.csv, report.html and "
             "round.json into the output folder. A failed fit is not planned on unless "
-            "--allow-unconverged is given (its posterior is still written)."
+            "--allow-unconverged is given (its posterior is still written). With --priority "
+            "the round is planned for the weighted recruits and the report and round.json show "
+            "the expected recruits of each subgroup."
         ),
     )
     add_data_options(parser)
@@ -62,6 +88,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--tune", type=int, default=1000, help="tuning steps per chain (default: 1000)"
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    add_priority_options(parser)
     parser.add_argument(
         "--allow-unconverged", action="store_true", help="plan even when the fit failed"
     )
@@ -79,8 +106,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, refit, compare, plan and write the round."""
-    from planning.app.cli.plan import planner_settings
+    from planning.app.cli.plan import planner_settings, priority_of
     from planning.app.live import POSTERIOR, changes_text, previous_fit, run_round
+
+    priority = priority_of(args)  # its syntax before any work; fields and levels below
 
     refuse_overwrite([args.output / POSTERIOR], [args.study])
     if args.previous is not None:
@@ -95,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         max_per_person=args.max_per_person,
         seed=args.seed,
         allow_unconverged=args.allow_unconverged,
+        priority=priority,
     )
     settings = FitSettings(
         family=args.family,
