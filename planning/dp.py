@@ -16,6 +16,18 @@ recruits now and a next frontier of ``N`` people with law ``P_{n,s}``:
 
 with :math:`H_k` the truncated PGF of ``min(C, k)`` (:mod:`planning.pgf`).
 
+A per-round spend cap
+---------------------
+With ``max_per_round = m`` the maximum runs over ``0 <= s <= min(r, m)``:
+the action set of every round (the first and all later ones) is "spend at
+most ``m`` coupons", so ``U`` is the value of a cap-respecting policy of the
+surrogate process, not the value of an uncapped policy trimmed afterwards.
+``U(r, n) = U(r, r)`` for ``n >= r`` still holds (every spend ``s <= r`` has
+``s <= n``). Only the laws of spends ``s <= m`` are built, so a small cap
+makes large budgets cheap (``b = 1000``, ``m = 10``: the table is
+``(b + 1)^2`` floats and the laws about ``m^3 / 3``). ``max_per_round=None``
+is the uncapped recursion, computed exactly as before.
+
 How the fast table works
 ------------------------
 The published recursion recomputes ``P_{n,s}`` for every ``(r, n, s)``
@@ -67,12 +79,20 @@ class TransitionLaws:
         ``n = s`` also serves every ``n > s``. ``laws[0]`` is empty.
     immediate
         ``immediate[s]``: ``(s,)`` array of ``F(n, s)``, ``n = 1..s``.
+    max_spend
+        Largest spend ``s`` whose law was built (``budget`` without a cap);
+        ``laws`` and ``immediate`` have ``max_spend + 1`` entries.
     """
 
     budget: int
     survival: np.ndarray
     laws: list[np.ndarray]
     immediate: list[np.ndarray]
+    max_spend: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_spend is None:
+            self.max_spend = self.budget
 
 
 def _check_gamma(gamma: float) -> float:
@@ -82,8 +102,17 @@ def _check_gamma(gamma: float) -> float:
     return gamma
 
 
-def transition_laws(pmf: Any, budget: int) -> TransitionLaws:
-    """Build ``P_{n,s}`` (truncated) and ``F(n,s)`` for ``1 <= n <= s <= budget``.
+def _check_cap(max_per_round: Any) -> int | None:
+    """``None`` or a whole number ``>= 0`` (as int)."""
+    if max_per_round is None:
+        return None
+    if isinstance(max_per_round, bool) or int(max_per_round) != max_per_round or max_per_round < 0:
+        raise ValueError(f"max_per_round must be a whole number >= 0; got {max_per_round!r}")
+    return int(max_per_round)
+
+
+def transition_laws(pmf: Any, budget: int, max_spend: int | None = None) -> TransitionLaws:
+    """Build ``P_{n,s}`` (truncated) and ``F(n,s)`` for ``1 <= n <= s <= min(budget, max_spend)``.
 
     Parameters
     ----------
@@ -92,18 +121,23 @@ def transition_laws(pmf: Any, budget: int) -> TransitionLaws:
         ``len(pmf)``.
     budget
         ``b >= 0``.
+    max_spend
+        Largest spend needed (a per-round cap); ``None``: ``budget``.
     """
     law = check_pmf(pmf)
     b = int(budget)
+    cap = _check_cap(max_spend)
+    top = b if cap is None else min(b, cap)
     full = extend_pmf(law, b + 2)  # P(C = j), j <= b+1, last = P(C >= b+2)
     survival = survival_from_pmf(full, b + 1)  # S(1..b+1)
     cum_survival = np.concatenate([[0.0], np.cumsum(survival)])  # sum_{l<=a} S(l)
     width = max(b // 2, 1)  # coefficients m < M_s <= b // 2 ever needed
-    # Truncated powers of H_a for a = 1..b+1, k = 0..b // a, stacked in one array.
-    max_power = np.array([b // a if a <= b else 0 for a in range(1, b + 2)])
+    # Truncated powers of H_a for a = 1..top+1, k = 0..top // a, stacked in one array
+    # (spend s = a n + c <= top needs H_a^(n-c) and H_(a+1)^c with n <= top // a).
+    max_power = np.array([top // a if a <= top else 0 for a in range(1, top + 2)])
     offsets = np.concatenate([[0], np.cumsum(max_power + 1)])
     powers = np.zeros((int(offsets[-1]), width))
-    for a in range(1, b + 2):
+    for a in range(1, top + 2):
         h_a = extend_pmf(law, a)  # H_a coefficients
         start = offsets[a - 1]
         powers[start : start + max_power[a - 1] + 1] = power_table(
@@ -112,7 +146,7 @@ def transition_laws(pmf: Any, budget: int) -> TransitionLaws:
 
     laws: list[np.ndarray] = [np.zeros((0, 1))]
     immediate: list[np.ndarray] = [np.zeros(0)]
-    for s in range(1, b + 1):
+    for s in range(1, top + 1):
         n = np.arange(1, s + 1)
         a = s // n
         c = s - a * n
@@ -123,7 +157,9 @@ def transition_laws(pmf: Any, budget: int) -> TransitionLaws:
         tail = np.clip(1.0 - coeffs.sum(axis=1, keepdims=True), 0.0, None)
         laws.append(np.hstack([np.clip(coeffs, 0.0, None), tail]))
         immediate.append(n * cum_survival[a] + c * survival[a])  # S(a+1) = survival[a]
-    return TransitionLaws(budget=b, survival=survival, laws=laws, immediate=immediate)
+    return TransitionLaws(
+        budget=b, survival=survival, laws=laws, immediate=immediate, max_spend=top
+    )
 
 
 def surrogate_table(
@@ -133,6 +169,7 @@ def surrogate_table(
     *,
     laws: TransitionLaws | None = None,
     block: int | None = None,
+    max_per_round: int | None = None,
 ) -> np.ndarray:
     r"""Surrogate value table ``U[r, n]`` of the population DP.
 
@@ -153,6 +190,9 @@ def surrogate_table(
         across several ``gamma``).
     block
         Rows of ``U`` filled per block (tuning only).
+    max_per_round
+        Most coupons spent in any round (``None``: no cap): the maximum runs
+        over ``0 <= s <= min(r, max_per_round)`` at every ``(r, n)``.
 
     Returns
     -------
@@ -176,12 +216,18 @@ def surrogate_table(
     if isinstance(budget, bool) or int(budget) != budget or budget < 0:
         raise ValueError(f"budget must be a non-negative integer; got {budget!r}")
     b = int(budget)
+    cap = _check_cap(max_per_round)
+    top = b if cap is None else min(b, cap)  # largest spend of any round
     if laws is None:
-        laws = transition_laws(pmf, b)
+        laws = transition_laws(pmf, b, cap)
     elif laws.budget != b:
         raise ValueError(f"laws were built for budget {laws.budget}, not {b}")
+    elif laws.max_spend is not None and laws.max_spend < top:
+        raise ValueError(
+            f"laws were built for spends up to {laws.max_spend}, but spends up to {top} are needed"
+        )
     table = np.zeros((b + 1, b + 1))
-    if b == 0:
+    if b == 0 or top == 0:
         return table
     step = int(block) if block else max(16, int(2 * np.sqrt(b)))
     keep = [q.shape[1] for q in laws.laws]  # M_s + 1 columns of U used by spend s
@@ -191,7 +237,7 @@ def surrogate_table(
         best = np.zeros((b + 1, cols))  # max over spends s > n (and the s = 0 option)
         tails = np.full((b + 1, cols), -np.inf)  # value of spend s for every n >= s
         # Phase 1: rows r - s < start are final; batch over the block's r.
-        for s in range(1, stop):
+        for s in range(1, min(stop, top + 1)):
             first = max(start, s)
             last = min(stop - 1, start + s - 1)
             if first > last:
@@ -204,10 +250,10 @@ def surrogate_table(
         # Phase 2: spends that reach back into the block, row by row.
         for r in range(start, stop):
             j = r - start
-            for s in range(1, r - start + 1):
+            for s in range(1, min(r - start, top) + 1):
                 values = laws.immediate[s] + gamma * (laws.laws[s] @ table[r - s, : keep[s]])
                 np.maximum(best[1:s, j], values[:-1], out=best[1:s, j])
                 tails[s, j] = values[-1]
-            running = np.maximum.accumulate(tails[1:, j])  # best spend s <= n
+            running = np.maximum.accumulate(tails[1:, j])  # best spend s <= n (and <= top)
             table[r, 1:] = np.maximum(best[1:, j], running)
     return table

@@ -238,6 +238,12 @@ class DPPlanner:
     tables : {"auto", "per_sample", "pooled"}
         A surrogate table of each scored sample's own pooled law, or one table
         of the posterior-mean law; ``"auto"``: per sample up to a budget of 200.
+    max_per_round : int or None
+        Most coupons spent in any round. The surrogate recursion maximises over
+        spends ``0..min(r, max_per_round)`` in every round
+        (:func:`planning.surrogate_table`) and this round's spend is chosen
+        among the same spends, so the claimed value is that of a
+        cap-respecting policy. ``None``: no cap.
 
     Notes
     -----
@@ -252,6 +258,7 @@ class DPPlanner:
     risk: str = "mean"
     samples: int = 32
     tables: str = "auto"
+    max_per_round: int | None = None
     name: ClassVar[str] = "dp"
 
     def __post_init__(self) -> None:
@@ -261,6 +268,9 @@ class DPPlanner:
             raise PlanningError(f"tables must be auto, per_sample or pooled, got {self.tables!r}")
         if self.samples < 1:
             raise PlanningError(f"samples must be at least 1, got {self.samples}")
+        cap = self.max_per_round
+        if cap is not None and (isinstance(cap, bool) or int(cap) != cap or cap < 0):
+            raise PlanningError(f"max_per_round must be a whole number >= 0, got {cap!r}")
         parse_risk(self.risk)
 
     def _scored(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator):
@@ -272,7 +282,11 @@ class DPPlanner:
             rng.choice(inputs.n_samples, size=min(self.samples, inputs.n_samples), replace=False)
         )
         per_sample = self.tables == "per_sample" or (self.tables == "auto" and budget <= 200)
-        size = (budget + 1) ** 3 // 8
+        cap = self.max_per_round
+        if cap is None or cap >= budget // 2:
+            size = (budget + 1) ** 3 // 8
+        else:  # laws of spends s <= cap only, about cap^3 / 3 floats, and the table
+            size = int(cap) ** 3 // 3 + (budget + 1) ** 2
         if size > MAX_TABLE_FLOATS:
             raise PlanningError(
                 f"the population DP at a budget of {budget} needs about {size * 8 / 1e9:.0f} GB "
@@ -280,9 +294,13 @@ class DPPlanner:
                 "plan with a smaller --budget or use --method greedy"
             )
         if per_sample:
-            tables = np.stack([surrogate_table(pooled[d], budget, self.gamma) for d in chosen])
+            tables = np.stack(
+                [surrogate_table(pooled[d], budget, self.gamma, max_per_round=cap) for d in chosen]
+            )
         else:
-            tables = surrogate_table(pooled[chosen].mean(axis=0), budget, self.gamma)[None]
+            tables = surrogate_table(
+                pooled[chosen].mean(axis=0), budget, self.gamma, max_per_round=cap
+            )[None]
         return chosen, tables, per_sample
 
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
@@ -300,9 +318,11 @@ class DPPlanner:
             order_curves=inputs.mean_values,
             weights=inputs.sample_weights(chosen),
             table_scale=self._scale(inputs, chosen, per_sample),
+            max_spend=self.max_per_round,
         )
         details = {
             "gamma": float(self.gamma),
+            "max_per_round": self.max_per_round,
             "scored_samples": len(chosen),
             "tables": "per_sample" if per_sample else "pooled",
             "spend_scores": spend.scores,

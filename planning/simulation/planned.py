@@ -9,13 +9,18 @@ application layer the models fitted to a pilot study.
 How a planner meets the round's limits
 --------------------------------------
 * A planner with a ``max_per_round`` setting gets the episode's cap and the
-  coupons left as its budget (GFP, the baselines).
-* Any other planner with a ``gamma`` (a multi-round planner without a cap,
-  e.g. the population DP) gets the coupons left; if it spends more than the
-  round's limit, the allocation is trimmed to the limit by keeping its
-  coupons of largest marginal value under the posterior-mean curves (for the
-  DP, whose allocations are greedy prefixes, this is the greedy allocation
-  of the limit). The decision's details say so.
+  coupons left as its budget: the population DP, GFP, Thompson sampling and
+  the other baselines. The DP's recursion then respects the cap in every
+  round (:func:`planning.surrogate_table`), so the spend it plays is chosen
+  among spends ``0..min(left, cap)`` and the value it claims is that of a
+  cap-respecting policy; it is never trimmed.
+* Any other planner with a ``gamma`` (a multi-round planner without a cap
+  setting; no registered planner is one any more) gets the coupons left; if
+  it spends more than the round's limit, the allocation is trimmed to the
+  limit by keeping its coupons of largest marginal value under the
+  posterior-mean curves, and the recorded decision says ``trimmed``. Its
+  claimed value is then that of the untrimmed allocation: a fallback for
+  outside planners, not a plan.
 * A single-round planner (the greedy, the robust planner) gets the round's
   limit as its budget.
 

@@ -37,8 +37,8 @@ def _next_frontier_law(law: np.ndarray, n: int, s: int) -> np.ndarray:
     return poly
 
 
-def reference_table(pmf, budget: int, gamma: float) -> np.ndarray:
-    """U[r, n] for r, n = 0..budget by the direct recursion."""
+def reference_table(pmf, budget: int, gamma: float, max_per_round: int | None = None) -> np.ndarray:
+    """U[r, n] for r, n = 0..budget by the direct recursion (spends ``s <= max_per_round``)."""
     pmf = np.asarray(pmf, dtype=np.float64)
     b = int(budget)
     law = _law(pmf, b + 2)
@@ -47,7 +47,7 @@ def reference_table(pmf, budget: int, gamma: float) -> np.ndarray:
     for r in range(1, b + 1):
         for n in range(1, b + 1):
             best = 0.0
-            for s in range(0, r + 1):
+            for s in range(0, (r if max_per_round is None else min(r, max_per_round)) + 1):
                 a, c = divmod(s, n)
                 immediate = n * survival[:a].sum() + c * survival[a]
                 p = _next_frontier_law(law, n, s)

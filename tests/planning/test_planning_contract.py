@@ -34,6 +34,8 @@ CASES = {
     "robust-worst": {"risk": "worst"},
     "dp-cvar-pooled": {"risk": "cvar:0.5", "tables": "pooled", "samples": 3},
     "dp-gamma-one": {"gamma": 1.0},
+    "dp-capped": {"max_per_round": 2},
+    "dp-capped-cvar-pooled": {"max_per_round": 3, "risk": "cvar:0.5", "tables": "pooled"},
 }
 
 
