@@ -1058,3 +1058,45 @@ def test_sigint_during_fit_writes_nothing_and_keeps_the_old_posterior(tmp_path):
         "posterior.nc",
         "study.csv",
     ]  # no temporary files
+
+
+@pytest.mark.parametrize(
+    ("extra", "culprits"),
+    [
+        (["--priority", "LOCAL=L2"], ["--priority", "LOCAL=L2", "FIELD=LEVEL:FACTOR"]),
+        (["--priority", "LOCAL=L2:lots"], ["--priority", "lots"]),
+        (["--priority", "LOCAL=L2:-1"], ["--priority", "-1"]),
+        (["--priority", "FOO=L1:3"], ["--priority", "FOO", "tunnel world", "LOCAL"]),
+        (["--priority", "LOCAL=L9:3"], ["--priority", "L9", "L1, L2, L3, L4"]),
+        (["--priority", "LOCAL=L2:3", "--priority-file", "w.csv"], ["--priority-file"]),
+        (["--priority-rule", "max"], ["--priority-rule", "--priority-file"]),
+        (["--priority-file", "MISSING"], ["--priority-file", "missing.csv"]),
+        (["--priority-file", "NOWEIGHT"], ["--priority-file", "weight"]),
+        (["--scenario", "network", "--priority", "injects=yes:3"], ["--priority", "oracle-models"]),
+        (["--scenario", "network", "--priority", "sex=X:3"], ["--priority", "sex", "'X'", "F, M"]),
+    ],
+)
+def test_bad_evaluate_priority(tmp_path, capfd, extra, culprits):
+    """``evaluate --priority`` refuses what ``plan --priority`` refuses, and what the world lacks."""
+    files = {"MISSING": tmp_path / "missing.csv", "NOWEIGHT": tmp_path / "noweight.csv"}
+    write(files["NOWEIGHT"], "LOCAL,factor\nL2,3\n")
+    extra = [str(files.get(x, x)) for x in extra]
+    inputs = [files["NOWEIGHT"]]
+    result = rdsplan(
+        capfd, ["evaluate", "--oracle-models", *extra, "-o", tmp_path / "e.nc"], inputs
+    )
+    refused(result, *culprits)
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert not (tmp_path / "e.nc").exists()
+
+
+def test_bad_round_priority_is_refused_before_any_fit(tmp_path, capfd):
+    study = write(tmp_path / "s.csv", GOOD)
+    out = tmp_path / "r"
+    result = rdsplan(
+        capfd,
+        ["round", study, "--budget-left", "5", "--priority", "sex=x:3", "-o", out],
+        [study],
+    )
+    refused(result, "--priority", "'x'", "f, m")
+    assert not out.exists()

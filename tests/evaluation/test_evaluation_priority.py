@@ -1,0 +1,255 @@
+"""``rdsplan evaluate --priority``: planning for a subgroup, scored on the recruits' true covariates.
+
+The tunnel world makes the priority visible: ``LOCAL=L2`` is referral type B
+(Poisson(2), whose recruits are B again with probability 0.85 + 0.15/4),
+``L1`` is type A (Poisson(5), whose recruits are mostly type C, who recruit
+nobody). The unweighted greedy gives the round's coupons to A; with ``L2``
+worth 3 a B recruiter's coupon is worth ``S_B(l) (1 + 2 * 0.8875)`` and the
+weighted greedy turns to B, so it recruits more of ``L2``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planning import make_planner
+from planning.app.cli import main
+from planning.app.evaluation import EvaluationSettings, evaluate_policies, load_results
+from planning.app.evaluation.pilot import episode_seed, prepare
+from planning.app.evaluation.scoring import CodedPriority
+from planning.app.evaluation.weighted import WeightedLaws
+from planning.app.evaluation.workflow import play_chunk
+from planning.errors import PlanningError
+from planning.priorities import Pattern, Priority
+from planning.simulation.planned import PlannerPolicy
+from planning.simulation.rounds import EpisodeSettings, run_episode
+
+SMALL = dict(
+    scenario="tunnel",
+    oracle_models=True,
+    episodes=8,
+    pilot_respondents=60,
+    budget=30,
+    max_per_round=6,
+    gammas=(0.7, 1.0),
+)
+PLAIN_KEYS = {"policy", "gamma", "frontier", "mean", "se", "total_mean", "total_se"}
+WEIGHTED_KEYS = {
+    "weighted_mean",
+    "weighted_se",
+    "weighted_total_mean",
+    "weighted_total_se",
+    "subgroups",
+}
+
+
+def _episode(setup, frontier: int = 10) -> EpisodeSettings:
+    ep = setup.episode
+    return EpisodeSettings(ep.budget, ep.max_per_round, ep.max_per_person, ep.max_rounds, frontier)
+
+
+def test_the_weighted_greedy_recruits_more_of_the_subgroup_on_common_random_numbers():
+    settings = EvaluationSettings(**SMALL, priority="LOCAL=L2:3")
+    setup = prepare(settings)
+    assert isinstance(setup.model, WeightedLaws)
+    greedy = make_planner("greedy")
+    weighted = PlannerPolicy(greedy, setup.model, "weighted").for_settings(setup.episode)
+    plain = PlannerPolicy(greedy, setup.model.model, "plain").for_settings(setup.episode)
+    ep = _episode(setup)
+    runs = {
+        name: play_chunk(policy, setup.arrays, ep, settings.seed, 10, 0, 12, setup.scoring)
+        for name, policy in (("weighted", weighted), ("plain", plain))
+    }
+    # (recruits, spend, weighted recruits, recruits per subgroup), episode by episode on the same worlds
+    subgroup = {name: run[3][..., 0].sum(axis=1) for name, run in runs.items()}
+    total = {name: run[0].sum(axis=1) for name, run in runs.items()}
+    assert subgroup["weighted"].mean() > subgroup["plain"].mean() + 5
+    assert (subgroup["weighted"] >= subgroup["plain"]).mean() >= 0.9
+    # what the weighted greedy maximises is higher too: recruits + 2 x L2 recruits
+    value = {name: runs[name][2].sum(axis=1) for name in runs}
+    assert value["weighted"].mean() > value["plain"].mean()
+    np.testing.assert_allclose(value["plain"], total["plain"] + 2 * subgroup["plain"])
+
+
+@pytest.mark.parametrize(
+    "priority",
+    [
+        Priority.parse("LOCAL=L2:3,RACE=L1|L3:0.5"),
+        Priority.from_table("LOCAL,RACE,weight\nL2,L1,4\nL2,,2\n,L3|L4,0\n"),
+        Priority.from_table("LOCAL,RACE,weight\nL2,L1,4\nL2,,2\n,L3|L4,0\n", rule="max"),
+    ],
+)
+def test_subgroup_counts_and_weights_match_an_independent_recount(priority):
+    """Coded scoring (lookups and bincounts) against pandas matching of the decoded recruits."""
+    settings = EvaluationSettings(**SMALL)
+    setup = prepare(settings)
+    coding = setup.arrays.coding
+    scoring = CodedPriority.of(priority, coding, "the tunnel world")
+    policy = PlannerPolicy(make_planner("greedy"), setup.model).for_settings(setup.episode)
+    seen = 0
+    for e in range(6):
+        result = run_episode(
+            setup.arrays, policy, _episode(setup), episode_seed(1, 10, e), record_codes=True
+        )
+        assert len(result.codes) == result.total
+        np.testing.assert_array_equal(
+            np.bincount(result.code_round, minlength=result.rounds), result.recruits
+        )
+        weighted, groups = scoring.per_round(result.codes, result.code_round, result.rounds)
+        frame = pd.DataFrame(
+            {
+                name: np.asarray(coding.levels[f])[result.codes[:, f]]
+                for f, name in enumerate(coding.categorical)
+            }
+        )
+        rounds = pd.Series(result.code_round)
+        recount_w = pd.Series(priority.weight_of(frame)).groupby(rounds).sum()
+        np.testing.assert_allclose(weighted, recount_w.reindex(range(result.rounds), fill_value=0))
+        for j, pattern in enumerate(priority.subgroups):
+            recount = pd.Series(pattern.matches(frame).astype(int)).groupby(rounds).sum()
+            np.testing.assert_array_equal(
+                groups[:, j], recount.reindex(range(result.rounds), fill_value=0)
+            )
+        seen += int(groups.sum())
+    assert seen > 0  # the subgroups were met at all
+
+
+def test_recording_codes_changes_no_draw():
+    setup = prepare(EvaluationSettings(**SMALL))
+    policy = PlannerPolicy(make_planner("greedy"), setup.model).for_settings(setup.episode)
+    for e in range(3):
+        a = run_episode(setup.arrays, policy, _episode(setup), episode_seed(1, 10, e))
+        b = run_episode(
+            setup.arrays, policy, _episode(setup), episode_seed(1, 10, e), record_codes=True
+        )
+        np.testing.assert_array_equal(a.recruits, b.recruits)
+        np.testing.assert_array_equal(a.spend, b.spend)
+        assert a.codes is None and b.codes is not None
+
+
+def test_the_dataset_and_summary_with_a_priority():
+    result = evaluate_policies(
+        EvaluationSettings(**SMALL, policies=["greedy", "constant:3"], priority="LOCAL=L2:3")
+    )
+    ds = result.dataset
+    assert list(ds["subgroup"].values) == ["LOCAL=L2"]
+    total, women = ds["total"], ds["subgroup_total"].sel(subgroup="LOCAL=L2")
+    # w = 1 + 2 [LOCAL = L2]: an identity between the three counts, episode by episode
+    np.testing.assert_allclose(ds["weighted_total"], total + 2 * women)
+    np.testing.assert_allclose(
+        ds["weighted_discounted"],
+        ds["discounted"] + 2 * ds["subgroup_discounted"].squeeze("subgroup"),
+    )
+    assert (women <= total).all()
+    assert json.loads(ds.attrs["priority"])["factors"] == {"LOCAL": {"L2": 3.0}}
+    for row in result.summary:
+        assert set(row) == PLAIN_KEYS | WEIGHTED_KEYS
+        entry = row["subgroups"]["LOCAL=L2"]
+        assert set(entry) == {"mean", "se", "total_mean", "total_se"}
+        sel = {"policy": row["policy"], "gamma": row["gamma"], "frontier": row["frontier"]}
+        assert entry["total_mean"] == pytest.approx(float(women.sel(sel).mean()))
+        assert row["weighted_mean"] == pytest.approx(
+            float(ds["weighted_discounted"].sel(sel).mean())
+        )
+
+
+def test_all_weights_one_gives_exactly_the_results_of_no_priority():
+    policies = ["greedy", "dp", "thompson", "constant:3"]
+    plain = evaluate_policies(EvaluationSettings(**SMALL, policies=policies))
+    ones = evaluate_policies(EvaluationSettings(**SMALL, policies=policies, priority="LOCAL=L2:1"))
+    for name in ("recruits", "spend", "discounted", "total", "spent"):
+        np.testing.assert_array_equal(plain.dataset[name].values, ones.dataset[name].values)
+    np.testing.assert_array_equal(ones.dataset["weighted_discounted"], plain.dataset["discounted"])
+    for a, b in zip(plain.summary, ones.summary, strict=True):
+        assert {k: b[k] for k in PLAIN_KEYS} == a
+        assert b["weighted_mean"] == a["mean"] and b["subgroups"] == {}
+
+
+def test_without_a_priority_the_dataset_is_as_before():
+    ds = evaluate_policies(EvaluationSettings(**SMALL, policies=["greedy"])).dataset
+    assert set(ds.data_vars) == {"recruits", "spend", "discounted", "total", "spent"}
+    assert set(ds.dims) == {"policy", "gamma", "frontier", "episode", "round"}
+    assert "priority" not in ds.attrs and "priority" not in json.loads(ds.attrs["settings"])
+
+
+def test_a_priority_is_checked_against_the_world_before_the_pilot():
+    with pytest.raises(
+        PlanningError, match=r"--priority: unknown covariate 'SEX_AT_BIRTH'.*tunnel world has LOCAL"
+    ):
+        prepare(EvaluationSettings(**SMALL, priority="SEX_AT_BIRTH=F:3"))
+    with pytest.raises(
+        PlanningError, match=r"LOCAL has no level 'L9'; its levels are L1, L2, L3, L4"
+    ):
+        prepare(EvaluationSettings(**{**SMALL, "oracle_models": False}, priority="LOCAL=L9:3"))
+
+
+def test_cli_json_table_and_netcdf_with_a_priority(tmp_path, capsys):
+    out = tmp_path / "e.nc"
+    base = [
+        "evaluate",
+        "--scenario",
+        "tunnel",
+        "--oracle-models",
+        "--episodes",
+        "4",
+        "--pilot-respondents",
+        "60",
+        "--budget",
+        "30",
+        "--max-per-round",
+        "6",
+        "--policies",
+        "greedy,constant:3",
+        "--gammas",
+        "0.9",
+        "--priority",
+        "LOCAL=L2:3,RACE=L1:2",
+        "--no-plot",
+    ]
+    assert main([*base, "--json", "-o", str(out)]) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert all(set(r) == PLAIN_KEYS | WEIGHTED_KEYS for r in rows)
+    assert all(set(r["subgroups"]) == {"LOCAL=L2", "RACE=L1"} for r in rows)
+    ds = load_results(out)
+    assert list(ds["subgroup"].values) == ["LOCAL=L2", "RACE=L1"]
+    assert ds["subgroup_total"].dtype.kind == "i"
+    assert main([*base, "-o", str(tmp_path / "f.nc")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert (
+        "weighted disc." in table[0]
+        and "LOCAL=L2 total" in table[0]
+        and "RACE=L1 total" in table[0]
+    )
+    assert len(table) == 3
+
+
+def test_priority_file_reaches_the_evaluation(tmp_path, capsys):
+    table = tmp_path / "weights.csv"
+    table.write_text("LOCAL,weight\nL2,3\n", encoding="utf-8")
+    args = [
+        "evaluate",
+        "--oracle-models",
+        "--episodes",
+        "2",
+        "--pilot-respondents",
+        "60",
+        "--budget",
+        "20",
+        "--policies",
+        "greedy",
+        "--gammas",
+        "0.9",
+        "--priority-file",
+        str(table),
+        "--json",
+        "--no-plot",
+        "-o",
+        str(tmp_path / "e.nc"),
+    ]
+    assert main(args) == 0
+    (row,) = json.loads(capsys.readouterr().out)["results"]
+    assert set(row["subgroups"]) == {Pattern.parse("LOCAL=L2").label}
