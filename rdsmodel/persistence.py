@@ -65,6 +65,7 @@ from rdsmodel.errors import (
     RdsplanError,
     StudyMismatchError,
 )
+from rdsmodel.stored import StoredPosterior, read_groups
 
 __all__ = [
     "LAYOUT",
@@ -79,6 +80,7 @@ __all__ = [
     "check_writable",
     "column_digest",
     "load_inference",
+    "load_stored",
     "output_folder",
     "package_version",
     "rebuild",
@@ -493,26 +495,39 @@ def load_inference(path: str | os.PathLike, *, kind: str | None = None):
         If the file is not an rdsplan posterior, is of another kind, or its
         attributes are damaged.
     """
-    import arviz as az
+    stored, meta = load_stored(path, kind=kind)
+    return stored.to_inference_data(), meta
 
+
+def load_stored(
+    path: str | os.PathLike, *, kind: str | None = None
+) -> tuple[StoredPosterior, PosteriorMeta]:
+    """:func:`load_inference` without ArviZ: the groups as a :class:`rdsmodel.stored.StoredPosterior`.
+
+    What the models keep after :meth:`load`; planning from a saved posterior
+    reads the draws from it and never imports ArviZ.
+
+    Raises
+    ------
+    MissingFileError, ModelError
+        As :func:`load_inference`.
+    """
     path = Path(path)
     if not path.exists():
         raise MissingFileError(f"posterior file not found: {path}")
     if path.is_dir():
         raise ModelError(f"{path} is a folder, not a posterior file")
     try:
-        idata = az.from_netcdf(str(path))
-        # Materialise so the file handle is not held open (and can be replaced later).
-        idata = idata.load() if hasattr(idata, "load") else idata
+        stored = read_groups(path)
     except Exception as err:  # netCDF/HDF5 raise many unrelated types
         raise ModelError(
             f"{path} is not a readable NetCDF posterior ({type(err).__name__}: {err})"
         ) from None
-    if "posterior" not in idata.groups() or "rdsplan_kind" not in idata.posterior.attrs:
+    if "posterior" not in stored.groups() or "rdsplan_kind" not in stored.posterior.attrs:
         raise ModelError(
             f"{path} was not written by rdsplan (no rdsplan attributes in its posterior)"
         )
-    attrs = idata.posterior.attrs
+    attrs = stored.posterior.attrs
     try:
         meta = PosteriorMeta(
             kind=str(attrs["rdsplan_kind"]),
@@ -534,7 +549,7 @@ def load_inference(path: str | os.PathLike, *, kind: str | None = None):
         )
     if kind is not None and meta.kind != kind:
         raise ModelError(f"{path} holds a {meta.kind!r} posterior, expected a {kind!r} posterior")
-    return idata, meta
+    return stored, meta
 
 
 def _loads(attrs: Mapping[str, Any], key: str) -> Any:
@@ -757,7 +772,7 @@ def rebuild(
     rdsmodel.errors.ModelError
         When the stored arguments no longer build a model (refit).
     """
-    idata, meta = load_inference(path, kind=kind)
+    idata, meta = load_stored(path, kind=kind)
     init = dict(meta.init) if meta.init is not None else legacy_init(meta.config)
     try:
         model = cls(None, **clean_init(init))

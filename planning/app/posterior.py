@@ -107,7 +107,7 @@ def planning_inputs(
         )
     cap = default_cap(data) if max_per_person is None else int(max_per_person)
     length = choose_truncation(budget, cap)
-    posterior = count.idata.posterior
+    posterior = count.stored.posterior
     available = int(posterior.sizes["chain"] * posterior.sizes["draw"])
     used = available if samples is None else min(int(samples), available)
     check_planning_size(used, len(frontier), length)

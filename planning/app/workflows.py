@@ -193,7 +193,7 @@ class FittedStudy:
                         else {**result[0].to_dict(), "focus": result[1]}
                     )
             else:
-                stored = self.count.idata.posterior.attrs.get(_CAPACITY_ATTR)
+                stored = self.count.stored.posterior.attrs.get(_CAPACITY_ATTR)
                 self._capacity = json.loads(stored) if stored else None
         stored = self._capacity
         title = "Capacity check: fitted capacity law against observed redeemed coupons"
@@ -221,7 +221,7 @@ class FittedStudy:
         <rdsmodel.diagnostics.capacity_check.CapacityCheck.summary>`) is what
         the plan prints after its error statement.
         """
-        stored = self.count.idata.posterior.attrs.get(_SUMMARY_ATTR)
+        stored = self.count.stored.posterior.attrs.get(_SUMMARY_ATTR)
         if stored and self._report is None:
             return json.loads(stored)
         return self.diagnostics().summary()
@@ -233,7 +233,7 @@ class FittedStudy:
         computed (once) and stored with the count model.
         """
         summary = self.diagnostics().summary()
-        attrs = self.count.idata.posterior.attrs
+        attrs = self.count.stored.posterior.attrs
         attrs[_SUMMARY_ATTR] = json.dumps(summary, default=float)
         if self._capacity is not None:
             attrs[_CAPACITY_ATTR] = json.dumps(self._capacity, default=float)

@@ -61,6 +61,7 @@ from rdsmodel.persistence import (
     save_inference,
     study_record,
 )
+from rdsmodel.stored import HoldsPosterior
 
 __all__ = ["DEFAULT_CONFIG", "CountModel"]
 
@@ -202,7 +203,7 @@ def resolve_open_windows(open_windows: str, data) -> str:
     return "delay" if has_times else "exclude"
 
 
-class CountModel:
+class CountModel(HoldsPosterior):
     r"""Bayesian hierarchical censored-count model of referral capacity.
 
     Parameters
@@ -445,14 +446,14 @@ class CountModel:
         """Respondents in the likelihood (fitted rows with ``censor_at >= 1``)."""
         if self.cells is not None:
             return len(self.cells.pattern)
-        return int(self.idata.observed_data["y"].size) if self.idata is not None else 0
+        return int(self.stored.observed_data["y"].size) if self.stored is not None else 0
 
     @property
     def n_cells(self) -> int:
         """Distinct (design row, group) patterns the likelihood is evaluated on."""
         if self.cells is not None:
             return self.cells.n_patterns
-        return int(self.idata.constant_data.sizes["pattern"]) if self.idata is not None else 0
+        return int(self.stored.constant_data.sizes["pattern"]) if self.stored is not None else 0
 
     # ------------------------------------------------------------------ config
     @property
@@ -666,9 +667,9 @@ class CountModel:
         }
 
     def _fit_attr(self, key: str):
-        if self.idata is None:
+        if self.stored is None:
             return None
-        text = self.idata.posterior.attrs.get(key, "")
+        text = self.stored.posterior.attrs.get(key, "")
         return json.loads(text) if text else None
 
     @property
@@ -790,7 +791,7 @@ class CountModel:
         rdsmodel.errors.ModelError
             If the model is not fitted, or a constructor argument would not be stored.
         """
-        if self.idata is None:
+        if self.stored is None:
             raise ModelError("nothing to save: fit the model first")
         init = self.init_kwargs
         require_init(type(self), init)
@@ -875,16 +876,16 @@ class CountModel:
         """Diagnostics of the fit (see :func:`rdsmodel.diagnostics.diagnose`)."""
         from rdsmodel.diagnostics import diagnose
 
-        if self.idata is None:
+        if self.stored is None:
             raise ValueError("the model has not been fitted: call fit() first")
         return diagnose(self.idata, **kwargs)
 
     # ------------------------------------------------------------------ prediction
     def _posterior(self, samples: int | None) -> Draws:
-        if self.idata is None:
+        if self.stored is None:
             raise ValueError("the model has not been fitted: call fit() first")
         return Draws.from_dataset(
-            self.idata.posterior, n_terms=len(self.design.terms), samples=samples
+            self.stored.posterior, n_terms=len(self.design.terms), samples=samples
         )
 
     def _rng(self, rng: RngLike) -> np.random.Generator:
@@ -1028,7 +1029,7 @@ class CountModel:
         """
         max_count = self._check_count("max_count", max_count)
         draws = self._posterior(samples)
-        const = self.idata.constant_data
+        const = self.stored.constant_data
         design = const["pattern_design"].values
         group = const["pattern_group"].values
         weight = np.bincount(const["pattern"].values, minlength=design.shape[0]).astype(float)
@@ -1099,7 +1100,7 @@ class CountModel:
         )
 
     def __repr__(self) -> str:
-        fitted = "fitted" if self.idata is not None else "not fitted"
+        fitted = "fitted" if self.stored is not None else "not fitted"
         n = None if self.cells is None else len(self.cells.pattern)
         return (
             f"CountModel(family={self.family.name!r}, terms={self.design.terms}, "

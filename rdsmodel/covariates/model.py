@@ -27,6 +27,7 @@ import pandas as pd
 
 from rdsmodel import persistence
 from rdsmodel.errors import ModelError, StudyMismatchError
+from rdsmodel.stored import HoldsPosterior
 
 from .fields import FieldSpec, fields_from_schema
 from .offspring import InheritanceOffspring
@@ -50,7 +51,7 @@ _REPORT_COLUMNS = (
 )
 
 
-class CovariateModel:
+class CovariateModel(HoldsPosterior):
     """Bayesian inheritance (homophily) model of recruit covariates.
 
     For each categorical field ``f`` with levels ``0..K_f-1``, a recruit of a
@@ -320,11 +321,11 @@ class CovariateModel:
 
     # -- use ----------------------------------------------------------------------------------
     def _require_fit(self):
-        if self.idata is None:
+        if self.stored is None:
             raise RuntimeError(
                 "the covariate model is not fitted yet: call fit() or load a posterior"
             )
-        return self.idata
+        return self.stored
 
     def offspring(self, numeric_bins: int | None = None) -> InheritanceOffspring:
         """The fitted offspring law (numpy only) for the planners."""
@@ -341,7 +342,8 @@ class CovariateModel:
         """Posterior of ``rho`` per field beside the naive estimate (:func:`homophily_summary`)."""
         from .report import homophily_summary
 
-        return homophily_summary(self._require_fit(), hdi_prob=hdi_prob)
+        self._require_fit()
+        return homophily_summary(self.idata, hdi_prob=hdi_prob)
 
     # -- persistence ----------------------------------------------------------------------------
     def _study(self) -> persistence.StudyRecord:
@@ -361,7 +363,8 @@ class CovariateModel:
         rdsmodel.errors.ModelError
             If the model is not fitted, or a constructor argument would not be stored.
         """
-        idata = self._require_fit()
+        self._require_fit()
+        idata = self.idata
         init = self.init_kwargs
         persistence.require_init(type(self), init)
         study = self._study()

@@ -153,3 +153,22 @@ def test_outputs_equal_to_inputs_are_refused_before_any_work(fitted):
     result = rdsplan("fit", str(study), *READING, "-o", str(study), *FAST)
     assert result.returncode == 1 and "destroy" in result.stderr
     assert {path: path.read_bytes() for path in before} == before
+
+
+@pytest.mark.parametrize("method", ["greedy", "dp"])
+def test_planning_from_a_saved_posterior_imports_no_heavy_library(fitted, method):
+    """The start-up budget of ``rdsplan plan``: no ArviZ, plotting, numba or PyMC on its path."""
+    study, posterior = fitted
+    heavy = ("arviz", "matplotlib", "numba", "pymc", "pytensor", "nutpie", "cvxpy")
+    code = (
+        "import sys\n"
+        "from planning.app.cli import main\n"
+        f"status = main(['plan', {str(posterior)!r}, '--data', {str(study)!r}, '--budget', '30',\n"
+        f"               '--method', {method!r}, '--allow-unconverged', '--samples', '50'])\n"
+        "assert status == 0, status\n"
+        f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))\n"
+        "print(loaded)\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

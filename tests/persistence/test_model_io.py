@@ -8,12 +8,15 @@ reloading and checking do with it.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from rdsmodel.count import CountModel
 from rdsmodel.covariates import CovariateModel
@@ -384,3 +387,33 @@ def test_row_digests_by_name_ignore_column_order():
         ReadingOptions(covariates=("y", "x")).differences(ReadingOptions(covariates=("x", "y")))
         == []
     )
+
+
+# -- reading without ArviZ ------------------------------------------------------------------------------
+def test_a_loaded_model_gives_the_same_inference_data_as_arviz(saved):
+    _, _, path = saved
+    loaded = CountModel.load(path)
+    assert not isinstance(loaded.stored, az.InferenceData)  # read without ArviZ
+    idata = loaded.idata
+    assert isinstance(idata, az.InferenceData) and loaded.idata is idata
+    reference = az.from_netcdf(str(path))
+    assert sorted(idata.groups()) == sorted(reference.groups())
+    for group in reference.groups():
+        xr.testing.assert_identical(getattr(idata, group), getattr(reference, group))
+    assert loaded.stored is idata  # built once, then kept
+
+
+def test_predicting_from_a_saved_posterior_does_not_import_arviz(saved, study):
+    _, _, path = saved
+    code = (
+        "import sys\n"
+        "from rdsmodel.count import CountModel\n"
+        "from rdsmodel.data import read_table\n"
+        f"data = read_table({str(study)!r}, **{OPTIONS!r})\n"
+        f"model = CountModel.load({str(path)!r}, data)\n"
+        "s = model.survival(data.frontier, max_coupons=3, samples=10, seed=1)\n"
+        "assert s.shape[0] == 10, s.shape\n"
+        "assert 'arviz' not in sys.modules, 'arviz imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
