@@ -41,9 +41,13 @@ the round's coupons allow, spending all useful coupons now is also what an
 agent with this knowledge does over the rounds (holding a coupon back only
 delays, and discounts, the recruit it buys). When the round's limit binds
 the coupons go to realised capacity first, then to the posterior-mean curve.
-Run round by round with each round's realised capacities it gives an upper
-bound on what planners reach in the same world (not a policy: nobody knows
-``C`` in advance). Capacities come from the ``capacities`` setting, else
+Run round by round with each round's realised capacities it is *not* an
+upper bound over several rounds: it sees only this round's capacities, so
+with a per-round cap it can fill the round with recruits whose lineages
+die out, and a planner that keeps a sustainable lineage alive beats it
+(GFP does in the tunnel world). The episode's true hindsight upper bound,
+over every policy on the same random numbers, is
+:func:`planning.simulation.hindsight.hindsight_bound`. Capacities come from the ``capacities`` setting, else
 from ``inputs.provenance["capacities"]``, else one realisation is drawn from
 the inputs with the decision's generator (a clairvoyant on a simulated
 world; ``details["capacity_source"]`` says which).
@@ -380,7 +384,7 @@ class ThompsonPlanner:
 # --------------------------------------------------------------------------- the hindsight oracle
 @dataclass(frozen=True)
 class HindsightOraclePlanner:
-    """Knows the frontier's realised capacities (module docstring; an upper bound, not a policy).
+    """Knows the frontier's realised capacities (module docstring; a clairvoyant round, not a policy).
 
     Parameters
     ----------

@@ -18,8 +18,9 @@ policy             planner and setting
 ``greedy_remaining:F`` greedy spending ``F`` of the remaining budget
 ``constant:K``     ``K`` coupons each (3: standard RDS)
 ``random``         random coupons
-``oracle``         knows this round's realised capacities (an upper bound in
-                   the round, not a policy)
+``oracle``         knows this round's realised capacities (best in the round,
+                   not over the episode; the episode's upper bound is
+                   :func:`planning.simulation.hindsight.hindsight_bound`)
 ``robust:RISK``    risk-averse single round (cvxpy; slow)
 ================== ============================================================
 
@@ -149,9 +150,9 @@ def _one(text: str) -> PolicySpec:
     elif name in ("greedy_fixed", "greedy_remaining"):
         raise PlanningError(f"policy {name} needs a fraction, e.g. {name}:0.2")
     if name == "dp":
-        settings.update(
-            tables="pooled"
-        )  # one table per decision: per-sample tables cost D times more
+        # One table per decision (per-sample tables cost D times more). The episode's
+        # round cap reaches the DP's max_per_round through PlannerPolicy.for_settings.
+        settings.update(tables="pooled")
     label = name if not value else f"{name}:{value}"
     return PolicySpec(
         label,
