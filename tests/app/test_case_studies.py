@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("tunnel_vision.py", "tunnel_vision-quick.html"),
         ("calibrated_homophily.py", "calibrated_homophily-quick.html"),
+        ("priority_subgroups.py", "priority_subgroups-quick.html"),
         # these two fit models (about a minute each): in the slow suite
         pytest.param(
             "network_misspecified.py", "network_misspecified-quick.html", marks=pytest.mark.slow
