@@ -222,7 +222,7 @@ class RobustPlanner:
 class DPPlanner:
     """Population surrogate DP with the online spend decision (Pan et al.).
 
-    Every spend ``s <= budget`` is allocated greedily on the posterior-mean
+    Every spend ``s <= min(budget, max_per_round)`` is allocated greedily on the posterior-mean
     curves and scored, per scored posterior sample ``d``, as
     ``v_d(k) + gamma sum_m P_d(N = m | k) U_d(budget - s, m)``; the spend with
     the best ``risk`` of these scores is played and its score is the claimed value.
