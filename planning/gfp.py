@@ -137,6 +137,10 @@ FORMAT = "rdsplan-gfp-surrogate"
 _TINY = 1e-300
 #: Bounds refreshed exactly when a row's largest bound fails (before refreshing the whole row).
 REFRESH_TOP = 16
+#: Coupon levels first tabulated per unit, and how much deeper a unit's table grows
+#: when a greedy reaches its end (:class:`_Units`).
+START_DEPTH = 8
+DEEPEN = 4
 
 
 # --------------------------------------------------------------------------- the surrogate
@@ -534,29 +538,87 @@ def blas_threads(count: int | None = 1) -> Any:
 
 @dataclass
 class _Units:
-    """Per-unit tables of one or several frontiers (identical people merged).
+    """Per-unit tables of one or several frontiers (identical people merged), as deep as used.
 
-    ``gain[u, k] = S(k + 1)``, ``drop[u, k, j] = 1 - beta_j(k)``,
-    ``beta[u, k, j]``, ``caps[u]`` coupons each member may get, ``mult[u]``
+    Unit ``u``'s coupon levels ``k = 0 .. deep[u] - 1`` are rows
+    ``start[u] + k`` of flat tables (:meth:`at`): ``gain = S(k + 1)`` (or the
+    value curve), ``drop[:, j] = 1 - beta_j(k)`` and ``beta``. Every unit
+    starts :data:`START_DEPTH` levels deep and :meth:`deepen` tabulates more
+    levels of the units a greedy reaches (:data:`DEEPEN` times deeper, at
+    most ``depth``): a level's numbers are the same at any depth (cumulative
+    sums and products along ``k``), so the tables cost what the greedies use
+    instead of ``units x depth x J`` (``depth`` is often the whole budget).
+
+    ``caps[u]`` coupons each member may get (at most ``depth``), ``mult[u]``
     members. Units of problem ``p`` are ``offsets[p]:offsets[p+1]`` (in the
     order of their first member), its people ``people[p]:people[p+1]``;
     ``unit_of`` maps each person to its unit and ``rank`` is the person's
     position among its unit's members. A dummy unit (cap 0) is appended last.
+    ``source`` holds each unit's first member's survival, pmf, Laplace
+    summaries and value curves (``None`` without weights), to deepen from.
     """
 
     gain: np.ndarray
     drop: np.ndarray
     beta: np.ndarray
+    start: np.ndarray
+    deep: np.ndarray
+    used: int
     caps: np.ndarray
     mult: np.ndarray
     offsets: np.ndarray
     people: np.ndarray
     unit_of: np.ndarray
     rank: np.ndarray
+    depth: int
+    source: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 
-    @property
-    def depth(self) -> int:
-        return self.gain.shape[1]
+    def at(self, unit: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """Flat table rows of ``(unit, level)`` (levels past a unit's table: its last row)."""
+        return self.start[unit] + np.minimum(level, self.deep[unit] - 1)
+
+    def deepen(self, unit: np.ndarray, level: np.ndarray) -> bool:
+        """Tabulate ``unit[i]`` down to ``level[i]`` at least; whether any table grew."""
+        short = level >= self.deep[unit]
+        if not short.any():
+            return False
+        grow = np.unique(unit[short])
+        target = int(
+            min(self.depth, max(DEEPEN * int(self.deep[grow].max()), level[short].max() + 1))
+        )
+        S, Pm, A, G = self.source
+        gain, drop, beta = _level_tables(
+            S[grow], Pm[grow], A[grow], None if G is None else G[grow], target
+        )
+        need = self.used + grow.size * target
+        if need > self.gain.shape[0]:
+            size = max(need, 2 * self.gain.shape[0])
+            self.gain = np.concatenate([self.gain[: self.used], np.empty(size - self.used)])
+            pad = np.empty((size - self.used, self.drop.shape[1]))
+            self.drop = np.concatenate([self.drop[: self.used], pad])
+            self.beta = np.concatenate([self.beta[: self.used], pad])
+        rows = slice(self.used, need)
+        self.gain[rows] = gain.ravel()
+        self.drop[rows] = drop.reshape(-1, drop.shape[-1])
+        self.beta[rows] = beta.reshape(-1, beta.shape[-1])
+        self.start[grow] = self.used + np.arange(grow.size) * target
+        self.deep[grow] = target
+        self.used = need
+        return True
+
+
+def _level_tables(
+    S: np.ndarray, Pm: np.ndarray, A: np.ndarray, G: np.ndarray | None, depth: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``gain``, ``drop = 1 - beta`` and ``beta`` of levels ``0..depth-1``, ``(u, depth[, J])``."""
+    tau = backup_tables(S, Pm, A, depth)  # (u, depth+1, J)
+    powers = _powers(A, depth - 1)  # alpha^k, k < depth
+    # 1 - beta(k) = (tau(k) - tau(k+1)) / tau(k) = S(k+1) alpha^k (1 - alpha) / tau(k)
+    step = S[:, :depth, None] * powers * (1.0 - A[:, None, :])
+    head = tau[:, :-1]
+    drop = np.clip(np.where(head > _TINY, step / np.maximum(head, _TINY), 0.0), 0.0, 1.0)
+    gain = S[:, :depth] if G is None else G[:, :depth]
+    return gain, drop, 1.0 - drop
 
 
 def _unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -590,6 +652,8 @@ def _build_units(
 
     ``gains`` (``(N, L)`` value curves ``S w``, recruit weights) replace the
     immediate gains ``S(k + 1)``; the backup still uses ``survival``.
+    ``depth``: the most coupons a member may get; the tables start
+    :data:`START_DEPTH` levels deep (:class:`_Units`).
     """
     people = np.asarray(people, dtype=np.int64)
     N, J = alpha.shape
@@ -616,24 +680,36 @@ def _build_units(
     rank = np.empty(N, dtype=np.int64)
     rank[by_unit] = np.arange(N) - np.repeat(starts, mult)
     offsets = np.searchsorted(owner[first], np.arange(P + 1)).astype(np.int64)
-    S, Pm, A = survival[first], pmf[first], alpha[first]
-    tau = backup_tables(S, Pm, A, depth)  # (u, depth+1, J)
-    powers = _powers(A, depth - 1)  # alpha^k, k < depth
-    # 1 - beta(k) = (tau(k) - tau(k+1)) / tau(k) = S(k+1) alpha^k (1 - alpha) / tau(k)
-    step = S[:, :depth, None] * powers * (1.0 - A[:, None, :])
-    head = tau[:, :-1]
-    drop = np.clip(np.where(head > _TINY, step / np.maximum(head, _TINY), 0.0), 0.0, 1.0)
-    gain = S[:, :depth] if gains is None else gains[first, :depth]
+    source = (
+        survival[first],
+        pmf[first],
+        alpha[first],
+        None if gains is None else gains[first],
+    )
+    U = first.size
+    level = max(1, min(int(depth), START_DEPTH))
+    gain, drop, beta = _level_tables(*source, level)
+    used = U * level + 1  # the dummy's one row last: no gain, no drop
+    size = 2 * used
+    flat_gain, flat_drop, flat_beta = np.zeros(size), np.zeros((size, J)), np.ones((size, J))
+    flat_gain[: U * level] = gain.ravel()
+    flat_drop[: U * level] = drop.reshape(-1, J)
+    flat_beta[: U * level] = beta.reshape(-1, J)
     return _Units(
-        gain=np.concatenate([gain, np.zeros((1, depth))]),
-        drop=np.concatenate([drop, np.zeros((1, depth, J))]),
-        beta=np.concatenate([1.0 - drop, np.ones((1, depth, J))]),
+        gain=flat_gain,
+        drop=flat_drop,
+        beta=flat_beta,
+        start=np.arange(U + 1, dtype=np.int64) * level,
+        deep=np.append(np.full(U, level, dtype=np.int64), 1),
+        used=used,
         caps=np.append(np.minimum(caps[first], depth), 0).astype(np.int64),
         mult=np.append(mult, 1).astype(np.int64),
         offsets=offsets,
         people=people,
         unit_of=unit_of,
         rank=rank,
+        depth=max(1, int(depth)),
+        source=source,
     )
 
 
@@ -645,7 +721,7 @@ def _lazy_greedy(
     Parameters
     ----------
     units
-        Tables of the problems.
+        Tables of the problems (deepened in place as the greedies go).
     problem, spend
         ``(R,)`` each row's problem and coupons to hand out (at most the
         problem's total capacity).
@@ -662,8 +738,7 @@ def _lazy_greedy(
         ``(R, J)`` ``u = prod_i tau_ij(k_i)``.
     """
     R, J = coef.shape
-    dummy = units.gain.shape[0] - 1
-    depth = units.depth
+    dummy = units.caps.size - 1
     start = units.offsets[problem]
     width = units.offsets[problem + 1] - start
     n_max = int(width.max()) if R else 0
@@ -674,9 +749,9 @@ def _lazy_greedy(
     bound = np.empty((R, n_max))
     step = max(1, 1_000_000 // max(1, n_max * J))
     for lo in range(0, R, step):
-        at = index[lo : lo + step]
-        bound[lo : lo + step] = units.gain[at, 0] + np.einsum(
-            "rj,rnj->rn", coef[lo : lo + step], units.drop[at, 0]
+        at = units.start[index[lo : lo + step]]
+        bound[lo : lo + step] = units.gain[at] + np.einsum(
+            "rj,rnj->rn", coef[lo : lo + step], units.drop[at]
         )
     bound[units.caps[index] == 0] = -np.inf
 
@@ -688,7 +763,7 @@ def _lazy_greedy(
     B, K, U, C = bound[live], coupons[live], product[live], coef[live]
     imm, left, ix = immediate[live], spend[live].copy(), index[live]
     active = np.ones(live.size, dtype=bool)
-    caps, mult, gain, drop, beta = units.caps, units.mult, units.gain, units.drop, units.beta
+    caps, mult = units.caps, units.mult
     n_cand = min(n_max, REFRESH_TOP)
     cand = _top(B, n_cand)  # per row: the units refreshed first when its bound fails
 
@@ -707,8 +782,8 @@ def _lazy_greedy(
         view[pick, best] = -np.inf
         second = view.max(axis=1)
         unit = ix[ar, best]
-        level = np.minimum(K[ar, best] // mult[unit], depth - 1)
-        fresh = gain[unit, level] + np.einsum("rj,rj->r", C[ar] * U[ar], drop[unit, level])
+        row = units.at(unit, K[ar, best] // mult[unit])
+        fresh = units.gain[row] + np.einsum("rj,rj->r", C[ar] * U[ar], units.drop[row])
         fresh = np.where(np.isfinite(top), fresh, -np.inf)
         B[ar, best] = fresh
         ok = np.isfinite(top)
@@ -731,14 +806,16 @@ def _lazy_greedy(
             acc, who = np.concatenate([acc, miss]), np.concatenate([who, again])
         if acc.size:
             unit_a = ix[acc, who]
-            level_a = np.minimum(K[acc, who] // mult[unit_a], depth - 1)
-            imm[acc] += gain[unit_a, level_a]
-            U[acc] *= beta[unit_a, level_a]
+            row_a = units.at(unit_a, K[acc, who] // mult[unit_a])
+            imm[acc] += units.gain[row_a]
+            U[acc] *= units.beta[row_a]
             K[acc, who] += 1
             left[acc] -= 1
             room = K[acc, who] < caps[unit_a] * mult[unit_a]
-            nxt = np.minimum(K[acc, who] // mult[unit_a], depth - 1)
-            value = gain[unit_a, nxt] + np.einsum("rj,rj->r", C[acc] * U[acc], drop[unit_a, nxt])
+            nxt = K[acc, who] // mult[unit_a]
+            units.deepen(unit_a[room], nxt[room])
+            row_a = units.at(unit_a, nxt)
+            value = units.gain[row_a] + np.einsum("rj,rj->r", C[acc] * U[acc], units.drop[row_a])
             B[acc, who] = np.where(room, value, -np.inf)
         stuck = ar[~ok]  # nothing left to give (not for valid spends)
         done = active & (left <= 0)
@@ -773,10 +850,8 @@ def _refresh_some(B, K, U, C, ix, rows, cand, units: _Units) -> tuple[np.ndarray
     """
     r = rows[:, None]
     unit = ix[r, cand]
-    level = np.minimum(K[r, cand] // units.mult[unit], units.depth - 1)
-    value = units.gain[unit, level] + np.einsum(
-        "kj,ktj->kt", C[rows] * U[rows], units.drop[unit, level]
-    )
+    at = units.at(unit, K[r, cand] // units.mult[unit])
+    value = units.gain[at] + np.einsum("kj,ktj->kt", C[rows] * U[rows], units.drop[at])
     room = K[r, cand] < units.caps[unit] * units.mult[unit]
     B[r, cand] = np.where(room, value, -np.inf)
     best = B[rows].argmax(axis=1)
@@ -792,19 +867,22 @@ def _refresh_rows(B, K, U, C, ix, rows, units: _Units) -> None:
     gather per entry.
     """
     unit = ix[rows]  # (r, n)
-    level = np.minimum(K[rows] // units.mult[unit], units.depth - 1)
+    level = np.minimum(K[rows] // units.mult[unit], units.deep[unit] - 1)
     weights = C[rows] * U[rows]
     if units.offsets.size == 2:
         n = int(units.offsets[1])
         top = int(level[:, :n].max()) + 1
-        every = (weights @ units.drop[:n, :top].reshape(n * top, -1).T).reshape(rows.size, n, top)
+        every_unit = np.arange(n)
+        table = units.at(every_unit[:, None], np.arange(top)[None, :])  # (n, top)
+        every = (weights @ units.drop[table].reshape(n * top, -1).T).reshape(rows.size, n, top)
         value = np.full(level.shape, -np.inf)
         value[:, :n] = (
-            units.gain[np.arange(n), level[:, :n]]
+            units.gain[units.start[every_unit] + level[:, :n]]
             + np.take_along_axis(every, level[:, :n, None], axis=2)[..., 0]
         )
     else:
-        value = units.gain[unit, level] + np.einsum("rj,rnj->rn", weights, units.drop[unit, level])
+        at = units.start[unit] + level
+        value = units.gain[at] + np.einsum("rj,rnj->rn", weights, units.drop[at])
     room = K[rows] < units.caps[unit] * units.mult[unit]
     B[rows] = np.where(room, value, -np.inf)
 
@@ -1027,12 +1105,12 @@ def gfp_best(
         depth = max(1, int(min(length, caps[np.isin(owner, chunk)].max(), smax[chunk].max())))
         sel = np.concatenate([np.arange(offsets[p], offsets[p + 1]) for p in chunk])
         people = np.concatenate([[0], np.cumsum(sizes[chunk])])
-        units = _build_units(survival[sel], pmf[sel], alpha[sel], caps[sel], people, depth)
         counts = smax[chunk] + 1
         local = np.repeat(np.arange(chunk.size), counts)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         spend = np.arange(local.size) - np.repeat(first, counts)
         coef = gamma * surrogate.weights(remaining[chunk][local] - spend)
+        units = _build_units(survival[sel], pmf[sel], alpha[sel], caps[sel], people, depth)
         with blas_threads(1):
             coupons, immediate, product = _lazy_greedy(units, local, spend, coef)
         scores = immediate + np.sum(coef * (1.0 - product), axis=1)
