@@ -269,18 +269,22 @@ def _canonical(budget: int) -> int:
     return max(16, 1 << max(0, int(budget) - 1).bit_length())
 
 
-def _dp_table(pmf: np.ndarray, budget: int, gamma: float) -> np.ndarray:
-    """The population DP table of ``pmf`` covering ``budget`` (cached, canonical size)."""
+def _dp_table(
+    pmf: np.ndarray, budget: int, gamma: float, max_per_round: int | None = None
+) -> np.ndarray:
+    """The population DP table of ``pmf`` covering ``budget`` (cached, canonical size),
+    with every round's spend at most ``max_per_round``."""
     from planning.dp import surrogate_table
 
     size = _canonical(budget)
-    key = (np.ascontiguousarray(pmf).tobytes(), float(gamma), size)
+    cap = None if max_per_round is None or max_per_round >= size else int(max_per_round)
+    key = (np.ascontiguousarray(pmf).tobytes(), float(gamma), size, cap)
     with _TABLES_LOCK:
         table = _TABLES.get(key)
         if table is not None:
             _TABLES.move_to_end(key)
             return table
-    table = surrogate_table(pmf, size, gamma)
+    table = surrogate_table(pmf, size, gamma, max_per_round=cap)
     table.flags.writeable = False
     with _TABLES_LOCK:
         _TABLES[key] = table
@@ -304,7 +308,7 @@ class ThompsonPlanner:
     gamma : float
         Discount in ``(0, 1]``.
     max_per_round : int or None
-        Per-round spend cap (the DP table itself assumes none).
+        Per-round spend cap, in this round and in the DP table's later rounds.
     """
 
     gamma: float = 0.9
@@ -319,7 +323,7 @@ class ThompsonPlanner:
     def _draw(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator):
         pooled = inputs.require_pooled()
         d = int(rng.integers(inputs.n_samples))
-        return d, _dp_table(pooled[d], budget, float(self.gamma))
+        return d, _dp_table(pooled[d], budget, float(self.gamma), self.max_per_round)
 
     def decide(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator) -> Decision:
         from planning.online import allocation_scores, online_decision

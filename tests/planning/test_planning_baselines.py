@@ -119,6 +119,24 @@ def test_thompson_plans_for_one_drawn_sample():
     assert len(samples) > 3
 
 
+def test_thompson_with_a_round_cap_plans_with_the_capped_table():
+    """The drawn sample's DP table assumes the same cap in later rounds as in this one."""
+    inputs = inputs_for(4, samples=6)
+    d = int(np.random.default_rng(9).integers(6))
+    capped = surrogate_table(inputs.pooled_pmf[d], 16, 0.8, max_per_round=3)
+    np.testing.assert_array_equal(_dp_table(inputs.pooled_pmf[d], 15, 0.8, 3), capped)
+    assert not np.array_equal(capped, _dp_table(inputs.pooled_pmf[d], 15, 0.8))
+    decision = ThompsonPlanner(gamma=0.8, max_per_round=3).decide(
+        inputs, 15, np.random.default_rng(9)
+    )
+    expected = online_decision(inputs.survival[d], 15, capped, 0.8, caps=inputs.caps, max_spend=3)
+    np.testing.assert_array_equal(decision.allocation, expected.allocation)
+    assert decision.allocation.sum() <= 3
+    assert decision.value == pytest.approx(
+        allocation_scores(inputs.survival[d], 15, capped, 0.8, expected.allocation)[0], rel=1e-12
+    )
+
+
 def test_dp_tables_do_not_depend_on_what_was_planned_before():
     pmf = stats.poisson.pmf(np.arange(20), 1.4)
     small = _dp_table(pmf, 9, 0.9)
