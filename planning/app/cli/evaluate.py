@@ -144,7 +144,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print only JSON: the results and the budget-binding check",
+        help="print only JSON: the results and the budget-binding check (with --priority each "
+        "result adds weighted_mean, weighted_se, weighted_total_mean, weighted_total_se and "
+        "subgroups)",
     )
     parser.add_argument(
         "-o", "--output", type=Path, required=True, help=f"NetCDF file to write; {OUTPUT_NOTE}"

@@ -6,6 +6,8 @@ module                    holds
 ``settings``              :class:`EvaluationSettings` (the options of ``rdsplan evaluate``)
 ``policies``              policy names and how each planner is built (:func:`parse_policies`)
 ``models``                the pilot's fitted laws on coded frontiers (:class:`FittedLaws`)
+``weighted``              planning with a priority's recruit weights (:class:`WeightedLaws`)
+``scoring``               episodes scored by who was recruited (:class:`CodedPriority`)
 ``pilot``                 world, pilot study, fits and training, with their seeds
 ``executors``             serial, process and Dask executors (:func:`open_executor`)
 ``workflow``              :func:`evaluate_policies`

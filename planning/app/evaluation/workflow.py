@@ -72,7 +72,13 @@ class Evaluation:
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"results": [...], "budget_binding": [...]}`` (what ``--json`` prints)."""
+        """``{"results": [...], "budget_binding": [...]}`` (what ``--json`` prints).
+
+        ``results`` is :attr:`summary`: with a priority each row adds
+        ``weighted_mean``, ``weighted_se``, ``weighted_total_mean``,
+        ``weighted_total_se`` and ``subgroups``
+        (:func:`planning.app.evaluation.results.summarise`).
+        """
         return {"results": self.summary, "budget_binding": self.binding}
 
 
