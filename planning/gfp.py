@@ -714,7 +714,11 @@ def _build_units(
 
 
 def _lazy_greedy(
-    units: _Units, problem: np.ndarray, spend: np.ndarray, coef: np.ndarray
+    units: _Units,
+    problem: np.ndarray,
+    spend: np.ndarray,
+    coef: np.ndarray,
+    upper: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run one marginal greedy per row, all rows at once.
 
@@ -727,13 +731,20 @@ def _lazy_greedy(
         problem's total capacity).
     coef
         ``(R, J)`` ``gamma w(r - s)`` of each row.
+    upper
+        Optional ``(R,)`` upper bounds of the rows' scores
+        ``immediate + sum_j coef_j (1 - product_j)``. All rows advance one
+        coupon per step, so a row of spend ``s`` is done after ``s`` steps;
+        a row still running whose bound is below the best score of a done
+        row of its problem (or ``0``, the score of spend ``0``) cannot have
+        its problem's best score: it is dropped, with ``immediate = -inf``.
 
     Returns
     -------
     coupons : numpy.ndarray
         ``(R, max units)`` coupons per unit (columns beyond a problem's units are 0).
     immediate : numpy.ndarray
-        ``(R,)`` expected recruits of the row's allocation.
+        ``(R,)`` expected recruits of the row's allocation (``-inf``: dropped).
     product : numpy.ndarray
         ``(R, J)`` ``u = prod_i tau_ij(k_i)``.
     """
@@ -767,10 +778,25 @@ def _lazy_greedy(
     n_cand = min(n_max, REFRESH_TOP)
     cand = _top(B, n_cand)  # per row: the units refreshed first when its bound fails
 
+    if upper is not None:
+        lower = np.full(int(problem.max(initial=0)) + 1, -np.inf)
+        lower[problem[spend <= 0]] = 0.0
+
     def finish(rows: np.ndarray) -> None:
         coupons[live[rows]] = K[rows]
         immediate[live[rows]] = imm[rows]
         product[live[rows]] = U[rows]
+        active[rows] = False
+        if upper is None:
+            return
+        # Best scores of done rows per problem; running rows that cannot beat them stop here.
+        score = imm[rows] + np.sum(C[rows] * (1.0 - U[rows]), axis=1)
+        np.maximum.at(lower, problem[live[rows]], score)
+        running = np.flatnonzero(active)
+        beaten = running[upper[live[running]] < lower[problem[live[running]]]]
+        if beaten.size:
+            immediate[live[beaten]] = -np.inf
+            active[beaten] = False
 
     while live.size:
         full = bool(active.all())
@@ -821,9 +847,7 @@ def _lazy_greedy(
         done = active & (left <= 0)
         done[stuck] = True
         if done.any():
-            rows = np.flatnonzero(done)
-            finish(rows)
-            active[rows] = False
+            finish(np.flatnonzero(done))
             if active.sum() * 4 < active.size * 3 or not active.any():
                 keep = np.flatnonzero(active)
                 if keep.size == 0:
@@ -833,6 +857,42 @@ def _lazy_greedy(
                 imm, left, ix = imm[keep], left[keep], ix[keep]
                 active = np.ones(keep.size, dtype=bool)
     return coupons, immediate, product
+
+
+def _score_bounds(
+    survival: np.ndarray,
+    caps: np.ndarray,
+    people: np.ndarray,
+    smax: np.ndarray,
+    problem: np.ndarray,
+    spend: np.ndarray,
+    coef: np.ndarray,
+) -> np.ndarray:
+    r"""Upper bounds of ``Q`` for rows ``(problem, spend)`` (:func:`_lazy_greedy`'s ``upper``).
+
+    Any ``s`` coupons bring at most the sum of the ``s`` largest ``S_i(l)``
+    (``l <= min(cap_i, smax)``) of the problem's people, and the continuation
+    ``sum_j c_j (1 - u_j)`` is at most ``sum_j c_j`` (``0 <= u_j <= 1``). A
+    slack covering rounding (``1e-9`` relative, and the worst case of the
+    running sum of the ranked gains) keeps it a bound, so a row whose bound
+    is below a score cannot have the best score.
+    """
+    P = people.size - 1
+    owner = np.repeat(np.arange(P), np.diff(people))
+    depth = int(min(survival.shape[1], smax.max(initial=1)))
+    take = np.minimum(caps, smax[owner])  # levels of person i that any spend may use
+    mask = np.arange(depth)[None, :] < take[:, None]
+    gains = survival[:, :depth][mask]
+    group = np.broadcast_to(owner[:, None], mask.shape)[mask]
+    order = np.lexsort((-gains, group))
+    ranked = np.cumsum(gains[order])
+    count = np.bincount(group, minlength=P)
+    begin = np.concatenate([[0], np.cumsum(count)[:-1]])
+    base = np.concatenate([[0.0], ranked])  # base[begin[p] + s] - base[begin[p]]: top-s sum of p
+    immediate = base[begin[problem] + np.minimum(spend, count[problem])] - base[begin[problem]]
+    bound = immediate + coef.sum(axis=1)
+    rounding = 4.0 * np.finfo(np.float64).eps * ranked.size * float(base[-1])
+    return bound * (1.0 + 1e-9) + 1e-9 + rounding
 
 
 def _top(B: np.ndarray, count: int) -> np.ndarray:
@@ -1111,8 +1171,9 @@ def gfp_best(
         spend = np.arange(local.size) - np.repeat(first, counts)
         coef = gamma * surrogate.weights(remaining[chunk][local] - spend)
         units = _build_units(survival[sel], pmf[sel], alpha[sel], caps[sel], people, depth)
+        upper = _score_bounds(survival[sel], caps[sel], people, smax[chunk], local, spend, coef)
         with blas_threads(1):
-            coupons, immediate, product = _lazy_greedy(units, local, spend, coef)
+            coupons, immediate, product = _lazy_greedy(units, local, spend, coef, upper)
         scores = immediate + np.sum(coef * (1.0 - product), axis=1)
         for q, p in enumerate(chunk):
             row = first[q] + int(np.argmax(scores[first[q] : first[q] + counts[q]]))
