@@ -126,6 +126,8 @@ def test_budget_binding_check():
             "best_policy": "a",
             "best_spent": 1.0,
             "binds": True,
+            "max_excess_over_oracle": -20.0 * 0.9**0,
+            "under_oracle": True,
         }
     ]
     loose = budget_binding(
@@ -136,6 +138,28 @@ def test_budget_binding_check():
     assert not starved[0]["binds"]
     alone = budget_binding(_dataset({"a": 0.99}, {"a": 40}))
     assert alone[0]["oracle_spent"] is None and alone[0]["binds"]
+    assert "under_oracle" not in alone[0]
+    above = budget_binding(_dataset({"a": 1.0, "oracle": 1.0}, {"a": 61, "oracle": 60}))
+    assert above[0]["max_excess_over_oracle"] == 1.0 and not above[0]["under_oracle"]
+
+
+def test_the_oracle_row_is_the_hindsight_bound_and_every_policy_stays_under_it(serial):
+    from dataclasses import replace
+
+    from planning.app.evaluation.pilot import episode_seed, prepare
+    from planning.simulation.hindsight import hindsight_bound
+
+    settings = EvaluationSettings(**SMALL)
+    setup = prepare(settings)
+    episode = replace(setup.episode, initial_frontier=10)
+    oracle = serial.dataset["discounted"].sel(policy="oracle", frontier=10)
+    for e in range(settings.episodes):
+        seed = episode_seed(settings.seed, 10, e)
+        bound = hindsight_bound(setup.arrays, episode, seed, gammas=settings.gammas)
+        np.testing.assert_allclose(oracle.isel(episode=e).values, bound.discounted)
+    others = serial.dataset["discounted"].drop_sel(policy="oracle")
+    assert bool((others <= oracle + 1e-9).all())
+    assert all(b["under_oracle"] for b in serial.binding)
 
 
 def test_policy_names():
@@ -183,3 +207,19 @@ def test_dask_missing_is_a_clear_message(monkeypatch):
     with pytest.raises(PlanningError, match="--scheduler needs --executor dask"):
         with open_executor("serial", scheduler="tcp://localhost:1"):
             pass
+
+
+def test_without_a_round_cap_a_person_gets_at_most_what_the_pilot_gave_anyone():
+    from planning.app.evaluation.pilot import prepare
+
+    small = dict(scenario="homogeneous", gammas=[0.9], episodes=2, oracle_models=True)
+    setup = prepare(EvaluationSettings(**small, pilot_respondents=80, pilot_coupons=(1, 2, 4)))
+    assert setup.episode.max_per_round is None
+    assert setup.episode.person_cap == 4
+    assert any("at most 4 coupons per person" in note for note in setup.notes)
+    given = prepare(EvaluationSettings(**small, pilot_respondents=80, max_per_person=7))
+    assert given.episode.person_cap == 7
+    capped = prepare(
+        EvaluationSettings(**{**SMALL, "pilot_respondents": 80})
+    )  # tunnel: round cap 10
+    assert capped.episode.person_cap == 10

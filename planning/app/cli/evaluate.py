@@ -182,7 +182,10 @@ def _table(evaluation) -> str:
 
 
 def _binding(evaluation) -> str:
-    lines = ["budget binding (oracle and best policy spend at least 95% of the budget):"]
+    lines = [
+        "budget binding (the hindsight bound (oracle) and the best policy spend at least 95% "
+        "of the budget):"
+    ]
     for b in evaluation.binding:
         oracle = (
             "no oracle"
@@ -196,6 +199,11 @@ def _binding(evaluation) -> str:
             f"  gamma {b['gamma']:.2f}, frontier {b['frontier']}: {oracle}, best policy "
             f"{b['best_policy']} spends {100 * b['best_spent']:.0f}%: {verdict}"
         )
+        if b.get("under_oracle") is False:  # a bound exceeded is a bug, never a result
+            lines.append(
+                f"    WARNING: a policy beat the hindsight bound by {b['max_excess_over_oracle']:.3g} "
+                "recruits in an episode; please report this"
+            )
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ the pilot's respondents as the count model pools over its fitted respondents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -162,6 +162,32 @@ def _weighted(
     return WeightedLaws(model, restricted, pooled_weight(restricted, offspring, frame, samples))
 
 
+def _person_cap(
+    episode: EpisodeSettings, settings: EvaluationSettings, study: Any, notes: list[str]
+) -> EpisodeSettings:
+    """Without a round cap or ``--max-per-person``: at most what the pilot gave anyone.
+
+    The same default as ``rdsplan plan``. A pilot that gave at most ``k``
+    coupons says nothing about capacities beyond ``k``: a fitted law's tail
+    there is extrapolation, and planning deeper allocations on it wastes
+    coupons (in the calibrated world the fitted pooled law's mean was 6.1
+    against the true 2.2, and the DP then lost to constant-k).
+    """
+    if settings.max_per_person is not None or episode.max_per_round is not None:
+        return episode
+    if "coupons_issued" not in study.table:
+        return episode
+    issued = pd.to_numeric(study.table["coupons_issued"], errors="coerce").max()
+    if not np.isfinite(issued):
+        return episode
+    most = max(1, int(issued))
+    notes.append(
+        f"at most {most} coupons per person: the most any pilot respondent was given "
+        "(as rdsplan plan's default; --max-per-person to change)"
+    )
+    return replace(episode, max_per_person=most)
+
+
 def prepare(
     settings: EvaluationSettings, progress: Progress = lambda _: None, *, world: Any = None
 ) -> Setup:
@@ -235,6 +261,7 @@ def prepare(
         coupon_policy=RandomCoupons(tuple(settings.pilot_coupons)),
     )
     people = _pilot_cohort(arrays, study)
+    episode = _person_cap(episode, settings, study, notes)
     if settings.oracle_models:
         model: Any = TrueLaws.of(arrays, people, episode.budget)
         training = None

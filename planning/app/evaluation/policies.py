@@ -18,9 +18,10 @@ policy             planner and setting
 ``greedy_remaining:F`` greedy spending ``F`` of the remaining budget
 ``constant:K``     ``K`` coupons each (3: standard RDS)
 ``random``         random coupons
-``oracle``         knows this round's realised capacities (best in the round,
-                   not over the episode; the episode's upper bound is
-                   :func:`planning.simulation.hindsight.hindsight_bound`)
+``oracle``         the hindsight upper bound: what a planner that knew every
+                   realised capacity of the episode could at most recruit
+                   (:func:`planning.simulation.hindsight.hindsight_rounds`;
+                   a bound, not a policy)
 ``robust:RISK``    risk-averse single round (cvxpy; slow)
 ================== ============================================================
 

@@ -237,17 +237,25 @@ def budget_binding(
 ) -> list[dict[str, Any]]:
     """Whether the budget binds, per gamma and frontier size (DESIGN.md: check before comparing).
 
-    The budget binds when the hindsight oracle and the best policy (largest
-    mean discounted recruits, the oracle aside) both spend at least ``share``
-    of the budget on average: then more coupons would buy more recruits and
-    differences between planners reflect planning. Without an oracle among
-    the policies only the best policy is checked.
+    The ``oracle`` row is the episodes' hindsight upper bound
+    (:func:`planning.simulation.hindsight.hindsight_rounds`). The budget binds
+    when the bound and the best policy (largest mean discounted recruits, the
+    oracle aside) both spend at least ``share`` of the budget on average: then
+    more coupons would buy more recruits and differences between planners
+    reflect planning. A bound spending less proves the budget cannot bind.
+    Without an oracle among the policies only the best policy is checked.
+
+    Every policy must stay under the bound in every episode (the same random
+    numbers): ``max_excess_over_oracle`` is the largest excess of any policy's
+    discounted recruits over the bound's in one episode, ``under_oracle``
+    whether it is not positive.
 
     Returns
     -------
     list of dict
         Keys ``gamma``, ``frontier``, ``budget``, ``oracle_spent`` (share, or
-        None), ``best_policy``, ``best_spent`` (share) and ``binds``.
+        None), ``best_policy``, ``best_spent`` (share), ``binds``, and with an
+        oracle ``max_excess_over_oracle`` and ``under_oracle``.
     """
     budget = float(ds.attrs.get("budget", 0)) or float(ds["spent"].max())
     policies = [str(p) for p in ds["policy"].values]
@@ -262,17 +270,23 @@ def budget_binding(
             best_share = float(spent.sel(policy=best))
             oracle_share = float(spent.sel(policy=oracle)) if oracle in policies else None
             binds = best_share >= share and (oracle_share is None or oracle_share >= share)
-            out.append(
-                {
-                    "gamma": float(gamma),
-                    "frontier": int(frontier),
-                    "budget": int(budget),
-                    "oracle_spent": oracle_share,
-                    "best_policy": best,
-                    "best_spent": best_share,
-                    "binds": bool(binds),
-                }
-            )
+            row = {
+                "gamma": float(gamma),
+                "frontier": int(frontier),
+                "budget": int(budget),
+                "oracle_spent": oracle_share,
+                "best_policy": best,
+                "best_spent": best_share,
+                "binds": bool(binds),
+            }
+            if oracle in policies and len(policies) > 1:
+                per_episode = ds["discounted"].sel(sel)
+                excess = per_episode.sel(policy=[p for p in policies if p != oracle]) - (
+                    per_episode.sel(policy=oracle)
+                )
+                row["max_excess_over_oracle"] = float(excess.max())
+                row["under_oracle"] = bool(row["max_excess_over_oracle"] <= 1e-9)
+            out.append(row)
     return out
 
 

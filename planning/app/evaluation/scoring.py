@@ -137,6 +137,12 @@ class CodedPriority:
         index = codes[:, list(self.cell_fields)] @ self.cell_strides
         return self.cell_weights[index]
 
+    def max_weight(self) -> float:
+        """The largest weight any recruit can have (bounds weighted recruits by recruits)."""
+        if self.cell_weights is None:
+            return float(np.prod([table.max() for _, table in self.factors] or [1.0]))
+        return float(self.cell_weights.max())
+
     def membership(self, codes: NDArray[np.int64]) -> NDArray[np.bool_]:
         """``(recruit, subgroup)``: whether each recruit is in each subgroup."""
         codes = np.asarray(codes, dtype=np.int64)

@@ -35,6 +35,7 @@ from planning.app.evaluation.results import budget_binding, build_dataset, summa
 from planning.app.evaluation.scoring import CodedPriority
 from planning.app.evaluation.settings import EvaluationSettings
 from planning.simulation.arrays import ArrayWorld
+from planning.simulation.hindsight import hindsight_rounds
 from planning.simulation.planned import PlannerPolicy
 from planning.simulation.rounds import EpisodeSettings, EpisodeTable, run_episode
 
@@ -94,6 +95,13 @@ def play_chunk(
 ) -> tuple[np.ndarray, ...]:
     """Play episodes ``first .. first + count - 1`` of one policy (an executor task).
 
+    The hindsight oracle (a policy with ``hindsight=True``) is not played: its
+    rows are the episodes' hindsight upper bound
+    (:func:`planning.simulation.hindsight.hindsight_rounds`) under the same
+    random numbers, one coupon per recruit. With ``scoring`` its weighted
+    recruits are bounded by its recruits times the largest weight and each
+    subgroup's recruits by its recruits.
+
     Parameters
     ----------
     scoring : CodedPriority, optional
@@ -108,6 +116,13 @@ def play_chunk(
     subgroups : int array, shape (count, rounds, subgroup)
         Only with ``scoring``: recruits per subgroup and round.
     """
+    if getattr(policy, "hindsight", False):
+        seeds = [episode_seed(seed, frontier, e) for e in range(first, first + count)]
+        recruits, spend = hindsight_rounds(arrays, settings, seeds)
+        if scoring is None:
+            return recruits, spend
+        subgroups = np.repeat(recruits[:, :, None], len(scoring.labels), axis=2)
+        return recruits, spend, recruits * scoring.max_weight(), subgroups
     record = scoring is not None
     results = [
         run_episode(arrays, policy, settings, episode_seed(seed, frontier, e), record_codes=record)
