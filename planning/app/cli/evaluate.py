@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from planning.app.cli.common import OUTPUT_NOTE, CommandError, say
+from planning.app.cli.plan import add_priority_options, priority_of
 
 SCENARIOS = ("homogeneous", "calibrated", "tunnel", "network")
 
@@ -118,26 +119,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("binding", "original"),
         help="tunnel only: the calibration file's binding setting (default) or its original rates",
     )
-    parser.add_argument(
-        "--priority",
-        default=None,
-        metavar="FIELD=LEVEL:FACTOR,...",
-        help='weigh recruits by their covariates, e.g. "LOCAL=L2:3" (as rdsplan plan '
-        "--priority): every policy plans with the weights its planning models imply, and "
-        "the results add weighted recruits and recruits per subgroup, scored in the true world",
-    )
-    parser.add_argument(
-        "--priority-file",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="CSV table of covariate patterns and weights (as rdsplan plan --priority-file)",
-    )
-    parser.add_argument(
-        "--priority-rule",
-        choices=("first", "max"),
-        default=None,
-        help="overlapping rows of --priority-file: the first match (default) or the largest",
+    add_priority_options(
+        parser,
+        "every policy plans with the weights its planning models imply, and the results add "
+        "weighted recruits and recruits per subgroup, scored in the true world",
     )
     parser.add_argument("--plot", type=Path, help="figure to write (default: beside -o, .png)")
     parser.add_argument("--no-plot", action="store_true", help="write no figure")
@@ -209,7 +194,6 @@ def _binding(evaluation) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, write the NetCDF (and figure), print the table or the JSON."""
-    from planning.app.cli.plan import priority_of
     from planning.app.evaluation import (
         EvaluationSettings,
         evaluate_policies,

@@ -72,13 +72,31 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="plan even when the posterior's diagnostics failed",
     )
+    add_priority_options(
+        parser,
+        "levels as named in the data; needs the recruit-covariate model",
+    )
+    parser.add_argument(
+        "--coverage",
+        default=None,
+        metavar="SUBGROUP:N,...",
+        help="with --method robust: at least N expected recruits from each subgroup under "
+        'the risk measure, e.g. "SEX=F:10" (conditions joined by &); refused when '
+        "no plan can reach it",
+    )
+
+
+def add_priority_options(parser: argparse.ArgumentParser, effect: str) -> None:
+    """``--priority``, ``--priority-file`` and ``--priority-rule`` (read by :func:`priority_of`).
+
+    ``effect`` ends the help of ``--priority``: what the command does with it.
+    """
     parser.add_argument(
         "--priority",
         default=None,
         metavar="FIELD=LEVEL:FACTOR,...",
         help='weigh recruits by their covariates, e.g. "SEX=F:3,DRUG=yes:2": a recruit\'s '
-        "weight is the product of its levels' factors (1 for levels not named); "
-        "levels as named in the data; needs the recruit-covariate model",
+        "weight is the product of its levels' factors (1 for levels not named); " + effect,
     )
     parser.add_argument(
         "--priority-file",
@@ -94,14 +112,6 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         choices=("first", "max"),
         default=None,
         help="overlapping rows of --priority-file: the first match (default) or the largest",
-    )
-    parser.add_argument(
-        "--coverage",
-        default=None,
-        metavar="SUBGROUP:N,...",
-        help="with --method robust: at least N expected recruits from each subgroup under "
-        'the risk measure, e.g. "SEX=F:10" (conditions joined by &); refused when '
-        "no plan can reach it",
     )
 
 

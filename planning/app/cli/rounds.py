@@ -7,32 +7,8 @@ from pathlib import Path
 
 from planning.app.cli.common import add_data_options, load_study, report_reading, say
 from planning.app.cli.fit import FAMILIES
-from planning.app.cli.plan import METHODS
+from planning.app.cli.plan import METHODS, add_priority_options
 from planning.app.workflows import FitSettings, PlanRequest, refuse_overwrite
-
-
-def add_priority_options(parser: argparse.ArgumentParser) -> None:
-    """``--priority``, ``--priority-file`` and ``--priority-rule``, read as ``rdsplan plan`` reads them."""
-    parser.add_argument(
-        "--priority",
-        default=None,
-        metavar="FIELD=LEVEL:FACTOR,...",
-        help='weigh recruits by their covariates, e.g. "SEX=F:3,DRUG=yes:2" (as rdsplan plan '
-        "--priority); the report and round.json then show expected recruits by subgroup",
-    )
-    parser.add_argument(
-        "--priority-file",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="CSV table of covariate patterns and weights (as rdsplan plan --priority-file)",
-    )
-    parser.add_argument(
-        "--priority-rule",
-        choices=("first", "max"),
-        default=None,
-        help="overlapping rows of --priority-file: the first match (default) or the largest",
-    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--tune", type=int, default=1000, help="tuning steps per chain (default: 1000)"
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    add_priority_options(parser)
+    add_priority_options(
+        parser, "the report and round.json then show expected recruits by subgroup"
+    )
     parser.add_argument(
         "--allow-unconverged", action="store_true", help="plan even when the fit failed"
     )
