@@ -157,6 +157,29 @@ def test_the_dataset_and_summary_with_a_priority():
         )
 
 
+def test_with_a_priority_the_oracle_bounds_weighted_and_subgroup_recruits_and_the_figure_shows_them(
+    tmp_path,
+):
+    import matplotlib.image
+
+    from planning.app.evaluation import plot_results
+
+    result = evaluate_policies(
+        EvaluationSettings(**SMALL, policies=["greedy", "oracle"], priority="LOCAL=L2:3")
+    )
+    ds = result.dataset
+    for name in ("discounted", "weighted_discounted", "subgroup_discounted"):
+        assert bool((ds[name].sel(policy="greedy") <= ds[name].sel(policy="oracle") + 1e-9).all())
+    # the bound on weighted recruits: the bound's recruits times the largest weight (3)
+    np.testing.assert_allclose(
+        ds["weighted_discounted"].sel(policy="oracle"), 3 * ds["discounted"].sel(policy="oracle")
+    )
+    tall = matplotlib.image.imread(plot_results(ds, tmp_path / "weighted.png"))
+    plain = evaluate_policies(EvaluationSettings(**SMALL, policies=["greedy", "oracle"]))
+    short = matplotlib.image.imread(plot_results(plain.dataset, tmp_path / "plain.png"))
+    assert tall.shape[0] > 1.5 * short.shape[0]  # a second row: weighted discounted recruits
+
+
 def test_all_weights_one_gives_exactly_the_results_of_no_priority():
     policies = ["greedy", "dp", "thompson", "constant:3"]
     plain = evaluate_policies(EvaluationSettings(**SMALL, policies=policies))

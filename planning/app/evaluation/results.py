@@ -321,8 +321,9 @@ def load_results(path: str | os.PathLike) -> xr.Dataset:
 def plot_results(ds: xr.Dataset, path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Mean discounted recruits per policy against gamma, one panel per frontier size.
 
-    Error bars are two standard errors. Written atomically (PNG, or any
-    format matplotlib infers from the suffix).
+    With a priority a second row of panels shows the weighted discounted
+    recruits. Error bars are two standard errors. Written atomically (PNG, or
+    any format matplotlib infers from the suffix).
     """
     import matplotlib
 
@@ -334,30 +335,38 @@ def plot_results(ds: xr.Dataset, path: str | os.PathLike, *, title: str | None =
     rows = summarise(ds)
     frontiers = [int(f) for f in ds["frontier"].values]
     policies = [str(p) for p in ds["policy"].values]
+    panels = [("mean", "se", "discounted recruits (mean ± 2 SE)")]
+    if rows and "weighted_mean" in rows[0]:
+        panels.append(("weighted_mean", "weighted_se", "weighted discounted recruits"))
     fig, axes = plt.subplots(
-        1, len(frontiers), figsize=(4.2 * len(frontiers) + 2.5, 4.2), squeeze=False, sharey=True
+        len(panels),
+        len(frontiers),
+        figsize=(4.2 * len(frontiers) + 2.5, 4.2 * len(panels)),
+        squeeze=False,
+        sharey="row",
     )
     cmap = plt.get_cmap("tab20")
-    for j, frontier in enumerate(frontiers):
-        ax = axes[0, j]
-        for i, policy in enumerate(policies):
-            pts = [r for r in rows if r["policy"] == policy and r["frontier"] == frontier]
-            x = np.array([r["gamma"] for r in pts]) + (i - len(policies) / 2) * 0.002
-            ax.errorbar(
-                x,
-                [r["mean"] for r in pts],
-                yerr=[2 * np.nan_to_num(r["se"]) for r in pts],
-                marker="o",
-                ms=3,
-                lw=1,
-                capsize=2,
-                color=cmap(i % 20),
-                label=policy,
-            )
-        ax.set_xlabel("gamma")
-        ax.set_title(f"first frontier of {frontier}")
-        ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("discounted recruits (mean ± 2 SE)")
+    for k, (mean, se, label) in enumerate(panels):
+        for j, frontier in enumerate(frontiers):
+            ax = axes[k, j]
+            for i, policy in enumerate(policies):
+                pts = [r for r in rows if r["policy"] == policy and r["frontier"] == frontier]
+                x = np.array([r["gamma"] for r in pts]) + (i - len(policies) / 2) * 0.002
+                ax.errorbar(
+                    x,
+                    [r[mean] for r in pts],
+                    yerr=[2 * np.nan_to_num(r[se]) for r in pts],
+                    marker="o",
+                    ms=3,
+                    lw=1,
+                    capsize=2,
+                    color=cmap(i % 20),
+                    label=policy,
+                )
+            ax.set_xlabel("gamma")
+            ax.set_title(f"first frontier of {frontier}")
+            ax.grid(alpha=0.3)
+        axes[k, 0].set_ylabel(label)
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7, frameon=False)
     if title:
         fig.suptitle(title)
