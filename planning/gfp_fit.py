@@ -16,10 +16,11 @@ Fitted value iteration
 1. *States*: episodes are rolled out (:func:`planning.rollout.rollout`) under
    the fitted capacity and offspring laws with an exploring behaviour policy
    (a random spend of the round's limit, allocated greedily or at random);
-   every decision point ``(r, F)`` is a state. Every ``refresh_every``
-   iterations more states are added from rollouts of the current GFP policy
-   (with an ``epsilon`` share of exploring episodes), so the states follow
-   the planner's own visitation.
+   every decision point ``(r, F)`` is a state. Once the iteration has
+   converged on the states it has (below), or after ``refresh_every``
+   iterations on them, more states are added from rollouts of the current
+   GFP policy (with an ``epsilon`` share of exploring episodes), so the
+   states follow the planner's own visitation.
 2. *Targets*: ``y = max_s Q_{theta_t}(r, F, k_s)``, the deterministic backup
    of :mod:`planning.gfp` with exact Laplace summaries (one ``laplace`` call
    per recorded round, all states' greedy runs in one batched kernel).
@@ -27,7 +28,18 @@ Fitted value iteration
    L-BFGS-B with analytic gradients, warm-started at ``theta_t``.
 
 ``V(0, F) = V(r, {}) = 0`` hold by construction, so terminal states need no
-targets. The loss curve (the Bellman residual of ``theta_t`` on its own
+targets.
+
+Convergence: the Bellman residual of ``theta_t`` on its own targets falls
+fast from the warm start and then levels off at the surrogate's
+approximation error (on budget-200 worlds within 2-3 iterations of a
+refresh of the states; further iterations move it by a few percent, up or
+down). So the iteration on one pool of states has *converged* when that
+residual changed by less than ``tol`` (relative, :data:`TOL`) from the
+previous iteration on the same pool; then the states are refreshed, and
+after the last refresh (as many as a fixed schedule of ``iterations`` and
+``refresh_every`` has) the fit ends. ``iterations`` is the most it runs;
+``tol=0`` runs exactly ``iterations`` with a refresh every ``refresh_every``. The loss curve (the Bellman residual of ``theta_t`` on its own
 targets before each fit, and the residual after it) is kept in the
 surrogate's ``info``.
 
@@ -70,6 +82,10 @@ __all__ = [
     "gfp_policy",
     "surrogate_from_population_dp",
 ]
+
+
+#: Relative change of the Bellman residual under which value iteration has converged on a pool.
+TOL = 0.05
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
@@ -426,6 +442,7 @@ def fit_surrogate(
     iterations: int = 20,
     refresh_every: int = 5,
     refresh_episodes: int | None = None,
+    tol: float = TOL,
     epsilon: float = 0.2,
     maxiter: int = 50,
     ridge: float = 1e-6,
@@ -463,10 +480,18 @@ def fit_surrogate(
     episodes
         Exploring episodes of the first state pool.
     iterations
-        Value-iteration steps.
+        Most value-iteration steps (the fit stops earlier once converged, see ``tol``).
     refresh_every, refresh_episodes
-        Every ``refresh_every`` iterations, ``refresh_episodes`` (default
-        ``episodes // 2``) episodes of the current GFP policy add states.
+        ``refresh_episodes`` (default ``episodes // 2``) episodes of the
+        current GFP policy add states after ``refresh_every`` iterations on
+        one pool of states, or earlier once the iteration has converged on
+        it; ``(iterations - 1) // refresh_every`` refreshes at most.
+    tol
+        Convergence: the iteration has converged on a pool when its Bellman
+        residual (before the fit) changed by less than ``tol`` (relative)
+        from the previous iteration on the same pool. Then the pool is
+        refreshed, or, with no refresh left, the fit ends. ``0``: always
+        ``iterations`` steps with a refresh every ``refresh_every``.
     epsilon
         Exploring share of those episodes' decisions.
     maxiter, ridge
@@ -495,7 +520,9 @@ def fit_surrogate(
     GFPSurrogate
         ``info`` holds ``loss`` (mean squared error after each fit),
         ``bellman`` (before each fit: the previous surrogate against its own
-        backup), ``states``, the settings, the seed and the seconds taken.
+        backup), ``states``, the iterations that began with a refresh
+        (``refreshed``), why it stopped (``stopped``: ``"converged"`` or
+        ``"iterations"``), the settings, the seed and the seconds taken.
     """
     with limit_blas(blas_threads):
         return _fit_surrogate(
@@ -512,6 +539,7 @@ def fit_surrogate(
             iterations=iterations,
             refresh_every=refresh_every,
             refresh_episodes=refresh_episodes,
+            tol=tol,
             epsilon=epsilon,
             maxiter=maxiter,
             ridge=ridge,
@@ -539,6 +567,7 @@ def _fit_surrogate(
     iterations,
     refresh_every,
     refresh_episodes,
+    tol,
     epsilon,
     maxiter,
     ridge,
@@ -603,13 +632,22 @@ def _fit_surrogate(
         current = _initial(
             n_types, knots, float(budget), coder.fields, coder.levels, rng, identity, float(gamma)
         )
-    losses, bellman, sizes = [], [], []
+    losses, bellman, sizes, refreshed = [], [], [], []
+    every = int(refresh_every) if refresh_every else 0
+    refreshes = (int(iterations) - 1) // every if every else 0  # as many as a fixed schedule
+    on_pool, converged, stopped = 0, False, "iterations"
     for it in range(int(iterations)):
-        if it > 0 and refresh_every and it % int(refresh_every) == 0:
+        if it > 0 and (converged or (every and on_pool >= every)):
+            if not refreshes:
+                stopped = "converged"
+                break
             count = int(refresh_episodes or max(1, episodes // 2))
             pool = pool.merge(
                 collect(gfp_policy(current, gamma, offspring, epsilon=epsilon), count, False)
             )
+            refreshes -= 1
+            refreshed.append(it)
+            on_pool, converged = 0, False
         y = _targets(current, pool, offspring, gamma)
         data = FitData(pool.remaining, pool.counts, pool.sizes, y)
         before = float(np.mean((current.value(pool.remaining, pool.counts, pool.sizes) - y) ** 2))
@@ -617,6 +655,8 @@ def _fit_surrogate(
         bellman.append(before)
         losses.append(after)
         sizes.append(pool.n_states)
+        on_pool += 1
+        converged = on_pool >= 2 and abs(before - bellman[-2]) < float(tol) * bellman[-2]
         if progress is not None:
             progress(it, before, after)
     info = {
@@ -624,6 +664,9 @@ def _fit_surrogate(
         "loss": losses,
         "bellman": bellman,
         "states": sizes,
+        "refreshed": refreshed,
+        "stopped": stopped,
+        "iterations": len(losses),
         "seed": int(seed),
         "seconds": time.perf_counter() - started,
         "settings": {
@@ -636,6 +679,7 @@ def _fit_surrogate(
             "episodes": episodes,
             "iterations": iterations,
             "refresh_every": refresh_every,
+            "tol": float(tol),
             "epsilon": epsilon,
             "maxiter": maxiter,
             "ridge": ridge,

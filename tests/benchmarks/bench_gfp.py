@@ -12,7 +12,12 @@ share the cores):
 * one ``dp`` decision on the same inputs (its default settings: the pooled
   table at b = 300 built inside the decision, 32 scored samples), and the
   online part alone with the table prebuilt;
-* the ratio of GFP's decision time to the DP's.
+* the ratio of GFP's decision time to the DP's;
+* the training of GFP's surrogate as ``rdsplan evaluate`` runs it for one
+  gamma at budget 200 (the homogeneous world, models fitted to its pilot
+  study, ``planning.app.evaluation.pilot.train``): seconds, value
+  iterations, why it stopped, final loss and Bellman residual, states.
+  ``--no-training`` skips it; ``--scenario`` and ``--gamma`` choose another.
 
 Wall and CPU time of this process are both printed, with the load average:
 on shared cores the wall time can be well above the CPU time.
@@ -27,6 +32,7 @@ table of the pooled law and whose covariate weights ``H`` are drawn in
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 from collections.abc import Callable
@@ -55,7 +61,59 @@ def timed(fn: Callable[[], object], repeats: int = 5) -> tuple[float, float, obj
     return wall, cpu, result
 
 
+def training(scenario: str, gamma: float, budget: int = 200) -> None:
+    """Time one gamma's GFP training as the evaluation runs it (pilot fit not counted)."""
+    from planning.app.evaluation.pilot import prepare, train
+    from planning.app.evaluation.settings import EvaluationSettings
+
+    settings = EvaluationSettings(
+        scenario=scenario, budget=budget, gammas=(gamma,), frontiers=(10,)
+    )
+    started = time.perf_counter()
+    setup = prepare(settings)
+    fitted = time.perf_counter() - started
+    capacity, offspring = setup.training
+    parts = {
+        "initial": setup.initial_frame,
+        "budget": setup.episode.budget,
+        "capacity": capacity,
+        "offspring": offspring,
+        "length": setup.episode.person_cap,
+        "max_per_round": setup.episode.max_per_round,
+        "pooled": np.atleast_2d(setup.model.pooled_pmf).mean(axis=0),
+        "settings": settings,
+        "identity": f"bench-{scenario}",
+    }
+    start, start_cpu = time.perf_counter(), time.process_time()
+    surrogate, _ = train("gfp", gamma, 0, parts)
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    info = surrogate.info
+    print(
+        f"\nGFP training, {scenario} world, budget {budget}, gamma {gamma}, fitted models "
+        f"(pilot fit {fitted:.1f} s, not counted); "
+        f"os.getloadavg() = {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
+    print(f"{'':52s} {'wall s':>8s} {'cpu s':>8s}")
+    print(
+        f"{'GFP training (one gamma)':52s} {wall:8.1f} {cpu:8.1f}  "
+        f"{len(info['loss'])} iterations (at most {settings.gfp_iterations}, "
+        f"stopped: {info.get('stopped', 'iterations')}), final loss {info['loss'][-1]:.4f}, "
+        f"Bellman residual {info['bellman'][-1]:.4f}, {info['states'][-1]} states"
+    )
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-training", action="store_true", help="skip the training line")
+    parser.add_argument("--scenario", default="homogeneous", help="world of the training line")
+    parser.add_argument("--gamma", type=float, default=0.9, help="gamma of the training line")
+    args = parser.parse_args()
+    decisions()
+    if not args.no_training:
+        training(args.scenario, args.gamma)
+
+
+def decisions() -> None:
     rng = np.random.default_rng(2026)
     people, samples, length, budget, gamma = 200, 100, 10, 300, 0.9
     netsize = rng.lognormal(2.5, 0.8, 500)
