@@ -30,8 +30,7 @@ from planning import PlanningInputs, make_planner
 from planning.greedy import allocation_values
 from planning.priorities import Pattern, Priority, subgroup_probabilities
 from planning.simulation.branching import BranchingWorld
-from planning.simulation.capacity import LogLinearMean, NegativeBinomialCapacity
-from planning.simulation.offspring import CategoricalTransition, OffspringLaw
+from planning.simulation.scenarios import subgroup_world
 from rdsmodel.persistence import atomic_path, package_version
 
 REPORTS = Path(__file__).resolve().parent / "reports"
@@ -42,17 +41,8 @@ BUDGET, CAP = 40, 5
 
 
 def world() -> BranchingWorld:
-    """The study's world (as ``tests/planning/test_planning_priorities_study.py``)."""
-    law = OffspringLaw(
-        [
-            CategoricalTransition.inheritance("SEX", ["F", "M"], 0.7, [0.15, 0.85]),
-            CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4, [0.5, 0.5]),
-        ]
-    )
-    capacity = NegativeBinomialCapacity(
-        LogLinearMean(float(np.log(2.0)), {"SEX": {"F": -0.2}, "DRUG": {"yes": 0.3}}), 1.5
-    )
-    return BranchingWorld(capacity, law)
+    """The study's world: the ``subgroup`` scenario (women 15%, inheritance 0.7 on ``SEX``)."""
+    return subgroup_world()
 
 
 # ------------------------------------------------------------------------------- one round

@@ -36,6 +36,13 @@ scenario        world
                 population of ``max(3000, 4 * respondents)`` people with
                 homophily on ``community`` and ``injects`` and Pareto
                 degrees; coupons only reach not-yet-recruited neighbours.
+``subgroup``    A priority subgroup (issue: plan for whom a study reaches):
+                women (``SEX=F``) are 15% of the population and a recruit
+                keeps the recruiter's ``SEX`` with probability 0.7 (else a
+                population draw); ``DRUG`` (``yes``/``no``, half each,
+                ``rho = 0.4``); capacity negative binomial (dispersion 1.5)
+                with mean ``2 exp(-0.2 [F] + 0.3 [yes])``: women are a
+                little harder to reach. Made for ``--priority SEX=F:3``.
 =============== ===============================================================
 
 ``simulate_study(scenario, seed, respondents, **overrides)`` derives two
@@ -95,6 +102,7 @@ __all__ = [
     "network_world",
     "simulate_study",
     "simulate_study_detailed",
+    "subgroup_world",
     "tunnel_world",
 ]
 
@@ -166,6 +174,36 @@ def homogeneous_world(
         ]
     )
     return BranchingWorld(law, offspring, groups=[f"S{i}" for i in range(1, sites + 1)])
+
+
+def subgroup_world(
+    rng: np.random.Generator | int | None = None,
+    respondents: int = 500,
+    *,
+    share: float = 0.15,
+    rho: float = 0.7,
+    mean_capacity: float = 2.0,
+    dispersion: float = 1.5,
+) -> BranchingWorld:
+    """A priority subgroup: women are ``share`` of the population, inheriting ``SEX`` with ``rho``.
+
+    ``DRUG`` inherits with ``rho = 0.4`` (half each); capacity is negative
+    binomial with mean ``mean_capacity * exp(-0.2 [F] + 0.3 [yes])``.
+    ``rng`` and ``respondents`` are unused (uniform builder signature).
+    """
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"share must be in (0, 1), got {share}")
+    law = OffspringLaw(
+        [
+            CategoricalTransition.inheritance("SEX", ["F", "M"], rho, [share, 1.0 - share]),
+            CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4, [0.5, 0.5]),
+        ]
+    )
+    capacity = NegativeBinomialCapacity(
+        LogLinearMean(float(np.log(mean_capacity)), {"SEX": {"F": -0.2}, "DRUG": {"yes": 0.3}}),
+        dispersion,
+    )
+    return BranchingWorld(capacity, law)
 
 
 def calibrated_world(
@@ -380,6 +418,12 @@ SCENARIOS: Mapping[str, Scenario] = MappingProxyType(
             network_world,
             n_seeds=10,
         ),
+        "subgroup": Scenario(
+            "subgroup",
+            "a priority subgroup: women 15% of the population, inheritance 0.7 on SEX",
+            subgroup_world,
+            n_seeds=10,
+        ),
     }
 )
 
@@ -464,7 +508,7 @@ def simulate_study(
 
     Parameters
     ----------
-    scenario : {"homogeneous", "calibrated", "tunnel", "network"}
+    scenario : {"homogeneous", "calibrated", "tunnel", "network", "subgroup"}
     seed : int
         Same seed, same table (byte for byte through ``to_csv(index=False)``).
     respondents : int

@@ -304,21 +304,10 @@ def test_trivial_priorities():
 
 
 def _women_world():
-    """Women 15% of the population, inheritance 0.7 (as the priority case study's world)."""
-    from planning.simulation.branching import BranchingWorld
-    from planning.simulation.capacity import LogLinearMean, NegativeBinomialCapacity
-    from planning.simulation.offspring import CategoricalTransition, OffspringLaw
+    """Women 15% of the population, inheritance 0.7 (the ``subgroup`` scenario)."""
+    from planning.simulation.scenarios import subgroup_world
 
-    law = OffspringLaw(
-        [
-            CategoricalTransition.inheritance("SEX", ["F", "M"], 0.7, [0.15, 0.85]),
-            CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4, [0.5, 0.5]),
-        ]
-    )
-    capacity = NegativeBinomialCapacity(
-        LogLinearMean(float(np.log(2.0)), {"SEX": {"F": -0.2}, "DRUG": {"yes": 0.3}}), 1.5
-    )
-    return BranchingWorld(capacity, law)
+    return subgroup_world()
 
 
 @pytest.mark.slow

@@ -45,8 +45,7 @@ from planning import PlanningInputs, make_planner
 from planning.greedy import allocation_values
 from planning.priorities import Pattern, Priority, subgroup_probabilities
 from planning.simulation.branching import BranchingWorld
-from planning.simulation.capacity import LogLinearMean, NegativeBinomialCapacity
-from planning.simulation.offspring import CategoricalTransition, OffspringLaw
+from planning.simulation.scenarios import subgroup_world
 
 BUDGET, CAP = 40, 5
 PRIORITY = Priority.parse("SEX=F:3")
@@ -54,16 +53,7 @@ WOMEN = Pattern.parse("SEX=F")
 
 
 def world() -> BranchingWorld:
-    law = OffspringLaw(
-        [
-            CategoricalTransition.inheritance("SEX", ["F", "M"], 0.7, [0.15, 0.85]),
-            CategoricalTransition.inheritance("DRUG", ["yes", "no"], 0.4, [0.5, 0.5]),
-        ]
-    )
-    capacity = NegativeBinomialCapacity(
-        LogLinearMean(float(np.log(2.0)), {"SEX": {"F": -0.2}, "DRUG": {"yes": 0.3}}), 1.5
-    )
-    return BranchingWorld(capacity, law)
+    return subgroup_world()  # as the module docstring describes
 
 
 def truth(w: BranchingWorld, frontier: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

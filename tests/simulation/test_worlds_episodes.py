@@ -127,10 +127,16 @@ def test_tunnel_world_follows_the_calibration_file():
 
 
 def test_registry_and_world_options():
-    assert set(SCENARIOS) == {"homogeneous", "calibrated", "tunnel", "network"}
+    assert set(SCENARIOS) == {"homogeneous", "calibrated", "tunnel", "network", "subgroup"}
     assert "n_nodes" in SCENARIOS["network"].options
     assert make_world("calibrated").groups == ("S1", "S2", "S3", "S4")
     assert len(make_world("homogeneous", sites=2).groups) == 2
     assert SCENARIOS["tunnel"].default_seeds(10000) == 400
     with pytest.raises(TypeError, match="world options"):
         make_world("tunnel", sites=2)
+
+
+def test_the_command_line_offers_every_scenario():
+    from planning.app.cli.common import SCENARIO_NAMES
+
+    assert tuple(SCENARIOS) == SCENARIO_NAMES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SCENARIO_NAMES = ("homogeneous", "calibrated", "tunnel", "network")
+SCENARIO_NAMES = ("homogeneous", "calibrated", "tunnel", "network", "subgroup")
 
 
 def parent_positions(table: pd.DataFrame) -> np.ndarray:

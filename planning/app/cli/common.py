@@ -118,6 +118,12 @@ def interrupts_are_final(repeat: float = 0.2) -> Iterator[None]:
         raise FitInterrupted("Ctrl-C during the fit; nothing was written")
 
 
+#: The simulation scenarios' names, for ``--scenario`` (kept equal to
+#: :data:`planning.simulation.SCENARIOS` by a test; spelled out so that ``--help``
+#: does not import the simulator).
+SCENARIO_NAMES = ("homogeneous", "calibrated", "tunnel", "network", "subgroup")
+
+
 def say(*parts: Any) -> None:
     """Print progress to standard error, so standard output stays machine-readable."""
     print(*parts, file=sys.stderr, flush=True)

@@ -7,10 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from planning.app.cli.common import OUTPUT_NOTE, CommandError, say
+from planning.app.cli.common import OUTPUT_NOTE, SCENARIO_NAMES, CommandError, say
 from planning.app.cli.plan import add_priority_options, priority_of
-
-SCENARIOS = ("homogeneous", "calibrated", "tunnel", "network")
 
 
 def _floats(text: str) -> list[float]:
@@ -48,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "--scenario", choices=SCENARIOS, default="tunnel", help="world (default: tunnel)"
+        "--scenario", choices=SCENARIO_NAMES, default="tunnel", help="world (default: tunnel)"
     )
     parser.add_argument(
         "--budget",

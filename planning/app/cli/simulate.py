@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planning.app.cli.common import OUTPUT_NOTE, CommandError, say
+from planning.app.cli.common import OUTPUT_NOTE, SCENARIO_NAMES, CommandError, say
 
-SCENARIOS = ("homogeneous", "calibrated", "tunnel", "network")
 #: Largest study ``simulate`` writes: a million rows is a few dozen MB of CSV; a typo of
 #: a billion would hold the whole simulation in memory.
 MAX_RESPONDENTS = 1_000_000
@@ -25,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--scenario",
-        choices=SCENARIOS,
+        choices=SCENARIO_NAMES,
         default="calibrated",
         help="world to simulate (default: calibrated)",
     )
