@@ -33,7 +33,13 @@ from .fields import FieldSpec, fields_from_schema
 from .offspring import InheritanceOffspring
 from .params import InheritanceParams, config_json
 from .priors import as_jsonable, merge_priors
-from .transitions import CategoricalCounts, NumericMoments, encode_pairs, missing_report
+from .transitions import (
+    CategoricalCounts,
+    NumericMoments,
+    choose_matrix_fields,
+    encode_pairs,
+    missing_report,
+)
 from .tree import RecruitmentForest
 
 __all__ = ["CovariateModel"]
@@ -91,6 +97,25 @@ class CovariateModel(HoldsPosterior):
         values are always marginalised. See :attr:`missing_report`.
     numeric_bins : int
         Quantile bins per numeric field for the offspring model's ``laplace``.
+    transitions : {"mixture", "matrix", "auto"} or mapping
+        The recruit law of categorical fields. ``"mixture"`` (default): the
+        inheritance mixture above. ``"matrix"``: a full transition matrix
+        ``P(c | p) = T[p, c]`` for every categorical field, each row with a
+        Dirichlet prior centred on the pooled recruit law and worth
+        ``transition_prior`` recruits
+        (:func:`rdsmodel.covariates.transitions.matrix_prior`) and drawn from
+        its exact conjugate posterior ``Dirichlet(prior + counts)`` with
+        numpy, seeded from the fit's seed (no MCMC for ``T``); only pairs
+        with both values observed inform ``T``. ``"auto"``: the matrix for
+        fields with at most 5 levels and at least 10 fully observed pairs
+        per level, the mixture otherwise
+        (:func:`rdsmodel.covariates.transitions.choose_matrix_fields`). A
+        mapping ``{field: "matrix" | "mixture"}`` chooses per field (others:
+        mixture). Not with latent classes (``"auto"`` then keeps the
+        mixture). The mixture's ``rho`` and ``pi`` of a matrix field are still
+        sampled and kept in the posterior for comparison; the law uses ``T``.
+    transition_prior : float
+        Weight of the matrix rows' prior, in recruits per row (default 1).
 
     Attributes
     ----------
@@ -111,6 +136,8 @@ class CovariateModel(HoldsPosterior):
         priors: Mapping[str, Mapping[str, float]] | None = None,
         missing: Literal["marginalise", "level"] = "marginalise",
         numeric_bins: int = 5,
+        transitions: Literal["mixture", "matrix", "auto"] | Mapping[str, str] = "mixture",
+        transition_prior: float = 1.0,
         spec: Mapping[str, Any] | None = None,
     ) -> None:
         if int(latent_classes) != latent_classes or latent_classes < 0 or latent_classes == 1:
@@ -130,6 +157,13 @@ class CovariateModel(HoldsPosterior):
         self.priors = merge_priors(priors)
         self.missing = missing
         self.numeric_bins = int(numeric_bins)
+        if not float(transition_prior) > 0:
+            raise ModelError(f"transition_prior must be positive, got {transition_prior!r}")
+        self.transitions = (
+            dict(transitions) if isinstance(transitions, Mapping) else str(transitions)
+        )
+        self.transition_prior = float(transition_prior)
+        self.matrix_fields: list[str] = []
         self.idata = None
         self.model = None
         self._meta: persistence.PosteriorMeta | None = None
@@ -170,6 +204,12 @@ class CovariateModel(HoldsPosterior):
             )
         self._level_weights = self.counts.recruiter_level_weights(self.fields).tolist()
         self._n_pairs = int(self.pairs.n_pairs)
+        try:
+            self.matrix_fields = choose_matrix_fields(
+                self.fields, self.counts, self.transitions, latent_classes=self.latent_classes
+            )
+        except ValueError as err:
+            raise ModelError(str(err)) from None
 
     def _restore(self, spec: Mapping[str, Any]) -> None:
         """Set what the data would have given from the spec of a saved fit (no pairs: it cannot refit)."""
@@ -180,18 +220,22 @@ class CovariateModel(HoldsPosterior):
         self.missing_report = report[[c for c in _REPORT_COLUMNS if c in report.columns]]
         self._level_weights = spec.get("recruiter_level_weights")
         self._n_pairs = spec.get("n_pairs")
+        self.matrix_fields = list(spec.get("matrix_fields", []))
         self.pairs = self.counts = self.moments = self.forest = None
 
     @property
     def spec(self) -> dict[str, Any]:
         """The data-derived part of the model a saved fit needs to be rebuilt without the data."""
-        return {
+        out = {
             "fields": [s.to_dict() for s in self.fields],
             "schema": self._schema,
             "recruiter_level_weights": self._level_weights,
             "n_pairs": self._n_pairs,
             "missing_report": self.missing_report.to_dict("records"),
         }
+        if self.matrix_fields:
+            out["matrix_fields"] = list(self.matrix_fields)
+        return out
 
     @property
     def init_kwargs(self) -> dict[str, Any]:
@@ -203,6 +247,8 @@ class CovariateModel(HoldsPosterior):
             "priors": as_jsonable(self.priors),
             "missing": self.missing,
             "numeric_bins": self.numeric_bins,
+            "transitions": self.transitions,
+            "transition_prior": self.transition_prior,
             "spec": self.spec,
         }
 
@@ -237,6 +283,17 @@ class CovariateModel(HoldsPosterior):
             "recruiter_level_weights": self._level_weights,
             "n_pairs": self._n_pairs,
             "missing_report": self.missing_report.to_dict("records"),
+            **self._matrix_config(),
+        }
+
+    def _matrix_config(self) -> dict[str, Any]:
+        """The transition settings in the configuration (absent for the default, so it stays as before)."""
+        if self.transitions == "mixture" and not self.matrix_fields:
+            return {}
+        return {
+            "transitions": self.transitions,
+            "transition_prior": self.transition_prior,
+            "matrix_fields": list(self.matrix_fields),
         }
 
     # -- build and fit -------------------------------------------------------------------------
@@ -299,7 +356,10 @@ class CovariateModel(HoldsPosterior):
             ``posterior`` (dims ``field``, ``level``, ``numeric``, ``class``),
             ``sample_stats``, ``log_likelihood``, ``posterior_predictive`` and
             ``observed_data`` (``transitions`` [field, parent_level, level] and
-            ``parent_missing`` [field, level] counts).
+            ``parent_missing`` [field, level] counts). With matrix fields the
+            posterior adds ``transition`` [matrix_field, parent_level, level]
+            and ``transition_population`` [matrix_field, level], exact
+            conjugate draws (one per chain and draw) seeded from ``seed``.
         """
         from .sampling import finish_idata, run_sampler
 

@@ -13,6 +13,10 @@ the recruit's class ``Z'``):
   ``P(X'_f = c | x, Z'=z) = rho_{f,x_f} 1[c = x_f] + (1 - rho_{f,x_f}) pi_{z,f}(c)``;
   a missing recruiter value is replaced by the population law
   ``sum_z w_z pi_{z,f}`` (with ``missing="level"`` a missing value is a level);
+* categorical field ``f`` with a full transition matrix (``transitions="matrix"``,
+  no latent classes): ``P(X'_f = c | x) = T_f[x_f, c]``; a missing recruiter
+  value is replaced by the recruiters' population law ``q_f`` (``pi[:, 0, f]``),
+  so the recruit's law is ``sum_p q_f(p) T_f[p, c]``;
 * numeric field ``g``: ``t(X'_g) ~ N(a_g + b_g t(x_g), sigma_g)`` on the modelling
   scale ``t`` (log when the field is positive); a missing recruiter value gives
   ``N(a_g + b_g m_g, sqrt(sigma_g^2 + b_g^2 v_g))`` with the population mean
@@ -48,7 +52,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from rdsmodel.laws.inheritance import draw_categorical, laplace_table, sample_inheritance
+from rdsmodel.laws.inheritance import (
+    draw_categorical,
+    laplace_matrix,
+    laplace_table,
+    sample_inheritance,
+    sample_transition,
+)
 
 from .fields import MISSING_LABEL, FieldSpec, category_codes
 from .params import InheritanceParams
@@ -143,6 +153,7 @@ class InheritanceOffspring:
         class_rho: float = 0.0,
         class_pi: Mapping[str, Sequence[Sequence[float]]] | None = None,
         numeric_bins: int = 5,
+        transition: Mapping[str, Sequence[Sequence[float]]] | None = None,
     ) -> InheritanceOffspring:
         """Build a single-sample law from given values (simulation, tests, scenarios).
 
@@ -159,6 +170,12 @@ class InheritanceOffspring:
         class_weight, class_rho, class_pi : optional
             Latent classes: class law, class persistence and per field a
             ``(Z, K)`` array of class-specific level laws.
+        transition : mapping, optional
+            Per categorical field a full ``(K, K)`` transition matrix
+            ``T[p, c] = P(c | p)`` (rows summing to one), replacing ``rho``
+            for that field (``rho`` may then omit it); ``pi`` is then the
+            recruiters' population law used for a missing recruiter value
+            (default uniform). Not with latent classes.
         """
         cat = [s for s in fields if s.is_categorical]
         num = [s for s in fields if not s.is_categorical]
@@ -166,9 +183,24 @@ class InheritanceOffspring:
         Z = 1 if class_weight is None else len(class_weight)
         r = np.zeros((1, len(cat), L))
         p = np.zeros((1, Z, len(cat), L))
+        given = dict(transition or {})
+        unknown = sorted(set(given) - {s.name for s in cat})
+        if unknown:
+            raise ValueError(f"transition names unknown or non-categorical field(s) {unknown}")
+        T = np.zeros((1, len(cat), L, L)) if given else None
         for k, spec in enumerate(cat):
             K = spec.n_levels
-            r[0, k, :K] = np.broadcast_to(np.asarray(rho[spec.name], dtype=float), (K,))
+            if spec.name in given:
+                m = np.asarray(given[spec.name], dtype=float)
+                if m.shape != (K, K) or (m < 0).any() or not np.allclose(m.sum(axis=1), 1.0):
+                    raise ValueError(
+                        f"transition[{spec.name!r}] must be a ({K}, {K}) matrix of nonnegative rows "
+                        "summing to one"
+                    )
+                T[0, k, :K, :K] = m
+                r[0, k, :K] = np.diag(m)
+            else:
+                r[0, k, :K] = np.broadcast_to(np.asarray(rho[spec.name], dtype=float), (K,))
             if class_pi is not None and spec.name in class_pi:
                 p[0, :, k, :K] = np.asarray(class_pi[spec.name], dtype=float).reshape(Z, K)
             elif pi is not None and spec.name in pi:
@@ -190,6 +222,8 @@ class InheritanceOffspring:
             intercept=reg[None, :, 0],
             slope=reg[None, :, 1],
             sigma=reg[None, :, 2],
+            transition=T,
+            matrix_fields=tuple(k for k, s in enumerate(cat) if s.name in given),
         )
         return cls(fields, params, numeric_bins=numeric_bins)
 
@@ -437,6 +471,9 @@ class InheritanceOffspring:
         G = np.empty((S, Z, J, len(self._cat), L + 1))
         # sum_c P(c | p) exp(-H[j, f, c]) per recruiter level p (the law module's exact factor)
         G[..., :L] = laplace_table(P.rho[:, None], P.pi, Ec).transpose(0, 1, 3, 2, 4)
+        if P.matrix_fields:  # sum_c T[p, c] exp(-H[j, f, c]) for the matrix fields (Z == 1)
+            for f in P.matrix_fields:
+                G[:, 0, :, f, :L] = laplace_matrix(P.transition[:, f], Ec[f])  # (S, J, L)
         G[..., L] = np.einsum("sfp,szjfp->szjf", P.population(), G[..., :L])
         logG = np.log(np.maximum(G, _TINY)).transpose(3, 4, 0, 1, 2).reshape(-1, S * Z * J)
         log_cat = (self._onehot(codes, L + 1) @ logG).reshape(n_par, S, Z, J).transpose(1, 2, 0, 3)
@@ -546,8 +583,11 @@ class InheritanceOffspring:
             miss = pc < 0
             if miss.any():
                 pc[miss] = draw_categorical(population[j, :K], rng, int(miss.sum()))
-            pi = P.pi[0, 0, j, :K] if Z == 1 else P.pi[0, z_child, j, :K]  # (K,) or (N, K)
-            child = sample_inheritance(pc[parent], P.rho[0, j, :K], pi, rng)
+            if j in P.matrix_fields:
+                child = sample_transition(pc[parent], P.transition[0, j, :K, :K], rng)
+            else:
+                pi = P.pi[0, 0, j, :K] if Z == 1 else P.pi[0, z_child, j, :K]  # (K,) or (N, K)
+                child = sample_inheritance(pc[parent], P.rho[0, j, :K], pi, rng)
             labels = np.array(
                 [None if v == MISSING_LABEL else v for v in spec.levels], dtype=object
             )

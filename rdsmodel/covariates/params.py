@@ -16,9 +16,17 @@ latent classes, ``G`` numeric fields):
 ``intercept``      (S, G)           numeric regression on the modelling scale
 ``slope``          (S, G)
 ``sigma``          (S, G)
+``transition``     (S, F, L, L)     full transition matrices ``T[p, c]`` (or None)
 =================  ===============  =====================================================
 
 Without latent classes ``Z = 1``, ``class_weight = 1`` and ``class_rho = 0``.
+
+Fields following a full transition matrix (``transitions="matrix"``; their
+positions among the categorical fields in ``matrix_fields``) have their law
+in ``transition``; for them ``rho[:, f, p]`` holds the matrix's diagonal
+``T[p, p]`` (the "stay" probability, for reports) and ``pi[:, 0, f]`` the
+recruiters' population law (used for a recruiter whose value is missing).
+:meth:`InheritanceParams.kernel` gives every field's ``P(c | p)``.
 """
 
 from __future__ import annotations
@@ -48,10 +56,17 @@ class InheritanceParams:
     intercept: np.ndarray
     slope: np.ndarray
     sigma: np.ndarray
+    transition: np.ndarray | None = None
+    matrix_fields: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         S = self.rho.shape[0]
-        for name in ("pi", "class_weight", "class_rho", "intercept", "slope", "sigma"):
+        object.__setattr__(self, "matrix_fields", tuple(int(f) for f in self.matrix_fields))
+        if self.matrix_fields and self.transition is None:
+            raise ValueError("matrix_fields need the transition matrices")
+        if self.matrix_fields and self.n_classes != 1:
+            raise ValueError("full transition matrices are not available with latent classes")
+        for name in self._sampled():
             if getattr(self, name).shape[0] != S:
                 raise ValueError(
                     f"parameter {name!r} has {getattr(self, name).shape[0]} samples, rho has {S}"
@@ -67,16 +82,49 @@ class InheritanceParams:
         """int: number of latent classes (1 without classes)."""
         return int(self.pi.shape[1])
 
+    def _sampled(self) -> tuple[str, ...]:
+        """Names of the arrays with a leading sample axis."""
+        names = ("pi", "class_weight", "class_rho", "intercept", "slope", "sigma")
+        return (*names, "transition") if self.transition is not None else names
+
     def take(self, index: np.ndarray | Sequence[int]) -> InheritanceParams:
         """The samples at ``index``."""
         idx = np.asarray(index, dtype=np.int64)
-        return InheritanceParams(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
+        arrays = {k: getattr(self, k)[idx] for k in ("rho", *self._sampled())}
+        return InheritanceParams(**arrays, matrix_fields=self.matrix_fields)
 
     def mean(self) -> InheritanceParams:
         """Posterior-mean parameters as a single sample."""
-        return InheritanceParams(
-            **{k: getattr(self, k).mean(axis=0, keepdims=True) for k in self.__dataclass_fields__}
-        )
+        arrays = {
+            k: getattr(self, k).mean(axis=0, keepdims=True) for k in ("rho", *self._sampled())
+        }
+        return InheritanceParams(**arrays, matrix_fields=self.matrix_fields)
+
+    def kernel(self) -> np.ndarray:
+        """(S, F, L, L): every categorical field's ``P(c | p)`` (no latent classes).
+
+        The mixture ``rho_p 1[c = p] + (1 - rho_p) pi(c)`` for mixture fields,
+        ``T[p, c]`` for the fields in ``matrix_fields``.
+        """
+        if self.n_classes != 1:
+            raise ValueError("kernel() is for models without latent classes")
+        return self.apply_matrices(transition_matrix(self.rho, self.pi[:, 0]))
+
+    def apply_matrices(self, kernel: np.ndarray) -> np.ndarray:
+        """``kernel`` (S, F, L, L) with the matrix fields' rows replaced by ``T`` (in place; returned)."""
+        if self.matrix_fields:
+            idx = list(self.matrix_fields)
+            kernel[:, idx] = self.transition[:, idx]
+        return kernel
+
+    def apply_matrix_marginals(self, marginal: np.ndarray) -> np.ndarray:
+        """Recruit laws (S, F, L) with an unknown recruiter, matrix fields set to ``sum_p q(p) T[p, c]`` (in place)."""
+        if self.matrix_fields:
+            idx = list(self.matrix_fields)
+            marginal[:, idx] = np.einsum(
+                "sfp,sfpc->sfc", self.pi[:, 0, idx], self.transition[:, idx]
+            )
+        return marginal
 
     def population(self) -> np.ndarray:
         """(S, F, L): the population level law ``sum_z w(z) pi_z``, used for missing recruiters."""
@@ -118,6 +166,19 @@ class InheritanceParams:
             intercept, slope, sigma = flat("intercept"), flat("slope"), flat("sigma")
         else:
             intercept = slope = sigma = np.zeros((S, 0))
+        transition, matrix_fields = None, ()
+        if "transition" in posterior:
+            names = [s.name for s in cat]
+            matrix_fields = tuple(names.index(str(n)) for n in posterior["matrix_field"].values)
+            given = np.nan_to_num(flat("transition"))  # (S, M, L, L)
+            population = np.nan_to_num(flat("transition_population"))  # (S, M, L)
+            transition = np.zeros((S, F, L, L))
+            idx = list(matrix_fields)
+            transition[:, idx] = given
+            rho = rho.copy()
+            rho[:, idx] = np.einsum("smpp->smp", given)
+            pi = pi.copy()
+            pi[:, 0, idx] = population
         return cls(
             rho=rho,
             pi=pi,
@@ -126,6 +187,8 @@ class InheritanceParams:
             intercept=intercept,
             slope=slope,
             sigma=sigma,
+            transition=transition,
+            matrix_fields=matrix_fields,
         )
 
 
@@ -157,9 +220,10 @@ def pair_log_likelihood(
     for start in range(0, S, chunk):
         sl = slice(start, min(S, start + chunk))
         rho, pi = params.rho[sl], params.pi[sl, 0]
+        part = params.take(np.arange(sl.start, sl.stop)) if params.matrix_fields else params
         with np.errstate(divide="ignore"):
-            logP = np.log(transition_matrix(rho, pi))  # (s, F, L, L)
-            logM = np.log(marginal_recruit(rho, pi))  # (s, F, L)
+            logP = np.log(part.apply_matrices(transition_matrix(rho, pi)))  # (s, F, L, L)
+            logM = np.log(part.apply_matrix_marginals(marginal_recruit(rho, pi)))  # (s, F, L)
         # One extra recruiter slot (L) for "missing" and one recruit slot (L) for "dropped".
         table = np.zeros((logP.shape[0], len(cat), L + 1, L + 1))
         table[:, :, :L, :L] = logP

@@ -12,6 +12,13 @@ with ``m_f`` the match rate among pairs with both values observed. The naive
 estimate assumes a uniform ``pi_f``; the model's ``rho_f`` does not, so the two
 differ when the levels are unbalanced.
 
+A field modelled by a full transition matrix (``transitions="matrix"`` or
+``"auto"``) has no ``rho``: its row reports the matrix's **stay
+probability** ``sum_p w_p T[p, p]`` (the diagonal averaged over the
+recruiter levels' shares ``w`` among fully observed pairs, as ``rho`` is
+with ``rho_by_level``) and ``law`` says ``"matrix"``; its predictive checks
+replicate the tables from ``T``.
+
 Posterior predictive checks compare, per field, the observed match rate and
 the observed level distribution of recruits with the central 99% interval of
 their replicates (the ``posterior_predictive`` tables); an observed value
@@ -87,7 +94,8 @@ def homophily_summary(
     pandas.DataFrame
         One row per categorical field: ``field``, ``levels``, ``pairs`` (both
         values observed), ``match_rate``, ``naive``, ``mean``, ``sd``,
-        ``hdi_low``, ``hdi_high``, ``r_hat``, ``ess_bulk``.
+        ``hdi_low``, ``hdi_high``, ``r_hat``, ``ess_bulk``, ``law``
+        (``"mixture"``, or ``"matrix"``: then the row is the stay probability).
     """
     import arviz as az
 
@@ -107,16 +115,19 @@ def homophily_summary(
                 "hdi_high",
                 "r_hat",
                 "ess_bulk",
+                "law",
             ]
         )
     trans, _ = _observed_tables(idata, data, config)
-    rho = idata.posterior["rho"]
-    hdi = az.hdi(rho, hdi_prob=hdi_prob)["rho"]
+    rho = _stay(idata.posterior, config)
+    stays = rho.to_dataset(name="rho")
+    hdi = az.hdi(stays, hdi_prob=hdi_prob)["rho"]
     from rdsmodel.diagnostics.convergence import quiet_arviz
 
     with quiet_arviz():  # one chain: R-hat is NaN, reported by the checks
-        rhat = az.rhat(idata.posterior, var_names=["rho"])["rho"]
-    ess = az.ess(idata.posterior, var_names=["rho"], method="bulk")["rho"]
+        rhat = az.rhat(stays, var_names=["rho"])["rho"]
+    ess = az.ess(stays, var_names=["rho"], method="bulk")["rho"]
+    matrix = set(config.get("matrix_fields", []))
     rows = []
     for k, spec in enumerate(cat):
         K = _real_levels(spec)
@@ -138,9 +149,26 @@ def homophily_summary(
                 "hdi_high": float(hdi.isel(field=k).sel(hdi="higher")),
                 "r_hat": float(rhat.isel(field=k)),
                 "ess_bulk": float(ess.isel(field=k)),
+                "law": "matrix" if spec["name"] in matrix else "mixture",
             }
         )
     return pd.DataFrame(rows)
+
+
+def _stay(posterior: Any, config: dict) -> Any:
+    """``rho`` (chain, draw, field), with a matrix field's stay probability ``sum_p w_p T[p, p]`` instead."""
+    rho = posterior["rho"]
+    if "transition" not in posterior:
+        return rho
+    weights = np.asarray(config["recruiter_level_weights"], dtype=float)  # (F, L)
+    names = list(posterior["field"].values)
+    rho = rho.transpose("chain", "draw", "field").copy()
+    T = posterior["transition"].fillna(0.0).transpose("chain", "draw", "matrix_field", ...).values
+    for m, name in enumerate(posterior["matrix_field"].values):
+        k = names.index(name)
+        diag = np.einsum("cdpp->cdp", T[:, :, m])
+        rho[:, :, k] = (diag * weights[k][None, None, : diag.shape[2]]).sum(axis=2)
+    return rho
 
 
 def _interval(rep: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -479,7 +507,7 @@ def plot_homophily(idata: Any, data: Any | None = None, *, hdi_prob: float = 0.9
     ax.plot(summary["naive"], y, "x", color="C3", label="naive (match rate, uniform levels)")
     ax.set_yticks(y, summary["field"])
     ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel("inheritance probability rho")
+    ax.set_xlabel("inheritance probability rho (matrix fields: stay probability)")
     ax.legend(loc="lower left", fontsize="small", frameon=False)
     ax.set_title("Homophily by field")
     return ax

@@ -9,6 +9,12 @@ by weight, and three groups are added in numpy:
   classes, ``trees`` [tree] (pairs are not conditionally independent there);
 * ``observed_data``: the count tables ``transitions`` [field, parent_level,
   level] and ``parent_missing`` [field, level];
+* with matrix fields (``transitions="matrix"``/``"auto"``), in the posterior:
+  ``transition`` [matrix_field, parent_level, level] and
+  ``transition_population`` [matrix_field, level], exact draws from their
+  conjugate Dirichlet posteriors (:func:`rdsmodel.covariates.transitions.draw_transition_posterior`),
+  one per chain and draw, from ``numpy.random.default_rng([seed, 11])``: a
+  stream of its own, so the other groups are as without matrices;
 * ``posterior_predictive``: the same tables replicated under posterior
   samples: multinomial rows given the observed recruiter levels (exact for the
   independent-field model) or, with latent classes, recruits simulated by the
@@ -182,12 +188,13 @@ def _predictive_multinomial(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replicated tables given the observed recruiter levels (independent-field model)."""
     rows = model.counts.transitions.sum(axis=2).astype(np.int64)  # (F, L)
-    P = transition_matrix(params.rho, params.pi[:, 0])  # (S, F, L, L)
+    P = params.apply_matrices(transition_matrix(params.rho, params.pi[:, 0]))  # (S, F, L, L)
     P = np.clip(P, 0.0, None)
     P /= np.where(P.sum(axis=3, keepdims=True) > 0, P.sum(axis=3, keepdims=True), 1.0)
     P[P.sum(axis=3) == 0] = np.eye(P.shape[3])[0]
     trans = rng.multinomial(np.broadcast_to(rows, P.shape[:3]), P)
-    m = np.clip(marginal_recruit(params.rho, params.pi[:, 0], params.population()), 0.0, None)
+    m = marginal_recruit(params.rho, params.pi[:, 0], params.population())
+    m = np.clip(params.apply_matrix_marginals(m), 0.0, None)
     m /= m.sum(axis=2, keepdims=True)
     totals = model.counts.parent_missing.sum(axis=1).astype(np.int64)  # (F,)
     pmiss = rng.multinomial(np.broadcast_to(totals, m.shape[:2]), m)
@@ -224,6 +231,46 @@ def _predictive_simulated(
     return trans, pmiss
 
 
+def _add_matrices(model: CovariateModel, posterior: xr.Dataset, seed: int | None) -> xr.Dataset:
+    """Add the conjugate draws of the matrix fields' ``T`` and population law to the posterior."""
+    from .transitions import draw_transition_posterior
+
+    names = model.categorical_fields
+    idx = [names.index(n) for n in model.matrix_fields]
+    specs = [s for s in model.fields if s.is_categorical]
+    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
+    rng = np.random.default_rng(None if seed is None else [int(seed), 11])
+    T, q = draw_transition_posterior(
+        model.counts.transitions[idx],
+        [specs[k].n_levels for k in idx],
+        model.transition_prior,
+        rng,
+        n_chain * n_draw,
+    )
+    L = T.shape[-1]
+    coords = {
+        "chain": posterior["chain"].values,
+        "draw": posterior["draw"].values,
+        "matrix_field": list(model.matrix_fields),
+        "parent_level": np.arange(L),
+        "level": posterior["level"].values if "level" in posterior.coords else np.arange(L),
+    }
+    extra = xr.Dataset(
+        {
+            "transition": (
+                ("chain", "draw", "matrix_field", "parent_level", "level"),
+                T.reshape(n_chain, n_draw, *T.shape[1:]),
+            ),
+            "transition_population": (
+                ("chain", "draw", "matrix_field", "level"),
+                q.reshape(n_chain, n_draw, *q.shape[1:]),
+            ),
+        },
+        coords=coords,
+    )
+    return posterior.assign(extra.data_vars)
+
+
 def finish_idata(
     model: CovariateModel,
     idata: Any,
@@ -245,6 +292,8 @@ def finish_idata(
         cleaned = _mask_padding(cleaned, model.fields, L)
     if model.latent_classes and model.categorical_fields:
         cleaned = _align_classes(cleaned)
+    if model.matrix_fields:
+        cleaned = _add_matrices(model, cleaned, seed)
     config = model.config
     cleaned.attrs = dict(post.attrs)
     cleaned.attrs["rdsplan_config"] = config_json(config)

@@ -28,7 +28,7 @@ since the standardisation uses the population moments).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,12 +37,22 @@ import pandas as pd
 from .fields import FieldSpec, category_codes
 
 __all__ = [
+    "AUTO_MAX_LEVELS",
+    "AUTO_MIN_RECRUITS",
     "CategoricalCounts",
     "EncodedPairs",
     "NumericMoments",
+    "choose_matrix_fields",
+    "draw_transition_posterior",
     "encode_pairs",
+    "matrix_prior",
     "missing_report",
 ]
+
+#: ``transitions="auto"``: a categorical field gets the full matrix when it has at most this many levels ...
+AUTO_MAX_LEVELS = 5
+#: ... and at least this many fully observed pairs per level (``pairs >= AUTO_MIN_RECRUITS * K``).
+AUTO_MIN_RECRUITS = 10
 
 
 @dataclass(frozen=True)
@@ -283,3 +293,147 @@ def missing_report(
             }
         )
     return pd.DataFrame(rows)
+
+
+# -- full transition matrices (conjugate) ------------------------------------------------------
+
+
+def matrix_prior(counts: np.ndarray, concentration: float = 1.0) -> np.ndarray:
+    r"""Dirichlet prior of each row of a field's transition matrix, shape (K, K).
+
+    Every row gets the same prior, centred on the pooled recruit law and
+    worth ``concentration`` recruits:
+    :math:`\alpha[p, c] = a_0 \, m(c)`, :math:`m(c) = (N_{\cdot c} + 1) / (N + K)`,
+    with :math:`N_{\cdot c}` the observed recruits at level ``c`` (all
+    recruiters pooled; the ``+1`` keeps every cell positive).
+
+    Why: a row of ``n`` recruits has posterior mean
+    :math:`(a_0 m(c) + N[p, c]) / (a_0 + n)`, so with the default
+    :math:`a_0 = 1` an informed row is pulled by one pseudo-recruit only,
+    towards what a typical recruit looks like, and a level that (almost)
+    never recruited falls back on the pooled recruit law with wide
+    uncertainty. A symmetric Dirichlet(1) would add ``K`` uniform
+    pseudo-recruits per row, inventing recruits at rare levels.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (K, K)
+        ``N[p, c]`` of the field (both values observed).
+    concentration : float
+        :math:`a_0 > 0`, the prior's weight in recruits per row.
+    """
+    counts = np.asarray(counts, dtype=float)
+    K = counts.shape[0]
+    m = (counts.sum(axis=0) + 1.0) / (counts.sum() + K)
+    return np.broadcast_to(float(concentration) * m, (K, K)).copy()
+
+
+def draw_transition_posterior(
+    counts: np.ndarray,
+    n_levels: Sequence[int],
+    concentration: float,
+    rng: np.random.Generator,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Exact posterior draws of full transition matrices and of the recruiters' level law.
+
+    Row ``p`` of field ``f`` is :math:`T[p, \cdot] \sim
+    \text{Dirichlet}(\alpha[p, \cdot] + N[p, \cdot])` (conjugate;
+    :func:`matrix_prior`), independently across rows and fields. Only pairs
+    with both values observed inform ``T``: a pair whose recruiter value is
+    missing (``parent_missing``) or whose recruit value is missing does not.
+    The population law of the recruiters' levels, used for a recruiter whose
+    value is missing, is :math:`q \sim \text{Dirichlet}(1 + N_{p \cdot})`
+    (the recruiter levels of the fully observed pairs, uniform prior).
+
+    Parameters
+    ----------
+    counts : ndarray, shape (M, L, L)
+        Transition counts of the ``M`` matrix fields (zero padding beyond a
+        field's levels).
+    n_levels : sequence of int
+        Levels ``K_f`` of each field.
+    concentration : float
+        The prior's weight :math:`a_0` (recruits per row).
+    rng : numpy.random.Generator
+        Drawn field by field, row by row (``Generator.dirichlet``).
+    size : int
+        Number of draws.
+
+    Returns
+    -------
+    matrix : ndarray, shape (size, M, L, L)
+        ``T[s, f, p, c]``, ``nan`` beyond a field's levels.
+    population : ndarray, shape (size, M, L)
+        ``q[s, f, p]``, ``nan`` beyond a field's levels.
+    """
+    counts = np.asarray(counts, dtype=float)
+    M, L = counts.shape[0], counts.shape[-1]
+    matrix = np.full((size, M, L, L), np.nan)
+    population = np.full((size, M, L), np.nan)
+    for f, K in enumerate(n_levels):
+        N = counts[f, :K, :K]
+        alpha = matrix_prior(N, concentration) + N
+        for p in range(K):
+            matrix[:, f, p, :K] = rng.dirichlet(alpha[p], size=size)
+        population[:, f, :K] = rng.dirichlet(1.0 + N.sum(axis=1), size=size)
+    return matrix, population
+
+
+def choose_matrix_fields(
+    specs: Sequence[FieldSpec],
+    counts: CategoricalCounts,
+    transitions: str | Mapping[str, str],
+    *,
+    latent_classes: int = 0,
+) -> list[str]:
+    """The categorical fields whose recruit law is a full transition matrix.
+
+    ``"mixture"``: none. ``"matrix"``: every categorical field. A mapping
+    ``{field: "matrix" | "mixture"}``: those it marks ``"matrix"``.
+    ``"auto"``: a field with ``K <= AUTO_MAX_LEVELS`` levels (a missing level
+    counts) and at least ``AUTO_MIN_RECRUITS * K`` pairs with both values
+    observed (``AUTO_MIN_RECRUITS`` recruits per recruiter level on
+    average), when the model has no latent classes. The rule does not ask
+    every recruiter level to have recruits: levels that barely recruit (the
+    tunnel world's type C) leave their rows empty in any study, their rows
+    then follow the prior (the pooled recruit law), and a level that
+    recruits little matters little for what its recruits look like.
+
+    Raises
+    ------
+    ValueError
+        On an unknown setting or field, or matrices asked for with latent classes.
+    """
+    cat = [s for s in specs if s.is_categorical]
+    if isinstance(transitions, Mapping):
+        unknown = sorted(set(transitions) - {s.name for s in cat})
+        if unknown:
+            raise ValueError(f"transitions names unknown or non-categorical field(s) {unknown}")
+        bad = sorted({v for v in transitions.values()} - {"matrix", "mixture"})
+        if bad:
+            raise ValueError(f"per-field transitions must be 'matrix' or 'mixture', got {bad}")
+        chosen = [s.name for s in cat if transitions.get(s.name) == "matrix"]
+    elif transitions == "mixture":
+        chosen = []
+    elif transitions == "matrix":
+        chosen = [s.name for s in cat]
+    elif transitions == "auto":
+        if latent_classes:
+            return []
+        pairs = counts.transitions.sum(axis=(1, 2))
+        chosen = [
+            s.name
+            for k, s in enumerate(cat)
+            if s.n_levels <= AUTO_MAX_LEVELS and pairs[k] >= AUTO_MIN_RECRUITS * s.n_levels
+        ]
+    else:
+        raise ValueError(
+            f"transitions must be 'mixture', 'matrix', 'auto' or a per-field mapping, got {transitions!r}"
+        )
+    if chosen and latent_classes:
+        raise ValueError(
+            "full transition matrices are not available with latent classes; use "
+            "transitions='mixture' (or 'auto') or latent_classes=0"
+        )
+    return chosen

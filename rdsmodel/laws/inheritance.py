@@ -20,7 +20,14 @@ extensions. Because the law is a finite mixture, Laplace summaries are exact:
       = \rho_p \, e^{-h(t(p))} + (1 - \rho_p) \sum_c \pi(c) \, e^{-h(c)} ,
 
 and for independent fields the summary of an additive ``h`` is the product of
-the fields' factors. With the recruiter's level unknown and drawn from a
+the fields' factors.
+
+A field may instead follow a *full transition matrix*, :math:`P(c \mid p) =
+T[p, c]` (:func:`laplace_matrix`, :func:`sample_transition`): it represents any
+rule, for instance recruiters of one type bringing in people of another,
+which the mixture cannot (it only keeps the recruiter's level or draws from
+one law shared by all recruiters). Its Laplace summary is exact too,
+:math:`E[e^{-h(X')} \mid p] = \sum_c T[p, c] \, e^{-h(c)}`. With the recruiter's level unknown and drawn from a
 population law :math:`q`, the recruit's law is
 :math:`m(c) = \sum_p q(p) P(c \mid p)` (:func:`marginal_recruit`).
 
@@ -48,9 +55,11 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "categorical_from_uniform",
     "draw_categorical",
+    "laplace_matrix",
     "laplace_table",
     "marginal_recruit",
     "sample_inheritance",
+    "sample_transition",
     "transition_matrix",
 ]
 
@@ -229,3 +238,59 @@ def sample_inheritance(
     fresh = categorical_from_uniform(pi, rng.random(parent.size))
     copied = parent if target is None else np.asarray(target, dtype=np.int64)[parent]
     return np.where(copy, copied, fresh)
+
+
+def laplace_matrix(matrix: ArrayLike, weight: ArrayLike) -> FloatArray:
+    r"""Exact Laplace factors of a full transition matrix, :math:`G[\dots, j, p] = \sum_c T[p, c]\, e_j(c)`.
+
+    With ``weight = exp(-h)`` this is :math:`E[e^{-h_j(X')} \mid p]` when
+    :math:`P(c \mid p) = T[p, c]`.
+
+    Parameters
+    ----------
+    matrix : array_like, shape (..., K, K)
+        :math:`T[\dots, p, c]`, rows summing to one (zero rows for padding are fine).
+    weight : array_like, shape (..., J, K)
+        :math:`e_j(c)`, one row per feature ``j``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., J, K)
+        Leading axes broadcast from ``matrix`` and ``weight``; the last axis is
+        the recruiter's level ``p``.
+
+    Examples
+    --------
+    >>> laplace_matrix(np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([[1.0, 0.0]]))
+    array([[0. , 0.5]])
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    weight = np.asarray(weight, dtype=float)
+    return np.matmul(weight, np.swapaxes(matrix, -1, -2))
+
+
+def sample_transition(
+    parent_codes: ArrayLike, matrix: ArrayLike, rng: np.random.Generator
+) -> IntArray:
+    r"""Recruits' level codes from a full transition matrix, :math:`P(c \mid p) = T[p, c]`.
+
+    The stream is part of the contract: one uniform per recruit, inverted
+    through the recruiter's row (:func:`categorical_from_uniform`).
+
+    Parameters
+    ----------
+    parent_codes : int array_like, shape (n,)
+        Each recruit's recruiter level.
+    matrix : array_like, shape (K, K)
+        :math:`T[p, c]`.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+    """
+    parent = np.asarray(parent_codes, dtype=np.int64)
+    matrix = np.asarray(matrix, dtype=float)
+    if parent.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return categorical_from_uniform(matrix[parent], rng.random(parent.size))
