@@ -115,6 +115,9 @@ class FitSettings:
         Also fit the recruit-covariate model when the study has categorical covariates.
     progress_bars : bool
         Show the samplers' progress bars.
+    covariate_transitions : str
+        Recruit law of categorical covariates, ``CovariateModel(transitions=)``:
+        ``mixture`` (default), ``matrix`` or ``auto``.
     """
 
     family: str = "nb"
@@ -129,6 +132,7 @@ class FitSettings:
     target_accept: float | None = None
     covariate_model: bool = True
     progress_bars: bool = True
+    covariate_transitions: str = "mixture"
 
     def __post_init__(self) -> None:
         if self.chains < 1 or self.draws < 1 or self.tune < 0:
@@ -353,7 +357,7 @@ def fit_study(data: Any, settings: FitSettings, *, progress: Progress = _quiet) 
     if settings.covariate_model and data.schema.categorical:
         from rdsmodel.covariates import CovariateModel
 
-        covariate = CovariateModel(data)
+        covariate = CovariateModel(data, transitions=settings.covariate_transitions)
         if covariate.pairs.n_pairs == 0:
             progress("no recruitment pairs (a study of seeds only): the covariate model is skipped")
             covariate = None

@@ -85,6 +85,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="NUTS implementation: nutpie when installed (auto), or PyMC's",
     )
     fit.add_argument("--no-covariate-model", action="store_true", help="fit the count model only")
+    fit.add_argument(
+        "--transitions",
+        choices=("mixture", "matrix", "auto"),
+        default="mixture",
+        help="recruit law of categorical covariates: the inheritance mixture (default), a full "
+        "transition matrix per field (conjugate Dirichlet rows), or auto (the matrix for fields "
+        "with at most 5 levels and at least 10 observed recruits per level)",
+    )
     fit.add_argument("--no-progress", action="store_true", help="hide progress bars")
     fit.set_defaults(func=run_fit)
 
@@ -125,6 +133,7 @@ def fit_settings(args: argparse.Namespace, **overrides) -> FitSettings:
         target_accept=args.target_accept,
         covariate_model=not args.no_covariate_model,
         progress_bars=not args.no_progress,
+        covariate_transitions=getattr(args, "transitions", "mixture"),
     )
     values.update(overrides)
     return FitSettings(**values)

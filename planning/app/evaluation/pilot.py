@@ -299,6 +299,7 @@ def prepare(
                 seed=fit_seed,
                 sampler=settings.sampler,
                 progress_bars=False,
+                covariate_transitions="auto",
             ),
             progress=progress,
         )
