@@ -807,11 +807,13 @@ def _lazy_greedy(
         top = view[pick, best]
         view[pick, best] = -np.inf
         second = view.max(axis=1)
-        unit = ix[ar, best]
-        row = units.at(unit, K[ar, best] // mult[unit])
-        fresh = units.gain[row] + np.einsum("rj,rj->r", C[ar] * U[ar], units.drop[row])
+        flat = ar * B.shape[1] + best
+        unit = np.take(ix, flat)
+        row = units.at(unit, np.take(K, flat) // mult[unit])
+        weights = C * U if full else C[ar] * U[ar]
+        fresh = units.gain[row] + np.einsum("rj,rj->r", weights, units.drop[row])
         fresh = np.where(np.isfinite(top), fresh, -np.inf)
-        B[ar, best] = fresh
+        np.put(B, flat, fresh)
         ok = np.isfinite(top)
         take = (fresh >= second) & ok
         acc, who = ar[take], best[take]
@@ -831,18 +833,21 @@ def _lazy_greedy(
                 cand[rows] = _top(B[rows], n_cand)
             acc, who = np.concatenate([acc, miss]), np.concatenate([who, again])
         if acc.size:
-            unit_a = ix[acc, who]
-            row_a = units.at(unit_a, K[acc, who] // mult[unit_a])
+            flat = acc * B.shape[1] + who
+            unit_a = np.take(ix, flat)
+            given = np.take(K, flat)
+            row_a = units.at(unit_a, given // mult[unit_a])
             imm[acc] += units.gain[row_a]
             U[acc] *= units.beta[row_a]
-            K[acc, who] += 1
+            given += 1
+            np.put(K, flat, given)
             left[acc] -= 1
-            room = K[acc, who] < caps[unit_a] * mult[unit_a]
-            nxt = K[acc, who] // mult[unit_a]
+            room = given < caps[unit_a] * mult[unit_a]
+            nxt = given // mult[unit_a]
             units.deepen(unit_a[room], nxt[room])
             row_a = units.at(unit_a, nxt)
             value = units.gain[row_a] + np.einsum("rj,rj->r", C[acc] * U[acc], units.drop[row_a])
-            B[acc, who] = np.where(room, value, -np.inf)
+            np.put(B, flat, np.where(room, value, -np.inf))
         stuck = ar[~ok]  # nothing left to give (not for valid spends)
         done = active & (left <= 0)
         done[stuck] = True
@@ -908,12 +913,13 @@ def _refresh_some(B, K, U, C, ix, rows, cand, units: _Units) -> tuple[np.ndarray
     Returns each row's new argmax and whether it is exact (one of the
     refreshed entries: then it beats every remaining upper bound).
     """
-    r = rows[:, None]
-    unit = ix[r, cand]
-    at = units.at(unit, K[r, cand] // units.mult[unit])
+    flat = rows[:, None] * B.shape[1] + cand  # entries of the (C-ordered) working arrays
+    unit = np.take(ix, flat)
+    coupons = np.take(K, flat)
+    mult = units.mult[unit]
+    at = units.at(unit, coupons // mult)
     value = units.gain[at] + np.einsum("kj,ktj->kt", C[rows] * U[rows], units.drop[at])
-    room = K[r, cand] < units.caps[unit] * units.mult[unit]
-    B[r, cand] = np.where(room, value, -np.inf)
+    np.put(B, flat, np.where(coupons < units.caps[unit] * mult, value, -np.inf))
     best = B[rows].argmax(axis=1)
     return best, np.any(cand == best[:, None], axis=1)
 
