@@ -383,6 +383,59 @@ def test_gfp_best_matches_one_frontier_at_a_time():
             np.testing.assert_array_equal(best[p], table.allocations[table.best])
 
 
+def deep_problem(rng, n, L, J, decay):
+    """Survival curves falling by a factor in ``decay`` per coupon: deep allocations."""
+    S = np.cumprod(rng.uniform(*decay, (n, L)), axis=1)
+    pmf = np.concatenate([1 - S[:, :1], S[:, :-1] - S[:, 1:], S[:, -1:]], axis=1)
+    return S, pmf, rng.uniform(0.3, 1.0, (n, J))
+
+
+@pytest.mark.parametrize("start", [1, 3, 8])
+def test_tables_deepened_on_demand_are_the_full_tables(monkeypatch, start):
+    """Units start ``START_DEPTH`` levels deep and grow as the greedy goes: same numbers."""
+    import planning.gfp as gfp_module
+
+    rng = np.random.default_rng(11)
+    J, L, n = 5, 40, 6
+    S, pmf, alpha = deep_problem(rng, n, L, J, (0.9, 1.0))
+    S[3], pmf[3], alpha[3] = S[1], pmf[1], alpha[1]  # a unit of two people
+    caps = np.array([L, L, 25, L, 4, L])
+    surrogate = random_surrogate(rng, J, scale=150.0)
+    monkeypatch.setattr(gfp_module, "START_DEPTH", L)
+    full = gfp_spend_table(surrogate, S, pmf, alpha, caps, 120, 0.9)
+    monkeypatch.setattr(gfp_module, "START_DEPTH", start)
+    lazy = gfp_spend_table(surrogate, S, pmf, alpha, caps, 120, 0.9)
+    assert full.allocations.max() > max(start, 8)  # the tables had to grow
+    np.testing.assert_array_equal(lazy.allocations, full.allocations)
+    np.testing.assert_array_equal(lazy.scores, full.scores)
+    np.testing.assert_array_equal(lazy.continuation, full.continuation)
+
+
+def test_gfp_best_drops_spends_that_cannot_win_and_keeps_the_best():
+    """Deep, budget-200-like states: the bound-pruned batched targets equal every spend scored."""
+    rng = np.random.default_rng(12)
+    J, L = 6, 60
+    surrogate = random_surrogate(rng, J, scale=200.0)
+    problems = []
+    for p in range(24):
+        n = int(rng.integers(1, 9))
+        decay = (0.3, 0.8) if p % 2 else (0.85, 1.0)  # useless coupons soon, or deep ones
+        S, pmf, alpha = deep_problem(rng, n, L, J, decay)
+        problems.append((S, pmf, alpha, np.full(n, L), int(rng.integers(20, 200)), 200))
+    stack = [np.concatenate([p[i] for p in problems]) for i in range(4)]
+    offsets = np.concatenate([[0], np.cumsum([len(p[0]) for p in problems])])
+    remaining = np.array([p[4] for p in problems])
+    limit = np.array([p[5] for p in problems])
+    values, spends, best = gfp_best(
+        surrogate, *stack, offsets, remaining, limit, 0.9, allocations=True
+    )
+    for p, (S, pmf, alpha, caps, r, m) in enumerate(problems):
+        table = gfp_spend_table(surrogate, S, pmf, alpha, caps, r, 0.9, m)
+        assert values[p] == table.scores.max()
+        assert spends[p] == table.spends[table.best]
+        np.testing.assert_array_equal(best[p], table.allocations[table.best])
+
+
 def test_save_load_round_trip_and_identity(tmp_path):
     surrogate = random_surrogate(np.random.default_rng(2), 5, fields=("type",), levels=(3,))
     surrogate = GFPSurrogate(
