@@ -1169,8 +1169,8 @@ def gfp_best(
         chunk = todo[start:stop]
         start = stop
         depth = max(1, int(min(length, caps[np.isin(owner, chunk)].max(), smax[chunk].max())))
-        sel = np.concatenate([np.arange(offsets[p], offsets[p + 1]) for p in chunk])
         people = np.concatenate([[0], np.cumsum(sizes[chunk])])
+        sel = np.arange(people[-1]) + np.repeat(offsets[chunk] - people[:-1], sizes[chunk])
         counts = smax[chunk] + 1
         local = np.repeat(np.arange(chunk.size), counts)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -1181,13 +1181,14 @@ def gfp_best(
         with blas_threads(1):
             coupons, immediate, product = _lazy_greedy(units, local, spend, coef, upper)
         scores = immediate + np.sum(coef * (1.0 - product), axis=1)
-        for q, p in enumerate(chunk):
-            row = first[q] + int(np.argmax(scores[first[q] : first[q] + counts[q]]))
-            values[p] = scores[row]
-            spends[p] = spend[row]
-            if best is not None:
+        # Each state's best spend (the first of equal scores: ties to the smaller spend).
+        top = np.flatnonzero(scores == np.maximum.reduceat(scores, first)[local])
+        rows = top[np.searchsorted(local[top], np.arange(chunk.size))]
+        values[chunk], spends[chunk] = scores[rows], spend[rows]
+        if best is not None:
+            for q, p in enumerate(chunk):
                 n_units = units.offsets[q + 1] - units.offsets[q]
-                best[p] = _expand(units, q, coupons[row : row + 1, :n_units])[0]
+                best[p] = _expand(units, q, coupons[rows[q] : rows[q] + 1, :n_units])[0]
     return values, spends, best
 
 
