@@ -17,7 +17,9 @@ A field modelled by a full transition matrix (``transitions="matrix"`` or
 probability** ``sum_p w_p T[p, p]`` (the diagonal averaged over the
 recruiter levels' shares ``w`` among fully observed pairs, as ``rho`` is
 with ``rho_by_level``) and ``law`` says ``"matrix"``; its predictive checks
-replicate the tables from ``T``.
+replicate the tables from ``T``. Its draws are exact conjugate draws, not
+MCMC, so it has no R-hat or ESS (``None``) and the convergence checks cover
+the mixture fields only.
 
 Posterior predictive checks compare, per field, the observed match rate and
 the observed level distribution of recruits with the central 99% interval of
@@ -147,8 +149,8 @@ def homophily_summary(
                 "sd": float(draws.std(ddof=1)) if draws.size > 1 else math.nan,
                 "hdi_low": float(hdi.isel(field=k).sel(hdi="lower")),
                 "hdi_high": float(hdi.isel(field=k).sel(hdi="higher")),
-                "r_hat": float(rhat.isel(field=k)),
-                "ess_bulk": float(ess.isel(field=k)),
+                "r_hat": math.nan if spec["name"] in matrix else float(rhat.isel(field=k)),
+                "ess_bulk": math.nan if spec["name"] in matrix else float(ess.isel(field=k)),
                 "law": "matrix" if spec["name"] in matrix else "mixture",
             }
         )
@@ -270,6 +272,19 @@ def _checks(
 ) -> list[tuple]:
     """``(name, status, message, value, rule)`` for convergence, divergences and the PPC."""
     out = []
+    exact = summary[summary["law"] == "matrix"] if "law" in summary else summary.iloc[:0]
+    summary = summary.drop(exact.index)  # exact conjugate draws: nothing to converge
+    if len(exact):
+        names = ", ".join(exact["field"])
+        out.append(
+            (
+                "matrix_draws",
+                "ok",
+                f"full transition matrices ({names}): exact conjugate Dirichlet draws, no MCMC to check",
+                len(exact),
+                None,
+            )
+        )
     if len(summary) and summary["r_hat"].notna().any():
         rhat = float(summary["r_hat"].max())
         worst_r = summary.loc[summary["r_hat"].idxmax(), "field"]
@@ -385,7 +400,7 @@ def homophily_section(
     Returns
     -------
     dict
-        ``{"homophily": [{"field", "mean", "hdi_low", "hdi_high", "naive",
+        ``{"homophily": [{"field", "mean", "hdi_low", "hdi_high", "naive", "law",
         "match_rate", "pairs", "r_hat", "ess_bulk"}, ...], "hdi_prob", "ppc":
         {"interval", "match_rate": [...], "levels": [...], "n_flagged"},
         "verdict": "ok" | "warn" | "fail", "messages": [...]}``; ``messages``
@@ -418,6 +433,7 @@ def homophily_section(
             "pairs",
             "r_hat",
             "ess_bulk",
+            "law",
         ]
     ].to_dict("records")
     return _clean(
@@ -463,6 +479,7 @@ def homophily_diagnostics(
             "pairs",
             "r_hat",
             "ess_bulk",
+            "law",
         ]
     ].to_dict("records")
 
@@ -470,7 +487,7 @@ def homophily_diagnostics(
         return plot_homophily(idata, data, hdi_prob=hdi_prob).figure
 
     table = summary.set_index("field")[
-        ["mean", "hdi_low", "hdi_high", "naive", "r_hat", "ess_bulk"]
+        ["mean", "hdi_low", "hdi_high", "naive", "r_hat", "ess_bulk", "law"]
     ]
     return Section(
         "homophily",
