@@ -2,7 +2,9 @@
 
 The Bayesian inheritance model of ``docs/covariate-model.md``: per categorical
 field ``P(c | p) = rho 1[c = p] + (1 - rho) pi(c)`` (optionally ``rho`` by
-recruiter level, optionally a latent community class carried along edges),
+recruiter level, optionally a latent community class carried along edges)
+or, per field on request (``transitions="matrix"``/``"auto"``), a full
+transition matrix ``P(c | p) = T[p, c]`` with exact conjugate Dirichlet rows;
 numeric fields as normal regressions on the recruiter's value; fitted in PyMC
 from transition counts; turned into the numpy :class:`InheritanceOffspring`
 law (``sample`` and exact ``laplace``) the planners use; and summarised by the
