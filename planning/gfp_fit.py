@@ -382,8 +382,8 @@ def gfp_policy(
             flip = rng.random(batch.n_episodes) < epsilon
             if flip.any():
                 other = explore(batch, rng)
-                for e in np.flatnonzero(flip):
-                    out[batch.rows(e)] = other[batch.rows(e)]
+                rows = np.repeat(flip, np.diff(batch.offsets))
+                out[rows] = other[rows]
         return out
 
     return policy
