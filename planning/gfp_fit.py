@@ -32,14 +32,19 @@ targets.
 
 Convergence: the Bellman residual of ``theta_t`` on its own targets falls
 fast from the warm start and then levels off at the surrogate's
-approximation error (on budget-200 worlds within 2-3 iterations of a
-refresh of the states; further iterations move it by a few percent, up or
-down). So the iteration on one pool of states has *converged* when that
-residual changed by less than ``tol`` (relative, :data:`TOL`) from the
-previous iteration on the same pool; then the states are refreshed, and
-after the last refresh (as many as a fixed schedule of ``iterations`` and
-``refresh_every`` has) the fit ends. ``iterations`` is the most it runs;
-``tol=0`` runs exactly ``iterations`` with a refresh every ``refresh_every``. The loss curve (the Bellman residual of ``theta_t`` on its own
+approximation error. Measured with the evaluation's settings at budget 200
+(12 iterations, a refresh every 5): in the homogeneous world it moves by
+0.3-3% per iteration within two iterations of a refresh (gamma 0.9:
+0.249, 0.242, 0.208, 0.206, 0.205 after the first), in the calibrated world
+by 3-5% (3.83, 3.36, 3.20, 3.12, 3.01), and the policy played with the
+surrogate is the same within its standard error whether the fit stops
+there or runs on. So the iteration on one pool of states has *converged*
+when that residual changed by less than ``tol`` (relative, :data:`TOL`)
+from the previous iteration on the same pool; then the states are
+refreshed, and after the last refresh (as many as the fixed schedule of
+``iterations`` and ``refresh_every`` has) the fit ends. ``iterations`` is
+the most it runs; ``tol=0`` runs exactly ``iterations`` with a refresh
+every ``refresh_every``. The loss curve (the Bellman residual of ``theta_t`` on its own
 targets before each fit, and the residual after it) is kept in the
 surrogate's ``info``.
 

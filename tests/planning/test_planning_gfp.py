@@ -460,7 +460,7 @@ def test_save_load_round_trip_and_identity(tmp_path):
         GFPSurrogate(-surrogate.H, surrogate.h0, surrogate.weight_coef, 20.0, ("type",), (3,))
 
 
-def tiny_world_fit(seed: int, iterations: int = 3):
+def tiny_world_fit(seed: int, iterations: int = 3, **settings):
     offspring = TinyOffspring.homophily(0.5, [0.4, 0.4, 0.2])
     initial = pd.DataFrame({"type": [0, 1, 2]})
     return fit_surrogate(
@@ -473,9 +473,9 @@ def tiny_world_fit(seed: int, iterations: int = 3):
         n_types=6,
         episodes=16,
         iterations=iterations,
-        refresh_every=2,
         seed=seed,
         identity="tiny",
+        **{"refresh_every": 2, **settings},
     )
 
 
@@ -489,6 +489,21 @@ def test_fit_is_seeded_and_reports_its_loss_curve():
     assert info["bellman"][-1] < info["bellman"][0]
     assert first.identity == "tiny" and first.fields == ("type",) and first.levels == (3,)
     assert info["states"][-1] > info["states"][0]  # the refresh added on-policy states
+
+
+def test_fit_stops_once_the_bellman_residual_settles():
+    """tol=0: the fixed schedule; a loose tol: refresh and stop as soon as the residual settles."""
+    fixed = tiny_world_fit(1, iterations=7, tol=0.0, refresh_every=3).info
+    assert fixed["iterations"] == 7 and fixed["stopped"] == "iterations"
+    assert fixed["refreshed"] == [3, 6]
+    # Any change counts as settled: two iterations per pool, two refreshes, then the end.
+    loose = tiny_world_fit(1, iterations=7, tol=10.0, refresh_every=3).info
+    assert loose["refreshed"] == [2, 4]
+    assert loose["iterations"] == 6 and loose["stopped"] == "converged"
+    for info in (fixed, loose):
+        assert (
+            len(info["loss"]) == len(info["bellman"]) == len(info["states"]) == info["iterations"]
+        )
 
 
 def test_population_dp_surrogate_reproduces_the_table():
