@@ -17,7 +17,9 @@ spawn key    what it seeds
 The pilot study is simulated in the evaluation's world with random coupon
 counts (``pilot_coupons``), read as a field table and fitted with
 :func:`planning.app.workflows.fit_study` (count and covariate models, small
-draws); policies plan with those fits (:class:`~planning.app.evaluation.models.FittedLaws`)
+draws; the covariate model with ``transitions="auto"``: a full transition
+matrix for categorical fields with few levels, so a type rule such as the
+tunnel world's is learnt); policies plan with those fits (:class:`~planning.app.evaluation.models.FittedLaws`)
 and are scored in the true world. With ``oracle_models`` they plan with the
 world's own laws (:class:`planning.simulation.planned.TrueLaws`), pooled over
 the pilot's respondents as the count model pools over its fitted respondents.
