@@ -440,3 +440,40 @@ def test_auto_on_a_study(study):
     assert CovariateModel(study, transitions="auto", latent_classes=2).matrix_fields == []
     with pytest.raises(ModelError, match="transition_prior"):
         CovariateModel(study, transitions="matrix", transition_prior=0.0)
+
+
+# -- wiring ----------------------------------------------------------------------------------------
+def test_fit_settings_and_the_command_line_pass_the_option(study, monkeypatch):
+    from planning.app import workflows
+    from planning.app.cli import build_parser
+    from planning.app.cli.fit import fit_settings
+
+    args = build_parser().parse_args(["fit", "study.csv", "-o", "p.nc"])
+    assert fit_settings(args).covariate_transitions == "mixture"
+    args = build_parser().parse_args(["fit", "study.csv", "-o", "p.nc", "--transitions", "auto"])
+    assert fit_settings(args).covariate_transitions == "auto"
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def spy(self, *args, **kwargs):  # the covariate model's fit: record the choice and stop
+        seen["matrix_fields"] = list(self.matrix_fields)
+        raise Stop
+
+    class Count:  # stands in for the count model: nothing to fit
+        n_observations = n_cells = 0
+
+        def __init__(self, *args, **kwargs):
+            self.idata, self.fit_notes = None, []
+
+        def fit(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(CovariateModel, "fit", spy)
+    monkeypatch.setattr("rdsmodel.count.CountModel", Count)
+    monkeypatch.setattr(workflows, "_check_complete", lambda *a, **k: None)
+    with pytest.raises(Stop):
+        workflows.fit_study(study, workflows.FitSettings(covariate_transitions="auto"))
+    assert seen["matrix_fields"] == ["TYPE", "SEX"]
