@@ -27,9 +27,11 @@ T[p, c]` (:func:`laplace_matrix`, :func:`sample_transition`): it represents any
 rule, for instance recruiters of one type bringing in people of another,
 which the mixture cannot (it only keeps the recruiter's level or draws from
 one law shared by all recruiters). Its Laplace summary is exact too,
-:math:`E[e^{-h(X')} \mid p] = \sum_c T[p, c] \, e^{-h(c)}`. With the recruiter's level unknown and drawn from a
-population law :math:`q`, the recruit's law is
-:math:`m(c) = \sum_p q(p) P(c \mid p)` (:func:`marginal_recruit`).
+:math:`E[e^{-h(X')} \mid p] = \sum_c T[p, c] \, e^{-h(c)}`.
+
+With the recruiter's level unknown and drawn from a population law
+:math:`q`, the recruit's law is :math:`m(c) = \sum_p q(p) P(c \mid p)`
+(:func:`marginal_recruit`).
 
 Every function takes plain arrays with optional leading batch axes (posterior
 samples, latent classes, fields) that broadcast; the level axis is last.

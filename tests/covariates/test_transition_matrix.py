@@ -214,6 +214,22 @@ def test_laplace_per_posterior_sample_is_vectorised():
     )
 
 
+def test_pair_log_likelihood_uses_the_matrix(law):
+    parents = pd.DataFrame({"TYPE": ["A", "C", None, "B"], "SEX": ["F", "M", "F", None]})
+    recruits = pd.DataFrame({"TYPE": ["C", "A", "B", None], "SEX": ["F", "F", "M", "M"]})
+    fields = law.fields
+    ll = pair_log_likelihood(law.params, encode_pairs(parents, recruits, fields), fields)[0]
+    q = np.array([0.4, 0.3, 0.2, 0.1])
+    sex = {("F", "F"): 0.6 + 0.4 * 0.5, ("M", "F"): 0.4 * 0.5, ("F", "M"): 0.2}
+    want = [
+        np.log(T_TRUE[0, 2]) + np.log(sex[("F", "F")]),
+        np.log(T_TRUE[2, 0]) + np.log(sex[("M", "F")]),
+        np.log(q @ T_TRUE[:, 1]) + np.log(sex[("F", "M")]),
+        np.log(0.5),  # recruit TYPE missing: no term; SEX recruiter missing: m = pi
+    ]
+    np.testing.assert_allclose(ll, want, rtol=1e-12)
+
+
 # -- the conjugate posterior ------------------------------------------------------------------
 def test_matrix_prior_is_centred_on_the_pooled_recruits():
     N = np.array([[3.0, 0.0, 1.0], [0.0, 5.0, 0.0], [0.0, 0.0, 0.0]])
