@@ -15,9 +15,11 @@ share the cores):
 * the ratio of GFP's decision time to the DP's;
 * the training of GFP's surrogate as ``rdsplan evaluate`` runs it for one
   gamma at budget 200 (the homogeneous world, models fitted to its pilot
-  study, ``planning.app.evaluation.pilot.train``): seconds, value
-  iterations, why it stopped, final loss and Bellman residual, states.
-  ``--no-training`` skips it; ``--scenario`` and ``--gamma`` choose another.
+  study, ``planning.app.evaluation.pilot.train``), with the evaluation's
+  default coupons per person and with up to the whole budget per person:
+  seconds, value iterations, why it stopped, final loss and Bellman
+  residual, states. ``--no-training`` skips it; ``--scenario`` and
+  ``--gamma`` choose another.
 
 Wall and CPU time of this process are both printed, with the load average:
 on shared cores the wall time can be well above the CPU time.
@@ -62,7 +64,12 @@ def timed(fn: Callable[[], object], repeats: int = 5) -> tuple[float, float, obj
 
 
 def training(scenario: str, gamma: float, budget: int = 200) -> None:
-    """Time one gamma's GFP training as the evaluation runs it (pilot fit not counted)."""
+    """Time one gamma's GFP training as the evaluation runs it (pilot fit not counted).
+
+    Twice: with the evaluation's default coupons per person (what the pilot
+    gave anyone, without a round cap) and with up to the whole budget per
+    person (``--max-per-person 200``, the deep tables).
+    """
     from planning.app.evaluation.pilot import prepare, train
     from planning.app.evaluation.settings import EvaluationSettings
 
@@ -78,28 +85,29 @@ def training(scenario: str, gamma: float, budget: int = 200) -> None:
         "budget": setup.episode.budget,
         "capacity": capacity,
         "offspring": offspring,
-        "length": setup.episode.person_cap,
         "max_per_round": setup.episode.max_per_round,
         "pooled": np.atleast_2d(setup.model.pooled_pmf).mean(axis=0),
         "settings": settings,
         "identity": f"bench-{scenario}",
     }
-    start, start_cpu = time.perf_counter(), time.process_time()
-    surrogate, _ = train("gfp", gamma, 0, parts)
-    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-    info = surrogate.info
     print(
-        f"\nGFP training, {scenario} world, budget {budget}, gamma {gamma}, fitted models "
-        f"(pilot fit {fitted:.1f} s, not counted); "
+        f"\nGFP training, {scenario} world, budget {budget}, gamma {gamma}, models fitted to the "
+        f"pilot (pilot fit {fitted:.1f} s, not counted); "
         f"os.getloadavg() = {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
     )
     print(f"{'':52s} {'wall s':>8s} {'cpu s':>8s}")
-    print(
-        f"{'GFP training (one gamma)':52s} {wall:8.1f} {cpu:8.1f}  "
-        f"{len(info['loss'])} iterations (at most {settings.gfp_iterations}, "
-        f"stopped: {info.get('stopped', 'iterations')}), final loss {info['loss'][-1]:.4f}, "
-        f"Bellman residual {info['bellman'][-1]:.4f}, {info['states'][-1]} states"
-    )
+    for length in dict.fromkeys((setup.episode.person_cap, budget)):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        surrogate, _ = train("gfp", gamma, 0, {**parts, "length": length})
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        info = surrogate.info
+        label = f"GFP training, one gamma, at most {length} coupons a person"
+        print(
+            f"{label:52s} {wall:8.1f} {cpu:8.1f}  "
+            f"{info['iterations']} iterations (at most {settings.gfp_iterations}, "
+            f"stopped: {info['stopped']}), final loss {info['loss'][-1]:.4f}, "
+            f"Bellman residual {info['bellman'][-1]:.4f}, {info['states'][-1]} states"
+        )
 
 
 def main() -> None:
