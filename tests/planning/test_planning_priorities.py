@@ -61,9 +61,12 @@ def covariate_law() -> InheritanceOffspring:
         class_rho=0.2,
         class_pi={"SEX": [[0.5, 0.5], [0.2, 0.8]], "DRUG": [[0.4, 0.4, 0.2], [0.1, 0.3, 0.6]]},
     )
+    # the two laws' draws stacked as samples (fields that are not per-sample arrays kept)
     params = InheritanceParams(
         **{
             k: np.concatenate([getattr(first.params, k), getattr(second.params, k)])
+            if isinstance(getattr(first.params, k), np.ndarray)
+            else getattr(first.params, k)
             for k in InheritanceParams.__dataclass_fields__
         }
     )
