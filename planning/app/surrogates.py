@@ -72,12 +72,13 @@ class FittedCapacity:
 def posterior_identity(fit: Any) -> str:
     """A digest of the fitted posteriors' draws and configuration (what a surrogate depends on)."""
     digest = hashlib.blake2b(digest_size=12)
-    for idata in (fit.count.idata, None if fit.covariate is None else fit.covariate.idata):
-        if idata is None:
+    # the posterior groups as read (model.stored): no ArviZ on the planning path
+    for stored in (fit.count.stored, None if fit.covariate is None else fit.covariate.stored):
+        if stored is None:
             continue
-        for name in sorted(idata.posterior.data_vars):
+        for name in sorted(stored.posterior.data_vars):
             digest.update(name.encode())
-            digest.update(np.ascontiguousarray(idata.posterior[name].values).tobytes())
+            digest.update(np.ascontiguousarray(stored.posterior[name].values).tobytes())
     return digest.hexdigest()
 
 
