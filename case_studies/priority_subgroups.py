@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from planning import PlanningInputs, make_planner
+from planning.curves import survival_from_pmf
 from planning.greedy import allocation_values
 from planning.priorities import Pattern, Priority, subgroup_probabilities
 from planning.simulation.branching import BranchingWorld
@@ -49,7 +50,7 @@ def world() -> BranchingWorld:
 def truth(w: BranchingWorld, frontier: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """True survival curves ``(person, CAP)`` and ``P(X' = F | x_i)`` of the frontier."""
     pmf = w.capacity.pmf(frontier, CAP)
-    curves = np.clip(1.0 - np.cumsum(pmf[:, :-1], axis=1), 0.0, 1.0)
+    curves = survival_from_pmf(pmf, CAP)
     women = subgroup_probabilities([WOMEN], w.offspring, frontier)[0, :, 0]
     return curves, women
 

@@ -214,7 +214,7 @@ from typing import Any
 
 import numpy as np
 
-from planning.curves import as_survival_samples, pmf_from_survival, tv_distance
+from planning.curves import as_survival_samples, pmf_from_survival, survival_from_pmf, tv_distance
 from planning.greedy import _check_budget, _check_caps, _check_weights, greedy_order
 from planning.pgf import check_pmf, extend_pmf
 
@@ -372,6 +372,11 @@ def _num(x: Any) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _survival(pmf: np.ndarray) -> np.ndarray:
+    """``S(l)``, ``l = 1..J``, of pmfs over ``0..J`` (the last entry the tail) along the last axis."""
+    return survival_from_pmf(pmf, pmf.shape[-1] - 1)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -1147,8 +1152,8 @@ def _pooled_distances(
     true_laws: np.ndarray, hat_law: np.ndarray, r: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(e, tau)`` of pooled laws of ``min(C, r)``: ``(sample, r)`` each."""
-    surv_true = 1.0 - np.cumsum(true_laws[..., :-1], axis=-1)
-    surv_hat = 1.0 - np.cumsum(hat_law[..., :-1], axis=-1)
+    surv_true = _survival(true_laws)
+    surv_hat = _survival(hat_law)
     return np.abs(surv_true - surv_hat), truncated_tv(true_laws, hat_law)
 
 
@@ -1217,8 +1222,8 @@ def tightened_multi_round_bound(
         p_t, p_e = (1.0, 1.0) if pooled_weight is None else (float(x) for x in pooled_weight)
         c = max(float(w_t.max(initial=0.0)), float(w_e.max(initial=0.0)), p_t, p_e) or 1.0
         a, b = a * (w_t / c)[:, None], b * (w_e / c)[:, None]
-        s_t = 1.0 - np.cumsum(t_law[..., :-1], axis=-1)
-        s_e = 1.0 - np.cumsum(h_law[..., :-1], axis=-1)
+        s_t = _survival(t_law)
+        s_e = _survival(h_law)
         pe = np.abs(p_t / c * s_t - p_e / c * s_e)
         if table is not None:
             table = np.asarray(table, dtype=np.float64) * (p_e / c)
@@ -1230,8 +1235,8 @@ def tightened_multi_round_bound(
         type_laws = _pooled_laws(laws, length)
         bar = _pooled_laws(true_pooled, length)
         weights = np.asarray(weights, dtype=float)
-        s_types = 1.0 - np.cumsum(type_laws[:, :-1], axis=1)
-        s_bar = 1.0 - np.cumsum(bar[:, :-1], axis=1)
+        s_types = _survival(type_laws)
+        s_bar = _survival(bar)
         delta = np.abs(s_types - s_bar).sum(axis=1)
         t = tv_distance(type_laws, bar)
         het = (float(weights @ delta), float(weights @ t))
@@ -1360,8 +1365,8 @@ def multi_round_report(
     laws_r = laws_at(max(r, 1))
     pe, pt = _pooled_distances(*laws_r, max(r, 1))
     if weighted:
-        surv_true = 1.0 - np.cumsum(laws_r[0][..., :-1], axis=-1)
-        surv_hat = 1.0 - np.cumsum(laws_r[1][..., :-1], axis=-1)
+        surv_true = _survival(laws_r[0])
+        surv_hat = _survival(laws_r[1])
         pe = np.abs(wbar_c[:, None] * surv_true - wbar_hat * surv_hat)
     if isinstance(table, str):
         if table != "auto":
@@ -1381,7 +1386,7 @@ def multi_round_report(
     env = np.abs(rewards - reward_hat[None])
     # heterogeneity and paper's distances per sample, on min(C, L)
     bar_l, _ = laws_at(length)
-    bar_s = 1.0 - np.cumsum(bar_l[:, :-1], axis=1)
+    bar_s = _survival(bar_l)
     if weighted:
         bar_s = bar_s * wbar_c[:, None]
     mean_delta = np.abs(rewards - bar_s[:, None, :]).sum(axis=2).mean(axis=1)

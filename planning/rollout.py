@@ -42,6 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from planning.curves import survival_from_pmf
 from planning.errors import PlanningError
 
 __all__ = [
@@ -460,7 +461,7 @@ def _run(
             if max_per_round is None
             else np.minimum(remaining[episodes], max_per_round)
         )
-        survival = np.clip(1.0 - np.cumsum(pmf[:, :L], axis=1), 0.0, 1.0)
+        survival = survival_from_pmf(pmf, L)
         batch = RoundBatch(
             t,
             episodes,
