@@ -37,6 +37,7 @@ from planning.app.evaluation.models import FittedLaws, GroupMixture, fitted_laws
 from planning.app.evaluation.scoring import CodedPriority
 from planning.app.evaluation.settings import EvaluationSettings
 from planning.app.evaluation.weighted import WeightedLaws, planning_offspring, pooled_weight
+from planning.app.posterior import default_cap
 from planning.errors import PlanningError
 from planning.simulation.arrays import ArrayWorld, NetworkArrays, as_arrays
 from planning.simulation.coded import Cohort
@@ -177,12 +178,7 @@ def _person_cap(
     """
     if settings.max_per_person is not None or episode.max_per_round is not None:
         return episode
-    if "coupons_issued" not in study.table:
-        return episode
-    issued = pd.to_numeric(study.table["coupons_issued"], errors="coerce").max()
-    if not np.isfinite(issued):
-        return episode
-    most = max(1, int(issued))
+    most = max(1, default_cap(study))
     notes.append(
         f"at most {most} coupons per person: the most any pilot respondent was given "
         "(as rdsplan plan's default; --max-per-person to change)"
