@@ -118,7 +118,7 @@ from planning.simulation.arrays import (
 )
 from planning.simulation.coded import Cohort
 from planning.simulation.keyed import root_keys
-from planning.simulation.rounds import EpisodeSettings, _streams
+from planning.simulation.rounds import EpisodeSettings, episode_start
 from planning.simulation.study import World
 
 __all__ = [
@@ -288,7 +288,7 @@ def _network(
     if len(cohort) == 0 or budget == 0 or max_rounds < 1:
         return []
     adjacency = arrays.adjacency
-    degree = np.diff(adjacency.indptr).astype(np.int64)
+    degree = arrays.degree
     # Free neighbours of a recruit: at most degree - 1 (the recruiter is taken), at most cap.
     room = np.minimum(np.maximum(degree - 1, 0), cap)
     realised = arrays.realise(cohort, keys, cap, memory, 0)
@@ -400,19 +400,9 @@ def hindsight_bound(
     HindsightBound
     """
     arrays = as_arrays(world)
-    frontier_seq, _, key_seq = _streams(seed, 3)
-    key = np.uint64(key_seq.generate_state(1, np.uint64)[0])
-    cohort, memory = arrays.start(
-        settings.initial_frontier, np.random.default_rng(frontier_seq), key
-    )
+    cohort, memory, keys, _ = episode_start(arrays, settings, seed)
     return hindsight_bound_from(
-        arrays,
-        cohort,
-        memory,
-        settings,
-        gammas,
-        keys=root_keys(key, len(cohort)),
-        max_nodes=max_nodes,
+        arrays, cohort, memory, settings, gammas, keys=keys, max_nodes=max_nodes
     )
 
 

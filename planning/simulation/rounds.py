@@ -65,6 +65,7 @@ __all__ = [
     "RoundPolicy",
     "RoundView",
     "episode_seeds",
+    "episode_start",
     "run_episode",
     "run_episodes",
 ]
@@ -309,6 +310,23 @@ def _streams(seed: int | np.random.SeedSequence, count: int) -> list[np.random.S
     ]
 
 
+def episode_start(
+    arrays: ArrayWorld, settings: EpisodeSettings, seed: int | np.random.SeedSequence
+) -> tuple[Cohort, Memory, NDArray[np.uint64], np.random.SeedSequence]:
+    """How ``seed`` starts an episode: first frontier, memory, the frontier's keys, policy stream.
+
+    The one derivation :func:`run_episode` and the hindsight bound
+    (:mod:`planning.simulation.hindsight`) share, so both see the same first
+    frontier and potential recruits (common random numbers).
+    """
+    frontier_seq, policy_seq, key_seq = _streams(seed, 3)
+    key = np.uint64(key_seq.generate_state(1, np.uint64)[0])
+    cohort, memory = arrays.start(
+        settings.initial_frontier, np.random.default_rng(frontier_seq), key
+    )
+    return cohort, memory, root_keys(key, len(cohort)), policy_seq
+
+
 def run_episode(
     world: World | ArrayWorld,
     policy: RoundPolicy,
@@ -339,12 +357,7 @@ def run_episode(
         If the policy breaks the round's limit or the per-person cap.
     """
     arrays = as_arrays(world)
-    frontier_seq, policy_seq, key_seq = _streams(seed, 3)
-    key = np.uint64(key_seq.generate_state(1, np.uint64)[0])
-    cohort, memory = arrays.start(
-        settings.initial_frontier, np.random.default_rng(frontier_seq), key
-    )
-    keys = root_keys(key, len(cohort))
+    cohort, memory, keys, policy_seq = episode_start(arrays, settings, seed)
     rng = np.random.default_rng(policy_seq)
     cap = settings.person_cap
     remaining = settings.budget
