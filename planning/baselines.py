@@ -79,7 +79,7 @@ import numpy as np
 from planning.errors import PlanningError
 from planning.greedy import allocation_values, greedy_order
 from planning.inputs import PlanningInputs
-from planning.planners import PLANNERS, Decision
+from planning.planners import PLANNERS, Decision, check_round_cap
 
 __all__ = [
     "ConstantPlanner",
@@ -104,11 +104,6 @@ def _limit(inputs: PlanningInputs, budget: int, max_per_round: int | None) -> in
     """Most coupons this round: ``min(budget, max_per_round, sum of caps)``."""
     limit = budget if max_per_round is None else min(budget, int(max_per_round))
     return int(min(limit, int(inputs.caps.sum())))
-
-
-def _check_round_cap(value: int | None) -> None:
-    if value is not None and (int(value) != value or value < 0):
-        raise PlanningError(f"max_per_round must be a whole number >= 0, got {value!r}")
 
 
 def _recruits(inputs: PlanningInputs, allocation: np.ndarray) -> np.ndarray:
@@ -148,7 +143,7 @@ class RandomPlanner:
     name: ClassVar[str] = "random"
 
     def __post_init__(self) -> None:
-        _check_round_cap(self.max_per_round)
+        check_round_cap(self.max_per_round)
         if self.max_coupons is not None and self.max_coupons < 0:
             raise PlanningError(f"max_coupons must be >= 0, got {self.max_coupons}")
 
@@ -178,7 +173,7 @@ class ConstantPlanner:
     name: ClassVar[str] = "constant"
 
     def __post_init__(self) -> None:
-        _check_round_cap(self.max_per_round)
+        check_round_cap(self.max_per_round)
         if int(self.k) != self.k or self.k < 0:
             raise PlanningError(f"k must be a whole number >= 0, got {self.k!r}")
 
@@ -215,7 +210,7 @@ class FixedFractionGreedyPlanner:
     name: ClassVar[str] = "greedy_fixed"
 
     def __post_init__(self) -> None:
-        _check_round_cap(self.max_per_round)
+        check_round_cap(self.max_per_round)
         if not 0.0 < float(self.fraction) <= 1.0:
             raise PlanningError(f"fraction must be in (0, 1], got {self.fraction}")
 
@@ -243,7 +238,7 @@ class RemainingFractionGreedyPlanner:
     name: ClassVar[str] = "greedy_remaining"
 
     def __post_init__(self) -> None:
-        _check_round_cap(self.max_per_round)
+        check_round_cap(self.max_per_round)
         if not 0.0 < float(self.fraction) <= 1.0:
             raise PlanningError(f"fraction must be in (0, 1], got {self.fraction}")
 
@@ -316,7 +311,7 @@ class ThompsonPlanner:
     name: ClassVar[str] = "thompson"
 
     def __post_init__(self) -> None:
-        _check_round_cap(self.max_per_round)
+        check_round_cap(self.max_per_round)
         if not 0.0 < float(self.gamma) <= 1.0:
             raise PlanningError(f"gamma must be in (0, 1], got {self.gamma}")
 
@@ -405,7 +400,7 @@ class HindsightOraclePlanner:
     name: ClassVar[str] = "oracle"
 
     def __post_init__(self) -> None:
-        _check_round_cap(self.max_per_round)
+        check_round_cap(self.max_per_round)
         if self.capacities is not None:
             caps = tuple(int(c) for c in self.capacities)
             if any(c < 0 for c in caps):
@@ -625,7 +620,7 @@ class FittedQPlanner:
     name: ClassVar[str] = "fitted_q"
 
     def __post_init__(self) -> None:
-        _check_round_cap(self.max_per_round)
+        check_round_cap(self.max_per_round)
         if self.model is not None and not isinstance(self.model, FittedQModel):
             raise PlanningError("model must be a FittedQModel (planning.baselines.fit_fitted_q)")
 

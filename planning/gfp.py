@@ -116,7 +116,7 @@ import numpy as np
 
 from planning.errors import PlanningError
 from planning.inputs import PlanningInputs
-from planning.planners import PLANNERS, Decision
+from planning.planners import PLANNERS, Decision, check_round_cap
 from planning.risk import parse_risk
 from planning.serial import jsonable
 
@@ -1277,8 +1277,7 @@ class GFPPlanner:
             raise PlanningError(
                 f"a {self.risk} spend needs posterior samples: set samples (e.g. 32) with risk"
             )
-        if self.max_per_round is not None and self.max_per_round < 0:
-            raise PlanningError(f"max_per_round must be >= 0, got {self.max_per_round}")
+        check_round_cap(self.max_per_round)
         if self.surrogate is not None and not isinstance(self.surrogate, GFPSurrogate):
             raise PlanningError("surrogate must be a GFPSurrogate (planning.gfp_fit.fit_surrogate)")
 

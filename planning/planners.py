@@ -115,6 +115,13 @@ def _recruits(inputs: PlanningInputs, allocation: np.ndarray) -> np.ndarray:
     return inputs.objective(allocation)
 
 
+def check_round_cap(max_per_round: Any) -> None:
+    """Refuse a per-round spend cap that is not ``None`` or a whole number ``>= 0``."""
+    cap = max_per_round
+    if cap is not None and (isinstance(cap, bool) or int(cap) != cap or cap < 0):
+        raise PlanningError(f"max_per_round must be a whole number >= 0, got {cap!r}")
+
+
 def _budget(budget: Any) -> int:
     if isinstance(budget, bool) or int(budget) != budget or budget < 0:
         raise PlanningError(f"the budget must be a whole number >= 0, got {budget!r}")
@@ -268,9 +275,7 @@ class DPPlanner:
             raise PlanningError(f"tables must be auto, per_sample or pooled, got {self.tables!r}")
         if self.samples < 1:
             raise PlanningError(f"samples must be at least 1, got {self.samples}")
-        cap = self.max_per_round
-        if cap is not None and (isinstance(cap, bool) or int(cap) != cap or cap < 0):
-            raise PlanningError(f"max_per_round must be a whole number >= 0, got {cap!r}")
+        check_round_cap(self.max_per_round)
         parse_risk(self.risk)
 
     def _scored(self, inputs: PlanningInputs, budget: int, rng: np.random.Generator):
