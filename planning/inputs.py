@@ -248,21 +248,7 @@ class PlanningInputs:
                 f"frontier has {len(frontier)} rows but the curves have {n_people} people"
             )
         pmf = pmf_from_survival(curves)
-        w = _per_sample(weights, "weights", n_samples, n_people, upper=None)
-        pooled_w = None
-        if pooled_weight is not None or w is not None:
-            if pooled_weight is None:
-                pooled_w = w.mean(axis=1)
-            else:
-                pooled_w = np.asarray(pooled_weight, dtype=np.float64)
-                if pooled_w.ndim == 0 or pooled_w.shape == (1,):
-                    pooled_w = np.full(n_samples, float(pooled_w.reshape(-1)[0]))
-                if pooled_w.shape != (n_samples,):
-                    raise PlanningError(
-                        f"pooled_weight must be a scalar or ({n_samples},); got shape {pooled_w.shape}"
-                    )
-                if not np.all(np.isfinite(pooled_w)) or np.any(pooled_w < 0):
-                    raise PlanningError("pooled_weight must be finite and >= 0")
+        w, pooled_w = _recruit_weights(weights, pooled_weight, n_samples, n_people)
         groups = {}
         for label, probs in (subgroups or {}).items():
             groups[str(label)] = _per_sample(
@@ -383,6 +369,25 @@ class PlanningInputs:
             )
         return self.pooled_pmf
 
+    def with_weights(
+        self, weights: Any, pooled_weight: Any = None, provenance: dict[str, Any] | None = None
+    ) -> PlanningInputs:
+        """The same (already validated) inputs with recruit weights: only the weights are checked.
+
+        ``weights`` and ``pooled_weight`` as in :meth:`from_arrays`;
+        ``provenance`` entries are added to the inputs' own.
+        """
+        w, pooled_w = _recruit_weights(weights, pooled_weight, self.n_samples, self.n_people)
+        for array in (w, pooled_w):
+            if array is not None:
+                array.flags.writeable = False
+        return replace(
+            self,
+            weights=w,
+            pooled_weight=pooled_w,
+            provenance={**self.provenance, **(provenance or {})},
+        )
+
     def with_samples(self, index: Any) -> PlanningInputs:
         """The same inputs restricted to posterior samples ``index`` (an int or array)."""
         index = np.atleast_1d(np.asarray(index, dtype=np.int64))
@@ -437,6 +442,25 @@ def _per_sample(
         bound = "in [0, 1]" if upper == 1.0 else ">= 0"
         raise PlanningError(f"{name} must be finite and {bound}")
     return np.array(np.broadcast_to(arr, (n_samples, n)))
+
+
+def _recruit_weights(
+    weights: Any, pooled_weight: Any, n_samples: int, n_people: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Validated ``(D, n)`` recruit weights and ``(D,)`` pooled weight (both ``None`` without)."""
+    w = _per_sample(weights, "weights", n_samples, n_people, upper=None)
+    if pooled_weight is None:
+        return w, None if w is None else w.mean(axis=1)
+    pooled_w = np.asarray(pooled_weight, dtype=np.float64)
+    if pooled_w.ndim == 0 or pooled_w.shape == (1,):
+        pooled_w = np.full(n_samples, float(pooled_w.reshape(-1)[0]))
+    if pooled_w.shape != (n_samples,):
+        raise PlanningError(
+            f"pooled_weight must be a scalar or ({n_samples},); got shape {pooled_w.shape}"
+        )
+    if not np.all(np.isfinite(pooled_w)) or np.any(pooled_w < 0):
+        raise PlanningError("pooled_weight must be finite and >= 0")
+    return w, pooled_w
 
 
 def _caps(caps: Any, n: int, length: int) -> np.ndarray:

@@ -703,6 +703,11 @@ class Priority:
         )
         return out, sorted(set(dropped), key=dropped.index)
 
+    def pooled_weight(self, offspring: Any, people: Any, samples: Any = None) -> np.ndarray:
+        """``(samples,)`` expected weight of a recruit of a pooled respondent: the mean of
+        :meth:`expected_weights` over ``people`` (those the pooled capacity law averages over)."""
+        return np.asarray(self.expected_weights(offspring, people, samples=samples)).mean(axis=1)
+
     def expected_weights(self, offspring: Any, frontier: Any, samples: Any = None) -> np.ndarray:
         r"""``E[w(X') | x_i]`` for every frontier member, exactly.
 

@@ -139,9 +139,7 @@ def planning_inputs(
     if priority is not None:
         weights = priority.expected_weights(offspring, people, samples=used)
         pool = data.fit_rows if len(data.fit_rows) else data.table
-        pooled_weight = priority.expected_weights(
-            offspring, pool.reset_index(drop=True), samples=used
-        ).mean(axis=1)
+        pooled_weight = priority.pooled_weight(offspring, pool.reset_index(drop=True), used)
         provenance["priority"] = str(priority)
     if patterns:
         from planning.priorities import subgroup_probabilities

@@ -363,3 +363,16 @@ def test_plan_reports_weighted_recruits_and_subgroups_and_round_trips():
     plain = make_plan(PlanningInputs.from_arrays(curves), make_planner("greedy"), 5, seed=0)
     assert plain.subgroups == {} and plain.weighted_recruits is None and plain.priority is None
     assert "Weighted recruits" not in plain.summary_text()
+
+
+def test_adding_weights_to_validated_inputs_equals_building_them_with_weights():
+    rng = np.random.default_rng(3)
+    curves = random_curves(rng, (4, 6, 3))
+    weights = rng.uniform(0.0, 3.0, size=(4, 6))
+    built = PlanningInputs.from_arrays(curves, weights=weights, pooled_weight=1.5)
+    added = PlanningInputs.from_arrays(curves).with_weights(weights, 1.5, {"priority": "x"})
+    np.testing.assert_array_equal(added.weights, built.weights)
+    np.testing.assert_array_equal(added.pooled_weight, built.pooled_weight)
+    assert added.provenance["priority"] == "x" and not added.weights.flags.writeable
+    with pytest.raises(ValueError, match="weights"):
+        PlanningInputs.from_arrays(curves).with_weights(-weights)

@@ -36,7 +36,7 @@ import pandas as pd
 from planning.app.evaluation.models import FittedLaws, GroupMixture, fitted_laws
 from planning.app.evaluation.scoring import CodedPriority
 from planning.app.evaluation.settings import EvaluationSettings
-from planning.app.evaluation.weighted import WeightedLaws, planning_offspring, pooled_weight
+from planning.app.evaluation.weighted import WeightedLaws, planning_offspring
 from planning.app.posterior import default_cap
 from planning.errors import PlanningError
 from planning.simulation.arrays import ArrayWorld, NetworkArrays, as_arrays
@@ -162,7 +162,7 @@ def _weighted(
         )
     frame = _frame_for(model, arrays, people)
     samples = model.n_samples if isinstance(model, FittedLaws) else 1
-    return WeightedLaws(model, restricted, pooled_weight(restricted, offspring, frame, samples))
+    return WeightedLaws(model, restricted, restricted.pooled_weight(offspring, frame, samples))
 
 
 def _person_cap(

@@ -33,28 +33,12 @@ from planning.inputs import PlanningInputs
 from planning.priorities import Priority
 from planning.simulation.rounds import RoundView
 
-__all__ = ["WeightedLaws", "planning_offspring", "pooled_weight"]
+__all__ = ["WeightedLaws", "planning_offspring"]
 
 
 def planning_offspring(model: Any) -> Any:
     """The offspring law a planning model plans with (``None`` when it has none)."""
     return getattr(model, "offspring", None)
-
-
-def pooled_weight(priority: Priority, offspring: Any, pilot: Any, samples: int) -> np.ndarray:
-    """``(samples,)`` expected weight of a recruit of a pooled (pilot) respondent.
-
-    Parameters
-    ----------
-    priority : Priority
-    offspring
-        The planning model's offspring law.
-    pilot : pandas.DataFrame
-        The covariates of the pilot respondents the pooled capacity law averages over.
-    samples : int
-        Posterior samples of the planning model (1 for the true laws).
-    """
-    return np.asarray(priority.expected_weights(offspring, pilot, samples=samples)).mean(axis=1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +53,7 @@ class WeightedLaws:
         Restricted to the levels the model's offspring law knows
         (:meth:`Priority.restricted`).
     pooled : numpy.ndarray
-        ``(samples,)`` pooled weight (:func:`pooled_weight`).
+        ``(samples,)`` pooled weight (:meth:`Priority.pooled_weight` over the pilot).
     """
 
     model: Any
@@ -96,15 +80,8 @@ class WeightedLaws:
         weights = self.priority.expected_weights(
             self.offspring, base.frontier, samples=base.n_samples
         )
-        return PlanningInputs.from_arrays(
-            base.survival,
-            ids=base.ids,
-            caps=base.caps,
-            pooled_pmf=base.pooled_pmf,
-            offspring=base.offspring,
-            frontier=base.frontier,
-            ppc=base.ppc,
-            provenance={**base.provenance, "priority": str(self.priority)},
-            weights=weights,
-            pooled_weight=np.broadcast_to(self.pooled, (base.n_samples,)),
+        return base.with_weights(
+            weights,
+            np.broadcast_to(self.pooled, (base.n_samples,)),
+            provenance={"priority": str(self.priority)},
         )
