@@ -542,7 +542,7 @@ class _Units:
 
     Unit ``u``'s coupon levels ``k = 0 .. deep[u] - 1`` are rows
     ``start[u] + k`` of flat tables (:meth:`at`): ``gain = S(k + 1)`` (or the
-    value curve), ``drop[:, j] = 1 - beta_j(k)`` and ``beta``. Every unit
+    value curve), ``drop[:, j] = 1 - beta_j(k)``. Every unit
     starts :data:`START_DEPTH` levels deep and :meth:`deepen` tabulates more
     levels of the units a greedy reaches (:data:`DEEPEN` times deeper, at
     most ``depth``): a level's numbers are the same at any depth (cumulative
@@ -560,7 +560,6 @@ class _Units:
 
     gain: np.ndarray
     drop: np.ndarray
-    beta: np.ndarray
     start: np.ndarray
     deep: np.ndarray
     used: int
@@ -587,7 +586,7 @@ class _Units:
             min(self.depth, max(DEEPEN * int(self.deep[grow].max()), level[short].max() + 1))
         )
         S, Pm, A, G = self.source
-        gain, drop, beta = _level_tables(
+        gain, drop = _level_tables(
             S[grow], Pm[grow], A[grow], None if G is None else G[grow], target
         )
         need = self.used + grow.size * target
@@ -596,11 +595,9 @@ class _Units:
             self.gain = np.concatenate([self.gain[: self.used], np.empty(size - self.used)])
             pad = np.empty((size - self.used, self.drop.shape[1]))
             self.drop = np.concatenate([self.drop[: self.used], pad])
-            self.beta = np.concatenate([self.beta[: self.used], pad])
         rows = slice(self.used, need)
         self.gain[rows] = gain.ravel()
         self.drop[rows] = drop.reshape(-1, drop.shape[-1])
-        self.beta[rows] = beta.reshape(-1, beta.shape[-1])
         self.start[grow] = self.used + np.arange(grow.size) * target
         self.deep[grow] = target
         self.used = need
@@ -609,8 +606,8 @@ class _Units:
 
 def _level_tables(
     S: np.ndarray, Pm: np.ndarray, A: np.ndarray, G: np.ndarray | None, depth: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``gain``, ``drop = 1 - beta`` and ``beta`` of levels ``0..depth-1``, ``(u, depth[, J])``."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """``gain`` and ``drop = 1 - beta`` of levels ``0..depth-1``, ``(u, depth[, J])``."""
     tau = backup_tables(S, Pm, A, depth)  # (u, depth+1, J)
     powers = _powers(A, depth - 1)  # alpha^k, k < depth
     # 1 - beta(k) = (tau(k) - tau(k+1)) / tau(k) = S(k+1) alpha^k (1 - alpha) / tau(k)
@@ -618,7 +615,7 @@ def _level_tables(
     head = tau[:, :-1]
     drop = np.clip(np.where(head > _TINY, step / np.maximum(head, _TINY), 0.0), 0.0, 1.0)
     gain = S[:, :depth] if G is None else G[:, :depth]
-    return gain, drop, 1.0 - drop
+    return gain, drop
 
 
 def _unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -688,17 +685,15 @@ def _build_units(
     )
     U = first.size
     level = max(1, min(int(depth), START_DEPTH))
-    gain, drop, beta = _level_tables(*source, level)
+    gain, drop = _level_tables(*source, level)
     used = U * level + 1  # the dummy's one row last: no gain, no drop
     size = 2 * used
-    flat_gain, flat_drop, flat_beta = np.zeros(size), np.zeros((size, J)), np.ones((size, J))
+    flat_gain, flat_drop = np.zeros(size), np.zeros((size, J))
     flat_gain[: U * level] = gain.ravel()
     flat_drop[: U * level] = drop.reshape(-1, J)
-    flat_beta[: U * level] = beta.reshape(-1, J)
     return _Units(
         gain=flat_gain,
         drop=flat_drop,
-        beta=flat_beta,
         start=np.arange(U + 1, dtype=np.int64) * level,
         deep=np.append(np.full(U, level, dtype=np.int64), 1),
         used=used,
@@ -838,7 +833,7 @@ def _lazy_greedy(
             given = np.take(K, flat)
             row_a = units.at(unit_a, given // mult[unit_a])
             imm[acc] += units.gain[row_a]
-            U[acc] *= units.beta[row_a]
+            U[acc] *= 1.0 - units.drop[row_a]
             given += 1
             np.put(K, flat, given)
             left[acc] -= 1
