@@ -292,7 +292,4 @@ def sample_transition(
     numpy.ndarray of int64, shape (n,)
     """
     parent = np.asarray(parent_codes, dtype=np.int64)
-    matrix = np.asarray(matrix, dtype=float)
-    if parent.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    return categorical_from_uniform(matrix[parent], rng.random(parent.size))
+    return draw_categorical(np.asarray(matrix, dtype=float)[parent], rng)
