@@ -526,8 +526,9 @@ def fit_surrogate(
         ``info`` holds ``loss`` (mean squared error after each fit),
         ``bellman`` (before each fit: the previous surrogate against its own
         backup), ``states``, the iterations that began with a refresh
-        (``refreshed``), why it stopped (``stopped``: ``"converged"`` or
-        ``"iterations"``), the settings, the seed and the seconds taken.
+        (``refreshed``), why it stopped (``stopped``: ``"converged"``,
+        ``"refresh_every"`` when the last refresh came on schedule without
+        convergence, or ``"iterations"``), the settings, the seed and the seconds taken.
     """
     with limit_blas(blas_threads):
         return _fit_surrogate(
@@ -644,7 +645,7 @@ def _fit_surrogate(
     for it in range(int(iterations)):
         if it > 0 and (converged or (every and on_pool >= every)):
             if not refreshes:
-                stopped = "converged"
+                stopped = "converged" if converged else "refresh_every"
                 break
             count = int(refresh_episodes or max(1, episodes // 2))
             pool = pool.merge(
