@@ -191,45 +191,35 @@ def summarise(ds: xr.Dataset) -> list[dict[str, Any]]:
         for gamma in ds["gamma"].values:
             for frontier in ds["frontier"].values:
                 sel = {"policy": policy, "gamma": gamma, "frontier": frontier}
-                disc = ds["discounted"].sel(sel).values
-                total = ds["total"].sel(sel).values.astype(float)
-                out.append(
-                    {
-                        "policy": str(policy),
-                        "gamma": float(gamma),
-                        "frontier": int(frontier),
-                        "mean": float(disc.mean()),
-                        "se": _se(disc),
-                        "total_mean": float(total.mean()),
-                        "total_se": _se(total),
-                    }
-                )
+                row = {"policy": str(policy), "gamma": float(gamma), "frontier": int(frontier)}
+                row.update(_stats(ds["discounted"].sel(sel).values, ds["total"].sel(sel).values))
                 if scored:
-                    out[-1].update(_weighted_summary(ds, sel))
+                    row.update(_weighted_summary(ds, sel))
+                out.append(row)
     return out
+
+
+def _stats(discounted: np.ndarray, total: np.ndarray, prefix: str = "") -> dict[str, float]:
+    """``mean``, ``se``, ``total_mean``, ``total_se`` over episodes (keys with ``prefix``)."""
+    total = np.asarray(total, dtype=float)
+    return {
+        f"{prefix}mean": float(discounted.mean()),
+        f"{prefix}se": _se(discounted),
+        f"{prefix}total_mean": float(total.mean()),
+        f"{prefix}total_se": _se(total),
+    }
 
 
 def _weighted_summary(ds: xr.Dataset, sel: dict[str, Any]) -> dict[str, Any]:
     """The weighted and per-subgroup keys of one summary row."""
-    disc = ds["weighted_discounted"].sel(sel).values
-    total = ds["weighted_total"].sel(sel).values
-    groups = {}
-    for label in ds["subgroup"].values:
-        gd = ds["subgroup_discounted"].sel(sel).sel(subgroup=label).values
-        gt = ds["subgroup_total"].sel(sel).sel(subgroup=label).values.astype(float)
-        groups[str(label)] = {
-            "mean": float(gd.mean()),
-            "se": _se(gd),
-            "total_mean": float(gt.mean()),
-            "total_se": _se(gt),
-        }
-    return {
-        "weighted_mean": float(disc.mean()),
-        "weighted_se": _se(disc),
-        "weighted_total_mean": float(total.mean()),
-        "weighted_total_se": _se(total),
-        "subgroups": groups,
-    }
+    out = _stats(
+        ds["weighted_discounted"].sel(sel).values, ds["weighted_total"].sel(sel).values, "weighted_"
+    )
+    disc = ds["subgroup_discounted"].sel(sel).transpose("subgroup", ...).values
+    total = ds["subgroup_total"].sel(sel).transpose("subgroup", ...).values
+    labels = [str(label) for label in ds["subgroup"].values]
+    out["subgroups"] = {label: _stats(disc[j], total[j]) for j, label in enumerate(labels)}
+    return out
 
 
 def budget_binding(
