@@ -124,6 +124,18 @@ def _frame_for(model: Any, arrays: ArrayWorld, cohort: Cohort) -> pd.DataFrame:
     return frame
 
 
+def _refuse_unweighable(settings: EvaluationSettings, where: str) -> None:
+    """Refuse a priority the planning models cannot weigh: they have no recruit-covariate law."""
+    why = (
+        "its recruits' covariates come from the population graph, so there is no true "
+        "recruit-covariate law to weigh recruits with; plan with models fitted to the pilot "
+        "(drop --oracle-models)"
+        if settings.oracle_models
+        else "the pilot's models have no recruit-covariate model"
+    )
+    raise PlanningError(f"{settings.priority.origin} in {where}: {why}")
+
+
 def _weighted(
     model: Any,
     settings: EvaluationSettings,
@@ -143,16 +155,9 @@ def _weighted(
     priority = settings.priority
     if priority is None or priority.trivial:
         return None
-    offspring = None if model is None else planning_offspring(model)
+    offspring = planning_offspring(model)
     if offspring is None:
-        why = (
-            "its recruits' covariates come from the population graph, so there is no true "
-            "recruit-covariate law to weigh recruits with; plan with models fitted to the pilot "
-            "(drop --oracle-models)"
-            if settings.oracle_models
-            else "the pilot's models have no recruit-covariate model"
-        )
-        raise PlanningError(f"{priority.origin} in {where}: {why}")
+        _refuse_unweighable(settings, where)
     restricted, dropped = priority.restricted(law_layout(offspring))
     if dropped:
         notes.append(
@@ -228,8 +233,9 @@ def prepare(
     scoring = None
     if settings.priority is not None:  # checked against the world before any pilot or fit
         scoring = CodedPriority.of(settings.priority, arrays.coding, where)
-        if settings.oracle_models and getattr(world, "offspring", None) is None:
-            _weighted(None, settings, arrays, None, where, [])  # refuses: no true offspring law
+        no_law = settings.oracle_models and getattr(world, "offspring", None) is None
+        if no_law and not settings.priority.trivial:
+            _refuse_unweighable(settings, where)
     cap = settings.max_per_round
     overrides = {
         "budget": settings.budget,
